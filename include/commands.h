@@ -1,0 +1,15 @@
+/*
+ * commands.h - the dsc subcommands.  Each takes argv with argv[0] = the
+ * subcommand name and the communicator of all ranks, and returns DSC_OK,
+ * CLI_HELP, or DSC_ERR after dsc_agree() has printed the error on rank 0.
+ * All ranks return the same value.
+ */
+#ifndef DSC_COMMANDS_H
+#define DSC_COMMANDS_H
+
+#include <mpi.h>
+
+int synth_command(int argc, char **argv, MPI_Comm comm); /* cmd_synth.c */
+int info_command(int argc, char **argv, MPI_Comm comm);  /* cmd_info.c  */
+
+#endif

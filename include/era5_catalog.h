@@ -1,0 +1,111 @@
+/*
+ * era5_catalog.h - what is in a list of ERA5 netCDF files.
+ *
+ * era5_catalog_open() looks at every file (collectively, with PnetCDF),
+ * finds the variables by name or alias, the time / latitude / longitude (and
+ * expver) dimensions, the packing of every variable in every file, decodes
+ * the CF times, orders the files in time, and checks that grids and
+ * variables agree.  It reads no field data: that is era5_reader.c.
+ *
+ * Dimension letters used in shapes: T time steps, Y latitudes, X longitudes,
+ * V variables, E expver entries.
+ */
+#ifndef DSC_ERA5_CATALOG_H
+#define DSC_ERA5_CATALOG_H
+
+#include <mpi.h>
+#include "cf_time.h"
+#include "cli.h"
+
+#define ERA5_MAX_VARS 16
+#define ERA5_NAME_LEN 64
+#define ERA5_PATH_LEN 4096
+
+/* Reading options shared by dsc info / train / eval. */
+typedef struct {
+    int nvars;                             /* 0 = every known field variable in the files */
+    char vars[ERA5_MAX_VARS][ERA5_NAME_LEN]; /* requested canonical names or aliases */
+    int has_box;
+    double lat_min, lat_max, lon_min, lon_max; /* --box S,N,W,E in degrees */
+    int has_start, has_end;
+    dsc_datetime start, end;               /* --time-range START/END, inclusive */
+    int daily_mean;                        /* --daily-mean: average the steps of each UTC day */
+    int process_grid[3];                   /* --process-grid TxYxX; 0 = automatic */
+} era5_options;
+
+/* Options table entries for cli.h, to be placed in a command's table. */
+#define ERA5_CLI_OPTIONS                                                                                        \
+    {"vars", 0, "LIST", NULL, "comma-separated variables to read (names or aliases: t2m, 2t, var167, ...); all if absent"}, \
+    {"box", 0, "S,N,W,E", NULL, "latitude/longitude box in degrees (south,north,west,east); whole grid if absent"},   \
+    {"time-range", 0, "START/END", NULL, "inclusive time range, ISO 8601 (1980-01-01/1989-12-31); everything if absent"}, \
+    {"daily-mean", 0, NULL, NULL, "average sub-daily steps into daily means (UTC days)"},                          \
+    {"process-grid", 0, "TxYxX", "auto", "ranks along time, latitude and longitude for reading"}
+
+/* Fills opt from a parsed command that contains ERA5_CLI_OPTIONS. */
+int era5_options_from_cli(const cli_command *cmd, era5_options *opt);
+
+typedef struct {
+    char name[ERA5_NAME_LEN];      /* canonical short name (sst, sp, sshf, slhf, t2m, u10, v10) or the file's own */
+    char units[ERA5_NAME_LEN];
+    char long_name[128];
+} era5_variable;
+
+/* How one variable is stored in one file. */
+typedef struct {
+    char nc_name[ERA5_NAME_LEN];   /* its name in this file (t2m, 2t, var167, ...) */
+    int varid;
+    int xtype;                     /* NC_SHORT, NC_FLOAT, NC_DOUBLE, ... */
+    int packed;                    /* has scale_factor or add_offset */
+    double scale_factor, add_offset;
+    int has_fill, has_missing;
+    double fill_value, missing_value; /* in the packed (stored) domain */
+    int ndims;
+    int dim_order[4];              /* position of T, E, Y, X in the variable's dims (-1 if absent) */
+} era5_file_variable;
+
+typedef struct {
+    char path[ERA5_PATH_LEN];
+    int format;                    /* NC_FORMAT_CLASSIC, NC_FORMAT_CDF2, NC_FORMAT_CDF5 */
+    long long ntime;               /* time steps stored in the file */
+    int time_is_record;            /* time is the unlimited dimension */
+    long long nexpver;             /* 0 when there is no expver dimension */
+    long long file_nlat, file_nlon;
+    era5_file_variable vars[ERA5_MAX_VARS]; /* same order as catalog.vars */
+} era5_file;
+
+/* One selected time step: where it comes from. */
+typedef struct {
+    double hours;                  /* hours since 1900-01-01 00:00 (proleptic Gregorian) */
+    int file;                      /* index into catalog.files */
+    long long index;               /* time index within that file */
+} era5_step;
+
+typedef struct {
+    int nfiles;
+    era5_file *files;              /* in time order */
+    int nvars;
+    era5_variable vars[ERA5_MAX_VARS];
+    /* Grid after the box selection, in file order (latitude usually north to south). */
+    int nlat, nlon;
+    double *lat, *lon;             /* (Y), (X) */
+    int lat0, lon0;                /* offset of the selection in the file grid */
+    /* Time steps after the time-range selection and removal of duplicates, in order. */
+    long long nsteps;
+    era5_step *steps;              /* (nsteps) */
+    double step_hours;             /* most common spacing of the steps */
+    /* Output time axis: equal to steps, or the days when daily_mean is set. */
+    long long ntime;
+    double *time;                  /* (ntime) hours since 1900-01-01 */
+    long long *time_first_step;    /* (ntime + 1) steps [first[t], first[t+1]) make output time t */
+} era5_catalog;
+
+/* Collective over comm.  paths: nfiles file names (globs already expanded by
+ * the shell; a pattern without match is reported as a missing file).
+ * DSC_ERR (agreed on all ranks, message printed) names the file and problem. */
+int era5_catalog_open(MPI_Comm comm, char **paths, int npaths, const era5_options *opt, era5_catalog *cat);
+void era5_catalog_destroy(era5_catalog *cat);
+
+/* Canonical name for an alias ("2t" -> "t2m"); the name itself if unknown. */
+const char *era5_canonical_name(const char *name);
+
+#endif

@@ -1,0 +1,148 @@
+/*
+ * cli.c - table-driven option parsing and help for the dsc subcommands.
+ */
+#include "cli.h"
+#include "status.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int find_long(const cli_command *cmd, const char *name, size_t len)
+{
+    for (int i = 0; i < cmd->noptions; i++) {
+        if (strlen(cmd->options[i].name) == len && strncmp(cmd->options[i].name, name, len) == 0) return i;
+    }
+    return -1;
+}
+
+static int find_short(const cli_command *cmd, char c)
+{
+    for (int i = 0; i < cmd->noptions; i++) {
+        if (cmd->options[i].short_name == c) return i;
+    }
+    return -1;
+}
+
+void cli_print_help(const cli_command *cmd)
+{
+    printf("Usage: dsc %s %s\n\n%s\n\nOptions:\n", cmd->command, cmd->usage, cmd->summary);
+    for (int i = 0; i < cmd->noptions; i++) {
+        const cli_option *o = &cmd->options[i];
+        char left[96];
+        if (o->short_name)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+        else
+            snprintf(left, sizeof left, "    --%s%s%s", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+        printf("  %-30s %s", left, o->help);
+        if (o->default_value) printf(" (default: %s)", o->default_value);
+        else if (!o->metavar) printf(" (default: off)");
+        printf("\n");
+    }
+    printf("  %-30s %s\n", "-h, --help", "print this help and exit");
+}
+
+static int set_value(cli_command *cmd, int i, const char *value)
+{
+    cmd->values[i] = value;
+    cmd->given[i] = 1;
+    return DSC_OK;
+}
+
+int cli_parse(cli_command *cmd, int argc, char **argv, int rank)
+{
+    if (cmd->noptions > CLI_MAX_OPTIONS) return dsc_fail("internal: too many options for dsc %s", cmd->command);
+    for (int i = 0; i < cmd->noptions; i++) {
+        cmd->values[i] = cmd->options[i].metavar ? cmd->options[i].default_value : NULL;
+        cmd->given[i] = 0;
+    }
+    cmd->nargs = 0;
+    cmd->args = dsc_calloc((size_t)argc + 1, sizeof(char *), "arguments");
+    if (!cmd->args) return DSC_ERR;
+    int only_args = 0;
+    for (int a = 1; a < argc; a++) {
+        char *s = argv[a];
+        if (only_args || s[0] != '-' || s[1] == '\0') {
+            cmd->args[cmd->nargs++] = s;
+            continue;
+        }
+        if (strcmp(s, "--") == 0) { only_args = 1; continue; }
+        if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+            if (rank == 0) cli_print_help(cmd);
+            return CLI_HELP;
+        }
+        int i;
+        const char *inline_value = NULL;
+        if (s[1] == '-') {
+            const char *name = s + 2;
+            const char *eq = strchr(name, '=');
+            i = find_long(cmd, name, eq ? (size_t)(eq - name) : strlen(name));
+            if (eq) inline_value = eq + 1;
+        } else {
+            if (s[2] != '\0') inline_value = s + 2;
+            i = find_short(cmd, s[1]);
+        }
+        if (i < 0) return dsc_fail("dsc %s: unknown option '%s'; run 'dsc %s --help' for the list", cmd->command, s, cmd->command);
+        const cli_option *o = &cmd->options[i];
+        if (!o->metavar) {
+            if (inline_value) return dsc_fail("dsc %s: option --%s takes no value", cmd->command, o->name);
+            set_value(cmd, i, "1");
+            continue;
+        }
+        if (!inline_value) {
+            if (a + 1 >= argc) return dsc_fail("dsc %s: option --%s needs a value (%s)", cmd->command, o->name, o->metavar);
+            inline_value = argv[++a];
+        }
+        set_value(cmd, i, inline_value);
+    }
+    return DSC_OK;
+}
+
+void cli_free(cli_command *cmd)
+{
+    free(cmd->args);
+    cmd->args = NULL;
+    cmd->nargs = 0;
+}
+
+static int index_of(const cli_command *cmd, const char *name)
+{
+    int i = find_long(cmd, name, strlen(name));
+    if (i < 0) {
+        fprintf(stderr, "dsc: internal error: option --%s is not in the table of dsc %s\n", name, cmd->command);
+        abort();
+    }
+    return i;
+}
+
+const char *cli_get(const cli_command *cmd, const char *name) { return cmd->values[index_of(cmd, name)]; }
+int cli_given(const cli_command *cmd, const char *name) { return cmd->given[index_of(cmd, name)]; }
+int cli_flag(const cli_command *cmd, const char *name) { return cmd->values[index_of(cmd, name)] != NULL; }
+
+int cli_long(const cli_command *cmd, const char *name, long lo, long hi, long *out)
+{
+    const char *v = cli_get(cmd, name);
+    if (!v) return dsc_fail("dsc %s: option --%s is required", cmd->command, name);
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end != '\0') return dsc_fail("dsc %s: option --%s: '%s' is not an integer", cmd->command, name, v);
+    if (x < lo || x > hi) return dsc_fail("dsc %s: option --%s: %ld is outside [%ld, %ld]", cmd->command, name, x, lo, hi);
+    *out = x;
+    return DSC_OK;
+}
+
+int cli_double(const cli_command *cmd, const char *name, double lo, double hi, double *out)
+{
+    const char *v = cli_get(cmd, name);
+    if (!v) return dsc_fail("dsc %s: option --%s is required", cmd->command, name);
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || end == v || *end != '\0' || !isfinite(x)) return dsc_fail("dsc %s: option --%s: '%s' is not a number", cmd->command, name, v);
+    if (x < lo || x > hi) return dsc_fail("dsc %s: option --%s: %g is outside [%g, %g]", cmd->command, name, x, lo, hi);
+    *out = x;
+    return DSC_OK;
+}

@@ -1,0 +1,2 @@
+/* era5_catalog.c */
+typedef int placeholder_unit;

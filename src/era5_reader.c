@@ -1,0 +1,2 @@
+/* era5_reader.c */
+typedef int placeholder_unit;

@@ -1,0 +1,73 @@
+/*
+ * main.c - the dsc program: Deep Spatiotemporal Clustering of gridded
+ * climate reanalysis.  Parses the subcommand and hands over; everything else
+ * lives in the modules.
+ *
+ *   mpirun -n 4 dsc synth -o sample --years 1979-2020
+ *   mpirun -n 4 dsc info sample/era5_*.nc
+ */
+#include "cli.h"
+#include "commands.h"
+#include "status.h"
+#include "config.h"
+
+#include <mpi.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv, MPI_Comm comm);
+    const char *summary;
+} subcommand;
+
+static const subcommand subcommands[] = {
+    {"synth", synth_command, "write the ERA5-like sample data set (one netCDF file per year, truth.csv)"},
+    {"info", info_command, "show what the reader sees in a list of ERA5 netCDF files"},
+};
+static const int nsubcommands = (int)(sizeof subcommands / sizeof subcommands[0]);
+
+static void print_usage(void)
+{
+    printf("Usage: dsc COMMAND [OPTIONS] [FILES...]\n\n"
+           "Deep Spatiotemporal Clustering (CNN-LSTM autoencoder + Student-t clustering layer)\n"
+           "of multi-year gridded climate data, in parallel with MPI.\n\nCommands:\n");
+    for (int i = 0; i < nsubcommands; i++) printf("  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+    printf("\nRun 'dsc COMMAND --help' for the options of a command (each with its default).\n"
+           "  -h, --help     print this help\n  -V, --version  print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    int status = DSC_OK;
+
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        if (argc >= 3 && strcmp(argv[1], "help") == 0) {
+            /* dsc help CMD == dsc CMD --help */
+            char *help_argv[] = {argv[2], "--help", NULL};
+            for (int i = 0; i < nsubcommands; i++)
+                if (strcmp(argv[2], subcommands[i].name) == 0) subcommands[i].run(2, help_argv, MPI_COMM_WORLD);
+        } else if (rank == 0) {
+            print_usage();
+        }
+        if (argc < 2) status = DSC_ERR;
+    } else if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+        if (rank == 0) printf("dsc %s\n", PACKAGE_VERSION);
+    } else {
+        const subcommand *sc = NULL;
+        for (int i = 0; i < nsubcommands; i++)
+            if (strcmp(argv[1], subcommands[i].name) == 0) sc = &subcommands[i];
+        if (!sc) {
+            status = dsc_agree(MPI_COMM_WORLD,
+                               dsc_fail("unknown command '%s'; run 'dsc --help' for the list of commands", argv[1]));
+        } else {
+            status = sc->run(argc - 1, argv + 1, MPI_COMM_WORLD);
+            if (status == CLI_HELP) status = DSC_OK;
+        }
+    }
+    MPI_Finalize();
+    return status == DSC_OK ? 0 : 1;
+}

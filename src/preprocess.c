@@ -1,0 +1,2 @@
+/* preprocess.c */
+typedef int placeholder_unit;

@@ -1,0 +1,2 @@
+/* process_grid.c */
+typedef int placeholder_unit;

@@ -1,0 +1,2 @@
+/* synth.c */
+typedef int placeholder_unit;
