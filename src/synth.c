@@ -1,2 +1,856 @@
-/* synth.c */
-typedef int placeholder_unit;
+/*
+ * synth.c - the ERA5-like sample data set (see synth.h for the model).
+ *
+ * Partitioning: the days of each year are split into contiguous blocks over
+ * the ranks (block_range); every rank computes and writes its block of every
+ * variable with collective ncmpi_put_vara_*_all calls (a rank without days
+ * joins with a zero count).  The legacy encoding packs to short with
+ * per-file scale_factor / add_offset, so a first pass computes each rank's
+ * min / max, an MPI_Allreduce gives the file's, and the second pass recomputes
+ * the fields (cheaper than holding a year) and writes them chunk by chunk.
+ *
+ *   mpirun -n 4 dsc synth -o sample --years 1979-2020
+ *
+ * Dimension letters: Y latitude (north to south), X longitude (west to
+ * east), V variables, K regimes, M noise waves, T time steps.
+ */
+#include "synth.h"
+#include "cf_time.h"
+#include "partition.h"
+#include "status.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pnetcdf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PI 3.14159265358979323846
+#define NOISE_WAVES 8        /* M: random plane waves per noise field */
+#define PACKED_MAX 32766     /* packed shorts use -32766..32766; -32767 is the fill */
+#define FILL_SHORT ((short)-32767)
+#define FILL_FLOAT (-32767.0f)
+#define CHUNK_BYTES (8 << 20) /* write buffer of one variable */
+
+/* Units and long names as in CDS netCDF files; ranges of paper section 5.1. */
+const synth_variable synth_variables[SYNTH_NVARS] = {
+    {"sst", "K", "Sea surface temperature", 285.0, 300.0},
+    {"sp", "Pa", "Surface pressure", 98260.0, 103788.0},
+    {"sshf", "J m**-2", "Surface sensible heat flux", -674528.0, 200024.0},
+    {"slhf", "J m**-2", "Surface latent heat flux", -1840906.0, 90131.0},
+    {"t2m", "K", "2 metre temperature", 281.0, 299.0},
+    {"u10", "m s**-1", "10 metre U wind component", -16.0, 19.0},
+    {"v10", "m s**-1", "10 metre V wind component", -15.0, 16.0},
+};
+enum { SST, SP, SSHF, SLHF, T2M, U10, V10 };
+
+/* Amplitudes of the terms of synth.h, in the variable's units.  Chosen for a
+ * subtropical North-East Atlantic box: SST and 2 m temperature peak in late
+ * summer, heat losses (negative fluxes, ECMWF sign convention: downward
+ * positive) are largest in winter, westerlies are strongest in winter.  The
+ * sum of the terms stays inside the paper's range except in rare tails,
+ * which synth_limit squeezes in. */
+typedef struct {
+    double mean;
+    double clim;          /* amplitude of the fixed spatial structure */
+    double season;        /* amplitude of the annual harmonic */
+    double season_peak;   /* day of year of its maximum */
+    double regime;        /* amplitude of a regime pattern (max |pattern| = 1) */
+    double diurnal;       /* amplitude of the daily harmonic (sub-daily steps only) */
+    double diurnal_peak;  /* UTC hour of its maximum */
+} synth_physics;
+
+static const synth_physics physics[SYNTH_NVARS] = {
+    /* mean      clim     season  peak  regime   diurnal peak */
+    {292.5, 2.0, 2.5, 235, 1.0, 0.1, 15},               /* sst */
+    {101200.0, 300.0, 300.0, 200, 1000.0, 0.0, 0},      /* sp */
+    {-150000.0, 40000.0, 60000.0, 200, 100000.0, 30000.0, 15}, /* sshf */
+    {-550000.0, 80000.0, 120000.0, 200, 200000.0, 40000.0, 15}, /* slhf */
+    {290.5, 1.5, 3.0, 225, 1.5, 1.0, 15},               /* t2m */
+    {2.0, 1.5, 1.5, 15, 5.0, 0.3, 15},                  /* u10 */
+    {0.5, 1.0, 1.0, 100, 5.0, 0.3, 9},                  /* v10 */
+};
+
+/* Azores islands (latitude, longitude, radius in degrees): SST is missing on
+ * the grid cells they cover, as over land in ERA5. */
+static const double islands[][3] = {
+    {37.80, -25.75, 0.15}, {37.78, -25.30, 0.15}, /* Sao Miguel */
+    {38.72, -27.22, 0.15},                         /* Terceira */
+    {38.47, -28.33, 0.17},                         /* Pico */
+    {38.58, -28.70, 0.10},                         /* Faial */
+    {38.65, -28.05, 0.12},                         /* Sao Jorge */
+    {39.05, -28.00, 0.06},                         /* Graciosa */
+    {36.97, -25.10, 0.08},                         /* Santa Maria */
+};
+
+/* ---- counter-based random numbers ---------------------------------------
+ * splitmix64's finaliser (Steele, Lea & Flood 2014) applied to a chain of
+ * counters: the number for (seed, stream, a, n) needs no state, so any rank
+ * computes any day. */
+enum { STREAM_REGIME = 1, STREAM_PATTERN = 2, STREAM_NOISE = 3 };
+
+static uint64_t mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t hash4(uint64_t seed, uint64_t stream, uint64_t a, uint64_t n)
+{
+    return mix64(mix64(mix64(mix64(seed) ^ stream) ^ a) ^ n);
+}
+
+typedef struct {
+    uint64_t seed, stream, a, n;
+} synth_rng;
+
+/* [0, 1) */
+static double rng_uniform(synth_rng *r) { return (double)(hash4(r->seed, r->stream, r->a, r->n++) >> 11) * 0x1.0p-53; }
+
+static double rng_normal(synth_rng *r)
+{
+    double u1 = 1.0 - rng_uniform(r), u2 = rng_uniform(r); /* Box-Muller, u1 in (0, 1] */
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * PI * u2);
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+void synth_options_default(synth_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->output_dir = "sample";
+    opt->year_first = 2001;
+    opt->year_last = 2003;
+    opt->nlat = 41;
+    opt->nlon = 41;
+    opt->resolution = 0.25;
+    opt->lat_north = 45.0;
+    opt->lon_west = -30.0;
+    for (int v = 0; v < SYNTH_NVARS; v++) opt->use_var[v] = 1;
+    opt->regimes = 7;
+    opt->noise = 0.5;
+    opt->persistence = 5.0;
+    opt->seed = 42;
+    opt->steps_per_day = 1;
+    opt->encoding = SYNTH_LEGACY;
+}
+
+int synth_parse_vars(const char *list, int use[SYNTH_NVARS])
+{
+    for (int v = 0; v < SYNTH_NVARS; v++) use[v] = 0;
+    const char *s = list;
+    int n = 0;
+    while (1) {
+        const char *comma = strchr(s, ',');
+        size_t len = comma ? (size_t)(comma - s) : strlen(s);
+        int found = -1;
+        for (int v = 0; v < SYNTH_NVARS; v++)
+            if (strlen(synth_variables[v].name) == len && strncmp(synth_variables[v].name, s, len) == 0) found = v;
+        if (found < 0)
+            return dsc_fail("dsc synth: option --vars: unknown variable '%.*s'; choose from sst,sp,sshf,slhf,t2m,u10,v10",
+                            (int)len, s);
+        if (use[found]) return dsc_fail("dsc synth: option --vars: variable '%s' is listed twice", synth_variables[found].name);
+        use[found] = 1;
+        n++;
+        if (!comma) break;
+        s = comma + 1;
+    }
+    return n > 0 ? DSC_OK : dsc_fail("dsc synth: option --vars: no variable given; choose from sst,sp,sshf,slhf,t2m,u10,v10");
+}
+
+int synth_options_check(const synth_options *opt)
+{
+    if (!opt->output_dir || !opt->output_dir[0]) return dsc_fail("dsc synth: option --output: empty directory name");
+    if (opt->year_first < 1900 || opt->year_last > 2200)
+        return dsc_fail("dsc synth: option --years: %d-%d is outside 1900-2200", opt->year_first, opt->year_last);
+    if (opt->year_first > opt->year_last)
+        return dsc_fail("dsc synth: option --years: %d-%d ends before it starts; give FIRST-LAST with FIRST <= LAST",
+                        opt->year_first, opt->year_last);
+    if (opt->nlat < 2 || opt->nlon < 2 || opt->nlat > 4096 || opt->nlon > 4096)
+        return dsc_fail("dsc synth: option --grid: %dx%d is not a grid of 2x2 to 4096x4096 cells", opt->nlat, opt->nlon);
+    if (!(opt->resolution > 0.0) || opt->resolution > 10.0)
+        return dsc_fail("dsc synth: option --resolution: %g is outside (0, 10] degrees", opt->resolution);
+    if (opt->lat_north - (opt->nlat - 1) * opt->resolution < -90.0 || opt->lat_north > 90.0)
+        return dsc_fail("dsc synth: option --grid: %d latitudes at %g degrees from %gN reach beyond the South Pole; use "
+                        "fewer latitudes or a finer --resolution", opt->nlat, opt->resolution, opt->lat_north);
+    if ((opt->nlon - 1) * opt->resolution >= 360.0)
+        return dsc_fail("dsc synth: option --grid: %d longitudes at %g degrees go round the Earth; use fewer longitudes "
+                        "or a finer --resolution", opt->nlon, opt->resolution);
+    int nvars = 0;
+    for (int v = 0; v < SYNTH_NVARS; v++) nvars += opt->use_var[v] != 0;
+    if (nvars == 0) return dsc_fail("dsc synth: option --vars: no variable selected");
+    if (opt->regimes < 1 || opt->regimes > 100) return dsc_fail("dsc synth: option --regimes: %d is outside [1, 100]", opt->regimes);
+    if (!(opt->noise >= 0.0) || opt->noise > 100.0) return dsc_fail("dsc synth: option --noise: %g is outside [0, 100]", opt->noise);
+    if (!(opt->persistence >= 1.0) || opt->persistence > 1e6)
+        return dsc_fail("dsc synth: option --persistence: %g days is outside [1, 1e6]", opt->persistence);
+    if (opt->steps_per_day < 1 || opt->steps_per_day > 24 || 24 % opt->steps_per_day != 0)
+        return dsc_fail("dsc synth: option --steps-per-day: %d does not divide 24 (use 1, 2, 3, 4, 6, 8, 12 or 24)",
+                        opt->steps_per_day);
+    if (opt->encoding != SYNTH_LEGACY && opt->encoding != SYNTH_CDF5)
+        return dsc_fail("dsc synth: option --encoding: unknown encoding; use legacy or cdf5");
+    return DSC_OK;
+}
+
+/* ---- calendar ------------------------------------------------------------ */
+
+/* Days from 1900-01-01 to 1 January of year. */
+static long long day_of_year_start(int year)
+{
+    dsc_datetime t = {year, 1, 1, 0, 0, 0};
+    return (long long)llround(datetime_to_hours(&t) / 24.0);
+}
+
+static int days_in_year(int year) { return (int)(day_of_year_start(year + 1) - day_of_year_start(year)); }
+
+long long synth_count_days(int year_first, int year_last)
+{
+    return day_of_year_start(year_last + 1) - day_of_year_start(year_first);
+}
+
+/* Regime Markov chain: stay with probability 1 - 1/persistence (a run then
+ * lasts persistence days on average), else jump to one of the other K-1
+ * regimes, uniformly.  Sequential from 1900-01-01 on every rank: about 10^5
+ * hashes, negligible next to the fields. */
+int synth_regime_sequence(int *regime, const synth_options *opt)
+{
+    long long first = day_of_year_start(opt->year_first);
+    long long ndays = synth_count_days(opt->year_first, opt->year_last);
+    int K = opt->regimes;
+    double stay = 1.0 - 1.0 / opt->persistence;
+    int r = (int)(hash4(opt->seed, STREAM_REGIME, 0, 1) % (uint64_t)K);
+    for (long long d = 0; d < first + ndays; d++) {
+        if (d > 0 && K > 1) {
+            synth_rng g = {opt->seed, STREAM_REGIME, (uint64_t)d, 0};
+            if (rng_uniform(&g) >= stay) {
+                int j = (int)(hash4(opt->seed, STREAM_REGIME, (uint64_t)d, 7) % (uint64_t)(K - 1));
+                r = j >= r ? j + 1 : j;
+            }
+        }
+        if (d >= first) regime[d - first] = r;
+    }
+    return DSC_OK;
+}
+
+/* ---- the model ------------------------------------------------------------ */
+
+typedef struct {
+    int nlat, nlon, K;
+    double *xs;          // (X) 0 (west) .. 1 (east)
+    double *ys;          // (Y) 1 (north) .. 0 (south): row 0 is the northernmost
+    double *clim;        // (V, Y, X) fixed spatial structure, about [-1, 1]
+    double *pattern;     // (K, V, Y, X) regime anomaly patterns, max |.| = 1 per variable
+    unsigned char *land; // (Y, X) 1: SST missing
+    double *wave_x;      // (M, 2, X) scratch: cos, sin of the x part of each noise wave
+    double *wave_y;      // (M, 2, Y) scratch: amplitude * cos, sin of the y part
+    double *scratch;     // (6, Y, X) pattern construction
+} synth_model;
+
+static void field_normalise(double *f /* (Y, X) */, int n)
+{
+    double m = 0.0;
+    for (int c = 0; c < n; c++) m = fmax(m, fabs(f[c]));
+    if (m > 0.0)
+        for (int c = 0; c < n; c++) f[c] /= m;
+}
+
+/* f = sum of nblobs Gaussian highs and lows plus a plane gradient, with its
+ * analytic derivatives (dfdx, dfdy may be NULL). */
+static void blob_field(double *f, double *dfdx, double *dfdy, const synth_model *m, synth_rng *g, int nblobs,
+                       double wmin, double wmax)
+{
+    double gx = 0.5 * rng_normal(g), gy = 0.5 * rng_normal(g);
+    for (int i = 0; i < m->nlat; i++)
+        for (int j = 0; j < m->nlon; j++) {
+            int c = i * m->nlon + j;
+            f[c] = gx * (m->xs[j] - 0.5) + gy * (m->ys[i] - 0.5);
+            if (dfdx) dfdx[c] = gx;
+            if (dfdy) dfdy[c] = gy;
+        }
+    for (int b = 0; b < nblobs; b++) {
+        double x0 = -0.1 + 1.2 * rng_uniform(g), y0 = -0.1 + 1.2 * rng_uniform(g);
+        double w = wmin + (wmax - wmin) * rng_uniform(g);
+        double a = (0.5 + 0.5 * rng_uniform(g)) * (rng_uniform(g) < 0.5 ? -1.0 : 1.0);
+        for (int i = 0; i < m->nlat; i++)
+            for (int j = 0; j < m->nlon; j++) {
+                int c = i * m->nlon + j;
+                double dx = m->xs[j] - x0, dy = m->ys[i] - y0;
+                double e = a * exp(-(dx * dx + dy * dy) / (2.0 * w * w));
+                f[c] += e;
+                if (dfdx) dfdx[c] -= e * dx / (w * w);
+                if (dfdy) dfdy[c] -= e * dy / (w * w);
+            }
+    }
+}
+
+/* The pattern of one regime (attempt t) in out (V, Y, X).  The pressure
+ * anomaly is a few highs and lows; the winds are geostrophic to it
+ * (u ~ -dp/dy, v ~ dp/dx in the northern hemisphere); 2 m temperature follows
+ * the meridional wind (southerlies bring warm air), SST follows 2 m
+ * temperature, the heat fluxes follow the air-sea temperature contrast; each
+ * variable adds a structure of its own so no two are proportional. */
+static void regime_pattern(double *out, const synth_model *m, uint64_t seed, int k, int t)
+{
+    int n = m->nlat * m->nlon;
+    double *p = m->scratch, *px = p + n, *py = px + n, *own = py + n;
+    synth_rng g = {seed, STREAM_PATTERN, (uint64_t)k * 64 + (uint64_t)t, 0};
+    double *f[SYNTH_NVARS];
+    for (int v = 0; v < SYNTH_NVARS; v++) f[v] = out + (size_t)v * n;
+
+    blob_field(p, px, py, m, &g, 3, 0.15, 0.35);
+    for (int c = 0; c < n; c++) {
+        f[SP][c] = p[c];
+        f[U10][c] = -py[c];
+        f[V10][c] = px[c];
+    }
+    field_normalise(f[SP], n);
+    field_normalise(f[U10], n);
+    field_normalise(f[V10], n);
+    blob_field(own, NULL, NULL, m, &g, 2, 0.2, 0.4);
+    field_normalise(own, n);
+    for (int c = 0; c < n; c++) f[T2M][c] = 0.6 * f[V10][c] + 0.4 * own[c];
+    field_normalise(f[T2M], n);
+    blob_field(own, NULL, NULL, m, &g, 2, 0.3, 0.5);
+    field_normalise(own, n);
+    for (int c = 0; c < n; c++) f[SST][c] = 0.5 * f[T2M][c] + 0.5 * own[c];
+    field_normalise(f[SST], n);
+    blob_field(own, NULL, NULL, m, &g, 2, 0.2, 0.4);
+    field_normalise(own, n);
+    for (int c = 0; c < n; c++) f[SSHF][c] = 0.7 * (f[T2M][c] - 0.5 * f[SST][c]) + 0.3 * own[c];
+    field_normalise(f[SSHF], n);
+    blob_field(own, NULL, NULL, m, &g, 2, 0.2, 0.4);
+    field_normalise(own, n);
+    for (int c = 0; c < n; c++) f[SLHF][c] = 0.6 * f[SSHF][c] + 0.4 * own[c];
+    field_normalise(f[SLHF], n);
+}
+
+static double cosine(const double *a, const double *b, size_t n)
+{
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t c = 0; c < n; c++) {
+        ab += a[c] * b[c];
+        aa += a[c] * a[c];
+        bb += b[c] * b[c];
+    }
+    return (aa > 0 && bb > 0) ? ab / sqrt(aa * bb) : 0.0;
+}
+
+static void synth_model_destroy(synth_model *m)
+{
+    free(m->xs);
+    free(m->ys);
+    free(m->clim);
+    free(m->pattern);
+    free(m->land);
+    free(m->wave_x);
+    free(m->wave_y);
+    free(m->scratch);
+    memset(m, 0, sizeof *m);
+}
+
+static int synth_model_create(synth_model *m, const synth_options *opt)
+{
+    memset(m, 0, sizeof *m);
+    int Y = opt->nlat, X = opt->nlon, K = opt->regimes;
+    size_t n = (size_t)Y * X, nv = (size_t)SYNTH_NVARS * n;
+    m->nlat = Y;
+    m->nlon = X;
+    m->K = K;
+    m->xs = dsc_malloc(X * sizeof(double), "synth grid");
+    m->ys = dsc_malloc(Y * sizeof(double), "synth grid");
+    m->clim = dsc_malloc(nv * sizeof(double), "synth climatology");
+    m->pattern = dsc_malloc((size_t)K * nv * sizeof(double), "synth regime patterns");
+    m->land = dsc_calloc(n, 1, "synth land mask");
+    m->wave_x = dsc_malloc((size_t)NOISE_WAVES * 2 * X * sizeof(double), "synth noise");
+    m->wave_y = dsc_malloc((size_t)NOISE_WAVES * 2 * Y * sizeof(double), "synth noise");
+    m->scratch = dsc_malloc(6 * n * sizeof(double), "synth scratch");
+    if (!m->xs || !m->ys || !m->clim || !m->pattern || !m->land || !m->wave_x || !m->wave_y || !m->scratch) {
+        synth_model_destroy(m);
+        return DSC_ERR;
+    }
+    for (int j = 0; j < X; j++) m->xs[j] = (double)j / (X - 1);
+    for (int i = 0; i < Y; i++) m->ys[i] = 1.0 - (double)i / (Y - 1);
+
+    /* Climatology: warmer to the south, the Azores high south of the box
+     * centre, westerlies strengthening northward, heat losses growing to the
+     * north-west. */
+    for (int i = 0; i < Y; i++)
+        for (int j = 0; j < X; j++) {
+            size_t c = (size_t)i * X + j;
+            double x = m->xs[j], y = m->ys[i];
+            double high = exp(-((x - 0.6) * (x - 0.6) + (y - 0.3) * (y - 0.3)) / (2 * 0.4 * 0.4));
+            m->clim[SST * n + c] = 2.0 * (0.5 - y);
+            m->clim[SP * n + c] = 2.0 * high - 1.0;
+            m->clim[SSHF * n + c] = (0.5 - y) + 0.5 * (x - 0.5);
+            m->clim[SLHF * n + c] = (0.5 - y) + 0.5 * (x - 0.5);
+            m->clim[T2M * n + c] = 2.0 * (0.5 - y);
+            m->clim[U10 * n + c] = 2.0 * (y - 0.5);
+            m->clim[V10 * n + c] = 2.0 * (x - 0.5);
+        }
+
+    /* Regime patterns, redrawn (deterministically) while too similar to an
+     * earlier one, so that the K regimes are distinct states. */
+    for (int k = 0; k < K; k++) {
+        double *pk = m->pattern + (size_t)k * nv;
+        for (int t = 0; t < 64; t++) {
+            regime_pattern(pk, m, opt->seed, k, t);
+            double worst = 0.0;
+            for (int l = 0; l < k; l++) worst = fmax(worst, cosine(pk, m->pattern + (size_t)l * nv, nv));
+            if (worst < 0.6) break;
+        }
+    }
+
+    /* Land: the cells near an island; at least one cell so SST always has
+     * missing values (the one nearest to Sao Miguel when no island is in
+     * the box). */
+    int nland = 0;
+    for (int i = 0; i < Y; i++)
+        for (int j = 0; j < X; j++) {
+            double lat = opt->lat_north - i * opt->resolution, lon = opt->lon_west + j * opt->resolution;
+            for (size_t s = 0; s < sizeof islands / sizeof islands[0]; s++) {
+                double dy = lat - islands[s][0], dx = (lon - islands[s][1]) * cos(islands[s][0] * PI / 180.0);
+                double r = fmax(islands[s][2], 0.5 * opt->resolution);
+                if (dx * dx + dy * dy < r * r) m->land[(size_t)i * X + j] = 1;
+            }
+            nland += m->land[(size_t)i * X + j];
+        }
+    if (nland == 0) {
+        long i = lround((opt->lat_north - islands[0][0]) / opt->resolution);
+        long j = lround((islands[0][1] - opt->lon_west) / opt->resolution);
+        i = i < 0 ? 0 : (i >= Y ? Y - 1 : i);
+        j = j < 0 ? 0 : (j >= X ? X - 1 : j);
+        m->land[(size_t)i * X + j] = 1;
+    }
+    return DSC_OK;
+}
+
+/* c[i] = a cos(p0 + i dp), s[i] = a sin(p0 + i dp) by rotation (two
+ * trigonometric calls per table instead of two per cell; the recurrence
+ * loses about 1e-16 per step). */
+static void wave_table(double *c, double *s, int n, double p0, double dp, double a)
+{
+    double cd = cos(dp), sd = sin(dp), cc = cos(p0), ss = sin(p0);
+    for (int i = 0; i < n; i++) {
+        c[i] = a * cc;
+        s[i] = a * ss;
+        double t = cc * cd - ss * sd;
+        ss = ss * cd + cc * sd;
+        cc = t;
+    }
+}
+
+/* eta(y, x) = sqrt(2/M) sum_m a_m cos(2 pi (kx_m x + ky_m y) + phi_m), a_m
+ * standard normal, |k| <= 2 waves per box: smooth noise of unit variance at
+ * every cell, the same for (seed, day, variable) on every rank.  The cosine
+ * of a sum is split into x and y parts, so a cell costs 4 flops per wave. */
+static void noise_field(double *eta /* (Y, X) */, synth_model *m, uint64_t seed, long long day, int v)
+{
+    int Y = m->nlat, X = m->nlon;
+    synth_rng g = {seed, STREAM_NOISE, (uint64_t)day * 16 + (uint64_t)v, 0};
+    double norm = sqrt(2.0 / NOISE_WAVES);
+    for (int w = 0; w < NOISE_WAVES; w++) {
+        double a = norm * rng_normal(&g);
+        double kx = -2.0 + 4.0 * rng_uniform(&g), ky = -2.0 + 4.0 * rng_uniform(&g);
+        double phi = 2.0 * PI * rng_uniform(&g);
+        double *cx = m->wave_x + (size_t)w * 2 * X, *sx = cx + X;
+        double *cy = m->wave_y + (size_t)w * 2 * Y, *sy = cy + Y;
+        wave_table(cx, sx, X, phi, 2.0 * PI * kx / (X - 1), 1.0);
+        /* ys runs from 1 down to 0 */
+        wave_table(cy, sy, Y, 2.0 * PI * ky, -2.0 * PI * ky / (Y - 1), a);
+    }
+    for (int i = 0; i < Y; i++) {
+        double *row = eta + (size_t)i * X;
+        for (int j = 0; j < X; j++) row[j] = 0.0;
+        for (int w = 0; w < NOISE_WAVES; w++) {
+            const double *cx = m->wave_x + (size_t)w * 2 * X, *sx = cx + X;
+            const double *cy = m->wave_y + (size_t)w * 2 * Y, *sy = cy + Y;
+            for (int j = 0; j < X; j++) row[j] += cy[i] * cx[j] - sy[i] * sx[j];
+        }
+    }
+}
+
+/* Keeps x inside (lo, hi): identity on the inner 90% of the range, an
+ * exponential approach to the bounds outside it (continuous with a
+ * continuous slope). */
+static double synth_limit(double x, double lo, double hi)
+{
+    const double e = 0.05;
+    double w = hi - lo, t = (x - lo) / w;
+    if (t < e) t = e * exp((t - e) / e);
+    else if (t > 1.0 - e) t = 1.0 - e * exp(-(t - (1.0 - e)) / e);
+    return lo + w * t;
+}
+
+/* Daily part of variable v on absolute day `day` (from 1900-01-01). */
+static void day_field(double *out /* (Y, X) */, synth_model *m, const synth_options *opt, int v, long long day,
+                      int regime, int doy)
+{
+    const synth_physics *p = &physics[v];
+    size_t n = (size_t)m->nlat * m->nlon;
+    const double *clim = m->clim + v * n;
+    const double *pat = m->pattern + ((size_t)regime * SYNTH_NVARS + v) * n;
+    double season = p->season * cos(2.0 * PI * (doy - p->season_peak) / 365.25);
+    noise_field(out, m, opt->seed, day, v);
+    for (size_t c = 0; c < n; c++)
+        out[c] = synth_limit(p->mean + p->clim * clim[c] + season + p->regime * (pat[c] + opt->noise * out[c]),
+                             synth_variables[v].lo, synth_variables[v].hi);
+}
+
+/* Step s of a day: the daily value x plus a diurnal harmonic whose
+ * amplitude shrinks near the bounds of the range.  The harmonic sums to zero
+ * over the steps of a day, so the daily mean of a sub-daily file is exactly
+ * the value of the daily file, and every step stays inside the range. */
+static double step_phase(int v, int s, int steps_per_day)
+{
+    if (steps_per_day == 1) return 0.0;
+    double hour = 24.0 * s / steps_per_day;
+    return cos(2.0 * PI * (hour - physics[v].diurnal_peak) / 24.0);
+}
+
+static double step_value(double x, int v, double phase)
+{
+    if (phase == 0.0) return x;
+    double room = 0.9 * fmin(x - synth_variables[v].lo, synth_variables[v].hi - x);
+    return x + phase * fmin(physics[v].diurnal, room);
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+typedef struct {
+    double scale[SYNTH_NVARS], offset[SYNTH_NVARS];
+} synth_packing;
+
+#define NC_TRY(call, path)                                                                                  \
+    do {                                                                                                    \
+        int nc_err_ = (call);                                                                               \
+        if (nc_err_ != NC_NOERR)                                                                            \
+            return dsc_fail("%s: %s; check that the output directory is writable and has space", (path), \
+                            ncmpi_strerror(nc_err_));                                                       \
+    } while (0)
+
+static int put_text(int ncid, int varid, const char *name, const char *text, const char *path)
+{
+    NC_TRY(ncmpi_put_att_text(ncid, varid, name, strlen(text), text), path);
+    return DSC_OK;
+}
+
+/* Defines the file in CDS layout: dimensions longitude, latitude, time
+ * (unlimited); coordinate variables; data (time, latitude, longitude). */
+static int define_file(int ncid, int *varid /* (2 + 1 + V) */, const synth_options *opt, const synth_packing *pk,
+                       const char *path)
+{
+    int dim_lon, dim_lat, dim_time;
+    NC_TRY(ncmpi_def_dim(ncid, "longitude", opt->nlon, &dim_lon), path);
+    NC_TRY(ncmpi_def_dim(ncid, "latitude", opt->nlat, &dim_lat), path);
+    NC_TRY(ncmpi_def_dim(ncid, "time", NC_UNLIMITED, &dim_time), path);
+    NC_TRY(ncmpi_def_var(ncid, "longitude", NC_FLOAT, 1, &dim_lon, &varid[0]), path);
+    if (put_text(ncid, varid[0], "units", "degrees_east", path) || put_text(ncid, varid[0], "long_name", "longitude", path))
+        return DSC_ERR;
+    NC_TRY(ncmpi_def_var(ncid, "latitude", NC_FLOAT, 1, &dim_lat, &varid[1]), path);
+    if (put_text(ncid, varid[1], "units", "degrees_north", path) || put_text(ncid, varid[1], "long_name", "latitude", path))
+        return DSC_ERR;
+    NC_TRY(ncmpi_def_var(ncid, "time", NC_INT, 1, &dim_time, &varid[2]), path);
+    if (put_text(ncid, varid[2], "units", "hours since 1900-01-01 00:00:00.0", path) ||
+        put_text(ncid, varid[2], "long_name", "time", path) || put_text(ncid, varid[2], "calendar", "gregorian", path))
+        return DSC_ERR;
+    int dims[3] = {dim_time, dim_lat, dim_lon};
+    for (int v = 0; v < SYNTH_NVARS; v++) {
+        if (!opt->use_var[v]) continue;
+        int id;
+        if (opt->encoding == SYNTH_LEGACY) {
+            short fill = FILL_SHORT;
+            NC_TRY(ncmpi_def_var(ncid, synth_variables[v].name, NC_SHORT, 3, dims, &id), path);
+            NC_TRY(ncmpi_put_att_double(ncid, id, "scale_factor", NC_DOUBLE, 1, &pk->scale[v]), path);
+            NC_TRY(ncmpi_put_att_double(ncid, id, "add_offset", NC_DOUBLE, 1, &pk->offset[v]), path);
+            NC_TRY(ncmpi_put_att_short(ncid, id, "_FillValue", NC_SHORT, 1, &fill), path);
+            NC_TRY(ncmpi_put_att_short(ncid, id, "missing_value", NC_SHORT, 1, &fill), path);
+        } else {
+            float fill = FILL_FLOAT;
+            NC_TRY(ncmpi_def_var(ncid, synth_variables[v].name, NC_FLOAT, 3, dims, &id), path);
+            NC_TRY(ncmpi_put_att_float(ncid, id, "_FillValue", NC_FLOAT, 1, &fill), path);
+            NC_TRY(ncmpi_put_att_float(ncid, id, "missing_value", NC_FLOAT, 1, &fill), path);
+        }
+        if (put_text(ncid, id, "units", synth_variables[v].units, path) ||
+            put_text(ncid, id, "long_name", synth_variables[v].long_name, path))
+            return DSC_ERR;
+        varid[3 + v] = id;
+    }
+    /* The history names the content, not the years, the date or the rank
+     * count, so a year's file is the same whichever run wrote it. */
+    char history[512];
+    snprintf(history, sizeof history,
+             "dsc synth --grid %dx%d --resolution %g --regimes %d --noise %g --persistence %g --seed %llu "
+             "--steps-per-day %d --encoding %s: ERA5-like sample data set",
+             opt->nlat, opt->nlon, opt->resolution, opt->regimes, opt->noise, opt->persistence,
+             (unsigned long long)opt->seed, opt->steps_per_day, opt->encoding == SYNTH_LEGACY ? "legacy" : "cdf5");
+    if (put_text(ncid, NC_GLOBAL, "Conventions", "CF-1.6", path) || put_text(ncid, NC_GLOBAL, "history", history, path))
+        return DSC_ERR;
+    NC_TRY(ncmpi_enddef(ncid), path);
+    return DSC_OK;
+}
+
+/* Pass 1 of the legacy encoding: packing of every variable from the min/max
+ * over the file (this rank's days, then MPI_Allreduce).  ERA5-style packing
+ * with the fill kept out of range: add_offset = (max + min) / 2 and
+ * scale_factor = (max - min) / (2 * 32766), so packed values lie in
+ * -32766..32766 and -32767 is never a value. */
+static int year_packing(synth_packing *pk, synth_model *m, double *field /* (Y, X) */, const synth_options *opt,
+                        const int *regime, int year, long long d0, long long nd, MPI_Comm comm)
+{
+    size_t n = (size_t)m->nlat * m->nlon;
+    double ext[2 * SYNTH_NVARS]; /* min, -max: one MPI_MIN reduction */
+    for (int v = 0; v < SYNTH_NVARS; v++) ext[v] = ext[SYNTH_NVARS + v] = HUGE_VAL;
+    long long day0 = day_of_year_start(year);
+    for (long long d = d0; d < d0 + nd; d++) {
+        for (int v = 0; v < SYNTH_NVARS; v++) {
+            if (!opt->use_var[v]) continue;
+            day_field(field, m, opt, v, day0 + d, regime[d], (int)d + 1);
+            for (int s = 0; s < opt->steps_per_day; s++) {
+                double phase = step_phase(v, s, opt->steps_per_day), lo = HUGE_VAL, hi = -HUGE_VAL;
+                for (size_t c = 0; c < n; c++) {
+                    if (v == SST && m->land[c]) continue;
+                    double x = step_value(field[c], v, phase);
+                    lo = x < lo ? x : lo;
+                    hi = x > hi ? x : hi;
+                }
+                ext[v] = fmin(ext[v], lo);
+                ext[SYNTH_NVARS + v] = fmin(ext[SYNTH_NVARS + v], -hi);
+            }
+        }
+    }
+    MPI_Allreduce(MPI_IN_PLACE, ext, 2 * SYNTH_NVARS, MPI_DOUBLE, MPI_MIN, comm);
+    for (int v = 0; v < SYNTH_NVARS; v++) {
+        double lo = ext[v], hi = -ext[SYNTH_NVARS + v];
+        if (!opt->use_var[v] || !(hi >= lo)) lo = hi = 0.0;
+        pk->offset[v] = 0.5 * (hi + lo);
+        pk->scale[v] = hi > lo ? (hi - lo) / (2.0 * PACKED_MAX) : 1.0;
+    }
+    return DSC_OK;
+}
+
+/* Writes the coordinates (rank 0) and this rank's times; collective. */
+static int write_coordinates(int ncid, const int *varid, const synth_options *opt, int year, long long d0, long long nd,
+                             int rank, const char *path)
+{
+    int Y = opt->nlat, X = opt->nlon, spd = opt->steps_per_day;
+    float *lon = dsc_malloc(X * sizeof(float), "longitudes");
+    float *lat = dsc_malloc(Y * sizeof(float), "latitudes");
+    int *time = dsc_malloc((size_t)(nd * spd) * sizeof(int), "times");
+    int status = DSC_OK;
+    if (!lon || !lat || !time) status = DSC_ERR;
+    else {
+        for (int j = 0; j < X; j++) lon[j] = (float)(opt->lon_west + j * opt->resolution);
+        for (int i = 0; i < Y; i++) lat[i] = (float)(opt->lat_north - i * opt->resolution);
+        long long h0 = day_of_year_start(year) * 24;
+        for (long long t = 0; t < nd * spd; t++) time[t] = (int)(h0 + 24 * d0 + t * (24 / spd));
+    }
+    /* Every rank calls each collective; a rank that failed to allocate
+     * writes nothing. */
+    MPI_Offset start = 0, count = (rank == 0 && status == DSC_OK) ? X : 0;
+    int e1 = ncmpi_put_vara_float_all(ncid, varid[0], &start, &count, lon);
+    count = (rank == 0 && status == DSC_OK) ? Y : 0;
+    int e2 = ncmpi_put_vara_float_all(ncid, varid[1], &start, &count, lat);
+    start = d0 * spd;
+    count = status == DSC_OK ? nd * spd : 0;
+    int e3 = ncmpi_put_vara_int_all(ncid, varid[2], &start, &count, time);
+    free(lon);
+    free(lat);
+    free(time);
+    if (status == DSC_OK && (e1 != NC_NOERR || e2 != NC_NOERR || e3 != NC_NOERR))
+        status = dsc_fail("%s: writing coordinates: %s", path, ncmpi_strerror(e1 ? e1 : e2 ? e2 : e3));
+    return status;
+}
+
+/* Pass 2: computes and writes this rank's days chunk by chunk.  Every rank
+ * makes the same number of collective calls (nchunks from the largest
+ * block); status is agreed after each chunk. */
+static int write_data(int ncid, const int *varid, synth_model *m, double *field, const synth_options *opt,
+                      const synth_packing *pk, const int *regime, int year, long long ndays, long long d0, long long nd,
+                      MPI_Comm comm, const char *path)
+{
+    int size;
+    MPI_Comm_size(comm, &size);
+    int spd = opt->steps_per_day;
+    size_t n = (size_t)m->nlat * m->nlon;
+    size_t elem = opt->encoding == SYNTH_LEGACY ? sizeof(short) : sizeof(float);
+    long long maxlocal = (ndays + size - 1) / size;
+    long long chunk = (long long)(CHUNK_BYTES / (elem * n * spd));
+    if (chunk < 1) chunk = 1;
+    if (chunk > maxlocal) chunk = maxlocal;
+    long long nchunks = (maxlocal + chunk - 1) / chunk;
+    void *buf = dsc_malloc((size_t)chunk * spd * n * elem, "synth write buffer"); // (chunk*spd, Y, X)
+    int status = dsc_agree(comm, buf ? DSC_OK : DSC_ERR);
+    if (status != DSC_OK) {
+        free(buf);
+        return DSC_ERR;
+    }
+    long long day0 = day_of_year_start(year);
+    for (long long ch = 0; ch < nchunks && status == DSC_OK; ch++) {
+        long long a = ch * chunk < nd ? ch * chunk : nd;
+        long long b = (ch + 1) * chunk < nd ? (ch + 1) * chunk : nd;
+        int local = DSC_OK;
+        for (int v = 0; v < SYNTH_NVARS; v++) {
+            if (!opt->use_var[v]) continue;
+            for (long long d = a; d < b; d++) {
+                day_field(field, m, opt, v, day0 + d0 + d, regime[d0 + d], (int)(d0 + d) + 1);
+                for (int s = 0; s < spd; s++) {
+                    double phase = step_phase(v, s, spd);
+                    size_t base = ((size_t)(d - a) * spd + s) * n;
+                    for (size_t c = 0; c < n; c++) {
+                        int missing = v == SST && m->land[c];
+                        double x = step_value(field[c], v, phase);
+                        if (opt->encoding == SYNTH_LEGACY) {
+                            long p = (long)floor((x - pk->offset[v]) / pk->scale[v] + 0.5);
+                            p = p > PACKED_MAX ? PACKED_MAX : (p < -PACKED_MAX ? -PACKED_MAX : p);
+                            ((short *)buf)[base + c] = missing ? FILL_SHORT : (short)p;
+                        } else {
+                            ((float *)buf)[base + c] = missing ? FILL_FLOAT : (float)x;
+                        }
+                    }
+                }
+            }
+            MPI_Offset start[3] = {(d0 + a) * spd, 0, 0}, count[3] = {(b - a) * spd, m->nlat, m->nlon};
+            int err = opt->encoding == SYNTH_LEGACY ? ncmpi_put_vara_short_all(ncid, varid[3 + v], start, count, buf)
+                                                    : ncmpi_put_vara_float_all(ncid, varid[3 + v], start, count, buf);
+            if (err != NC_NOERR && local == DSC_OK)
+                local = dsc_fail("%s: writing %s: %s; check the space left on the device", path, synth_variables[v].name,
+                                 ncmpi_strerror(err));
+        }
+        status = dsc_agree(comm, local);
+    }
+    free(buf);
+    return status;
+}
+
+/* One year: era5_YYYY.nc through a temporary name. */
+static int write_year(synth_model *m, double *field, const synth_options *opt, const int *regime, int year,
+                      MPI_Comm comm)
+{
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    char path[4096], tmp[4096];
+    snprintf(path, sizeof path, "%s/era5_%04d.nc", opt->output_dir, year);
+    snprintf(tmp, sizeof tmp, "%s/.era5_%04d.nc.tmp", opt->output_dir, year);
+    long long ndays = days_in_year(year), d0, nd;
+    block_range(ndays, size, rank, &d0, &nd);
+
+    synth_packing pk;
+    memset(&pk, 0, sizeof pk);
+    if (opt->encoding == SYNTH_LEGACY) year_packing(&pk, m, field, opt, regime, year, d0, nd, comm);
+
+    int ncid = -1, varid[3 + SYNTH_NVARS];
+    int cmode = NC_CLOBBER | (opt->encoding == SYNTH_LEGACY ? NC_64BIT_OFFSET : NC_64BIT_DATA);
+    int err = ncmpi_create(comm, tmp, cmode, MPI_INFO_NULL, &ncid);
+    int status = err == NC_NOERR ? DSC_OK
+                                 : dsc_fail("%s: cannot create: %s; check that the output directory is writable", tmp,
+                                            ncmpi_strerror(err));
+    int opened = err == NC_NOERR;
+    if (status == DSC_OK) status = define_file(ncid, varid, opt, &pk, tmp);
+    status = dsc_agree(comm, status);
+    if (status == DSC_OK) status = dsc_agree(comm, write_coordinates(ncid, varid, opt, year, d0, nd, rank, tmp));
+    if (status == DSC_OK)
+        status = write_data(ncid, varid, m, field, opt, &pk, regime, year, ndays, d0, nd, comm, tmp);
+    if (opened) {
+        err = ncmpi_close(ncid);
+        if (err != NC_NOERR && status == DSC_OK) status = dsc_fail("%s: closing: %s", tmp, ncmpi_strerror(err));
+        status = dsc_agree(comm, status);
+    }
+    if (rank == 0) {
+        if (status == DSC_OK && rename(tmp, path) != 0)
+            status = dsc_fail("%s: cannot replace it: %s; remove it or choose another --output", path, strerror(errno));
+        if (status != DSC_OK) unlink(tmp);
+    }
+    status = dsc_agree(comm, status);
+    if (status == DSC_OK && opt->verbose && rank == 0) printf("wrote %s (%lld days)\n", path, ndays);
+    return status;
+}
+
+/* truth.csv on rank 0 through a temporary name: one line per day. */
+static int write_truth(const synth_options *opt, const int *regime, long long ndays)
+{
+    char path[4096], tmp[4096];
+    snprintf(path, sizeof path, "%s/truth.csv", opt->output_dir);
+    snprintf(tmp, sizeof tmp, "%s/.truth.csv.tmp", opt->output_dir);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return dsc_fail("%s: cannot create: %s; check that the output directory is writable", tmp, strerror(errno));
+    fprintf(f, "time,regime\n");
+    long long h0 = day_of_year_start(opt->year_first) * 24;
+    for (long long d = 0; d < ndays; d++) {
+        dsc_datetime t;
+        char iso[32];
+        datetime_from_hours((double)(h0 + 24 * d), &t);
+        datetime_format(&t, iso, sizeof iso);
+        fprintf(f, "%s,%d\n", iso, regime[d]);
+    }
+    int bad = ferror(f);
+    if (fclose(f) != 0) bad = 1;
+    if (bad || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return dsc_fail("%s: cannot write: %s; check the space left on the device", path, strerror(e));
+    }
+    return DSC_OK;
+}
+
+/* mkdir -p on rank 0. */
+static int make_directory(const char *dir)
+{
+    char p[4096];
+    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) return dsc_fail("%s: directory name too long", dir);
+    for (char *s = p + 1; ; s++) {
+        if (*s == '/' || *s == '\0') {
+            char keep = *s;
+            *s = '\0';
+            if (mkdir(p, 0777) != 0 && errno != EEXIST)
+                return dsc_fail("option --output: cannot create directory %s: %s", p, strerror(errno));
+            *s = keep;
+            if (keep == '\0') break;
+        }
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return dsc_fail("option --output: %s is not a directory; give a directory name", dir);
+    if (access(dir, W_OK) != 0) return dsc_fail("option --output: directory %s is not writable", dir);
+    return DSC_OK;
+}
+
+int synth_write(MPI_Comm comm, const synth_options *opt)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    int status = synth_options_check(opt);
+    if (status == DSC_OK && rank == 0) status = make_directory(opt->output_dir);
+    if (dsc_agree(comm, status) != DSC_OK) return DSC_ERR;
+
+    long long ndays = synth_count_days(opt->year_first, opt->year_last);
+    int *regime = dsc_malloc((size_t)ndays * sizeof(int), "regime sequence"); // (ndays)
+    double *field = dsc_malloc((size_t)opt->nlat * opt->nlon * sizeof(double), "synth field"); // (Y, X)
+    synth_model m;
+    memset(&m, 0, sizeof m);
+    status = (regime && field) ? synth_model_create(&m, opt) : DSC_ERR;
+    if (status == DSC_OK) synth_regime_sequence(regime, opt);
+    if (dsc_agree(comm, status) != DSC_OK) {
+        synth_model_destroy(&m);
+        free(regime);
+        free(field);
+        return DSC_ERR;
+    }
+    long long offset = 0;
+    for (int year = opt->year_first; year <= opt->year_last && status == DSC_OK; year++) {
+        status = write_year(&m, field, opt, regime + offset, year, comm);
+        offset += days_in_year(year);
+    }
+    if (status == DSC_OK) {
+        status = rank == 0 ? write_truth(opt, regime, ndays) : DSC_OK;
+        status = dsc_agree(comm, status);
+    }
+    synth_model_destroy(&m);
+    free(regime);
+    free(field);
+    return status;
+}

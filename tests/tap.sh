@@ -28,14 +28,18 @@ run_np() {
   $(echo "$TESTMPIRUN" | sed "s/NP/$_np/") "$@"
 }
 
+# A command given as "run_np N CMD..." is expanded here, because timeout(1)
+# cannot run a shell function.
 check() {
   _desc=$1; shift
+  if [ "$1" = run_np ]; then _np=$2; shift 2; set -- $(echo "$TESTMPIRUN" | sed "s/NP/$_np/") "$@"; fi
   : > "$WORK/log"
   if timeout 600 "$@" > "$WORK/log" 2>&1; then pass "$_desc"; else fail "$_desc"; fi
 }
 
 expect_error() {
   _desc=$1; _re=$2; shift 2
+  if [ "$1" = run_np ]; then _np=$2; shift 2; set -- $(echo "$TESTMPIRUN" | sed "s/NP/$_np/") "$@"; fi
   : > "$WORK/log"
   timeout 120 "$@" > "$WORK/out" 2> "$WORK/err"
   _rc=$?
