@@ -28,7 +28,8 @@ typedef struct {
     int has_box;
     double lat_min, lat_max, lon_min, lon_max; /* --box S,N,W,E in degrees */
     int has_start, has_end;
-    dsc_datetime start, end;               /* --time-range START/END, inclusive */
+    dsc_datetime start, end;               /* --time-range START/END, inclusive; an END given as a
+                                              date alone is 23:59:59 of that day */
     int daily_mean;                        /* --daily-mean: average the steps of each UTC day */
     int process_grid[3];                   /* --process-grid TxYxX; 0 = automatic */
 } era5_options;
@@ -37,7 +38,7 @@ typedef struct {
 #define ERA5_CLI_OPTIONS                                                                                        \
     {"vars", 0, "LIST", NULL, "comma-separated variables to read (names or aliases: t2m, 2t, var167, ...); all if absent"}, \
     {"box", 0, "S,N,W,E", NULL, "latitude/longitude box in degrees (south,north,west,east); whole grid if absent"},   \
-    {"time-range", 0, "START/END", NULL, "inclusive time range, ISO 8601 (1980-01-01/1989-12-31); everything if absent"}, \
+    {"time-range", 0, "START/END", NULL, "inclusive time range, ISO 8601 (1980-01-01/1989-12-31: END's whole day; START/ or /END leave one side open); everything if absent"}, \
     {"daily-mean", 0, NULL, NULL, "average sub-daily steps into daily means (UTC days)"},                          \
     {"process-grid", 0, "TxYxX", "auto", "ranks along time, latitude and longitude for reading"}
 
@@ -57,8 +58,10 @@ typedef struct {
     int xtype;                     /* NC_SHORT, NC_FLOAT, NC_DOUBLE, ... */
     int packed;                    /* has scale_factor or add_offset */
     double scale_factor, add_offset;
-    int has_fill, has_missing;
-    double fill_value, missing_value; /* in the packed (stored) domain */
+    int has_fill, has_missing;     /* has_fill is also set, with netCDF's default fill of the type,
+                                      when there is no _FillValue attribute (not for bytes) */
+    double fill_value, missing_value; /* in the packed (stored) domain; may be NaN (new CDS
+                                         floats); a NaN value is missing in any case */
     int ndims;
     int dim_order[4];              /* position of T, E, Y, X in the variable's dims (-1 if absent) */
 } era5_file_variable;

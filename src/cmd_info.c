@@ -1,7 +1,281 @@
+/*
+ * cmd_info.c - dsc info: what the reader sees in a list of ERA5 files.
+ *
+ *   mpirun -n 4 dsc info era5_*.nc
+ *   dsc info --json --vars t2m,sst --box 50,60,-10,2 era5_2001.nc
+ *
+ * The catalog (era5_catalog.c) gives files, variables, grid and time axis;
+ * the missing values are counted by reading the data with the parallel
+ * reader, so they are exactly what training would see (after unpacking,
+ * combining expver entries and, with --daily-mean, forming daily means).
+ * The time axis is read in blocks so that a long record never has to fit
+ * in memory at once.  Only rank 0 prints.
+ */
 #include "commands.h"
+#include "cli.h"
+#include "era5_catalog.h"
+#include "era5_reader.h"
 #include "status.h"
+
+#include <math.h>
+#include <pnetcdf.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Values of the samples one rank holds per block of the missing-value count
+ * (the reader holds up to about three times this during the exchange). */
+#define INFO_BLOCK_VALUES ((long long)16 << 20)
+
+static const cli_option info_options[] = {
+    ERA5_CLI_OPTIONS,
+    {"json", 0, NULL, NULL, "print JSON instead of text"},
+};
+
+static const char *type_name(int xtype)
+{
+    switch (xtype) {
+    case NC_BYTE: return "int8";
+    case NC_UBYTE: return "uint8";
+    case NC_SHORT: return "int16";
+    case NC_USHORT: return "uint16";
+    case NC_INT: return "int32";
+    case NC_UINT: return "uint32";
+    case NC_INT64: return "int64";
+    case NC_UINT64: return "uint64";
+    case NC_FLOAT: return "float32";
+    case NC_DOUBLE: return "float64";
+    default: return "unknown";
+    }
+}
+
+static const char *format_name(int format)
+{
+    switch (format) {
+    case NC_FORMAT_CLASSIC: return "classic";
+    case NC_FORMAT_CDF2: return "64-bit offset";
+    case NC_FORMAT_CDF5: return "CDF-5";
+    default: return "unknown";
+    }
+}
+
+/* Spacing of the output times: days for --daily-mean (unless the steps
+ * are further apart than that already). */
+static double output_step_hours(const era5_catalog *cat, const era5_options *opt)
+{
+    return opt->daily_mean && cat->step_hours < 24.0 ? 24.0 : cat->step_hours;
+}
+
+static void format_hours(double hours, char *buf, size_t len)
+{
+    dsc_datetime t;
+    datetime_from_hours(hours, &t);
+    datetime_format(&t, buf, len);
+}
+
+/* Collective: missing values per variable over the whole selection, read
+ * block by block of output times (each block has at least one time step
+ * per rank, as the reader needs). */
+static int count_missing(MPI_Comm comm, const era5_catalog *cat, const era5_options *opt, long long *missing)
+{
+    int nranks;
+    MPI_Comm_size(comm, &nranks);
+    for (int v = 0; v < cat->nvars; v++) missing[v] = 0;
+    long long per_time = (long long)cat->nvars * cat->nlat * cat->nlon;
+    long long block = INFO_BLOCK_VALUES / (per_time > 0 ? per_time : 1) * nranks;
+    if (block < 2 * nranks) block = 2 * nranks;
+    for (long long t0 = 0; t0 < cat->ntime;) {
+        long long nt = cat->ntime - t0;
+        /* the last block must not be shorter than the rank count either */
+        if (nt > block) nt = (nt - block < nranks) ? nt - nranks : block;
+        /* a view of the catalog: output times [t0, t0 + nt); the steps stay
+         * shared, time_first_step indexes them */
+        era5_catalog view = *cat;
+        view.ntime = nt;
+        view.time = cat->time + t0;
+        view.time_first_step = cat->time_first_step + t0;
+        era5_samples s;
+        if (era5_read_samples(comm, &view, opt, &s) != DSC_OK) return DSC_ERR;
+        for (int v = 0; v < cat->nvars; v++) missing[v] += s.missing[v];
+        era5_samples_destroy(&s);
+        t0 += nt;
+    }
+    return DSC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* text                                                                     */
+
+static void print_text(const era5_catalog *cat, const era5_options *opt, const long long *missing)
+{
+    printf("files: %d\n", cat->nfiles);
+    for (int i = 0; i < cat->nfiles; i++)
+        printf("  %s (%s, %lld time steps)\n", cat->files[i].path, format_name(cat->files[i].format),
+               cat->files[i].ntime);
+    const long long values = cat->ntime * cat->nlat * cat->nlon;
+    printf("variables: %d\n", cat->nvars);
+    for (int v = 0; v < cat->nvars; v++) {
+        const era5_variable *var = &cat->vars[v];
+        const era5_file_variable *fv = &cat->files[0].vars[v];
+        printf("  %-6s %-10s %s\n", var->name, var->units[0] ? var->units : "-",
+               var->long_name[0] ? var->long_name : "-");
+        if (strcmp(fv->nc_name, var->name) != 0) printf("         named '%s' in the files\n", fv->nc_name);
+        if (fv->packed)
+            printf("         packed %s (scale_factor %.9g, add_offset %.9g in %s)\n", type_name(fv->xtype),
+                   fv->scale_factor, fv->add_offset, cat->files[0].path);
+        else
+            printf("         %s\n", type_name(fv->xtype));
+        printf("         missing %lld of %lld values (%.2f%%)\n", missing[v], values,
+               values > 0 ? 100.0 * (double)missing[v] / (double)values : 0.0);
+    }
+    printf("grid: %d x %d (latitude x longitude)", cat->nlat, cat->nlon);
+    if (opt->has_box) printf(", box at index %d, %d of the file grid", cat->lat0, cat->lon0);
+    printf("\n");
+    const double *lat = cat->lat, *lon = cat->lon;
+    printf("  latitude  %g .. %g (%s)\n", lat[0], lat[cat->nlat - 1],
+           cat->nlat < 2 ? "one row" : lat[0] > lat[cat->nlat - 1] ? "north to south" : "south to north");
+    printf("  longitude %g .. %g\n", lon[0], lon[cat->nlon - 1]);
+    if (cat->nlat > 1 || cat->nlon > 1)
+        printf("  resolution %g x %g degrees\n", cat->nlat > 1 ? fabs(lat[1] - lat[0]) : 0.0,
+               cat->nlon > 1 ? fabs(lon[1] - lon[0]) : 0.0);
+    char first[32], last[32];
+    format_hours(cat->time[0], first, sizeof first);
+    format_hours(cat->time[cat->ntime - 1], last, sizeof last);
+    printf("time: %s .. %s, %lld %s", first, last, cat->ntime, opt->daily_mean ? "daily means" : "steps");
+    if (opt->daily_mean)
+        printf(" (every %g hours) of %lld steps every %g hours\n", output_step_hours(cat, opt), cat->nsteps,
+               cat->step_hours);
+    else printf(", every %g hours\n", cat->step_hours);
+}
+
+/* ------------------------------------------------------------------------ */
+/* JSON                                                                     */
+
+static void json_string(const char *s)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", stdout); break;
+        case '\\': fputs("\\\\", stdout); break;
+        case '\n': fputs("\\n", stdout); break;
+        case '\r': fputs("\\r", stdout); break;
+        case '\t': fputs("\\t", stdout); break;
+        default:
+            if (*p < 0x20) printf("\\u%04x", *p);
+            else putchar(*p);
+        }
+    }
+    putchar('"');
+}
+
+/* JSON has no NaN or infinity: those become null. */
+static void json_number(double x)
+{
+    if (isfinite(x)) printf("%.17g", x);
+    else fputs("null", stdout);
+}
+
+static void print_json(const era5_catalog *cat, const era5_options *opt, const long long *missing)
+{
+    printf("{\n  \"files\": [");
+    for (int i = 0; i < cat->nfiles; i++) {
+        printf(i ? ", " : "");
+        json_string(cat->files[i].path);
+    }
+    printf("],\n  \"file_details\": [");
+    for (int i = 0; i < cat->nfiles; i++) {
+        const era5_file *f = &cat->files[i];
+        printf("%s\n    {\"path\": ", i ? "," : "");
+        json_string(f->path);
+        printf(", \"format\": ");
+        json_string(format_name(f->format));
+        printf(", \"steps\": %lld, \"time_is_record\": %s, \"expver\": %lld}", f->ntime,
+               f->time_is_record ? "true" : "false", f->nexpver);
+    }
+    printf("\n  ],\n  \"variables\": [");
+    for (int v = 0; v < cat->nvars; v++) {
+        const era5_variable *var = &cat->vars[v];
+        const era5_file_variable *fv = &cat->files[0].vars[v];
+        printf("%s\n    {\"name\": ", v ? "," : "");
+        json_string(var->name);
+        printf(", \"nc_name\": ");
+        json_string(fv->nc_name);
+        printf(", \"units\": ");
+        json_string(var->units);
+        printf(", \"long_name\": ");
+        json_string(var->long_name);
+        printf(", \"type\": ");
+        json_string(type_name(fv->xtype));
+        printf(", \"packed\": %s, \"scale_factor\": ", fv->packed ? "true" : "false");
+        if (fv->packed) json_number(fv->scale_factor);
+        else printf("null");
+        printf(", \"add_offset\": ");
+        if (fv->packed) json_number(fv->add_offset);
+        else printf("null");
+        printf(", \"missing\": %lld}", missing[v]);
+    }
+    const double *lat = cat->lat, *lon = cat->lon;
+    printf("\n  ],\n  \"grid\": {\"nlat\": %d, \"nlon\": %d, \"lat_first\": ", cat->nlat, cat->nlon);
+    json_number(lat[0]);
+    printf(", \"lat_last\": ");
+    json_number(lat[cat->nlat - 1]);
+    printf(", \"lon_first\": ");
+    json_number(lon[0]);
+    printf(", \"lon_last\": ");
+    json_number(lon[cat->nlon - 1]);
+    printf(", \"lat_resolution\": ");
+    json_number(cat->nlat > 1 ? fabs(lat[1] - lat[0]) : 0.0);
+    printf(", \"lon_resolution\": ");
+    json_number(cat->nlon > 1 ? fabs(lon[1] - lon[0]) : 0.0);
+    printf(", \"lat_offset\": %d, \"lon_offset\": %d},\n", cat->lat0, cat->lon0);
+    char first[32], last[32];
+    format_hours(cat->time[0], first, sizeof first);
+    format_hours(cat->time[cat->ntime - 1], last, sizeof last);
+    printf("  \"time\": {\"count\": %lld, \"first\": \"%s\", \"last\": \"%s\", \"step_hours\": ", cat->ntime, first,
+           last);
+    json_number(output_step_hours(cat, opt));
+    printf(", \"steps\": %lld, \"input_step_hours\": ", cat->nsteps);
+    json_number(cat->step_hours);
+    printf(", \"daily_mean\": %s}\n}\n", opt->daily_mean ? "true" : "false");
+}
+
 int info_command(int argc, char **argv, MPI_Comm comm)
 {
-    (void)argc; (void)argv;
-    return dsc_agree(comm, dsc_fail("dsc info is not available yet"));
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    cli_command cmd = {
+        .command = "info",
+        .usage = "[OPTIONS] FILES...",
+        .summary = "Show what the reader sees in ERA5 netCDF files: variables, packing, grid, time axis and "
+                   "missing values.",
+        .options = info_options,
+        .noptions = (int)(sizeof info_options / sizeof info_options[0]),
+    };
+    int status = cli_parse(&cmd, argc, argv, rank);
+    if (status == CLI_HELP) {
+        cli_free(&cmd);
+        return CLI_HELP;
+    }
+    era5_options opt;
+    if (status == DSC_OK) status = era5_options_from_cli(&cmd, &opt);
+    if (dsc_agree(comm, status) != DSC_OK) {
+        cli_free(&cmd);
+        return DSC_ERR;
+    }
+
+    era5_catalog cat;
+    if (era5_catalog_open(comm, cmd.args, cmd.nargs, &opt, &cat) != DSC_OK) {
+        cli_free(&cmd);
+        return DSC_ERR;
+    }
+    long long missing[ERA5_MAX_VARS] = {0};
+    status = count_missing(comm, &cat, &opt, missing);
+    if (status == DSC_OK && rank == 0) {
+        if (cli_flag(&cmd, "json")) print_json(&cat, &opt, missing);
+        else print_text(&cat, &opt, missing);
+        fflush(stdout);
+    }
+    era5_catalog_destroy(&cat);
+    cli_free(&cmd);
+    return status;
 }

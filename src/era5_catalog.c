@@ -1,2 +1,985 @@
-/* era5_catalog.c */
-typedef int placeholder_unit;
+/*
+ * era5_catalog.c - what is in a list of ERA5 netCDF files (see era5_catalog.h).
+ *
+ * Every rank opens every file with PnetCDF on the same communicator (the
+ * header is read once and broadcast by the library), reads the small
+ * coordinate variables collectively and so builds the same catalog; field
+ * data are left to era5_reader.c.  Files are handled one at a time and
+ * closed again.  Each step that may fail on one rank (a missing file, a bad
+ * header) ends with dsc_agree() before the next collective call, so a bad
+ * file never leaves ranks waiting inside ncmpi_open or a collective read.
+ *
+ *   mpirun -n 4 dsc info era5_2001.nc era5_2002.nc
+ *
+ * Dimension letters: T time steps, Y latitudes, X longitudes, V variables,
+ * E expver entries.
+ */
+#include "era5_catalog.h"
+#include "status.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pnetcdf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_FIELDS 64     /* field variables looked at per file */
+#define GRID_TOLERANCE 1e-6
+#define VAR_DIMS_MAX 8    /* dimensions of a variable we look at (PnetCDF's NC_MAX_VAR_DIMS is INT_MAX) */
+
+/* ------------------------------------------------------------------------ */
+/* names                                                                    */
+
+/* ERA5 short names of the paper's seven variables and the names GRIB
+ * converters give them (CDO writes the GRIB short name or varNNN with the
+ * ECMWF parameter number). */
+static const char *const aliases[][4] = {
+    {"sst", "var34", NULL, NULL},
+    {"sp", "var134", NULL, NULL},
+    {"sshf", "var146", NULL, NULL},
+    {"slhf", "var147", NULL, NULL},
+    {"t2m", "2t", "var167", NULL},
+    {"u10", "10u", "var165", NULL},
+    {"v10", "10v", "var166", NULL},
+};
+
+const char *era5_canonical_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        for (int k = 0; k < 4 && aliases[i][k]; k++)
+            if (strcmp(name, aliases[i][k]) == 0) return aliases[i][0];
+    return name;
+}
+
+static const char *const time_names[] = {"time", "valid_time", "t", NULL};
+static const char *const lat_names[] = {"latitude", "lat", "y", NULL};
+static const char *const lon_names[] = {"longitude", "lon", "x", NULL};
+
+/* ------------------------------------------------------------------------ */
+/* options                                                                  */
+
+static int parse_doubles(const char *text, double *out, int n)
+{
+    const char *p = text;
+    for (int k = 0; k < n; k++) {
+        char *end;
+        errno = 0;
+        out[k] = strtod(p, &end);
+        if (errno || end == p || !isfinite(out[k])) return -1;
+        while (*end == ' ') end++;
+        if (k < n - 1) {
+            if (*end != ',') return -1;
+            p = end + 1;
+        } else if (*end != '\0') {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int parse_vars(const cli_command *cmd, const char *text, era5_options *opt)
+{
+    const char *p = text;
+    opt->nvars = 0;
+    while (1) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        while (n > 0 && *p == ' ') { p++; n--; }
+        while (n > 0 && p[n - 1] == ' ') n--;
+        if (n == 0)
+            return dsc_fail("dsc %s: option --vars: '%s' has an empty name; give names separated by commas (t2m,sst,sp)",
+                            cmd->command, text);
+        if (n >= ERA5_NAME_LEN)
+            return dsc_fail("dsc %s: option --vars: a name in '%s' is longer than %d characters", cmd->command, text,
+                            ERA5_NAME_LEN - 1);
+        if (opt->nvars == ERA5_MAX_VARS)
+            return dsc_fail("dsc %s: option --vars: more than %d variables; give at most %d", cmd->command,
+                            ERA5_MAX_VARS, ERA5_MAX_VARS);
+        char *name = opt->vars[opt->nvars];
+        memcpy(name, p, n);
+        name[n] = '\0';
+        for (int v = 0; v < opt->nvars; v++)
+            if (strcmp(era5_canonical_name(opt->vars[v]), era5_canonical_name(name)) == 0)
+                return dsc_fail("dsc %s: option --vars: '%s' and '%s' are the same variable; give it once", cmd->command,
+                                opt->vars[v], name);
+        opt->nvars++;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    return DSC_OK;
+}
+
+static int parse_time_range(const cli_command *cmd, const char *text, era5_options *opt)
+{
+    const char *slash = strchr(text, '/');
+    if (!slash || strchr(slash + 1, '/'))
+        return dsc_fail("dsc %s: option --time-range: '%s' is not START/END; give two ISO 8601 dates such as "
+                        "1980-01-01/1989-12-31 (either may be left out: 1980-01-01/)",
+                        cmd->command, text);
+    char start[64], end[64];
+    size_t ns = (size_t)(slash - text), ne = strlen(slash + 1);
+    if (ns >= sizeof start || ne >= sizeof end)
+        return dsc_fail("dsc %s: option --time-range: '%s' is too long", cmd->command, text);
+    memcpy(start, text, ns);
+    start[ns] = '\0';
+    memcpy(end, slash + 1, ne + 1);
+    if (ns == 0 && ne == 0)
+        return dsc_fail("dsc %s: option --time-range: '%s' gives neither START nor END", cmd->command, text);
+    if (ns > 0) {
+        if (datetime_parse(start, &opt->start) != DSC_OK) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", dsc_message());
+            dsc_clear();
+            return dsc_fail("dsc %s: option --time-range: START %s", cmd->command, msg);
+        }
+        opt->has_start = 1;
+    }
+    if (ne > 0) {
+        if (datetime_parse(end, &opt->end) != DSC_OK) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", dsc_message());
+            dsc_clear();
+            return dsc_fail("dsc %s: option --time-range: END %s", cmd->command, msg);
+        }
+        /* A date without a time of day means the whole day: 1989-12-31 ends
+         * at 23:59:59, so START/END with plain dates includes both days. */
+        if (strchr(end, 'T') == NULL && strchr(end, ' ') == NULL) {
+            opt->end.hour = 23;
+            opt->end.minute = 59;
+            opt->end.second = 59;
+        }
+        opt->has_end = 1;
+    }
+    if (opt->has_start && opt->has_end && datetime_to_hours(&opt->start) > datetime_to_hours(&opt->end))
+        return dsc_fail("dsc %s: option --time-range: START %s is after END %s; give START/END in that order",
+                        cmd->command, start, end);
+    return DSC_OK;
+}
+
+static int parse_process_grid(const cli_command *cmd, const char *text, era5_options *opt)
+{
+    opt->process_grid[0] = opt->process_grid[1] = opt->process_grid[2] = 0;
+    if (strcmp(text, "auto") == 0) return DSC_OK;
+    const char *p = text;
+    for (int k = 0; k < 3; k++) {
+        char *end;
+        errno = 0;
+        long x = strtol(p, &end, 10);
+        int sep_ok = (k < 2) ? (*end == 'x' || *end == 'X') : (*end == '\0');
+        if (errno || end == p || !sep_ok || x < 0 || x > 1000000 || *p == '-' || *p == '+')
+            return dsc_fail("dsc %s: option --process-grid: '%s' is not TxYxX; give three rank counts such as 4x1x1 "
+                            "(0 = choose) or auto",
+                            cmd->command, text);
+        opt->process_grid[k] = (int)x;
+        p = end + 1;
+    }
+    return DSC_OK;
+}
+
+int era5_options_from_cli(const cli_command *cmd, era5_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    const char *v = cli_get(cmd, "vars");
+    if (v && parse_vars(cmd, v, opt) != DSC_OK) return DSC_ERR;
+
+    v = cli_get(cmd, "box");
+    if (v) {
+        double b[4];
+        if (parse_doubles(v, b, 4) != 0)
+            return dsc_fail("dsc %s: option --box: '%s' is not S,N,W,E; give four numbers in degrees such as "
+                            "50,58,-10,2",
+                            cmd->command, v);
+        if (b[0] < -90 || b[1] > 90 || b[0] > b[1])
+            return dsc_fail("dsc %s: option --box: '%s': latitudes must satisfy -90 <= S <= N <= 90", cmd->command, v);
+        if (b[2] < -360 || b[3] > 360 || b[2] > b[3] || b[3] - b[2] > 360)
+            return dsc_fail("dsc %s: option --box: '%s': longitudes must satisfy W <= E, within -360..360 and at "
+                            "most 360 degrees apart",
+                            cmd->command, v);
+        opt->has_box = 1;
+        opt->lat_min = b[0];
+        opt->lat_max = b[1];
+        opt->lon_min = b[2];
+        opt->lon_max = b[3];
+    }
+
+    v = cli_get(cmd, "time-range");
+    if (v && parse_time_range(cmd, v, opt) != DSC_OK) return DSC_ERR;
+
+    opt->daily_mean = cli_flag(cmd, "daily-mean");
+
+    v = cli_get(cmd, "process-grid");
+    if (v && parse_process_grid(cmd, v, opt) != DSC_OK) return DSC_ERR;
+    return DSC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* one file                                                                 */
+
+/* What the header of one file says, before files are compared. */
+typedef struct {
+    era5_file file;
+    char time_units[128], calendar[64];
+    char time_dim_name[ERA5_NAME_LEN], lat_dim_name[ERA5_NAME_LEN], lon_dim_name[ERA5_NAME_LEN];
+    int nfields;                                   /* field variables: (T, [E], Y, X) */
+    era5_file_variable fields[MAX_FIELDS];
+    char units[MAX_FIELDS][ERA5_NAME_LEN];
+    char long_name[MAX_FIELDS][128];
+    double *lat, *lon;                             /* (file_nlat), (file_nlon) */
+    double *hours;                                 /* (ntime) hours since 1900-01-01 */
+} file_scan;
+
+static void file_scan_destroy(file_scan *s)
+{
+    free(s->lat);
+    free(s->lon);
+    free(s->hours);
+    s->lat = s->lon = s->hours = NULL;
+}
+
+/* Rank 0, before PnetCDF sees the file: the errors a user can fix, each
+ * with its own message.  *size gets the file size. */
+static int precheck_file(const char *path, long long *size)
+{
+    struct stat sb;
+    if (strlen(path) >= ERA5_PATH_LEN) return dsc_fail("%.200s...: path longer than %d characters", path, ERA5_PATH_LEN - 1);
+    if (stat(path, &sb) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return dsc_fail("%s: no such file; check the path (a pattern that matches nothing is passed on unexpanded)",
+                            path);
+        return dsc_fail("%s: cannot be read (%s); check the path and its permissions", path, strerror(errno));
+    }
+    if (S_ISDIR(sb.st_mode))
+        return dsc_fail("%s: is a directory, not a netCDF file; give the files inside it (DIR/*.nc)", path);
+    if (!S_ISREG(sb.st_mode)) return dsc_fail("%s: is not a regular file; give a netCDF file", path);
+    if (access(path, R_OK) != 0)
+        return dsc_fail("%s: not readable (%s); check the file permissions", path, strerror(errno));
+    *size = (long long)sb.st_size;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return dsc_fail("%s: not readable (%s); check the file permissions", path, strerror(errno));
+    unsigned char magic[8] = {0};
+    size_t n = fread(magic, 1, sizeof magic, fp);
+    /* HDF5 puts its signature at 0, or after a user block at 512, 1024, ... */
+    static const unsigned char hdf5[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    int is_hdf5 = (n == 8 && memcmp(magic, hdf5, 8) == 0);
+    for (long off = 512; !is_hdf5 && off < *size && off <= 8192; off *= 2) {
+        unsigned char m2[8];
+        if (fseek(fp, off, SEEK_SET) == 0 && fread(m2, 1, 8, fp) == 8 && memcmp(m2, hdf5, 8) == 0) is_hdf5 = 1;
+    }
+    fclose(fp);
+    if (is_hdf5)
+        return dsc_fail("%s: is netCDF-4/HDF5 (the new CDS format), which this PnetCDF cannot read; convert it with "
+                        "'nccopy -k cdf5 -V number,valid_time,latitude,longitude,VARS in.nc out.nc' (VARS = the "
+                        "variables, e.g. t2m; leave out the string variable expver)",
+                        path);
+    if (*size == 0) return dsc_fail("%s: empty file (0 bytes); download or convert it again", path);
+    if (n >= 4 && memcmp(magic, "PK\003\004", 4) == 0)
+        return dsc_fail("%s: is a zip archive (the CDS zips the files of one request); unzip it and give the .nc "
+                        "files inside",
+                        path);
+    if (n >= 4 && memcmp(magic, "GRIB", 4) == 0)
+        return dsc_fail("%s: is a GRIB file, not netCDF; convert it with 'cdo -f nc5 copy in.grib out.nc'", path);
+    if (n >= 4 && memcmp(magic, "CDF", 3) == 0 && (magic[3] == 1 || magic[3] == 2 || magic[3] == 5)) return DSC_OK;
+    if (n < 4 && memcmp(magic, "CDF", n) == 0)
+        return dsc_fail("%s: truncated netCDF file (%lld bytes); download or convert it again", path, *size);
+    return dsc_fail("%s: not a netCDF file (it does not start with the netCDF signature); give netCDF classic, "
+                    "64-bit offset or CDF-5 files",
+                    path);
+}
+
+/* The file starts with the netCDF signature (precheck_file), so a header
+ * that PnetCDF cannot parse is one cut short or damaged. */
+static int open_error(const char *path, int err)
+{
+    if (err == NC_ENOENT || err == NC_EACCESS || err == NC_EFILE || err == NC_ENOMEM)
+        return dsc_fail("%s: cannot be opened (%s); check the path and its permissions", path, ncmpi_strerror(err));
+    return dsc_fail("%s: truncated or damaged netCDF header (%s); download or convert it again", path,
+                    ncmpi_strerror(err));
+}
+
+static const char *find_name(int ncid, const char *const *names, int *dimid)
+{
+    for (int k = 0; names[k]; k++)
+        if (ncmpi_inq_dimid(ncid, names[k], dimid) == NC_NOERR) return names[k];
+    return NULL;
+}
+
+/* Text attribute into buf ("" if absent or not text). */
+static void get_text_att(int ncid, int varid, const char *name, char *buf, size_t len)
+{
+    nc_type t;
+    MPI_Offset n;
+    buf[0] = '\0';
+    if (ncmpi_inq_att(ncid, varid, name, &t, &n) != NC_NOERR || t != NC_CHAR) return;
+    if ((size_t)n >= len) {
+        char *tmp = malloc((size_t)n + 1);
+        if (!tmp) return;
+        if (ncmpi_get_att_text(ncid, varid, name, tmp) == NC_NOERR) {
+            memcpy(buf, tmp, len - 1);
+            buf[len - 1] = '\0';
+        }
+        free(tmp);
+        return;
+    }
+    if (ncmpi_get_att_text(ncid, varid, name, buf) != NC_NOERR) n = 0;
+    buf[n] = '\0';
+    /* some writers include the terminating NUL in the length */
+    while (n > 0 && (buf[n - 1] == '\0' || buf[n - 1] == ' ')) buf[--n] = '\0';
+}
+
+/* Numeric attribute as double; 0 if absent. */
+static int get_double_att(int ncid, int varid, const char *name, double *out)
+{
+    nc_type t;
+    MPI_Offset n;
+    if (ncmpi_inq_att(ncid, varid, name, &t, &n) != NC_NOERR || n < 1 || t == NC_CHAR) return 0;
+    double v[8];
+    if (n > 8) n = 8;
+    if (ncmpi_get_att_double(ncid, varid, name, v) != NC_NOERR) return 0;
+    *out = v[0];
+    return 1;
+}
+
+/* netCDF's default fill value of a type: data never written read as this,
+ * and the netCDF conventions say readers treat it as missing (except bytes). */
+static int default_fill(nc_type t, double *out)
+{
+    switch (t) {
+    case NC_SHORT: *out = NC_FILL_SHORT; return 1;
+    case NC_USHORT: *out = NC_FILL_USHORT; return 1;
+    case NC_INT: *out = NC_FILL_INT; return 1;
+    case NC_UINT: *out = NC_FILL_UINT; return 1;
+    case NC_FLOAT: *out = NC_FILL_FLOAT; return 1;
+    case NC_DOUBLE: *out = NC_FILL_DOUBLE; return 1;
+    case NC_INT64: *out = (double)NC_FILL_INT64; return 1;
+    case NC_UINT64: *out = (double)NC_FILL_UINT64; return 1;
+    default: return 0;
+    }
+}
+
+/* ncmpi_inq_var for variables of at most VAR_DIMS_MAX dimensions; more
+ * dimensions: ndims is set, dimids not (no such variable is of interest). */
+static int inquire_var(int ncid, int varid, char *name, nc_type *t, int *ndims, int dimids[VAR_DIMS_MAX])
+{
+    int err = ncmpi_inq_varndims(ncid, varid, ndims);
+    if (err != NC_NOERR) return err;
+    if (*ndims > VAR_DIMS_MAX) return ncmpi_inq_var(ncid, varid, name, t, NULL, NULL, NULL);
+    return ncmpi_inq_var(ncid, varid, name, t, NULL, dimids, NULL);
+}
+
+static MPI_Offset type_size(nc_type t)
+{
+    switch (t) {
+    case NC_BYTE: case NC_UBYTE: case NC_CHAR: return 1;
+    case NC_SHORT: case NC_USHORT: return 2;
+    case NC_INT: case NC_UINT: case NC_FLOAT: return 4;
+    case NC_DOUBLE: case NC_INT64: case NC_UINT64: return 8;
+    default: return 0;
+    }
+}
+
+/* The smallest size the file must have for its header to be right: the end
+ * of the last byte of data any variable has.  A download cut short (head -c)
+ * keeps a valid header but loses data, which PnetCDF would read as zeros. */
+static long long expected_file_size(int ncid)
+{
+    MPI_Offset header = 0, recsize = 0, numrecs = 0;
+    int nvars = 0, unlimdim = -1;
+    ncmpi_inq_header_size(ncid, &header);
+    ncmpi_inq_recsize(ncid, &recsize);
+    ncmpi_inq_nvars(ncid, &nvars);
+    ncmpi_inq_unlimdim(ncid, &unlimdim);
+    if (unlimdim >= 0) ncmpi_inq_dimlen(ncid, unlimdim, &numrecs);
+    long long need = (long long)header;
+    for (int v = 0; v < nvars; v++) {
+        MPI_Offset offset, tsize;
+        nc_type t;
+        int ndims, dimids[VAR_DIMS_MAX];
+        if (inquire_var(ncid, v, NULL, &t, &ndims, dimids) != NC_NOERR || ndims > VAR_DIMS_MAX) continue;
+        if (ncmpi_inq_varoffset(ncid, v, &offset) != NC_NOERR) continue;
+        if ((tsize = type_size(t)) == 0) continue;
+        int is_record = ndims > 0 && dimids[0] == unlimdim;
+        long long count = 1;
+        for (int d = is_record; d < ndims; d++) {
+            MPI_Offset len;
+            ncmpi_inq_dimlen(ncid, dimids[d], &len);
+            count *= (long long)len;
+        }
+        if (count == 0 || (is_record && numrecs == 0)) continue;
+        long long end = (long long)offset + count * (long long)tsize;
+        if (is_record) end += ((long long)numrecs - 1) * (long long)recsize;
+        if (end > need) need = end;
+    }
+    return need;
+}
+
+static int is_numeric(nc_type t)
+{
+    return t == NC_BYTE || t == NC_SHORT || t == NC_INT || t == NC_FLOAT || t == NC_DOUBLE || t == NC_UBYTE ||
+           t == NC_USHORT || t == NC_UINT || t == NC_INT64 || t == NC_UINT64;
+}
+
+/* Local: dimensions, coordinates and field variables of an open file. */
+static int inspect_header(int ncid, const char *path, file_scan *s, int *time_varid, int *lat_varid, int *lon_varid)
+{
+    era5_file *f = &s->file;
+    int tdim, ydim, xdim, edim = -1, unlimdim = -1;
+    const char *tname = find_name(ncid, time_names, &tdim);
+    const char *yname = find_name(ncid, lat_names, &ydim);
+    const char *xname = find_name(ncid, lon_names, &xdim);
+    if (!tname) return dsc_fail("%s: no time dimension (looked for time, valid_time, t); give ERA5 files with a time axis", path);
+    if (!yname) return dsc_fail("%s: no latitude dimension (looked for latitude, lat, y); give ERA5 files on a latitude/longitude grid", path);
+    if (!xname) return dsc_fail("%s: no longitude dimension (looked for longitude, lon, x); give ERA5 files on a latitude/longitude grid", path);
+    snprintf(s->time_dim_name, sizeof s->time_dim_name, "%s", tname);
+    snprintf(s->lat_dim_name, sizeof s->lat_dim_name, "%s", yname);
+    snprintf(s->lon_dim_name, sizeof s->lon_dim_name, "%s", xname);
+    if (ncmpi_inq_dimid(ncid, "expver", &edim) != NC_NOERR) edim = -1;
+    ncmpi_inq_unlimdim(ncid, &unlimdim);
+    MPI_Offset len;
+    ncmpi_inq_dimlen(ncid, tdim, &len);
+    f->ntime = len;
+    f->time_is_record = (tdim == unlimdim);
+    ncmpi_inq_dimlen(ncid, ydim, &len);
+    f->file_nlat = len;
+    ncmpi_inq_dimlen(ncid, xdim, &len);
+    f->file_nlon = len;
+    f->nexpver = 0;
+    if (edim >= 0) {
+        ncmpi_inq_dimlen(ncid, edim, &len);
+        f->nexpver = len;
+    }
+    if (f->ntime == 0) return dsc_fail("%s: holds no time steps (%s has length 0); leave the file out", path, tname);
+    if (f->file_nlat == 0 || f->file_nlon == 0)
+        return dsc_fail("%s: empty grid (%lld x %lld); give ERA5 files with data", path, f->file_nlat, f->file_nlon);
+    ncmpi_inq_format(ncid, &f->format);
+
+    /* coordinate variables carry the name of their dimension */
+    const char *cname[3] = {tname, yname, xname};
+    int cdim[3] = {tdim, ydim, xdim};
+    int *cvar[3] = {time_varid, lat_varid, lon_varid};
+    for (int k = 0; k < 3; k++) {
+        int ndims, dimids[VAR_DIMS_MAX];
+        nc_type t;
+        if (ncmpi_inq_varid(ncid, cname[k], cvar[k]) != NC_NOERR)
+            return dsc_fail("%s: no coordinate variable '%s'; give ERA5 files with %s values", path, cname[k], cname[k]);
+        inquire_var(ncid, *cvar[k], NULL, &t, &ndims, dimids);
+        if (ndims != 1 || dimids[0] != cdim[k] || !is_numeric(t))
+            return dsc_fail("%s: coordinate variable '%s' is not a numeric 1-D variable along %s", path, cname[k], cname[k]);
+    }
+    get_text_att(ncid, *time_varid, "units", s->time_units, sizeof s->time_units);
+    get_text_att(ncid, *time_varid, "calendar", s->calendar, sizeof s->calendar);
+    if (!s->time_units[0]) return dsc_fail("%s: time variable '%s' has no units attribute (such as 'hours since 1900-01-01')", path, tname);
+
+    /* field variables: time, latitude, longitude and perhaps expver, nothing else */
+    int nvars;
+    ncmpi_inq_nvars(ncid, &nvars);
+    s->nfields = 0;
+    for (int v = 0; v < nvars; v++) {
+        char name[NC_MAX_NAME + 1];
+        nc_type t;
+        int ndims, dimids[VAR_DIMS_MAX];
+        inquire_var(ncid, v, name, &t, &ndims, dimids);
+        if (!is_numeric(t) || ndims < 3 || ndims > 4) continue;
+        int order[4] = {-1, -1, -1, -1}, other = 0;
+        for (int d = 0; d < ndims; d++) {
+            int slot = dimids[d] == tdim ? 0 : dimids[d] == edim ? 1 : dimids[d] == ydim ? 2 : dimids[d] == xdim ? 3 : -1;
+            if (slot < 0 || order[slot] >= 0) other = 1;
+            else order[slot] = d;
+        }
+        if (other || order[0] < 0 || order[2] < 0 || order[3] < 0) continue;
+        if (strlen(name) >= ERA5_NAME_LEN) continue;
+        if (s->nfields == MAX_FIELDS)
+            return dsc_fail("%s: more than %d field variables; choose some with --vars", path, MAX_FIELDS);
+        int i = s->nfields++;
+        era5_file_variable *fv = &s->fields[i];
+        memset(fv, 0, sizeof *fv);
+        snprintf(fv->nc_name, sizeof fv->nc_name, "%s", name);
+        fv->varid = v;
+        fv->xtype = t;
+        fv->ndims = ndims;
+        memcpy(fv->dim_order, order, sizeof order);
+        int has_scale = get_double_att(ncid, v, "scale_factor", &fv->scale_factor);
+        int has_offset = get_double_att(ncid, v, "add_offset", &fv->add_offset);
+        if (!has_scale) fv->scale_factor = 1.0;
+        if (!has_offset) fv->add_offset = 0.0;
+        fv->packed = has_scale || has_offset;
+        fv->has_fill = get_double_att(ncid, v, "_FillValue", &fv->fill_value);
+        if (!fv->has_fill) fv->has_fill = default_fill(t, &fv->fill_value);
+        fv->has_missing = get_double_att(ncid, v, "missing_value", &fv->missing_value);
+        get_text_att(ncid, v, "units", s->units[i], sizeof s->units[i]);
+        get_text_att(ncid, v, "long_name", s->long_name[i], sizeof s->long_name[i]);
+    }
+    if (s->nfields == 0)
+        return dsc_fail("%s: no field variables with dimensions (%s, %s, %s); give ERA5 files with gridded data", path,
+                        tname, yname, xname);
+    return DSC_OK;
+}
+
+/* Collective: looks at one file and closes it again. */
+static int scan_file(MPI_Comm comm, const char *path, file_scan *s)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    memset(s, 0, sizeof *s);
+    long long size = 0;
+    int status = DSC_OK;
+    if (rank == 0) status = precheck_file(path, &size);
+    if (dsc_agree(comm, status) != DSC_OK) return DSC_ERR;
+
+    int ncid = -1;
+    int err = ncmpi_open(comm, path, NC_NOWRITE, MPI_INFO_NULL, &ncid);
+    /* A rank whose open succeeded while another's failed keeps its handle:
+     * closing is collective and would wait for the failed rank. */
+    if (dsc_agree(comm, err == NC_NOERR ? DSC_OK : open_error(path, err)) != DSC_OK) return DSC_ERR;
+    snprintf(s->file.path, sizeof s->file.path, "%s", path);
+
+    int time_varid = -1, lat_varid = -1, lon_varid = -1;
+    cf_time_units units;
+    status = inspect_header(ncid, path, s, &time_varid, &lat_varid, &lon_varid);
+    if (status == DSC_OK && cf_time_parse(s->time_units, s->calendar, &units) != DSC_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", dsc_message());
+        dsc_clear();
+        status = dsc_fail("%s: %s; fix the attributes of variable %s", path, msg, s->time_dim_name);
+    }
+    if (status == DSC_OK && rank == 0) {
+        long long need = expected_file_size(ncid);
+        if (need > size)
+            status = dsc_fail("%s: truncated file: %lld bytes, but its header needs %lld; download or convert it again",
+                              path, size, need);
+    }
+    if (status == DSC_OK) {
+        s->lat = dsc_malloc((size_t)s->file.file_nlat * sizeof(double), "latitudes");
+        s->lon = dsc_malloc((size_t)s->file.file_nlon * sizeof(double), "longitudes");
+        s->hours = dsc_malloc((size_t)s->file.ntime * sizeof(double), "time steps");
+        if (!s->lat || !s->lon || !s->hours) status = DSC_ERR;
+    }
+    if (dsc_agree(comm, status) != DSC_OK) {
+        ncmpi_close(ncid);
+        file_scan_destroy(s);
+        return DSC_ERR;
+    }
+
+    /* every rank reads the (small) coordinates whole */
+    err = ncmpi_get_var_double_all(ncid, lat_varid, s->lat);
+    if (err == NC_NOERR) err = ncmpi_get_var_double_all(ncid, lon_varid, s->lon);
+    if (err == NC_NOERR) err = ncmpi_get_var_double_all(ncid, time_varid, s->hours);
+    status = err == NC_NOERR ? DSC_OK
+                             : dsc_fail("%s: reading the coordinates failed (%s); the file may be damaged", path,
+                                        ncmpi_strerror(err));
+    err = ncmpi_close(ncid);
+    if (status == DSC_OK && err != NC_NOERR) status = dsc_fail("%s: closing failed (%s)", path, ncmpi_strerror(err));
+
+    for (long long i = 0; status == DSC_OK && i < s->file.ntime; i++) {
+        if (!isfinite(s->hours[i])) {
+            status = dsc_fail("%s: time step %lld has no valid time value; fix or leave out the file", path, i);
+            break;
+        }
+        dsc_datetime dt;
+        cf_time_decode(&units, s->hours[i], &dt);
+        s->hours[i] = datetime_to_hours(&dt);
+    }
+    for (long long j = 0; status == DSC_OK && j < s->file.file_nlat; j++)
+        if (!isfinite(s->lat[j])) status = dsc_fail("%s: latitude %lld is not a number", path, j);
+    for (long long j = 0; status == DSC_OK && j < s->file.file_nlon; j++)
+        if (!isfinite(s->lon[j])) status = dsc_fail("%s: longitude %lld is not a number", path, j);
+    if (dsc_agree(comm, status) != DSC_OK) {
+        file_scan_destroy(s);
+        return DSC_ERR;
+    }
+    return DSC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* across files                                                             */
+
+static int find_field(const file_scan *s, const char *canonical)
+{
+    for (int i = 0; i < s->nfields; i++)
+        if (strcmp(era5_canonical_name(s->fields[i].nc_name), canonical) == 0) return i;
+    return -1;
+}
+
+static void list_fields(const file_scan *s, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    size_t used = 0;
+    for (int i = 0; i < s->nfields && used + 1 < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", s->fields[i].nc_name);
+}
+
+/* The catalog's variables from the first file and the options. */
+static int choose_variables(const file_scan *first, const era5_options *opt, era5_catalog *cat, int *index)
+{
+    char have[1024];
+    if (opt->nvars == 0) {
+        cat->nvars = 0;
+        for (int i = 0; i < first->nfields; i++) {
+            const char *c = era5_canonical_name(first->fields[i].nc_name);
+            int dup = 0;
+            for (int v = 0; v < cat->nvars; v++) dup |= strcmp(cat->vars[v].name, c) == 0;
+            if (dup) continue; /* t2m and 2t in one file: the first one wins */
+            if (cat->nvars == ERA5_MAX_VARS) {
+                list_fields(first, have, sizeof have);
+                return dsc_fail("%s: more than %d field variables (%s); choose at most %d with --vars", first->file.path,
+                                ERA5_MAX_VARS, have, ERA5_MAX_VARS);
+            }
+            index[cat->nvars] = i;
+            snprintf(cat->vars[cat->nvars].name, ERA5_NAME_LEN, "%s", c);
+            cat->nvars++;
+        }
+    } else {
+        cat->nvars = opt->nvars;
+        for (int v = 0; v < opt->nvars; v++) {
+            const char *c = era5_canonical_name(opt->vars[v]);
+            int i = find_field(first, c);
+            if (i < 0) {
+                list_fields(first, have, sizeof have);
+                return dsc_fail("%s: no variable '%s' (asked for with --vars); the file has %s", first->file.path,
+                                opt->vars[v], have);
+            }
+            index[v] = i;
+            snprintf(cat->vars[v].name, ERA5_NAME_LEN, "%s", c);
+        }
+    }
+    for (int v = 0; v < cat->nvars; v++) {
+        snprintf(cat->vars[v].units, sizeof cat->vars[v].units, "%s", first->units[index[v]]);
+        snprintf(cat->vars[v].long_name, sizeof cat->vars[v].long_name, "%s", first->long_name[index[v]]);
+    }
+    return DSC_OK;
+}
+
+/* Same variables and the same grid as the first file. */
+static int match_file(const file_scan *first, file_scan *s, const era5_catalog *cat, const era5_options *opt)
+{
+    if (s->file.file_nlat != first->file.file_nlat || s->file.file_nlon != first->file.file_nlon)
+        return dsc_fail("%s: grid %lldx%lld differs from %s %lldx%lld (latitudes x longitudes); give files on the same "
+                        "grid (regrid with cdo remapbil)",
+                        s->file.path, s->file.file_nlat, s->file.file_nlon, first->file.path, first->file.file_nlat,
+                        first->file.file_nlon);
+    for (long long j = 0; j < s->file.file_nlat; j++)
+        if (fabs(s->lat[j] - first->lat[j]) > GRID_TOLERANCE)
+            return dsc_fail("%s: latitude %lld is %g but %g in %s; give files on the same grid", s->file.path, j,
+                            s->lat[j], first->lat[j], first->file.path);
+    for (long long j = 0; j < s->file.file_nlon; j++)
+        if (fabs(s->lon[j] - first->lon[j]) > GRID_TOLERANCE)
+            return dsc_fail("%s: longitude %lld is %g but %g in %s; give files on the same grid", s->file.path, j,
+                            s->lon[j], first->lon[j], first->file.path);
+    for (int v = 0; v < cat->nvars; v++) {
+        int i = find_field(s, cat->vars[v].name);
+        if (i < 0)
+            return dsc_fail("%s: no variable '%s', which %s has; give files with the same variables%s", s->file.path,
+                            cat->vars[v].name, first->file.path, opt->nvars ? "" : " or choose common ones with --vars");
+        s->file.vars[v] = s->fields[i];
+    }
+    if (opt->nvars == 0) {
+        for (int i = 0; i < s->nfields; i++) {
+            const char *c = era5_canonical_name(s->fields[i].nc_name);
+            if (find_field(first, c) < 0)
+                return dsc_fail("%s: has variable '%s', which %s has not; give files with the same variables or choose "
+                                "common ones with --vars",
+                                s->file.path, s->fields[i].nc_name, first->file.path);
+        }
+    }
+    return DSC_OK;
+}
+
+typedef struct {
+    long long second;  /* seconds since 1900-01-01: exact comparisons */
+    int file;          /* in time order */
+    long long index;
+} step_key;
+
+static int compare_steps(const void *a, const void *b)
+{
+    const step_key *x = a, *y = b;
+    if (x->second != y->second) return x->second < y->second ? -1 : 1;
+    if (x->file != y->file) return x->file < y->file ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+typedef struct {
+    double first;
+    int index;
+} file_order;
+
+static int compare_files(const void *a, const void *b)
+{
+    const file_order *x = a, *y = b;
+    if (x->first != y->first) return x->first < y->first ? -1 : 1;
+    return x->index - y->index;
+}
+
+static int compare_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+static void format_hours(double hours, char *buf, size_t len)
+{
+    dsc_datetime t;
+    datetime_from_hours(hours, &t);
+    datetime_format(&t, buf, len);
+}
+
+/* Index range [*first, *first + *count) of coordinates inside [lo, hi]
+ * (longitudes compared modulo 360); DSC_ERR when the points inside are not
+ * one contiguous run. */
+static int select_range(const double *c, long long n, double lo, double hi, int periodic, int *first, int *count)
+{
+    int f = -1, last = -1;
+    for (long long j = 0; j < n; j++) {
+        int in;
+        if (periodic) {
+            double d = fmod(c[j] - lo, 360.0);
+            if (d < 0) d += 360.0;
+            in = d <= hi - lo + 1e-9 || d >= 360.0 - 1e-9;
+        } else {
+            in = c[j] >= lo - 1e-9 && c[j] <= hi + 1e-9;
+        }
+        if (!in) continue;
+        if (f < 0) f = (int)j;
+        else if (last != j - 1) return DSC_ERR;
+        last = (int)j;
+    }
+    *first = f < 0 ? 0 : f;
+    *count = f < 0 ? 0 : last - f + 1;
+    return DSC_OK;
+}
+
+static int select_box(const file_scan *first, const era5_options *opt, era5_catalog *cat)
+{
+    long long ny = first->file.file_nlat, nx = first->file.file_nlon;
+    int y0 = 0, nyy = (int)ny, x0 = 0, nxx = (int)nx;
+    if (opt->has_box) {
+        const double *lat = first->lat, *lon = first->lon;
+        char grid[256];
+        snprintf(grid, sizeof grid, "the grid covers latitudes %g..%g and longitudes %g..%g", lat[0], lat[ny - 1],
+                 lon[0], lon[nx - 1]);
+        if (select_range(lat, ny, opt->lat_min, opt->lat_max, 0, &y0, &nyy) != DSC_OK ||
+            select_range(lon, nx, opt->lon_min, opt->lon_max, 1, &x0, &nxx) != DSC_OK)
+            return dsc_fail("option --box %g,%g,%g,%g: the box is split by the seam of the grid (%s); give a box in "
+                            "the longitude convention of the files",
+                            opt->lat_min, opt->lat_max, opt->lon_min, opt->lon_max, grid);
+        if (nyy == 0 || nxx == 0)
+            return dsc_fail("option --box %g,%g,%g,%g: no grid point inside the box (%s); give S,N,W,E that overlap it",
+                            opt->lat_min, opt->lat_max, opt->lon_min, opt->lon_max, grid);
+    }
+    cat->lat0 = y0;
+    cat->lon0 = x0;
+    cat->nlat = nyy;
+    cat->nlon = nxx;
+    cat->lat = dsc_malloc((size_t)nyy * sizeof(double), "latitudes");
+    cat->lon = dsc_malloc((size_t)nxx * sizeof(double), "longitudes");
+    if (!cat->lat || !cat->lon) return DSC_ERR;
+    memcpy(cat->lat, first->lat + y0, (size_t)nyy * sizeof(double));
+    memcpy(cat->lon, first->lon + x0, (size_t)nxx * sizeof(double));
+    return DSC_OK;
+}
+
+/* Steps of all files in time order, duplicates dropped, time range applied,
+ * step_hours, and the output axis.  Warnings on rank 0. */
+static int build_time_axis(file_scan *scans, const era5_options *opt, era5_catalog *cat, int rank)
+{
+    long long total = 0;
+    for (int i = 0; i < cat->nfiles; i++) total += scans[i].file.ntime;
+    step_key *keys = dsc_malloc((size_t)total * sizeof(step_key), "time steps");
+    if (!keys) return DSC_ERR;
+    long long n = 0;
+    for (int i = 0; i < cat->nfiles; i++)
+        for (long long k = 0; k < scans[i].file.ntime; k++) {
+            keys[n].second = llround(scans[i].hours[k] * 3600.0);
+            keys[n].file = i;
+            keys[n].index = k;
+            n++;
+        }
+    qsort(keys, (size_t)n, sizeof *keys, compare_steps);
+
+    /* duplicates: the same time in two files (a file given twice, overlapping
+     * downloads) or twice in one; the first in file order is kept */
+    long long kept = 0, ndup = 0, dup_at = -1;
+    int dup_file = -1, dup_first_file = -1;
+    for (long long i = 0; i < n; i++) {
+        if (kept > 0 && keys[i].second == keys[kept - 1].second) {
+            if (ndup++ == 0) {
+                dup_at = keys[i].second;
+                dup_file = keys[i].file;
+                dup_first_file = keys[kept - 1].file;
+            }
+            continue;
+        }
+        keys[kept++] = keys[i];
+    }
+    if (ndup > 0 && rank == 0) {
+        char when[32];
+        format_hours((double)dup_at / 3600.0, when, sizeof when);
+        dsc_warn("%lld duplicated time steps (the first: %s, in %s and again in %s); kept the first", ndup, when,
+                 cat->files[dup_first_file].path, cat->files[dup_file].path);
+    }
+
+    /* --time-range */
+    long long lo = LLONG_MIN, hi = LLONG_MAX;
+    if (opt->has_start) lo = llround(datetime_to_hours(&opt->start) * 3600.0);
+    if (opt->has_end) hi = llround(datetime_to_hours(&opt->end) * 3600.0);
+    long long a = 0, b = kept;
+    while (a < b && keys[a].second < lo) a++;
+    while (b > a && keys[b - 1].second > hi) b--;
+    if (a == b) {
+        char s0[32] = "", s1[32] = "", f0[32], f1[32];
+        if (opt->has_start) datetime_format(&opt->start, s0, sizeof s0);
+        if (opt->has_end) datetime_format(&opt->end, s1, sizeof s1);
+        format_hours((double)keys[0].second / 3600.0, f0, sizeof f0);
+        format_hours((double)keys[kept - 1].second / 3600.0, f1, sizeof f1);
+        free(keys);
+        return dsc_fail("option --time-range: no time steps between %s and %s; the files cover %s to %s",
+                        opt->has_start ? s0 : "the start", opt->has_end ? s1 : "the end", f0, f1);
+    }
+    cat->nsteps = b - a;
+    cat->steps = dsc_malloc((size_t)cat->nsteps * sizeof(era5_step), "time steps");
+    if (!cat->steps) {
+        free(keys);
+        return DSC_ERR;
+    }
+    for (long long i = 0; i < cat->nsteps; i++) {
+        cat->steps[i].hours = (double)keys[a + i].second / 3600.0;
+        cat->steps[i].file = keys[a + i].file;
+        cat->steps[i].index = keys[a + i].index;
+    }
+
+    /* step_hours: the most common spacing (monthly data vary by a few days,
+     * and a gap or two must not change the step) */
+    cat->step_hours = 0;
+    long long nd = cat->nsteps - 1;
+    if (nd > 0) {
+        long long *d = (long long *)keys; /* reuse: nd <= total */
+        for (long long i = 0; i < nd; i++) d[i] = keys[a + i + 1].second - keys[a + i].second;
+        qsort(d, (size_t)nd, sizeof *d, compare_ll);
+        long long best = d[0], best_run = 0;
+        for (long long i = 0; i < nd;) {
+            long long j = i;
+            while (j < nd && d[j] == d[i]) j++;
+            if (j - i > best_run) {
+                best_run = j - i;
+                best = d[i];
+            }
+            i = j;
+        }
+        cat->step_hours = (double)best / 3600.0;
+        /* a gap: a spacing well above the step; monthly steps (27 days or
+         * more) vary with the month, so there only a spacing above 32 days */
+        double limit = cat->step_hours >= 24 * 27 ? 24 * 32 : cat->step_hours * 1.5;
+        long long ngaps = 0, gap = -1;
+        for (long long i = 0; i < nd; i++)
+            if (cat->steps[i + 1].hours - cat->steps[i].hours > limit + 1e-6 && ngaps++ == 0) gap = i;
+        if (ngaps > 0 && rank == 0) {
+            char t0[32], t1[32];
+            format_hours(cat->steps[gap].hours, t0, sizeof t0);
+            format_hours(cat->steps[gap + 1].hours, t1, sizeof t1);
+            dsc_warn("%lld gaps in the time steps (the first: %s to %s, %g hours where the step is %g); check for "
+                     "missing files",
+                     ngaps, t0, t1, cat->steps[gap + 1].hours - cat->steps[gap].hours, cat->step_hours);
+        }
+    }
+    free(keys);
+
+    /* output axis: steps, or UTC days for --daily-mean */
+    long long nt = cat->nsteps;
+    if (opt->daily_mean) {
+        nt = 0;
+        for (long long i = 0; i < cat->nsteps; i++)
+            if (i == 0 || floor(cat->steps[i].hours / 24.0) != floor(cat->steps[i - 1].hours / 24.0)) nt++;
+    }
+    cat->ntime = nt;
+    cat->time = dsc_malloc((size_t)nt * sizeof(double), "time axis");
+    cat->time_first_step = dsc_malloc((size_t)(nt + 1) * sizeof(long long), "time axis");
+    if (!cat->time || !cat->time_first_step) return DSC_ERR;
+    if (!opt->daily_mean) {
+        for (long long i = 0; i < nt; i++) {
+            cat->time[i] = cat->steps[i].hours;
+            cat->time_first_step[i] = i;
+        }
+    } else {
+        long long t = 0;
+        for (long long i = 0; i < cat->nsteps; i++) {
+            double day = floor(cat->steps[i].hours / 24.0);
+            if (i == 0 || day != floor(cat->steps[i - 1].hours / 24.0)) {
+                cat->time[t] = day * 24.0;
+                cat->time_first_step[t] = i;
+                t++;
+            }
+        }
+    }
+    cat->time_first_step[nt] = cat->nsteps;
+    return DSC_OK;
+}
+
+static int build_catalog(MPI_Comm comm, file_scan *scans, int nfiles, const era5_options *opt, era5_catalog *cat)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    int index[ERA5_MAX_VARS];
+    if (choose_variables(&scans[0], opt, cat, index) != DSC_OK) return DSC_ERR;
+    for (int v = 0; v < cat->nvars; v++) scans[0].file.vars[v] = scans[0].fields[index[v]];
+    for (int i = 1; i < nfiles; i++)
+        if (match_file(&scans[0], &scans[i], cat, opt) != DSC_OK) return DSC_ERR;
+    if (select_box(&scans[0], opt, cat) != DSC_OK) return DSC_ERR;
+
+    /* files in the order of their first time step (stable for equal times) */
+    file_order *order = dsc_malloc((size_t)nfiles * sizeof *order, "file order");
+    file_scan *sorted = dsc_malloc((size_t)nfiles * sizeof *sorted, "file order");
+    cat->files = dsc_calloc((size_t)nfiles, sizeof(era5_file), "file table");
+    if (!order || !sorted || !cat->files) {
+        free(order);
+        free(sorted);
+        return DSC_ERR;
+    }
+    for (int i = 0; i < nfiles; i++) {
+        double first = scans[i].hours[0];
+        for (long long k = 1; k < scans[i].file.ntime; k++)
+            if (scans[i].hours[k] < first) first = scans[i].hours[k];
+        order[i].first = first;
+        order[i].index = i;
+    }
+    qsort(order, (size_t)nfiles, sizeof *order, compare_files);
+    for (int i = 0; i < nfiles; i++) sorted[i] = scans[order[i].index];
+    memcpy(scans, sorted, (size_t)nfiles * sizeof *scans);
+    free(order);
+    free(sorted);
+    cat->nfiles = nfiles;
+    for (int i = 0; i < nfiles; i++) cat->files[i] = scans[i].file;
+    return build_time_axis(scans, opt, cat, rank);
+}
+
+int era5_catalog_open(MPI_Comm comm, char **paths, int npaths, const era5_options *opt, era5_catalog *cat)
+{
+    memset(cat, 0, sizeof *cat);
+    if (npaths <= 0) return dsc_agree(comm, dsc_fail("no input files; give one or more ERA5 netCDF files"));
+    file_scan *scans = dsc_calloc((size_t)npaths, sizeof *scans, "file table");
+    if (dsc_agree(comm, scans ? DSC_OK : DSC_ERR) != DSC_OK) return DSC_ERR;
+    int status = DSC_OK;
+    int nscanned = 0;
+    for (int i = 0; i < npaths && status == DSC_OK; i++) {
+        status = scan_file(comm, paths[i], &scans[i]);
+        if (status == DSC_OK) nscanned++;
+    }
+    if (status == DSC_OK) status = dsc_agree(comm, build_catalog(comm, scans, npaths, opt, cat));
+    for (int i = 0; i < nscanned; i++) file_scan_destroy(&scans[i]);
+    free(scans);
+    if (status != DSC_OK) era5_catalog_destroy(cat);
+    return status;
+}
+
+void era5_catalog_destroy(era5_catalog *cat)
+{
+    free(cat->files);
+    free(cat->lat);
+    free(cat->lon);
+    free(cat->steps);
+    free(cat->time);
+    free(cat->time_first_step);
+    memset(cat, 0, sizeof *cat);
+}
