@@ -1,0 +1,202 @@
+/*
+ * model.h - the CNN-LSTM autoencoder of DSC (paper section 4, Fig. 2) and
+ * its ablations (paper Table 3), assembled from the layers of layers.h.
+ *
+ * Dimension letters (see also layers.h):
+ *   B  samples in the batch         S  time steps per sample
+ *   V  variables (input channels)   H, W  grid height, width (multiples of 16)
+ *   F  features of one frame after the encoder, C5 * H/16 * W/16
+ *   L  latent size (m of the paper)
+ *
+ * The network (defaults = the authors' model, REFERENCE.md):
+ *   encoder, on each of the B*S frames (V, H, W):
+ *     conv C1 -> conv C2 -> pool -> conv C3 -> pool -> conv C4 -> pool
+ *     -> conv C5 -> pool -> flatten (F)          every conv 3x3 'same' + tanh
+ *   with LSTMs: LSTM H1 over the S frames (returns the sequence) -> LSTM H2
+ *     (last state) -> dense L + sigmoid = the latent E;
+ *   without LSTMs: the S flattened frames side by side (S*F) -> dense L +
+ *     sigmoid.
+ *   decoder (autoencoder variants): dense (L -> F, linear) -> reshape
+ *     (C5, H/16, W/16) -> [upsample x2 -> conv C5] -> [up -> conv C4]
+ *     -> [up -> conv C3] -> [up -> conv C2] -> conv V, all tanh.
+ * The decoder reconstructs the LAST frame of each sample: the latent
+ * summarises the window ending at that frame, so the clustering labels the
+ * last time step.  With S = 1 (the authors' published setting) this is
+ * exactly their model.  Loss = MSE(reconstruction, last input frame).
+ *
+ * Memory: all parameters live in ONE flat buffer described by a table of
+ * named tensors (name, shape, offset); gradients use the same layout (so one
+ * MPI_Allreduce covers every gradient and one write saves the model).
+ * Activations are allocated once in model_create for a maximum batch size;
+ * model_forward / model_backward allocate nothing.
+ */
+#ifndef DSC_MODEL_H
+#define DSC_MODEL_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layers.h"
+#include "rng.h"
+
+#define MODEL_NCONV 5       /* encoder convolutions; pooling after the 2nd..5th */
+#define MODEL_NLSTM 2
+#define MODEL_NDEC 4        /* decoder blocks upsample -> conv */
+/* LSTM dropout masks per gate.  The authors' Keras LSTMs set recurrent
+ * dropout, and tf.keras then runs LSTMCell implementation 1: one input and
+ * one recurrent mask per gate (i, f, g, o), fixed over the time steps. */
+#define MODEL_MASK_GATES 4
+#define MODEL_MAX_TENSORS 48
+#define MODEL_NAME_LEN 32
+
+/* Paper Table 3. */
+typedef enum {
+    MODEL_CNN_ENCODER = 0,          /* conv encoder -> dense latent; no decoder */
+    MODEL_CNN_AUTOENCODER = 1,      /* conv encoder -> dense latent -> decoder */
+    MODEL_CNN_LSTM_ENCODER = 2,     /* conv encoder -> LSTMs -> dense latent; no decoder */
+    MODEL_CNN_LSTM_AUTOENCODER = 3  /* DSC */
+} model_variant;
+
+typedef struct {
+    model_variant variant;
+    int vars, height, width, steps;  /* V, H, W, S of one sample */
+    int conv[MODEL_NCONV];           /* encoder widths C1..C5 (64 64 128 256 512) */
+    int lstm[MODEL_NLSTM];           /* H1, H2 (512 512) */
+    int latent;                      /* L (256) */
+    int kernel;                      /* K (3) */
+    activation_kind activation;      /* of every convolution (tanh) */
+    activation_kind latent_activation; /* of the latent dense layer (sigmoid) */
+    float dropout;                   /* LSTM input dropout while training (0.1) */
+    float recurrent_dropout;         /* LSTM recurrent dropout while training (0.1) */
+} model_config;
+
+typedef struct {
+    char name[MODEL_NAME_LEN];  /* "enc.conv1.weight" */
+    int ndim;
+    int shape[4];
+    size_t offset;              /* floats from the start of the flat buffer */
+    size_t size;                /* floats */
+} model_tensor;
+
+typedef struct {
+    int ic, oc, h, w;                /* per frame: input (IC, H, W), output (OC, H, W) */
+    int tw, tb;                      /* tensor table indices */
+    float *weight, *dweight;         /* (OC, IC, K, K) */
+    float *bias, *dbias;             /* (OC) */
+} model_conv;
+
+typedef struct {
+    int in, hid;
+    int tw_ih, tw_hh, tb;
+    float *weight_ih, *dweight_ih;   /* (4*HID, IN), gate blocks i, f, g, o */
+    float *weight_hh, *dweight_hh;   /* (4*HID, HID) */
+    float *bias, *dbias;             /* (4*HID) */
+} model_lstm;
+
+typedef struct {
+    int in, out;
+    int tw, tb;
+    float *weight, *dweight;         /* (OUT, IN) */
+    float *bias, *dbias;             /* (OUT) */
+} model_dense;
+
+typedef struct {
+    model_config cfg;
+    int max_batch;
+    int has_lstm, has_decoder;
+    int features;                    /* F */
+
+    /* parameters, gradients: one flat buffer each, same layout */
+    int ntensors;
+    model_tensor tensors[MODEL_MAX_TENSORS];
+    size_t nparams;
+    float *params;                   /* (nparams) */
+    float *grads;                    /* (nparams) */
+
+    model_conv enc[MODEL_NCONV];
+    model_lstm lstm[MODEL_NLSTM];
+    model_dense to_latent;
+    model_dense dec_dense;
+    model_conv dec[MODEL_NDEC];
+    model_conv dec_out;
+
+    /* activations, sized for max_batch; Bf = B*S frames */
+    int batch;                       /* B of the last forward */
+    int training;                    /* dropout used in the last forward */
+    const float *input;              /* (B, S, V, H, W) caller's input of the last forward */
+    float *enc_act[MODEL_NCONV];     /* (Bf, Ci, Hi, Wi) conv output after activation */
+    float *pool_out[MODEL_NCONV];    /* (Bf, Ci, Hi/2, Wi/2) for i >= 1 */
+    int *pool_arg[MODEL_NCONV];      /* (Bf, Ci, Hi/2, Wi/2) arg-max for backward */
+    float *lstm_out[MODEL_NLSTM];    /* (B, S, H1) and (B, H2) */
+    float *lstm_state[MODEL_NLSTM];  /* lstm_state_floats() */
+    float *mask_x[MODEL_NLSTM];      /* (4, B, IN) dropout masks per gate, NULL when dropout is 0 */
+    float *mask_h[MODEL_NLSTM];      /* (4, B, HID) recurrent dropout masks, NULL when 0 */
+    float *latent;                   /* (B, L) the latent E after the activation */
+    float *dec_in;                   /* (B, C5, H/16, W/16) decoder dense output */
+    float *dec_up[MODEL_NDEC];       /* (B, Cin_j, 2h, 2w) upsampled */
+    float *dec_act[MODEL_NDEC];      /* (B, Cout_j, 2h, 2w) conv output after activation */
+    float *recon;                    /* (B, V, H, W) reconstruction of the last frame */
+    float *target;                   /* (B, V, H, W) last frames (own copy only when S > 1) */
+    float loss;                      /* MSE of the last forward */
+    float *dbuf[2];                  /* (dbuf_floats) ping-pong activation gradients */
+    size_t dbuf_floats;
+    float *scratch;                  /* (scratch_floats) shared layer workspace */
+    size_t scratch_floats;
+    rng_state dropout_rng;           /* draws the dropout masks; seeded by model_init */
+} model;
+
+/* The authors' model: DSC variant, 64 64 128 256 512, LSTM 512 512, latent
+ * 256, 48 x 48 x 7, S = 1, dropout 0.1 / 0.1. */
+model_config model_config_default(void);
+/* Checks sizes (H, W multiples of 16, positive widths, ...); DSC_ERR with a
+ * message naming the bad setting. */
+int model_config_check(const model_config *cfg);
+/* "cnn-encoder", "cnn-autoencoder", "cnn-lstm-encoder", "cnn-lstm-autoencoder"
+ * (alias "dsc"). */
+int model_variant_parse(const char *s, model_variant *v);
+const char *model_variant_name(model_variant v);
+/* Writes "V=7 H=48 ..." describing the architecture (for messages). */
+void model_config_format(const model_config *cfg, char *buf, size_t len);
+
+/* Allocates parameters (zero), gradients (zero) and activations for up to
+ * max_batch samples.  On failure everything is freed and DSC_ERR returned. */
+int model_create(model *m, const model_config *cfg, int max_batch);
+void model_destroy(model *m);
+
+/* Keras default initialisation from rng_seed(seed, 0), identical on every
+ * rank for the same seed: glorot-uniform kernels, orthogonal recurrent
+ * kernels, zero biases with LSTM forget-gate bias 1.  Seeds the dropout
+ * generator with (seed, 1); reseed m->dropout_rng per rank if wanted.
+ * Returns DSC_ERR only when out of memory. */
+int model_init(model *m, uint64_t seed);
+
+/* Index of a tensor by name, -1 if absent. */
+int model_tensor_find(const model *m, const char *name);
+float *model_tensor_data(model *m, float *buffer, int index); /* buffer + offset */
+
+/* Forward pass over 1 <= B <= max_batch samples x (B, S, V, H, W), which is
+ * kept by pointer until model_backward.  training = 1 draws dropout masks.
+ * Sets m->latent (B, L), and for autoencoders m->recon (B, V, H, W) and
+ * m->loss = MSE(recon, last frames) (0 without decoder).  Allocates nothing.
+ * DSC_ERR only for a batch size out of range. */
+int model_forward(model *m, const float *x, int B, int training);
+
+/* Encoder only, inference (no dropout): m->latent (B, L) from x, for the
+ * clustering (k-means initialisation, target distribution updates). */
+int model_encode(model *m, const float *x, int B);
+
+/* Back-propagation of  dloss * MSE + <dlatent, E>  for the last forward
+ * (paper eq. 7 when dloss = 1 and dlatent = dKL/dE): ACCUMULATES into
+ * m->grads (call model_zero_grad first).  dloss scales the reconstruction
+ * term (ignored without decoder); dlatent (B, L) is an extra gradient on the
+ * latent E from the clustering layer, or NULL.  Allocates nothing.
+ * After model_encode it back-propagates without dropout. */
+int model_backward(model *m, float dloss, const float *dlatent);
+
+void model_zero_grad(model *m);
+
+/* Collective: averages m->grads over the ranks of comm (one MPI_Allreduce). */
+int model_allreduce_gradients(model *m, MPI_Comm comm);
+
+#endif

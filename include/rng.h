@@ -1,0 +1,36 @@
+/*
+ * rng.h - a small, seeded, portable random number generator.
+ *
+ * xoshiro256** (Blackman and Vigna, 2018) seeded through splitmix64, so the
+ * same seed gives the same stream on every rank, compiler and machine: the
+ * network's initial weights are drawn from it and must agree across ranks
+ * without a broadcast.  The state is four 64-bit words and is saved in
+ * checkpoints so a resumed run draws the same dropout masks.
+ */
+#ifndef DSC_RNG_H
+#define DSC_RNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    uint64_t s[4];
+} rng_state;
+
+/* Seeds the generator; different (seed, stream) pairs give independent
+ * streams (stream = 0 for the weights, the rank for per-rank dropout). */
+void rng_seed(rng_state *r, uint64_t seed, uint64_t stream);
+uint64_t rng_next(rng_state *r);
+/* Uniform double in [0, 1) with 53 random bits. */
+double rng_uniform(rng_state *r);
+/* Uniform float in [lo, hi). */
+float rng_uniform_range(rng_state *r, float lo, float hi);
+/* Standard normal (Box-Muller, one value per call so the state alone
+ * determines the stream). */
+double rng_normal(rng_state *r);
+/* Fills out[0..n) with uniform values in [lo, hi). */
+void rng_fill_uniform(rng_state *r, float *out, size_t n, float lo, float hi);
+/* Fills out[0..n) with normal values of the given mean and deviation. */
+void rng_fill_normal(rng_state *r, float *out, size_t n, float mean, float stddev);
+
+#endif

@@ -1,0 +1,524 @@
+/*
+ * checkpoint.c - versioned, checksummed model checkpoints (format in
+ * checkpoint.h).  Rank 0 does all file input/output; other ranks receive the
+ * contents by broadcast, so every replica resumes from identical bytes.
+ */
+#include "checkpoint.h"
+#include "status.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "checkpoint.c writes the host byte order and assumes it is little-endian"
+#endif
+
+static const char MAGIC[8] = {'D', 'S', 'C', 'C', 'K', 'P', 'T', '\0'};
+#define BYTE_ORDER_MARK 0x01020304u
+#define NARCH 18 /* architecture integers */
+#define NO_OPTIMIZER 0xffffffffu
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+
+static void arch_pack(const model_config *c, int32_t a[NARCH])
+{
+    int32_t v[NARCH] = {(int32_t)c->variant, c->vars, c->height, c->width, c->steps, c->kernel,
+                        (int32_t)c->activation, (int32_t)c->latent_activation, c->conv[0], c->conv[1],
+                        c->conv[2], c->conv[3], c->conv[4], c->lstm[0], c->lstm[1], c->latent, 0, 0};
+    memcpy(a, v, sizeof v);
+}
+
+static void arch_unpack(const int32_t a[NARCH], float dropout, float rdropout, model_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->variant = (model_variant)a[0];
+    c->vars = a[1];
+    c->height = a[2];
+    c->width = a[3];
+    c->steps = a[4];
+    c->kernel = a[5];
+    c->activation = (activation_kind)a[6];
+    c->latent_activation = (activation_kind)a[7];
+    for (int i = 0; i < MODEL_NCONV; i++) c->conv[i] = a[8 + i];
+    c->lstm[0] = a[13];
+    c->lstm[1] = a[14];
+    c->latent = a[15];
+    c->dropout = dropout;
+    c->recurrent_dropout = rdropout;
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+typedef struct {
+    FILE *f;
+    uint64_t hash;
+    uint64_t bytes;
+    int failed;
+} writer;
+
+static void put(writer *w, const void *data, size_t n)
+{
+    if (w->failed || n == 0) return;
+    if (w->f && fwrite(data, 1, n, w->f) != n) w->failed = 1;
+    w->hash = fnv1a(w->hash, data, n);
+    w->bytes += n;
+}
+
+static void put_u32(writer *w, uint32_t v) { put(w, &v, 4); }
+static void put_u64(writer *w, uint64_t v) { put(w, &v, 8); }
+static void put_i64(writer *w, int64_t v) { put(w, &v, 8); }
+static void put_f32(writer *w, float v) { put(w, &v, 4); }
+
+/* Writes everything after the fixed header; with w->f == NULL it only counts
+ * the bytes (first pass, to store the total size in the header). */
+static void put_body(writer *w, const model *m, const optimizer *opt, const checkpoint_extra *x)
+{
+    int32_t arch[NARCH];
+    arch_pack(&m->cfg, arch);
+    put_u32(w, NARCH);
+    put(w, arch, sizeof arch);
+    put_f32(w, m->cfg.dropout);
+    put_f32(w, m->cfg.recurrent_dropout);
+
+    put_u32(w, (uint32_t)m->ntensors);
+    for (int i = 0; i < m->ntensors; i++) {
+        const model_tensor *t = &m->tensors[i];
+        uint32_t len = (uint32_t)strlen(t->name);
+        put_u32(w, len);
+        put(w, t->name, len);
+        put_u32(w, (uint32_t)t->ndim);
+        for (int d = 0; d < t->ndim; d++) put_u32(w, (uint32_t)t->shape[d]);
+        put_u64(w, t->offset);
+        put_u64(w, t->size);
+    }
+    put_u64(w, m->nparams);
+    put(w, m->params, m->nparams * sizeof(float));
+
+    if (opt) {
+        const optimizer_config *c = &opt->cfg;
+        put_u32(w, (uint32_t)c->kind);
+        float cf[7] = {c->learning_rate, c->momentum, c->beta1, c->beta2, c->epsilon, c->weight_decay, c->clip_norm};
+        put(w, cf, sizeof cf);
+        put_i64(w, opt->step);
+        int ns = optimizer_nstate(opt);
+        put_u32(w, (uint32_t)ns);
+        put(w, opt->m, m->nparams * sizeof(float));
+        if (ns == 2) put(w, opt->v, m->nparams * sizeof(float));
+    } else {
+        float cf[7] = {0};
+        put_u32(w, NO_OPTIMIZER);
+        put(w, cf, sizeof cf);
+        put_i64(w, 0);
+        put_u32(w, 0);
+    }
+
+    put(w, m->dropout_rng.s, sizeof m->dropout_rng.s);
+    rng_state none = {{0, 0, 0, 0}};
+    put_u32(w, x && x->has_rng ? 1 : 0);
+    put(w, x && x->has_rng ? x->rng.s : none.s, sizeof none.s);
+    put_i64(w, x ? x->iteration : 0);
+    put_i64(w, x ? x->epoch : 0);
+    size_t nb = x && x->blob ? x->blob_bytes : 0;
+    put_u64(w, nb);
+    if (nb) put(w, x->blob, nb);
+}
+
+static int write_file(const char *path, const model *m, const optimizer *opt, const checkpoint_extra *x)
+{
+    if (opt && opt->n != m->nparams)
+        return dsc_fail("%s: optimizer has %zu parameters, the model %zu; create it with model.nparams", path, opt->n,
+                        m->nparams);
+    writer count = {0};
+    put_body(&count, m, opt, x);
+    const uint64_t total = 8 + 4 + 4 + 8 + count.bytes + 8;
+
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return dsc_fail("%s: path too long; use a shorter checkpoint name", path);
+    writer w = {.hash = FNV_OFFSET};
+    w.f = fopen(tmp, "wb");
+    if (!w.f) return dsc_fail("%s: cannot create %s: %s; check the directory exists and is writable", path, tmp, strerror(errno));
+    put(&w, MAGIC, sizeof MAGIC);
+    put_u32(&w, CHECKPOINT_VERSION);
+    put_u32(&w, BYTE_ORDER_MARK);
+    put_u64(&w, total);
+    put_body(&w, m, opt, x);
+    uint64_t sum = w.hash;
+    if (!w.failed && fwrite(&sum, 8, 1, w.f) != 1) w.failed = 1;
+    if (fflush(w.f) != 0 || ferror(w.f)) w.failed = 1;
+    if (fclose(w.f) != 0) w.failed = 1;
+    if (w.failed || w.bytes + 8 != total) {
+        int e = errno;
+        remove(tmp);
+        return dsc_fail("%s: writing the checkpoint failed (%s); check free disk space", path, strerror(e));
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        remove(tmp);
+        return dsc_fail("%s: cannot rename %s to it: %s", path, tmp, strerror(e));
+    }
+    return DSC_OK;
+}
+
+int checkpoint_save(MPI_Comm comm, const char *path, const model *m, const optimizer *opt,
+                    const checkpoint_extra *extra)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    int status = rank == 0 ? write_file(path, m, opt, extra) : DSC_OK;
+    return dsc_agree(comm, status);
+}
+
+/* ---- reading --------------------------------------------------------------- */
+
+typedef struct {
+    FILE *f;
+    const char *path;
+    int failed;
+} reader;
+
+static int get(reader *r, void *data, size_t n)
+{
+    if (r->failed) return DSC_ERR;
+    if (n && fread(data, 1, n, r->f) != n) {
+        r->failed = 1;
+        return dsc_fail("%s: checkpoint is truncated or corrupt (unexpected end of file); use a complete checkpoint",
+                        r->path);
+    }
+    return DSC_OK;
+}
+
+static uint32_t get_u32(reader *r)
+{
+    uint32_t v = 0;
+    get(r, &v, 4);
+    return v;
+}
+
+static uint64_t get_u64(reader *r)
+{
+    uint64_t v = 0;
+    get(r, &v, 8);
+    return v;
+}
+
+/* Header as read by rank 0. */
+typedef struct {
+    model_config cfg;
+    int32_t arch[NARCH];
+} file_header;
+
+/* Opens path, checks magic, version, size and checksum, and reads the
+ * architecture; leaves r positioned at the tensor table. */
+static int open_checked(reader *r, const char *path, file_header *h)
+{
+    memset(r, 0, sizeof *r);
+    r->path = path;
+    r->f = fopen(path, "rb");
+    if (!r->f) return dsc_fail("%s: cannot open checkpoint: %s; check the path", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(r->f), &st) != 0) return dsc_fail("%s: cannot stat checkpoint: %s", path, strerror(errno));
+    const uint64_t size = (uint64_t)st.st_size;
+    char magic[8];
+    if (size < 8 || fread(magic, 1, 8, r->f) != 8 || memcmp(magic, MAGIC, 8) != 0)
+        return dsc_fail("%s: not a dsc checkpoint (wrong magic); give a file written by dsc train", path);
+    if (size < 24 + 8) return dsc_fail("%s: checkpoint is truncated (%llu bytes); use a complete checkpoint", path, (unsigned long long)size);
+    uint32_t version = get_u32(r), bom = get_u32(r);
+    uint64_t total = get_u64(r);
+    if (bom != BYTE_ORDER_MARK)
+        return dsc_fail("%s: checkpoint written with another byte order; convert it on a little-endian machine", path);
+    if (version != CHECKPOINT_VERSION)
+        return dsc_fail("%s: checkpoint format version %u, this program reads version %d; use a matching dsc version", path,
+                        version, CHECKPOINT_VERSION);
+    if (size < total)
+        return dsc_fail("%s: checkpoint is truncated (%llu of %llu bytes); use a complete checkpoint", path,
+                        (unsigned long long)size, (unsigned long long)total);
+    if (size > total)
+        return dsc_fail("%s: checkpoint has %llu bytes, its header says %llu; the file is corrupt", path,
+                        (unsigned long long)size, (unsigned long long)total);
+
+    /* Checksum over everything but the last 8 bytes. */
+    const size_t chunk = (size_t)1 << 20;
+    unsigned char *buf = dsc_malloc(chunk, "checkpoint checksum buffer");
+    if (!buf) return DSC_ERR;
+    uint64_t hash = FNV_OFFSET, left = total - 8;
+    rewind(r->f);
+    while (left > 0) {
+        size_t n = left < chunk ? (size_t)left : chunk;
+        if (fread(buf, 1, n, r->f) != n) {
+            free(buf);
+            return dsc_fail("%s: read error while checking the checkpoint", path);
+        }
+        hash = fnv1a(hash, buf, n);
+        left -= n;
+    }
+    free(buf);
+    uint64_t stored = get_u64(r);
+    if (r->failed) return DSC_ERR;
+    if (stored != hash)
+        return dsc_fail("%s: checkpoint checksum mismatch (file corrupt); use another checkpoint", path);
+
+    if (fseek(r->f, 24, SEEK_SET) != 0) return dsc_fail("%s: cannot seek in checkpoint", path);
+    uint32_t narch = get_u32(r);
+    if (narch != NARCH) return dsc_fail("%s: checkpoint architecture record has %u fields, expected %d; file corrupt", path, narch, NARCH);
+    float drop[2];
+    get(r, h->arch, sizeof h->arch);
+    get(r, drop, sizeof drop);
+    if (r->failed) return DSC_ERR;
+    arch_unpack(h->arch, drop[0], drop[1], &h->cfg);
+    return DSC_OK;
+}
+
+static void close_reader(reader *r)
+{
+    if (r->f) fclose(r->f);
+    r->f = NULL;
+}
+
+static const char *arch_field_names[NARCH] = {"variant", "variables", "height", "width", "time steps", "kernel",
+                                              "activation", "latent activation", "conv1 width", "conv2 width",
+                                              "conv3 width", "conv4 width", "conv5 width", "lstm1 size",
+                                              "lstm2 size", "latent size", "reserved", "reserved"};
+
+/* Everything after the architecture, into m / opt / extra (rank 0). */
+static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, checkpoint_extra *x)
+{
+    const char *path = r->path;
+    int32_t mine[NARCH];
+    arch_pack(&m->cfg, mine);
+    for (int i = 0; i < NARCH; i++)
+        if (mine[i] != h->arch[i]) {
+            char a[256], b[256];
+            model_config_format(&h->cfg, a, sizeof a);
+            model_config_format(&m->cfg, b, sizeof b);
+            return dsc_fail("%s: checkpoint architecture differs in %s (%d, the model has %d): checkpoint %s, model %s; "
+                            "build the model with the checkpoint's settings",
+                            path, arch_field_names[i], h->arch[i], mine[i], a, b);
+        }
+    uint32_t nt = get_u32(r);
+    if (!r->failed && nt != (uint32_t)m->ntensors)
+        return dsc_fail("%s: checkpoint has %u tensors, the model %d; use a checkpoint of this dsc version", path, nt,
+                        m->ntensors);
+    for (int i = 0; i < m->ntensors && !r->failed; i++) {
+        const model_tensor *t = &m->tensors[i];
+        char name[MODEL_NAME_LEN + 1] = {0};
+        uint32_t len = get_u32(r);
+        if (len > MODEL_NAME_LEN) return dsc_fail("%s: tensor name of %u bytes; file corrupt", path, len);
+        get(r, name, len);
+        uint32_t ndim = get_u32(r);
+        if (ndim > 4) return dsc_fail("%s: tensor %s has %u dimensions; file corrupt", path, name, ndim);
+        uint32_t shape[4] = {0};
+        for (uint32_t d = 0; d < ndim; d++) shape[d] = get_u32(r);
+        uint64_t off = get_u64(r), size = get_u64(r);
+        int same = !strcmp(name, t->name) && (int)ndim == t->ndim && off == t->offset && size == t->size;
+        for (int d = 0; same && d < t->ndim; d++) same = shape[d] == (uint32_t)t->shape[d];
+        if (!r->failed && !same)
+            return dsc_fail("%s: checkpoint tensor %d is %s, the model expects %s with another shape or offset; use a "
+                            "checkpoint of this dsc version", path, i, name, t->name);
+    }
+    uint64_t np = get_u64(r);
+    if (!r->failed && np != m->nparams)
+        return dsc_fail("%s: checkpoint has %llu parameters, the model %zu", path, (unsigned long long)np, m->nparams);
+    get(r, m->params, m->nparams * sizeof(float));
+
+    uint32_t kind = get_u32(r);
+    float cf[7];
+    int64_t step = 0;
+    get(r, cf, sizeof cf);
+    get(r, &step, 8);
+    uint32_t ns = get_u32(r);
+    if (r->failed) return DSC_ERR;
+    if (kind != NO_OPTIMIZER && kind > OPTIMIZER_ADAM) return dsc_fail("%s: unknown optimizer kind %u; file corrupt", path, kind);
+    if (opt) {
+        if (kind != NO_OPTIMIZER && kind != (uint32_t)opt->cfg.kind)
+            return dsc_fail("%s: checkpoint was trained with %s, not %s; resume with --optimizer %s", path,
+                            optimizer_kind_name((optimizer_kind)kind), optimizer_kind_name(opt->cfg.kind),
+                            optimizer_kind_name((optimizer_kind)kind));
+        if (opt->n != m->nparams) return dsc_fail("%s: optimizer size differs from the model", path);
+    }
+    if (ns > 2) return dsc_fail("%s: %u optimizer state buffers; file corrupt", path, ns);
+    for (uint32_t s = 0; s < ns && !r->failed; s++) {
+        float *dst = opt ? (s == 0 ? opt->m : opt->v) : NULL;
+        if (dst) {
+            get(r, dst, m->nparams * sizeof(float));
+        } else if (fseek(r->f, (long)(m->nparams * sizeof(float)), SEEK_CUR) != 0) {
+            return dsc_fail("%s: cannot seek in checkpoint", path);
+        }
+    }
+    if (opt) {
+        opt->step = kind == NO_OPTIMIZER ? 0 : step;
+        if (kind == NO_OPTIMIZER) { /* a fresh optimizer on loaded weights */
+            memset(opt->m, 0, m->nparams * sizeof(float));
+            if (opt->v) memset(opt->v, 0, m->nparams * sizeof(float));
+        }
+    }
+
+    get(r, m->dropout_rng.s, sizeof m->dropout_rng.s);
+    uint32_t has_rng = get_u32(r);
+    rng_state rng;
+    get(r, rng.s, sizeof rng.s);
+    int64_t iteration = 0, epoch = 0;
+    get(r, &iteration, 8);
+    get(r, &epoch, 8);
+    uint64_t nb = get_u64(r);
+    if (r->failed) return DSC_ERR;
+    if (x) {
+        x->has_rng = has_rng != 0;
+        x->rng = rng;
+        x->iteration = (long)iteration;
+        x->epoch = (long)epoch;
+        x->blob = NULL;
+        x->blob_bytes = (size_t)nb;
+        x->blob = dsc_malloc(nb ? (size_t)nb : 1, "checkpoint statistics");
+        if (!x->blob) return DSC_ERR;
+        if (get(r, x->blob, (size_t)nb) != DSC_OK) {
+            free(x->blob);
+            x->blob = NULL;
+            return DSC_ERR;
+        }
+    }
+    return DSC_OK;
+}
+
+static void bcast_floats(float *p, size_t n, MPI_Comm comm)
+{
+    const size_t chunk = (size_t)1 << 30;
+    for (size_t off = 0; off < n; off += chunk) {
+        size_t k = n - off < chunk ? n - off : chunk;
+        MPI_Bcast(p + off, (int)k, MPI_FLOAT, 0, comm);
+    }
+}
+
+int checkpoint_load(MPI_Comm comm, const char *path, model *m, optimizer *opt, checkpoint_extra *extra)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    if (extra) memset(extra, 0, sizeof *extra); /* blob NULL unless loaded */
+    int status = DSC_OK;
+    if (rank == 0) {
+        reader r;
+        file_header h;
+        status = open_checked(&r, path, &h);
+        if (status == DSC_OK) status = read_body(&r, &h, m, opt, extra);
+        close_reader(&r);
+    }
+    if (dsc_agree(comm, status) != DSC_OK) return DSC_ERR;
+
+    bcast_floats(m->params, m->nparams, comm);
+    MPI_Bcast(m->dropout_rng.s, 4, MPI_UINT64_T, 0, comm);
+    if (opt) {
+        long step = opt->step;
+        MPI_Bcast(&step, 1, MPI_LONG, 0, comm);
+        opt->step = step;
+        bcast_floats(opt->m, opt->n, comm);
+        if (opt->v) bcast_floats(opt->v, opt->n, comm);
+    }
+    if (extra) {
+        long counters[3] = {extra->iteration, extra->epoch, extra->has_rng};
+        unsigned long long nb = extra->blob_bytes;
+        MPI_Bcast(counters, 3, MPI_LONG, 0, comm);
+        MPI_Bcast(&nb, 1, MPI_UNSIGNED_LONG_LONG, 0, comm);
+        MPI_Bcast(extra->rng.s, 4, MPI_UINT64_T, 0, comm);
+        extra->iteration = counters[0];
+        extra->epoch = counters[1];
+        extra->has_rng = (int)counters[2];
+        int ok = DSC_OK;
+        if (rank != 0) {
+            extra->blob_bytes = (size_t)nb;
+            extra->blob = dsc_malloc(nb ? (size_t)nb : 1, "checkpoint statistics");
+            if (!extra->blob) ok = DSC_ERR;
+        }
+        if (dsc_agree(comm, ok) != DSC_OK) {
+            free(extra->blob);
+            extra->blob = NULL;
+            return DSC_ERR;
+        }
+        for (size_t off = 0; off < (size_t)nb; off += (size_t)1 << 30) {
+            size_t k = (size_t)nb - off < ((size_t)1 << 30) ? (size_t)nb - off : ((size_t)1 << 30);
+            MPI_Bcast((char *)extra->blob + off, (int)k, MPI_BYTE, 0, comm);
+        }
+    }
+    return DSC_OK;
+}
+
+int checkpoint_read_config(MPI_Comm comm, const char *path, model_config *cfg, optimizer_config *ocfg, int *has_opt)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    int status = DSC_OK;
+    /* Packed as ints and floats for one broadcast. */
+    int32_t arch[NARCH] = {0};
+    float fl[2 + 7] = {0};
+    int32_t kind = -1;
+    if (rank == 0) {
+        reader r;
+        file_header h;
+        status = open_checked(&r, path, &h);
+        if (status == DSC_OK) {
+            memcpy(arch, h.arch, sizeof arch);
+            fl[0] = h.cfg.dropout;
+            fl[1] = h.cfg.recurrent_dropout;
+            /* Skip the tensor table and parameters to the optimizer record. */
+            uint32_t nt = get_u32(&r);
+            for (uint32_t i = 0; i < nt && !r.failed; i++) {
+                uint32_t len = get_u32(&r);
+                if (len > MODEL_NAME_LEN) {
+                    status = dsc_fail("%s: tensor name of %u bytes; file corrupt", path, len);
+                    break;
+                }
+                char name[MODEL_NAME_LEN];
+                get(&r, name, len);
+                uint32_t ndim = get_u32(&r);
+                if (ndim > 4) {
+                    status = dsc_fail("%s: tensor with %u dimensions; file corrupt", path, ndim);
+                    break;
+                }
+                for (uint32_t d = 0; d < ndim; d++) get_u32(&r);
+                get_u64(&r);
+                get_u64(&r);
+            }
+            uint64_t np = get_u64(&r);
+            if (status == DSC_OK && !r.failed && fseek(r.f, (long)(np * sizeof(float)), SEEK_CUR) != 0)
+                status = dsc_fail("%s: cannot seek in checkpoint", path);
+            uint32_t k = get_u32(&r);
+            get(&r, fl + 2, 7 * sizeof(float));
+            if (r.failed) status = DSC_ERR;
+            kind = k == NO_OPTIMIZER ? -1 : (int32_t)k;
+        }
+        close_reader(&r);
+    }
+    if (dsc_agree(comm, status) != DSC_OK) return DSC_ERR;
+    MPI_Bcast(arch, NARCH, MPI_INT32_T, 0, comm);
+    MPI_Bcast(fl, 9, MPI_FLOAT, 0, comm);
+    MPI_Bcast(&kind, 1, MPI_INT32_T, 0, comm);
+    arch_unpack(arch, fl[0], fl[1], cfg);
+    if (has_opt) *has_opt = kind >= 0;
+    if (ocfg) {
+        *ocfg = optimizer_defaults(kind == OPTIMIZER_ADAM ? OPTIMIZER_ADAM : OPTIMIZER_SGD);
+        if (kind >= 0) {
+            ocfg->learning_rate = fl[2];
+            ocfg->momentum = fl[3];
+            ocfg->beta1 = fl[4];
+            ocfg->beta2 = fl[5];
+            ocfg->epsilon = fl[6];
+            ocfg->weight_decay = fl[7];
+            ocfg->clip_norm = fl[8];
+        }
+    }
+    return DSC_OK;
+}

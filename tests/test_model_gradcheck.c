@@ -1,0 +1,264 @@
+/*
+ * test_model_gradcheck.c - whole-network finite differences on a tiny
+ * configuration (16 x 16, V = 2, conv 2,2,2,2,2, LSTM 3,3, latent 2), for
+ * every parameter of every tensor, all four variants (paper Table 3),
+ * S = 1 and S = 2, with and without dropout masks.
+ *
+ * Objective J = dloss * MSE(recon, last frame) + <dlatent, E> with a fixed
+ * random dlatent, so both the reconstruction path and the extra latent
+ * gradient (the clustering layer's) are checked.  Central differences with
+ * step 1e-3 in float; a parameter passes when
+ *     |fd - analytic| <= 2e-2 * max(|fd|, |analytic|) + 2e-4,
+ * and a tensor passes when all its parameters do (float rounding of J,
+ * about 1e-7 relative, divided by the step gives ~1e-4 noise; the curvature
+ * of tanh/sigmoid gives an O(step^2) relative error well below 2e-2).
+ * Max pooling is not differentiable where a window's two largest inputs
+ * swap: a difference whose perturbation changes any pooling arg-max is
+ * skipped (counted; at most half of a tensor may be skipped).
+ * The model is created for a batch of 3 and run with 2 so the layout for
+ * B < max_batch is exercised too.
+ *
+ * Also checks the parameter table and the Keras default initialisation:
+ * glorot-uniform bounds and variance, orthonormal recurrent kernels, zero
+ * biases with forget-gate bias 1, determinism in the seed.
+ */
+#include "model.h"
+#include "status.h"
+#include "tap.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double objective(model *m, const float *x, int B, int training, const rng_state *masks, float dloss,
+                        const float *dlatent)
+{
+    if (training) m->dropout_rng = *masks; /* the same dropout masks in every evaluation */
+    model_forward(m, x, B, training);
+    double j = dloss * (double)m->loss;
+    for (int i = 0; i < B * m->cfg.latent; i++) j += (double)dlatent[i] * m->latent[i];
+    return j;
+}
+
+/* Pooling arg-max of the last forward, all layers into one buffer. */
+static size_t pool_args(const model *m, int B, int *out)
+{
+    size_t k = 0;
+    for (int i = 1; i < MODEL_NCONV; i++) {
+        const model_conv *c = &m->enc[i];
+        size_t n = (size_t)B * m->cfg.steps * c->oc * (c->h / 2) * (c->w / 2);
+        if (out) memcpy(out + k, m->pool_arg[i], n * sizeof(int));
+        k += n;
+    }
+    return k;
+}
+
+static int same_args(const model *m, int B, const int *base, int *tmp)
+{
+    size_t n = pool_args(m, B, tmp);
+    return memcmp(base, tmp, n * sizeof(int)) == 0;
+}
+
+static void check_config(model_variant variant, int steps, int training)
+{
+    model_config cfg = model_config_default();
+    cfg.variant = variant;
+    cfg.vars = 2;
+    cfg.height = 16;
+    cfg.width = 16;
+    cfg.steps = steps;
+    for (int i = 0; i < MODEL_NCONV; i++) cfg.conv[i] = 2;
+    cfg.lstm[0] = cfg.lstm[1] = 3;
+    cfg.latent = 2;
+    model m;
+    if (model_create(&m, &cfg, 3) != DSC_OK || model_init(&m, 42 + steps) != DSC_OK) {
+        tap_check(0, "model_create: %s", dsc_message());
+        dsc_clear();
+        return;
+    }
+    const int B = 2;
+    const size_t n = (size_t)B * steps * cfg.vars * cfg.height * cfg.width;
+    float *x = malloc(n * sizeof(float));
+    float dlatent[2 * 2];
+    rng_state r;
+    rng_seed(&r, 7, steps);
+    rng_fill_uniform(&r, x, n, 0.0f, 1.0f);
+    rng_fill_uniform(&r, dlatent, (size_t)B * cfg.latent, -0.5f, 0.5f);
+    const float dloss = 3.0f;
+    rng_state masks;
+    rng_seed(&masks, 99, steps);
+
+    /* Analytic gradient. */
+    if (training) m.dropout_rng = masks;
+    model_forward(&m, x, B, training);
+    model_zero_grad(&m);
+    model_backward(&m, dloss, dlatent);
+    float *analytic = malloc(m.nparams * sizeof(float));
+    memcpy(analytic, m.grads, m.nparams * sizeof(float));
+    size_t nargs = pool_args(&m, B, NULL);
+    int *base_args = malloc(nargs * sizeof(int)), *args = malloc(nargs * sizeof(int));
+    pool_args(&m, B, base_args);
+
+    const float step = 1e-3f;
+    for (int t = 0; t < m.ntensors; t++) {
+        const model_tensor *tt = &m.tensors[t];
+        double worst = 0, worst_fd = 0, worst_an = 0;
+        int bad = 0, skipped = 0;
+        for (size_t k = 0; k < tt->size; k++) {
+            size_t i = tt->offset + k;
+            float saved = m.params[i], plus = saved + step, minus = saved - step;
+            m.params[i] = plus;
+            double jp = objective(&m, x, B, training, &masks, dloss, dlatent);
+            int smooth = same_args(&m, B, base_args, args);
+            m.params[i] = minus;
+            double jm = objective(&m, x, B, training, &masks, dloss, dlatent);
+            smooth = smooth && same_args(&m, B, base_args, args);
+            m.params[i] = saved;
+            if (!smooth) {
+                skipped++;
+                continue;
+            }
+            double fd = (jp - jm) / ((double)plus - (double)minus), an = analytic[i];
+            double err = fabs(fd - an), tol = 2e-2 * fmax(fabs(fd), fabs(an)) + 2e-4;
+            if (err > tol) bad++;
+            if (err - tol > worst) {
+                worst = err - tol;
+                worst_fd = fd;
+                worst_an = an;
+            }
+        }
+        if (bad) tap_note("  worst: finite difference %.6g, analytic %.6g", worst_fd, worst_an);
+        tap_check(bad == 0 && 2 * (size_t)skipped <= tt->size, "%s S=%d%s %s: %zu parameters, %d outside tolerance, %d skipped at a pooling kink",
+                  model_variant_name(variant), steps, training ? " dropout" : "", tt->name, tt->size, bad, skipped);
+    }
+    /* The gradient must not be trivially zero (a broken backward that
+     * writes nothing would otherwise pass wherever fd is ~0 too). */
+    double norm = 0;
+    for (size_t i = 0; i < m.nparams; i++) norm += (double)analytic[i] * analytic[i];
+    tap_check(norm > 1e-12, "%s S=%d%s: gradient norm %.3g is non-zero", model_variant_name(variant), steps,
+              training ? " dropout" : "", sqrt(norm));
+    free(analytic);
+    free(base_args);
+    free(args);
+    free(x);
+    model_destroy(&m);
+}
+
+static void check_init(void)
+{
+    model_config cfg = model_config_default();
+    cfg.vars = 3;
+    cfg.height = 32;
+    cfg.width = 16;
+    const int w[MODEL_NCONV] = {8, 8, 16, 16, 32};
+    memcpy(cfg.conv, w, sizeof w);
+    cfg.lstm[0] = 24;
+    cfg.lstm[1] = 16;
+    cfg.latent = 8;
+    model m, m2;
+    model_create(&m, &cfg, 1);
+    model_create(&m2, &cfg, 1);
+    model_init(&m, 5);
+    model_init(&m2, 5);
+    tap_check(memcmp(m.params, m2.params, m.nparams * sizeof(float)) == 0, "init: same seed, same weights");
+    model_init(&m2, 6);
+    tap_check(memcmp(m.params, m2.params, m.nparams * sizeof(float)) != 0, "init: another seed, other weights");
+
+    /* Table: contiguous, in order, covering the buffer. */
+    size_t off = 0;
+    int contiguous = 1;
+    for (int t = 0; t < m.ntensors; t++) {
+        contiguous = contiguous && m.tensors[t].offset == off;
+        off += m.tensors[t].size;
+    }
+    tap_check(contiguous && off == m.nparams, "table: %d tensors cover %zu parameters contiguously", m.ntensors, m.nparams);
+    int i1 = model_tensor_find(&m, "enc.conv1.weight"), i2 = model_tensor_find(&m, "enc.lstm1.weight_ih");
+    int i3 = model_tensor_find(&m, "dec.out.weight");
+    tap_check(i1 >= 0 && m.tensors[i1].ndim == 4 && m.tensors[i1].shape[0] == 8 && m.tensors[i1].shape[1] == 3 &&
+                  m.tensors[i1].shape[2] == 3 && m.tensors[i1].shape[3] == 3,
+              "table: enc.conv1.weight is (8, 3, 3, 3)");
+    /* F = 32 * (32/16) * (16/16) = 64 */
+    tap_check(i2 >= 0 && m.tensors[i2].shape[0] == 4 * 24 && m.tensors[i2].shape[1] == 64,
+              "table: enc.lstm1.weight_ih is (96, 64)");
+    tap_check(i3 >= 0 && m.tensors[i3].shape[0] == 3 && m.tensors[i3].shape[1] == 8, "table: dec.out.weight is (3, 8, 3, 3)");
+
+    /* glorot-uniform: |w| <= a, variance a^2 / 3. */
+    struct {
+        const float *w;
+        size_t n;
+        double fan_in, fan_out;
+        const char *name;
+    } g[] = {
+        {m.enc[3].weight, (size_t)16 * 16 * 9, 16 * 9, 16 * 9, "enc.conv4.weight"},
+        {m.dec[0].weight, (size_t)32 * 32 * 9, 32 * 9, 32 * 9, "dec.conv1.weight"},
+        {m.lstm[0].weight_ih, (size_t)96 * 64, 64, 96, "enc.lstm1.weight_ih"},
+        {m.dec_dense.weight, (size_t)64 * 8, 8, 64, "dec.dense.weight"},
+    };
+    for (size_t k = 0; k < sizeof g / sizeof g[0]; k++) {
+        double a = sqrt(6.0 / (g[k].fan_in + g[k].fan_out)), mx = 0, var = 0;
+        for (size_t i = 0; i < g[k].n; i++) {
+            mx = fmax(mx, fabs(g[k].w[i]));
+            var += (double)g[k].w[i] * g[k].w[i];
+        }
+        var /= (double)g[k].n;
+        tap_check(mx <= a && mx > 0.95 * a && fabs(var / (a * a / 3) - 1) < 0.1,
+                  "init: %s glorot-uniform, max %.4f <= %.4f, variance ratio %.3f", g[k].name, mx, a, var / (a * a / 3));
+    }
+    /* orthogonal recurrent kernels: weight_hh (4H, H) has orthonormal columns */
+    for (int l = 0; l < MODEL_NLSTM; l++) {
+        int H = m.lstm[l].hid;
+        const float *w = m.lstm[l].weight_hh;
+        double worst = 0;
+        for (int a = 0; a < H; a++)
+            for (int b = 0; b < H; b++) {
+                double dot = 0;
+                for (int r = 0; r < 4 * H; r++) dot += (double)w[r * H + a] * w[r * H + b];
+                worst = fmax(worst, fabs(dot - (a == b)));
+            }
+        tap_check(worst < 1e-5, "init: enc.lstm%d.weight_hh^T weight_hh = I (max deviation %.2e)", l + 1, worst);
+        int bias_ok = 1;
+        for (int i = 0; i < 4 * H; i++) bias_ok = bias_ok && m.lstm[l].bias[i] == (i >= H && i < 2 * H ? 1.0f : 0.0f);
+        tap_check(bias_ok, "init: enc.lstm%d.bias zero with forget-gate block 1", l + 1);
+    }
+    int zero = 1;
+    for (int j = 0; j < MODEL_NDEC; j++)
+        for (int o = 0; o < m.dec[j].oc; o++) zero = zero && m.dec[j].bias[o] == 0;
+    for (int i = 0; i < MODEL_NCONV; i++)
+        for (int o = 0; o < m.enc[i].oc; o++) zero = zero && m.enc[i].bias[o] == 0;
+    tap_check(zero, "init: convolution biases zero");
+
+    /* Batch bounds and the encoder-only pass. */
+    size_t nx = (size_t)cfg.steps * cfg.vars * cfg.height * cfg.width;
+    float *x = malloc(2 * nx * sizeof(float)), *lat = malloc(cfg.latent * sizeof(float));
+    rng_state r;
+    rng_seed(&r, 1, 1);
+    rng_fill_uniform(&r, x, 2 * nx, 0, 1);
+    int st = model_forward(&m, x, 2, 0);
+    tap_check(st == DSC_ERR && strstr(dsc_message(), "batch of 2"), "batch above max_batch rejected: %s", dsc_message());
+    dsc_clear();
+    model_forward(&m, x, 1, 0);
+    memcpy(lat, m.latent, cfg.latent * sizeof(float));
+    float loss = m.loss;
+    rng_fill_uniform(&r, m.latent, cfg.latent, 0, 1); /* scribble */
+    st = model_encode(&m, x, 1);
+    tap_check(st == DSC_OK && !memcmp(lat, m.latent, cfg.latent * sizeof(float)) && loss > 0,
+              "model_encode gives the latent of the inference forward pass");
+    free(x);
+    free(lat);
+    model_destroy(&m);
+    model_destroy(&m2);
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    tap_init();
+    check_init();
+    for (int v = 0; v < 4; v++)
+        for (int s = 1; s <= 2; s++) check_config((model_variant)v, s, 0);
+    /* Dropout masks on both LSTMs: the same masks must flow through backward. */
+    check_config(MODEL_CNN_LSTM_AUTOENCODER, 2, 1);
+    int rc = tap_finish();
+    MPI_Finalize();
+    return rc;
+}
