@@ -8,7 +8,11 @@
  * daily means.  The tiles are then redistributed with MPI_Alltoallv so that
  * every rank holds whole samples: all variables and grid points of a
  * contiguous block of time steps (block_range(ntime, nranks, rank)), which is
- * what data-parallel training and the metrics need.
+ * what data-parallel training and the metrics need.  One read request
+ * fetches at most 64 MiB of raw values (environment variable
+ * DSC_READ_CHUNK_BYTES to change it); a rank holds its tile and one
+ * request's raw values while reading, then its tile or its samples plus one
+ * receive buffer of the samples' size during the exchange.
  */
 #ifndef DSC_ERA5_READER_H
 #define DSC_ERA5_READER_H
@@ -28,6 +32,15 @@ typedef struct {
  * message naming --process-grid on an impossible request. */
 int process_grid_choose(int nranks, long long ntime, int nlat, int nlon, const int requested[3], process_grid *grid, int rank);
 
+/* The block of the output a rank of the grid reads: output times
+ * [t0, t0 + nt), latitudes [y0, y0 + ny) and longitudes [x0, x0 + nx) of the
+ * selection (block_range along each dimension of the grid). */
+typedef struct {
+    long long t0, nt;
+    int y0, ny, x0, nx;
+} era5_tile;
+void process_grid_tile(const process_grid *grid, long long ntime, int nlat, int nlon, era5_tile *tile);
+
 typedef struct {
     long long ntime;            /* T over all ranks */
     long long t0;               /* first time index held here */
@@ -43,5 +56,17 @@ typedef struct {
  * read errors naming the file, and when a variable is missing everywhere. */
 int era5_read_samples(MPI_Comm comm, const era5_catalog *cat, const era5_options *opt, era5_samples *out);
 void era5_samples_destroy(era5_samples *s);
+/* The same without refusing a variable that is missing everywhere: for
+ * counting missing values block by block (dsc info), where one block may
+ * well be all missing. */
+int era5_read_samples_unchecked(MPI_Comm comm, const era5_catalog *cat, const era5_options *opt, era5_samples *out);
+
+/* Collective: the second half of era5_read_samples.  tile (nt, V, ny, nx) is
+ * this rank's era5_tile of grid (process_grid_tile); on return out holds the
+ * whole samples block_range(ntime, nranks, rank) in out->data (allocated
+ * here), with out->ntime, t0, nt, nvars, nlat, nlon and grid set (out->time
+ * and out->missing are left to the caller).  The tile is consumed: freed
+ * here, or handed over as out->data when the grid splits only time. */
+int era5_redistribute(MPI_Comm comm, const process_grid *grid, long long ntime, int nvars, int nlat, int nlon, float *tile, era5_samples *out);
 
 #endif

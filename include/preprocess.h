@@ -7,14 +7,30 @@
  *   3. min-max scaling to [0, 1] per variable (paper eq. 8) or per grid cell
  *      and variable (the authors' notebook);
  *   4. zero padding of the grid to a multiple of 16 (41 x 41 -> 48 x 48) so
- *      that four 2x2 poolings divide it.
+ *      that four 2x2 poolings divide it.  The padding goes at the end: rows
+ *      after the last latitude and columns after the last longitude, so the
+ *      data keep their place at the top left of every (height, width) field.
  * The statistics are kept (and saved with a trained model) so new data are
  * normalised the same way.
+ *
+ * Details that the paper leaves open:
+ *   - the climatology of day of year d is the mean over the valid values
+ *     (not NaN) of all samples on that day, per variable and grid cell;
+ *     days are counted in a leap year (index 0..365, Feb 29 = 59, Mar 1 = 60
+ *     in every year) so a date keeps its slot; a cell/day without valid
+ *     values gets the variable's fill value (so a cell that is always
+ *     missing, like SST over land, has anomaly 0);
+ *   - a missing value is first replaced by the fill value, then the
+ *     climatology is subtracted;
+ *   - the value before scaling is rounded to float; min and max are taken
+ *     over those values of all ranks; a constant variable (or cell) scales
+ *     to 0.
  */
 #ifndef DSC_PREPROCESS_H
 #define DSC_PREPROCESS_H
 
 #include <mpi.h>
+#include <stddef.h>
 #include "era5_reader.h"
 
 typedef enum { SCALE_VARIABLE = 0, SCALE_CELL = 1 } scale_mode;
@@ -34,5 +50,28 @@ int preprocess_fit(MPI_Comm comm, const era5_samples *s, scale_mode scaling, int
 /* Local: writes (nt, V, height, width) normalised, padded samples to out. */
 int preprocess_apply(const preprocess_stats *st, const era5_samples *s, float *out);
 void preprocess_stats_destroy(preprocess_stats *st);
+
+/* n rounded up to a multiple of 16. */
+static inline int preprocess_padded_size(int n) { return (n + 15) / 16 * 16; }
+/* Climatology slot 0..365 of a time (hours since 1900-01-01): the day of
+ * year counted in a leap year. */
+int preprocess_day_index(double hours);
+
+/* Serialised statistics, so a trained model can save and reload them: a flat
+ * array of doubles (every value exact), laid out as
+ *   [0] PREPROCESS_STATS_MAGIC  [1] PREPROCESS_STATS_VERSION
+ *   [2] nvars  [3] nlat  [4] nlon  [5] height  [6] width  [7] scaling  [8] anomalies
+ *   fill (V), min (M), max (M), climatology (366*V*Y*X, only when anomalies)
+ * with M = V for SCALE_VARIABLE and V*Y*X for SCALE_CELL. */
+#define PREPROCESS_STATS_MAGIC 1146307408.0 /* "DSCP" */
+#define PREPROCESS_STATS_VERSION 1.0
+#define PREPROCESS_STATS_HEADER 9
+/* Number of doubles preprocess_stats_pack writes. */
+size_t preprocess_stats_packed_size(const preprocess_stats *st);
+void preprocess_stats_pack(const preprocess_stats *st, double *buf);
+/* Local: rebuilds st (allocating min, max, climatology) from n doubles;
+ * DSC_ERR with a message when buf is not a statistics record of this
+ * version or its size does not match. */
+int preprocess_stats_unpack(preprocess_stats *st, const double *buf, size_t n);
 
 #endif

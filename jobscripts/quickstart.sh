@@ -33,7 +33,7 @@ fi
 if [ "$(id -u)" = 0 ]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
-jobs=$(nproc 2>/dev/null || echo 2)
+jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 
 [ -x configure ] || autoreconf -fi
 [ -f Makefile ] || ./configure

@@ -10,7 +10,10 @@
  * contiguous on disk.
  */
 #include "era5_reader.h"
+#include "partition.h"
 #include "status.h"
+
+#include <stdio.h>
 
 static const char *dimension_names[3] = {"time", "latitude", "longitude"};
 static const char *dimension_plural[3] = {"time steps", "latitudes", "longitudes"};
@@ -70,4 +73,16 @@ int process_grid_choose(int nranks, long long ntime, int nlat, int nlon, const i
     grid->coords[1] = (rank / best[2]) % best[1];
     grid->coords[2] = rank % best[2];
     return DSC_OK;
+}
+
+void process_grid_tile(const process_grid *grid, long long ntime, int nlat, int nlon, era5_tile *tile)
+{
+    long long start, count;
+    block_range(ntime, grid->dims[0], grid->coords[0], &tile->t0, &tile->nt);
+    block_range(nlat, grid->dims[1], grid->coords[1], &start, &count);
+    tile->y0 = (int)start;
+    tile->ny = (int)count;
+    block_range(nlon, grid->dims[2], grid->coords[2], &start, &count);
+    tile->x0 = (int)start;
+    tile->nx = (int)count;
 }

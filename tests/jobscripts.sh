@@ -48,7 +48,7 @@ MpiDefault=none
 ReturnToService=2
 SlurmctldLogFile=$S/slurmctld.log
 SlurmdLogFile=$S/slurmd.log
-NodeName=$host CPUs=$(nproc) RealMemory=2000 State=UNKNOWN
+NodeName=$host CPUs=$(getconf _NPROCESSORS_ONLN) RealMemory=2000 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
 EOS
 export SLURM_CONF="$S/slurm.conf"

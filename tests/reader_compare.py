@@ -1,0 +1,281 @@
+"""reader_compare.py - outside twin of the reader and the pre-processing.
+
+The binary matrices written by tests/test_read (16-byte header int64 T,
+int64 D, then T*D values) are compared with what netCDF4-python reads
+(it unpacks scale_factor/add_offset and masks _FillValue/missing_value by
+itself) and with a numpy reimplementation of preprocess.h.
+
+  reader_compare.py raw --bin raw.bin --times times.bin --vars t2m,sp [--daily-mean] [--box S,N,W,E] [--time-range A/B] FILES...
+  reader_compare.py preprocess --raw raw.bin --times times.bin --out x.bin [--scaling cell] [--anomalies] [--grid Y,X,V]
+  reader_compare.py agree --vars V1,V2 --legacy F1,F2 a.bin b.bin   (packed vs float encodings)
+  reader_compare.py same a.bin b.bin --rtol R     (two matrices of the same values)
+
+Exit status 0 when the check holds; the first differences are printed.
+"""
+import argparse
+import datetime
+import sys
+import warnings
+
+import numpy as np
+import netCDF4
+
+ALIASES = {
+    "sst": ["sst", "var34"],
+    "sp": ["sp", "var134"],
+    "sshf": ["sshf", "var146"],
+    "slhf": ["slhf", "var147"],
+    "t2m": ["t2m", "2t", "var167"],
+    "u10": ["u10", "10u", "var165"],
+    "v10": ["v10", "10v", "var166"],
+}
+TIME_NAMES = ["time", "valid_time", "t"]
+LAT_NAMES = ["latitude", "lat", "y"]
+LON_NAMES = ["longitude", "lon", "x"]
+EPOCH = datetime.datetime(1900, 1, 1)
+
+
+def load(path, dtype=np.float32):
+    with open(path, "rb") as f:
+        t, d = np.frombuffer(f.read(16), dtype=np.int64)
+        x = np.frombuffer(f.read(), dtype=dtype)
+    assert x.size == t * d, f"{path}: {x.size} values, header says {t} x {d}"
+    return x.reshape(t, d)
+
+
+def find(ds, names, what):
+    for n in names:
+        if n in ds.variables:
+            return ds.variables[n]
+    raise SystemExit(f"{ds.filepath()}: no {what} among {names}")
+
+
+def hours_of(tvar):
+    """Hours since 1900-01-01 of a time variable (any CF units, calendar)."""
+    cal = getattr(tvar, "calendar", "standard")
+    dates = netCDF4.num2date(tvar[:], tvar.units, calendar=cal, only_use_cftime_datetimes=True)
+    out = []
+    for d in dates:
+        g = datetime.datetime(d.year, d.month, d.day, d.hour, d.minute, d.second)
+        out.append((g - EPOCH).total_seconds() / 3600.0)
+    return np.array(out)
+
+
+def field(ds, name, lat_sel, lon_sel):
+    """(T, Y, X) float64 with NaN for masked values; expver entries combined."""
+    var = find(ds, ALIASES.get(name, [name]), name)
+    var.set_auto_maskandscale(True)
+    dims = var.dimensions
+    a = var[:]
+    a = np.ma.filled(np.ma.asarray(a).astype(np.float64), np.nan)
+    if "expver" in dims:
+        e = dims.index("expver")
+        a = np.moveaxis(a, e, 1)  # (T, E, Y, X)
+        out = np.full(a.shape[:1] + a.shape[2:], np.nan)
+        for k in range(a.shape[1]):  # first entry that is not missing wins
+            take = np.isnan(out) & ~np.isnan(a[:, k])
+            out[take] = a[:, k][take]
+        a = out
+    return a[:, lat_sel][:, :, lon_sel]
+
+
+def cmd_raw(args):
+    names = args.vars.split(",")
+    pieces, hours = [], []
+    for path in args.files:
+        ds = netCDF4.Dataset(path)
+        lat = find(ds, LAT_NAMES, "latitude")[:]
+        lon = find(ds, LON_NAMES, "longitude")[:]
+        if args.box:
+            s, n, w, e = map(float, args.box.split(","))
+            lat_sel = np.where((lat >= s - 1e-9) & (lat <= n + 1e-9))[0]
+            lon_sel = np.where((lon >= w - 1e-9) & (lon <= e + 1e-9))[0]
+        else:
+            lat_sel, lon_sel = np.arange(lat.size), np.arange(lon.size)
+        h = hours_of(find(ds, TIME_NAMES, "time"))
+        pieces.append(np.stack([field(ds, v, lat_sel, lon_sel) for v in names], axis=1))  # (T, V, Y, X)
+        hours.append(h)
+        ds.close()
+    h = np.concatenate(hours)
+    x = np.concatenate(pieces)
+    order = np.argsort(h, kind="stable")
+    h, x = h[order], x[order]
+    if args.time_range:  # START/END dates, END's whole day included
+        a, b = (datetime.datetime.fromisoformat(d) for d in args.time_range.split("/"))
+        lo = (a - EPOCH).total_seconds() / 3600.0
+        hi = (b - EPOCH).total_seconds() / 3600.0 + 24.0
+        keep = (h >= lo) & (h < hi)
+        h, x = h[keep], x[keep]
+    if args.daily_mean:
+        day = np.floor(h / 24.0)
+        days = np.unique(day)
+        with warnings.catch_warnings():  # a day with every step missing gives NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            x = np.stack([np.nanmean(x[day == d], axis=0) for d in days])
+        h = days * 24.0
+    expect = x.reshape(x.shape[0], -1)
+    got = load(args.bin).astype(np.float64)
+    ok = True
+    if got.shape != expect.shape:
+        print(f"shape {got.shape}, netCDF4 gives {expect.shape}")
+        return 1
+    if args.times:
+        t = load(args.times, np.float64)[:, 0]
+        if args.daily_mean:
+            t = np.floor(t / 24.0) * 24.0
+        if not np.array_equal(t, h):
+            i = np.nonzero(t != h)[0][:5]
+            print(f"times differ at {i}: {t[i]} vs {h[i]}")
+            ok = False
+    nan_got, nan_exp = np.isnan(got), np.isnan(expect)
+    if not np.array_equal(nan_got, nan_exp):
+        i = np.argwhere(nan_got != nan_exp)[:5]
+        print(f"missing values differ ({np.sum(nan_got)} vs {np.sum(nan_exp)}), first at {i.tolist()}")
+        ok = False
+    both = ~nan_got & ~nan_exp
+    err = np.abs(got[both] - expect[both])
+    bound = args.rtol * np.abs(expect[both])
+    bad = err > bound
+    if np.any(bad):
+        i = np.argwhere(both)[np.nonzero(bad)[0][:5]]
+        print(f"{np.sum(bad)} values differ by more than {args.rtol} relative; first {i.tolist()}: "
+              f"{got[tuple(i.T)]} vs {expect[tuple(i.T)]}")
+        ok = False
+    print(f"compared {got.size} values ({np.sum(nan_exp)} missing), largest relative difference "
+          f"{np.max(err / np.maximum(np.abs(expect[both]), 1e-300)) if err.size else 0:.3g}")
+    return 0 if ok else 1
+
+
+def day_index(hours):
+    """Climatology slot: day of year counted in a leap year (Feb 29 = 59)."""
+    out = []
+    for h in hours:
+        d = EPOCH + datetime.timedelta(hours=float(h))
+        out.append((datetime.date(2000, d.month, d.day) - datetime.date(2000, 1, 1)).days)
+    return np.array(out)
+
+
+def preprocess(raw, hours, grid, scaling, anomalies):
+    Y, X, V = grid
+    T = raw.shape[0]
+    x = raw.reshape(T, V, Y, X).astype(np.float64)
+    fill = np.array([np.nanmean(x[:, v]) for v in range(V)])
+    filled = np.where(np.isnan(x), fill[None, :, None, None], x)
+    if anomalies:
+        slot = day_index(hours)
+        clim = np.empty((366, V, Y, X), dtype=np.float32)
+        for d in range(366):
+            sel = x[slot == d]
+            cnt = np.sum(~np.isnan(sel), axis=0)
+            s = np.nansum(sel, axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                m = np.where(cnt > 0, s / np.maximum(cnt, 1), fill[:, None, None])
+            clim[d] = m.astype(np.float32)
+        filled = filled - clim[slot].astype(np.float64)
+    p = filled.astype(np.float32).astype(np.float64)
+    if scaling == "cell":
+        lo, hi = p.min(axis=0, keepdims=True), p.max(axis=0, keepdims=True)
+    else:
+        lo = p.min(axis=(0, 2, 3), keepdims=True)
+        hi = p.max(axis=(0, 2, 3), keepdims=True)
+    rng = hi - lo
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where(rng > 0, (p - lo) / np.where(rng > 0, rng, 1), 0.0)
+    H, W = (Y + 15) // 16 * 16, (X + 15) // 16 * 16
+    out = np.zeros((T, V, H, W), dtype=np.float32)
+    out[:, :, :Y, :X] = s  # padding after the last latitude and longitude
+    return out.reshape(T, -1)
+
+
+def cmd_preprocess(args):
+    raw = load(args.raw)
+    hours = load(args.times, np.float64)[:, 0]
+    grid = tuple(int(v) for v in args.grid.split(","))
+    expect = preprocess(raw, hours, grid, args.scaling, args.anomalies)
+    got = load(args.out)
+    if got.shape != expect.shape:
+        print(f"shape {got.shape}, numpy gives {expect.shape}")
+        return 1
+    err = np.abs(got.astype(np.float64) - expect)
+    print(f"compared {got.size} values, largest difference {err.max():.3g}")
+    if err.max() > args.atol or np.isnan(got).any():
+        i = np.unravel_index(np.argmax(err), err.shape)
+        print(f"differs at {i}: {got[i]} vs {expect[i]}")
+        return 1
+    return 0
+
+
+def cmd_agree(args):
+    """Packed and float encodings of one data set: equal to half a packing step."""
+    a, b = load(args.a).astype(np.float64), load(args.b).astype(np.float64)
+    if a.shape != b.shape:
+        print(f"shapes {a.shape} and {b.shape}")
+        return 1
+    names = args.vars.split(",")
+    V = len(names)
+    T = a.shape[0]
+    a, b = a.reshape(T, V, -1), b.reshape(T, V, -1)
+    if not np.array_equal(np.isnan(a), np.isnan(b)):
+        print("missing values differ")
+        return 1
+    ok = True
+    for v, name in enumerate(names):
+        step = 0.0
+        for path in args.legacy.split(","):
+            ds = netCDF4.Dataset(path)
+            step = max(step, float(getattr(find(ds, ALIASES.get(name, [name]), name), "scale_factor", 0.0)))
+            ds.close()
+        d = np.nanmax(np.abs(a[:, v] - b[:, v]))
+        # half a packing step, plus the float32 rounding of both encodings
+        bound = 0.5 * step + 2.0 ** -23 * np.nanmax(np.abs(b[:, v]))
+        print(f"{name}: largest difference {d:.3g}, bound {bound:.3g} (half a packing step {0.5 * step:.3g})")
+        ok = ok and d <= bound and step > 0
+    return 0 if ok else 1
+
+
+def cmd_same(args):
+    a, b = load(args.a).astype(np.float64), load(args.b).astype(np.float64)
+    if a.shape != b.shape or not np.array_equal(np.isnan(a), np.isnan(b)):
+        print(f"shapes {a.shape} {b.shape} or missing values differ")
+        return 1
+    m = ~np.isnan(a)
+    rel = np.abs(a[m] - b[m]) / np.maximum(np.abs(b[m]), 1e-30)
+    print(f"compared {a.size} values, largest relative difference {rel.max():.3g}")
+    return 0 if rel.max() <= args.rtol else 1
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("raw")
+    r.add_argument("--bin", required=True)
+    r.add_argument("--times")
+    r.add_argument("--vars", required=True)
+    r.add_argument("--daily-mean", action="store_true")
+    r.add_argument("--box")
+    r.add_argument("--time-range", help="START/END dates (YYYY-MM-DD)")
+    r.add_argument("--rtol", type=float, default=1e-6)
+    r.add_argument("files", nargs="+")
+    q = sub.add_parser("preprocess")
+    q.add_argument("--raw", required=True)
+    q.add_argument("--times", required=True)
+    q.add_argument("--out", required=True)
+    q.add_argument("--grid", required=True, help="Y,X,V")
+    q.add_argument("--scaling", default="variable", choices=["variable", "cell"])
+    q.add_argument("--anomalies", action="store_true")
+    q.add_argument("--atol", type=float, default=1e-6)
+    g = sub.add_parser("agree")
+    g.add_argument("--vars", required=True)
+    g.add_argument("--legacy", required=True, help="comma-separated packed files")
+    g.add_argument("a")
+    g.add_argument("b")
+    s = sub.add_parser("same")
+    s.add_argument("--rtol", type=float, default=1e-6)
+    s.add_argument("a")
+    s.add_argument("b")
+    args = p.parse_args()
+    return {"raw": cmd_raw, "preprocess": cmd_preprocess, "agree": cmd_agree, "same": cmd_same}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
