@@ -271,6 +271,15 @@ int info_command(int argc, char **argv, MPI_Comm comm)
     }
     long long missing[ERA5_MAX_VARS] = {0};
     status = count_missing(comm, &cat, &opt, missing);
+    if (status == DSC_OK) {
+        /* Same rule as the reader, over the whole selection (every rank has
+         * the reduced counts, so the decision is the same everywhere). */
+        const long long values = cat.ntime * cat.nlat * cat.nlon;
+        for (int v = 0; v < cat.nvars && status == DSC_OK; v++)
+            if (values > 0 && missing[v] == values)
+                status = dsc_agree(comm, dsc_fail("%s: every value is missing in the selection; drop it with --vars or "
+                                                  "choose another --time-range/--box", cat.vars[v].name));
+    }
     if (status == DSC_OK && rank == 0) {
         if (cli_flag(&cmd, "json")) print_json(&cat, &opt, missing);
         else print_text(&cat, &opt, missing);
