@@ -12,4 +12,8 @@
 int synth_command(int argc, char **argv, MPI_Comm comm); /* cmd_synth.c */
 int info_command(int argc, char **argv, MPI_Comm comm);  /* cmd_info.c  */
 
+int eval_command(int argc, char **argv, MPI_Comm comm);  /* cmd_eval.c  */
+
+int bench_command(int argc, char **argv, MPI_Comm comm); /* cmd_bench.c */
+
 #endif

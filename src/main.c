@@ -24,6 +24,8 @@ typedef struct {
 static const subcommand subcommands[] = {
     {"synth", synth_command, "write the ERA5-like sample data set (one netCDF file per year, truth.csv)"},
     {"info", info_command, "show what the reader sees in a list of ERA5 netCDF files"},
+    {"eval", eval_command, "clustering metrics of a labelling (silhouette, Davies-Bouldin, RMSE, ARI, ...)"},
+    {"bench", bench_command, "time training and inference of the network (samples/s, GFLOP/s)"},
 };
 static const int nsubcommands = (int)(sizeof subcommands / sizeof subcommands[0]);
 

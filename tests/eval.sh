@@ -1,0 +1,60 @@
+#!/bin/sh
+# eval.sh - dsc eval end to end: dsc synth (small grid, 2 years), labels
+# from truth.csv and from scikit-learn's KMeans on the same matrix read with
+# netCDF4 and normalised in numpy; metrics.json at 1, 2 and 3 ranks must
+# match scikit-learn to 1e-5, ARI = 1 for labels == truth, and bad labels
+# files give one clear error at 2 ranks and no metrics.json.
+. ./tests/testenv.sh
+
+"$PYTHON" -c 'import sklearn, netCDF4' 2>/dev/null || skip_all "scikit-learn or netCDF4 is not available to $PYTHON"
+REF="$top_srcdir/tests/metrics_sklearn.py"
+launcher() { echo "$TESTMPIRUN" | sed "s/NP/$1/"; }
+D="$WORK/data"
+
+check "dsc synth writes 2 years on a small grid" "$DSC" synth -q -o "$D" --years 2001-2002 --grid 12x10
+check "numpy twin of the normalised matrix" "$PYTHON" "$REF" netcdf "$WORK/x" "$D"/era5_2001.nc "$D"/era5_2002.nc
+check "KMeans labels of the same matrix" "$PYTHON" "$REF" kmeans "$WORK/x" 5 "$WORK/kmeans.csv"
+"$PYTHON" "$REF" reference-csv "$WORK/x" "$D/truth.csv" "$D/truth.csv" > "$WORK/truth.ref" 2> "$WORK/log"
+"$PYTHON" "$REF" reference-csv "$WORK/x" "$WORK/kmeans.csv" "$D/truth.csv" > "$WORK/kmeans.ref" 2>> "$WORK/log"
+
+for np in 1 2 3; do
+  for lab in truth kmeans; do
+    labels="$D/truth.csv"
+    [ $lab = kmeans ] && labels="$WORK/kmeans.csv"
+    rm -f "$WORK/m.json"
+    check "$lab labels, $np rank(s): metrics.json matches scikit-learn to 1e-5" sh -c \
+      "$(launcher $np) '$DSC' eval --labels '$labels' --truth '$D/truth.csv' -o '$WORK/m.json' '$D'/era5_200*.nc \
+       && '$PYTHON' '$REF' compare '$WORK/$lab.ref' '$WORK/m.json' \
+       && grep -q '\"ranks\": $np' '$WORK/m.json'"
+  done
+done
+check "labels == truth: ARI = 1 and NMI = 1" sh -c \
+  "$(launcher 2) '$DSC' eval -l '$D/truth.csv' --truth '$D/truth.csv' -o '$WORK/t.json' '$D'/era5_200*.nc >/dev/null \
+   && '$PYTHON' -c 'import json,sys; m=json.load(open(sys.argv[1])); sys.exit(not (m[\"ari\"] == 1 and abs(m[\"nmi\"] - 1) < 1e-12))' '$WORK/t.json'"
+check "--sample: output says sampled" sh -c \
+  "$(launcher 2) '$DSC' eval -l '$D/truth.csv' --sample 300 -o '$WORK/s.json' '$D'/era5_200*.nc | grep -q sampled \
+   && grep -q '\"sampled\": 300' '$WORK/s.json'"
+
+# Bad labels files: one error line naming the file (and the line), nothing written.
+B="$WORK/bad"
+mkdir -p "$B"
+sed '100,110d' "$D/truth.csv" > "$B/missing.csv"
+sed 's/^2001-/1991-/; s/^2002-/1992-/' "$D/truth.csv" > "$B/period.csv"
+sed 's/,[0-9]*$/,4/' "$D/truth.csv" > "$B/single.csv"
+sed '50s/,/;/' "$D/truth.csv" > "$B/malformed.csv"
+sed '60s/,.*$/,four/' "$D/truth.csv" > "$B/word.csv"
+sed '70s/^2001-03-10/2001-02-30/' "$D/truth.csv" > "$B/date.csv"
+{ cat "$D/truth.csv"; sed -n '20p' "$D/truth.csv"; } > "$B/duplicate.csv"
+# (expect_error runs its command under timeout: no shell function here)
+EVAL2="$(launcher 2) $DSC eval -o $B/out.json $D/era5_2001.nc $D/era5_2002.nc --labels"
+expect_error "labels missing 11 time steps" "missing.csv: no label for time step 2001-04-09T00:00:00 \(11 of 730" $EVAL2 "$B/missing.csv"
+expect_error "labels for another period" "period.csv: no label for time step 2001-01-01.*labels cover 1991-01-01" $EVAL2 "$B/period.csv"
+expect_error "a single distinct label" "single.csv: every time step has the same label \(4\)" $EVAL2 "$B/single.csv"
+expect_error "a line without comma" "malformed.csv: line 50: no comma" $EVAL2 "$B/malformed.csv"
+expect_error "a label that is not an integer" "word.csv: line 60: label 'four' is not an integer" $EVAL2 "$B/word.csv"
+expect_error "an invalid date" "date.csv: line 70: '2001-02-30T00:00:00' is not an ISO 8601 time" $EVAL2 "$B/date.csv"
+expect_error "a time labelled twice" "duplicate.csv: line 732: time 2001-01-19T00:00:00 already labelled on line 20" $EVAL2 "$B/duplicate.csv"
+expect_error "a labels file that does not exist" "nosuch.csv: cannot open labels" $EVAL2 "$B/nosuch.csv"
+expect_error "--labels is required" "option --labels is required" $(launcher 2) "$DSC" eval "$D"/era5_2001.nc
+check "no metrics.json after the errors" test ! -e "$B/out.json"
+tap_done
