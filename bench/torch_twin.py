@@ -18,9 +18,11 @@ offsets), see include/checkpoint.h.
 
 Benchmark use:
   /usr/bin/python3 bench/torch_twin.py [--checkpoint FILE] [--batch 8]
-      [--iterations 5] [--threads 2]
-times training steps (forward, backward, SGD) and inference on random data
-and prints samples per second.
+      [--grid 48x48] [--vars 7] [--seq 1] [--warmup 2] [--iterations 10] [--threads 2]
+times training steps (forward, backward, SGD momentum) and inference on
+random data and prints the medians as the key value lines of `dsc bench`
+(train_samples_per_s, infer_samples_per_s, ...); bench/torch_vs_dsc.sh runs
+both side by side.
 """
 import argparse
 import struct
@@ -232,14 +234,22 @@ def from_checkpoint(path):
 
 
 def benchmark(args):
+    """Times the training step (zero_grad, forward, MSE backward, SGD
+    momentum step, as `dsc bench` does) and inference (forward without
+    gradients) and prints the medians over the iterations as key value
+    lines, the keys of `dsc bench`."""
     torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
     if args.checkpoint:
         twin, _, _ = from_checkpoint(args.checkpoint)
     else:
-        twin = Twin(default_config())
+        cfg = default_config()
+        h, w = (int(v) for v in args.grid.split("x"))
+        cfg.update(height=h, width=w, vars=args.vars, steps=args.seq)
+        twin = Twin(cfg)
     cfg = twin.cfg
     B = args.batch
-    x = torch.rand(B, cfg["steps"], cfg["vars"], cfg["height"], cfg["width"])
+    x = torch.rand(B, cfg["steps"], cfg["vars"], cfg["height"], cfg["width"]) * 2 - 1
     opt = torch.optim.SGD([p for p in twin.parameters() if p.requires_grad], lr=1e-7, momentum=0.9)
     last = x[:, -1]
 
@@ -250,27 +260,38 @@ def benchmark(args):
         loss.backward()
         opt.step()
 
-    step()  # warm-up
-    t = time.perf_counter()
-    for _ in range(args.iterations):
-        step()
-    train = B * args.iterations / (time.perf_counter() - t)
-    with torch.no_grad():
-        twin(x)
-        t = time.perf_counter()
+    def timed(f):
+        for _ in range(args.warmup):
+            f()
+        t = []
         for _ in range(args.iterations):
-            twin(x)
-        infer = B * args.iterations / (time.perf_counter() - t)
+            t0 = time.perf_counter()
+            f()
+            t.append(time.perf_counter() - t0)
+        return float(np.median(t))
+
+    train = timed(step)
+    with torch.no_grad():
+        infer = timed(lambda: twin(x))
+        encode = timed(lambda: twin.encode(x))
     nparams = sum(p.numel() for p in twin.parameters() if p.requires_grad)
-    print("torch %s threads=%d batch=%d params=%d train %.2f samples/s infer %.2f samples/s"
-          % (torch.__version__, args.threads, B, nparams, train, infer))
+    print("model torch %s" % torch.__version__)
+    print("batch %d\nthreads %d\niterations %d\nparams %d" % (B, torch.get_num_threads(), args.iterations, nparams))
+    print("train_s %.6f\ninfer_s %.6f\nencode_s %.6f" % (train, infer, encode))
+    print("train_samples_per_s %.3f\ninfer_samples_per_s %.3f\nencode_samples_per_s %.3f"
+          % (B / train, B / infer, B / encode))
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--checkpoint", help="dsc checkpoint to take the architecture and weights from")
     ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--iterations", type=int, default=5)
+    ap.add_argument("--grid", default="48x48", help="HxW of a frame (without --checkpoint)")
+    ap.add_argument("--vars", type=int, default=7, help="variables (without --checkpoint)")
+    ap.add_argument("--seq", type=int, default=1, help="time steps per sample (without --checkpoint)")
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--iterations", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
     benchmark(ap.parse_args())
     sys.exit(0)

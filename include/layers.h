@@ -34,9 +34,10 @@
  * the PyTorch twin flattens NCHW too, so weights of the dense/LSTM layer after
  * a flatten are NOT interchangeable with Keras weights without a permutation.
  *
- * Threads: the im2col/col2im/bias/element-wise loops use OpenMP; every sgemm
- * is called outside OpenMP parallel regions, so OpenBLAS threads (pthread
- * build) are never nested inside OpenMP threads.
+ * Threads: everything runs on OpenMP's threads (omp_set_num_threads /
+ * OMP_NUM_THREADS): the im2col/col2im/bias/element-wise loops directly, each
+ * sgemm split into blocks by layer_gemm (gemm.h) with OpenBLAS set to one
+ * thread, so OpenBLAS's own pthreads never compete with OpenMP's.
  */
 #ifndef DSC_LAYERS_H
 #define DSC_LAYERS_H
@@ -45,7 +46,9 @@
 
 /* ---- Conv2D: KxK, 'same' zero padding, stride 1, bias ------------------
  * out[b,o,y,x] = bias[o] + sum_{c,i,j} w[o,c,i,j] * inp[b,c,y+i-K/2,x+j-K/2]
- * Forward is im2col + sgemm, backward sgemm + col2im (darknet's scheme). */
+ * Forward is im2col + sgemm, backward sgemm + col2im (darknet's scheme);
+ * 3x3 kernels with >= 16 input channels and enough output tiles run as
+ * Winograd F(2x2, 3x3) instead (conv2d.c), equal to float rounding. */
 typedef struct {
     int B, IC, OC, H, W; // input (B, IC, H, W), output (B, OC, H, W)
     int K;               // kernel size, odd (3 in the DSC model)

@@ -17,9 +17,9 @@
  *   dz (B, S, 4*HID), dh (B, HID), dc (B, HID), dhk (B, HID), hm (B, HID),
  *   xm (B*S, IN).
  */
+#include "gemm.h"
 #include "layers.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +93,7 @@ void lstm_forward(float *out, float *state, const float *inp, const float *weigh
             mask_inputs(xm, inp, mask_x, k, d);
             x = xm;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B * S, wx, IN, 1.0f, x, IN,
+        layer_gemm(CblasNoTrans, CblasTrans, B * S, wx, IN, 1.0f, x, IN,
                     weight_ih + (size_t)k * wx * IN, IN, 0.0f, gates + (size_t)k * wx, H4);
     }
     if (bias)
@@ -113,7 +113,7 @@ void lstm_forward(float *out, float *state, const float *inp, const float *weigh
                     h = hm;
                     ldh = H;
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, wh, H, 1.0f, h, ldh,
+                layer_gemm(CblasNoTrans, CblasTrans, B, wh, H, 1.0f, h, ldh,
                             weight_hh + (size_t)k * wh * H, H, 1.0f, zt + (size_t)k * wh, S * H4);
             }
         }
@@ -190,17 +190,17 @@ void lstm_backward(float *dinp, float *dweight_ih, float *dweight_hh, float *dbi
         const float *dzt = dz + (size_t)t * H4;         // rows strided by S*4H
         const float *hprev = hid + (size_t)(t - 1) * H; // rows strided by S*H
         if (!mask_h) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, H4, 1.0f, dzt, S * H4,
+            layer_gemm(CblasNoTrans, CblasNoTrans, B, H, H4, 1.0f, dzt, S * H4,
                         weight_hh, H, 0.0f, dh, H);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H4, H, B, 1.0f, dzt, S * H4, hprev,
+            layer_gemm(CblasTrans, CblasNoTrans, H4, H, B, 1.0f, dzt, S * H4, hprev,
                         S * H, 1.0f, dweight_hh, H);
         } else {
             memset(dh, 0, sizeof(float) * (size_t)B * H);
             for (int k = 0; k < gh; k++) {
                 mask_hidden(hm, hprev, mask_h, k, d);
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, wh, H, B, 1.0f, dzt + (size_t)k * wh,
+                layer_gemm(CblasTrans, CblasNoTrans, wh, H, B, 1.0f, dzt + (size_t)k * wh,
                             S * H4, hm, H, 1.0f, dweight_hh + (size_t)k * wh * H, H);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, wh, 1.0f, dzt + (size_t)k * wh,
+                layer_gemm(CblasNoTrans, CblasNoTrans, B, H, wh, 1.0f, dzt + (size_t)k * wh,
                             S * H4, weight_hh + (size_t)k * wh * H, H, 0.0f, dhk, H);
                 for (int b = 0; b < B; b++) {
                     const float *m = mask_row(mask_h, k, b, H, d);
@@ -217,20 +217,20 @@ void lstm_backward(float *dinp, float *dweight_ih, float *dweight_hh, float *dbi
     // input part over all time steps at once
     const int gx = mask_groups(mask_x, d), wx = H4 / gx;
     if (!mask_x) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H4, IN, B * S, 1.0f, dz, H4, inp, IN, 1.0f,
+        layer_gemm(CblasTrans, CblasNoTrans, H4, IN, B * S, 1.0f, dz, H4, inp, IN, 1.0f,
                     dweight_ih, IN);
         if (dinp)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B * S, IN, H4, 1.0f, dz, H4, weight_ih,
+            layer_gemm(CblasNoTrans, CblasNoTrans, B * S, IN, H4, 1.0f, dz, H4, weight_ih,
                         IN, 1.0f, dinp, IN);
         return;
     }
     for (int k = 0; k < gx; k++) {
         mask_inputs(xm, inp, mask_x, k, d);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, wx, IN, B * S, 1.0f, dz + (size_t)k * wx, H4,
+        layer_gemm(CblasTrans, CblasNoTrans, wx, IN, B * S, 1.0f, dz + (size_t)k * wx, H4,
                     xm, IN, 1.0f, dweight_ih + (size_t)k * wx * IN, IN);
         if (!dinp) continue;
         // xm (B*S, IN) = dz_k Wih_k, then dinp += xm * mx_k
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B * S, IN, wx, 1.0f, dz + (size_t)k * wx, H4,
+        layer_gemm(CblasNoTrans, CblasNoTrans, B * S, IN, wx, 1.0f, dz + (size_t)k * wx, H4,
                     weight_ih + (size_t)k * wx * IN, IN, 0.0f, xm, IN);
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)B * S * IN > 16384)
         for (int b = 0; b < B; b++)

@@ -57,6 +57,24 @@ void optimizer_step(optimizer *opt, float *params, const float *grads)
     const long n = (long)opt->n;
     const float wd = c->weight_decay;
 
+    opt->step++;
+    float *m = opt->m, *v = opt->v;
+    if (c->kind == OPTIMIZER_SGD && !(c->clip_norm > 0)) {
+        /* No clipping: the norm (reported only) is summed in the same pass
+         * as the update, one sweep over the n floats instead of two. */
+        const float lr = c->learning_rate, mu = c->momentum;
+        double sumsq = 0.0;
+#pragma omp parallel for reduction(+ : sumsq) schedule(static)
+        for (long i = 0; i < n; i++) {
+            float g = grads[i] + wd * params[i];
+            sumsq += (double)g * g;
+            m[i] = mu * m[i] - lr * g;
+            params[i] += m[i];
+        }
+        opt->last_norm = sqrt(sumsq);
+        return;
+    }
+
     /* Global norm of the (decayed) gradient over every tensor at once. */
     double sumsq = 0.0;
 #pragma omp parallel for reduction(+ : sumsq) schedule(static)
@@ -68,8 +86,6 @@ void optimizer_step(optimizer *opt, float *params, const float *grads)
     float scale = 1.0f;
     if (c->clip_norm > 0 && opt->last_norm > c->clip_norm) scale = (float)(c->clip_norm / opt->last_norm);
 
-    opt->step++;
-    float *m = opt->m, *v = opt->v;
     if (c->kind == OPTIMIZER_SGD) {
         const float lr = c->learning_rate, mu = c->momentum;
 #pragma omp parallel for schedule(static)

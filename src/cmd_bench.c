@@ -1,0 +1,319 @@
+/*
+ * cmd_bench.c - dsc bench: speed of the network on this machine.
+ *
+ *   dsc bench                                  # the authors' model, batch 8, 48x48x7, S=1
+ *   dsc bench --threads 2 --iterations 20 --json
+ *
+ * Times, on random data:
+ *   train  one training step as the trainer runs it: model_zero_grad,
+ *          model_forward (with dropout), model_backward, optimizer_step
+ *          (SGD with momentum, the authors' optimizer);
+ *   infer  model_forward without dropout (encoder and decoder, as a
+ *          reconstruction would run it);
+ *   encode model_encode (the encoder alone, as the clustering runs it).
+ * Each reports the median over --iterations timed repetitions after
+ * --warmup untimed ones; on a shared machine the median is the figure to
+ * quote.  FLOPs are counted from the layer shapes (2*M*N*K per GEMM-like
+ * operation; backward is twice the forward of every layer except the first
+ * convolution, which needs no input gradient), and compared with the
+ * sgemm rate of OpenBLAS on the same threads (n = 1024 square product).
+ *
+ * The benchmark runs on one rank: it measures one process's compute, and
+ * ranks sharing the cores would only measure each other.
+ */
+#include "commands.h"
+#include "cli.h"
+#include "config.h"
+#include "model.h"
+#include "optimizer.h"
+#include "rng.h"
+#include "status.h"
+
+#include <cblas.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const cli_option bench_options[] = {
+    {"batch", 'b', "B", "8", "samples per batch"},
+    {"grid", 0, "HxW", "48x48", "grid of one frame (multiples of 16)"},
+    {"vars", 0, "V", "7", "variables (input channels)"},
+    {"seq", 0, "S", "1", "time steps per sample"},
+    {"variant", 0, "NAME", "dsc", "cnn-encoder, cnn-autoencoder, cnn-lstm-encoder or cnn-lstm-autoencoder (dsc)"},
+    {"threads", 't', "N", "0", "OpenMP and OpenBLAS threads; 0 keeps the defaults (OMP_NUM_THREADS)"},
+    {"warmup", 0, "N", "2", "untimed repetitions before timing"},
+    {"iterations", 'n', "N", "10", "timed repetitions (the median is reported)"},
+    {"seed", 0, "N", "1", "seed of the weights and the random input"},
+    {"json", 0, NULL, NULL, "print one JSON object instead of key value lines"},
+};
+
+typedef struct {
+    model_config cfg;
+    int batch, threads, warmup, iterations;
+    uint64_t seed;
+    int json;
+} bench_options_t;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *t, int n)
+{
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+/* "48x48" */
+static int parse_grid(const char *text, int *h, int *w)
+{
+    char *end;
+    long a = strtol(text, &end, 10), b = 0;
+    if (end == text || *end != 'x') goto bad;
+    const char *s = end + 1;
+    b = strtol(s, &end, 10);
+    if (end == s || *end != '\0') goto bad;
+    if (a < 16 || b < 16 || a > 4096 || b > 4096 || a % 16 || b % 16)
+        return dsc_fail("dsc bench: option --grid: '%s' must be 16 to 4096 in each direction and a multiple of 16",
+                        text);
+    *h = (int)a;
+    *w = (int)b;
+    return DSC_OK;
+bad:
+    return dsc_fail("dsc bench: option --grid: '%s' is not HxW such as 48x48", text);
+}
+
+static int parse_options(bench_options_t *o, const cli_command *cmd)
+{
+    long v;
+    if (cmd->nargs > 0) return dsc_fail("dsc bench: unexpected argument '%s'; the command takes options only", cmd->args[0]);
+    o->cfg = model_config_default();
+    if (cli_long(cmd, "batch", 1, 1 << 16, &v)) return DSC_ERR;
+    o->batch = (int)v;
+    if (parse_grid(cli_get(cmd, "grid"), &o->cfg.height, &o->cfg.width)) return DSC_ERR;
+    if (cli_long(cmd, "vars", 1, 1 << 12, &v)) return DSC_ERR;
+    o->cfg.vars = (int)v;
+    if (cli_long(cmd, "seq", 1, 1 << 12, &v)) return DSC_ERR;
+    o->cfg.steps = (int)v;
+    if (model_variant_parse(cli_get(cmd, "variant"), &o->cfg.variant)) return DSC_ERR;
+    if (cli_long(cmd, "threads", 0, 4096, &v)) return DSC_ERR;
+    o->threads = (int)v;
+    if (cli_long(cmd, "warmup", 0, 1 << 20, &v)) return DSC_ERR;
+    o->warmup = (int)v;
+    if (cli_long(cmd, "iterations", 1, 1 << 20, &v)) return DSC_ERR;
+    o->iterations = (int)v;
+    if (cli_long(cmd, "seed", 0, 2147483647L, &v)) return DSC_ERR;
+    o->seed = (uint64_t)v;
+    o->json = cli_flag(cmd, "json");
+    return model_config_check(&o->cfg);
+}
+
+/* ---- FLOPs from the layer shapes --------------------------------------------- */
+
+static double conv_flops(const model_conv *c, int frames, int k)
+{
+    return 2.0 * frames * c->oc * c->ic * k * k * c->h * c->w;
+}
+
+/* Forward FLOPs of B samples; *first gets the first convolution's share
+ * (its backward has no input gradient). */
+static double forward_flops(const model *m, int B, double *first)
+{
+    const model_config *cfg = &m->cfg;
+    const int S = cfg->steps, k = cfg->kernel;
+    double f = 0;
+    for (int i = 0; i < MODEL_NCONV; i++) f += conv_flops(&m->enc[i], B * S, k);
+    *first = conv_flops(&m->enc[0], B * S, k);
+    if (m->has_lstm)
+        for (int l = 0; l < MODEL_NLSTM; l++) {
+            const model_lstm *lw = &m->lstm[l];
+            f += 2.0 * B * S * lw->in * 4.0 * lw->hid;        /* input projection */
+            f += 2.0 * B * (S - 1) * lw->hid * 4.0 * lw->hid; /* recurrence, none at t = 0 */
+        }
+    f += 2.0 * B * m->to_latent.in * m->to_latent.out;
+    if (m->has_decoder) {
+        f += 2.0 * B * m->dec_dense.in * m->dec_dense.out;
+        for (int j = 0; j < MODEL_NDEC; j++) f += conv_flops(&m->dec[j], B, k);
+        f += conv_flops(&m->dec_out, B, k);
+    }
+    return f;
+}
+
+static double encode_flops(const model *m, int B)
+{
+    const model_config *cfg = &m->cfg;
+    double f = 0, first;
+    for (int i = 0; i < MODEL_NCONV; i++) f += conv_flops(&m->enc[i], B * cfg->steps, cfg->kernel);
+    if (!m->has_decoder) return forward_flops(m, B, &first);
+    /* forward minus the decoder */
+    double dec = 2.0 * B * m->dec_dense.in * m->dec_dense.out + conv_flops(&m->dec_out, B, cfg->kernel);
+    for (int j = 0; j < MODEL_NDEC; j++) dec += conv_flops(&m->dec[j], B, cfg->kernel);
+    return forward_flops(m, B, &first) - dec;
+}
+
+/* GFLOP/s of one n x n x n sgemm, median of a few runs. */
+static double sgemm_rate(int n, float *a, float *b, float *c)
+{
+    enum { RUNS = 5 };
+    double t[RUNS];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n); /* warm-up */
+    for (int r = 0; r < RUNS; r++) {
+        double t0 = now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        t[r] = now() - t0;
+    }
+    return 2.0 * n * n * n / median(t, RUNS) * 1e-9;
+}
+
+static int run(const bench_options_t *o)
+{
+    if (o->threads > 0) {
+        omp_set_num_threads(o->threads);
+#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
+        openblas_set_num_threads(o->threads);
+#endif
+    }
+    const int B = o->batch, R = o->iterations;
+    const model_config *cfg = &o->cfg;
+    model m;
+    optimizer opt;
+    optimizer_config oc = optimizer_defaults(OPTIMIZER_SGD);
+    if (model_create(&m, cfg, B) != DSC_OK) return DSC_ERR;
+    const size_t nx = (size_t)B * cfg->steps * cfg->vars * cfg->height * cfg->width;
+    const int ngemm = 1024;
+    float *x = dsc_malloc(nx * sizeof(float), "benchmark input");
+    double *times = dsc_malloc(3 * (size_t)R * sizeof(double), "benchmark timings");
+    float *ga = dsc_malloc(3 * (size_t)ngemm * ngemm * sizeof(float), "sgemm benchmark matrices");
+    int status = x && times && ga ? DSC_OK : DSC_ERR;
+    if (status == DSC_OK) status = model_init(&m, o->seed);
+    if (status == DSC_OK) status = optimizer_create(&opt, &oc, m.nparams);
+    if (status != DSC_OK) {
+        model_destroy(&m);
+        free(x);
+        free(times);
+        free(ga);
+        return DSC_ERR;
+    }
+    rng_state r;
+    rng_seed(&r, o->seed, 2);
+    rng_fill_uniform(&r, x, nx, -1.0f, 1.0f);
+    rng_fill_uniform(&r, ga, 3 * (size_t)ngemm * ngemm, -1.0f, 1.0f);
+    /* The encoder variants have no loss of their own: back-propagate a
+     * constant gradient on the latent, as the clustering layer would. */
+    float *dlatent = NULL;
+    if (!m.has_decoder) {
+        dlatent = dsc_malloc((size_t)B * cfg->latent * sizeof(float), "latent gradient");
+        if (!dlatent) status = DSC_ERR;
+        else
+            for (size_t i = 0; i < (size_t)B * cfg->latent; i++) dlatent[i] = 1e-3f;
+    }
+
+    /* The sgemm ceiling first, with OpenBLAS threaded on the same number of
+     * threads (the layers then switch it to one thread, see gemm.h). */
+    const size_t nn = (size_t)ngemm * ngemm;
+#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
+    openblas_set_num_threads(omp_get_max_threads());
+#endif
+    const double sgemm = sgemm_rate(ngemm, ga, ga + nn, ga + 2 * nn);
+
+    double *t_train = times, *t_infer = times + R, *t_encode = times + 2 * R;
+    for (int it = 0; status == DSC_OK && it < o->warmup + R; it++) {
+        double t0 = now();
+        model_zero_grad(&m);
+        status = model_forward(&m, x, B, 1);
+        if (status == DSC_OK) status = model_backward(&m, 1.0f, dlatent);
+        if (status == DSC_OK) optimizer_step(&opt, m.params, m.grads);
+        if (it >= o->warmup) t_train[it - o->warmup] = now() - t0;
+    }
+    for (int it = 0; status == DSC_OK && it < o->warmup + R; it++) {
+        double t0 = now();
+        status = model_forward(&m, x, B, 0);
+        if (it >= o->warmup) t_infer[it - o->warmup] = now() - t0;
+    }
+    for (int it = 0; status == DSC_OK && it < o->warmup + R; it++) {
+        double t0 = now();
+        status = model_encode(&m, x, B);
+        if (it >= o->warmup) t_encode[it - o->warmup] = now() - t0;
+    }
+    if (status == DSC_OK) {
+        double first;
+        const double fwd = forward_flops(&m, B, &first), enc = encode_flops(&m, B);
+        const double train_flops = 3.0 * fwd - first;
+        const double tt = median(t_train, R), ti = median(t_infer, R), te = median(t_encode, R);
+        const double train_gf = train_flops / tt * 1e-9, infer_gf = fwd / ti * 1e-9;
+        char arch[256];
+        model_config_format(cfg, arch, sizeof arch);
+        const int threads = omp_get_max_threads();
+        if (o->json) {
+            printf("{\"model\": \"%s\", \"batch\": %d, \"threads\": %d, \"iterations\": %d, \"params\": %zu,\n"
+                   " \"train_gflop_per_sample\": %.4f, \"infer_gflop_per_sample\": %.4f,\n"
+                   " \"train_s\": %.6f, \"infer_s\": %.6f, \"encode_s\": %.6f,\n"
+                   " \"train_samples_per_s\": %.3f, \"infer_samples_per_s\": %.3f, \"encode_samples_per_s\": %.3f,\n"
+                   " \"train_gflops\": %.2f, \"infer_gflops\": %.2f, \"encode_gflops\": %.2f,\n"
+                   " \"sgemm_gflops\": %.2f, \"train_peak_fraction\": %.3f, \"infer_peak_fraction\": %.3f}\n",
+                   arch, B, threads, R, m.nparams, train_flops / B * 1e-9, fwd / B * 1e-9, tt, ti, te, B / tt,
+                   B / ti, B / te, train_gf, infer_gf, enc / te * 1e-9, sgemm, train_gf / sgemm, infer_gf / sgemm);
+        } else {
+            printf("model %s\n", arch);
+            printf("batch %d\nthreads %d\niterations %d\nparams %zu\n", B, threads, R, m.nparams);
+            printf("train_gflop_per_sample %.4f\ninfer_gflop_per_sample %.4f\n", train_flops / B * 1e-9,
+                   fwd / B * 1e-9);
+            printf("train_s %.6f\ninfer_s %.6f\nencode_s %.6f\n", tt, ti, te);
+            printf("train_samples_per_s %.3f\ninfer_samples_per_s %.3f\nencode_samples_per_s %.3f\n", B / tt,
+                   B / ti, B / te);
+            printf("train_gflops %.2f\ninfer_gflops %.2f\nencode_gflops %.2f\n", train_gf, infer_gf,
+                   enc / te * 1e-9);
+            printf("sgemm_gflops %.2f\ntrain_peak_fraction %.3f\ninfer_peak_fraction %.3f\n", sgemm,
+                   train_gf / sgemm, infer_gf / sgemm);
+        }
+    }
+    optimizer_destroy(&opt);
+    model_destroy(&m);
+    free(dlatent);
+    free(x);
+    free(times);
+    free(ga);
+    return status;
+}
+
+int bench_command(int argc, char **argv, MPI_Comm comm)
+{
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    cli_command cmd = {.command = "bench",
+                       .usage = "[OPTIONS]",
+                       .summary = "Time a training step (forward, backward, SGD momentum) and inference of the "
+                                  "CNN-LSTM autoencoder on random data; print samples/s, GFLOP/s and the fraction "
+                                  "of the sgemm rate reached (medians over the iterations).  Runs on one rank.",
+                       .options = bench_options,
+                       .noptions = (int)(sizeof bench_options / sizeof bench_options[0])};
+    int status = cli_parse(&cmd, argc, argv, rank);
+    if (status == CLI_HELP) {
+        cli_free(&cmd);
+        return CLI_HELP;
+    }
+    bench_options_t o;
+    if (status == DSC_OK) status = parse_options(&o, &cmd);
+    if (status == DSC_OK && size > 1)
+        status = dsc_fail("dsc bench: started on %d ranks; it measures one process, run it without mpirun or with "
+                          "-n 1", size);
+    if (dsc_agree(comm, status) != DSC_OK) {
+        cli_free(&cmd);
+        return DSC_ERR;
+    }
+    status = run(&o);
+    cli_free(&cmd);
+    return dsc_agree(comm, status);
+}

@@ -1,0 +1,50 @@
+#!/bin/sh
+# bench.sh - `dsc bench` runs on a tiny model and prints every key, in text
+# and JSON, for each variant; bad options give one clear error.  No speed is
+# asserted (the machine is shared).
+. ./tests/testenv.sh
+
+keys="train_samples_per_s infer_samples_per_s encode_samples_per_s train_gflops infer_gflops sgemm_gflops
+train_peak_fraction infer_peak_fraction train_gflop_per_sample"
+small="--iterations 1 --warmup 0 --batch 1 --grid 16x16 --vars 2"
+
+# every key once, with a positive number
+has_keys() {
+  for k in $keys; do
+    awk -v k="$k" '$1 == k && $2 + 0 > 0 { n++ } END { exit n == 1 ? 0 : 1 }' "$1" || { echo "key $k missing or not positive"; return 1; }
+  done
+}
+
+check "dsc bench runs (S=1)" "$DSC" bench $small --threads 1
+cp "$WORK/log" "$WORK/s1"
+if has_keys "$WORK/s1" > "$WORK/log" 2>&1; then pass "dsc bench prints every key with a positive value"; else fail "dsc bench prints every key with a positive value"; fi
+
+# FLOPs per sample follow the shapes: one 16x16x2 sample of the reference widths
+awk '$1 == "infer_gflop_per_sample" { exit ($2 > 0.15 && $2 < 0.25) ? 0 : 1 }' "$WORK/s1"
+if [ $? -eq 0 ]; then pass "forward FLOPs of a 16x16x2 sample are about 0.19 GFLOP"; else fail "forward FLOPs of a 16x16x2 sample ($(grep infer_gflop "$WORK/s1"))"; fi
+
+for v in cnn-encoder cnn-autoencoder cnn-lstm-encoder dsc; do
+  check "dsc bench --variant $v --seq 2 --threads 2" "$DSC" bench $small --variant $v --seq 2 --threads 2
+  cp "$WORK/log" "$WORK/v"
+  if has_keys "$WORK/v" > "$WORK/log" 2>&1; then pass "$v: every key"; else fail "$v: every key"; fi
+done
+
+check "dsc bench --json" "$DSC" bench $small --json
+cp "$WORK/log" "$WORK/json"
+if "$PYTHON" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+keys = sys.argv[2].split()
+missing = [k for k in keys if not (isinstance(d.get(k), (int, float)) and d[k] > 0)]
+sys.exit("missing or not positive: %s" % missing if missing else 0)
+' "$WORK/json" "$keys" > "$WORK/log" 2>&1; then
+  pass "--json is one JSON object with every key"
+else
+  fail "--json is one JSON object with every key"
+fi
+
+expect_error "grid not a multiple of 16" "option --grid: '20x16'.*multiple of 16" "$DSC" bench --grid 20x16
+expect_error "zero iterations" "option --iterations" "$DSC" bench --iterations 0
+expect_error "unknown variant" "unknown variant 'lenet'" "$DSC" bench --variant lenet
+expect_error "more than one rank" "started on 2 ranks" run_np 2 "$DSC" bench $small
+tap_done
