@@ -4,6 +4,7 @@
  * contents by broadcast, so every replica resumes from identical bytes.
  */
 #include "checkpoint.h"
+#include "output_file.h"
 #include "status.h"
 
 #include <errno.h>
@@ -147,12 +148,9 @@ static int write_file(const char *path, const model *m, const optimizer *opt, co
     put_body(&count, m, opt, x);
     const uint64_t total = 8 + 4 + 4 + 8 + count.bytes + 8;
 
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return dsc_fail("%s: path too long; use a shorter checkpoint name", path);
-    writer w = {.hash = FNV_OFFSET};
-    w.f = fopen(tmp, "wb");
-    if (!w.f) return dsc_fail("%s: cannot create %s: %s; check the directory exists and is writable", path, tmp, strerror(errno));
+    output_file out;
+    if (output_file_open(&out, path, "wb") != DSC_OK) return DSC_ERR;
+    writer w = {.hash = FNV_OFFSET, .f = out.f};
     put(&w, MAGIC, sizeof MAGIC);
     put_u32(&w, CHECKPOINT_VERSION);
     put_u32(&w, BYTE_ORDER_MARK);
@@ -160,19 +158,12 @@ static int write_file(const char *path, const model *m, const optimizer *opt, co
     put_body(&w, m, opt, x);
     uint64_t sum = w.hash;
     if (!w.failed && fwrite(&sum, 8, 1, w.f) != 1) w.failed = 1;
-    if (fflush(w.f) != 0 || ferror(w.f)) w.failed = 1;
-    if (fclose(w.f) != 0) w.failed = 1;
     if (w.failed || w.bytes + 8 != total) {
         int e = errno;
-        remove(tmp);
+        output_file_abort(&out);
         return dsc_fail("%s: writing the checkpoint failed (%s); check free disk space", path, strerror(e));
     }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        return dsc_fail("%s: cannot rename %s to it: %s", path, tmp, strerror(e));
-    }
-    return DSC_OK;
+    return output_file_commit(&out);
 }
 
 int checkpoint_save(MPI_Comm comm, const char *path, const model *m, const optimizer *opt,

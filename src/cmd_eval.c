@@ -16,6 +16,7 @@
 #include "era5_catalog.h"
 #include "era5_reader.h"
 #include "labels.h"
+#include "output_file.h"
 #include "metrics.h"
 #include "preprocess.h"
 #include "status.h"
@@ -84,10 +85,9 @@ static void json_string(FILE *f, const char *s)
 static int write_json(const char *path, const cli_command *cmd, const pairwise_metrics *pm, const cluster_metrics *cm,
                       const double *ari_nmi, long long T, int d, int k, int nranks, long long sample, const eval_timings *tm)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) return dsc_fail("%s: cannot create: %s; check that the directory exists and is writable", tmp, strerror(errno));
+    output_file out;
+    if (output_file_open(&out, path, "w") != DSC_OK) return DSC_ERR;
+    FILE *f = out.f;
     fprintf(f, "{\n  \"labels\": ");
     json_string(f, cli_get(cmd, "labels"));
     fprintf(f, ",\n  \"metric_space\": \"input\",\n  \"silhouette\": %.17g,\n  \"silhouette_cosine\": %.17g,\n", pm->silhouette,
@@ -110,14 +110,7 @@ static int write_json(const char *path, const cli_command *cmd, const pairwise_m
             "  \"timings\": {\"read\": %.3f, \"preprocess\": %.3f, \"silhouette_and_inter_cluster\": %.3f, "
             "\"davies_bouldin_rmse_variance\": %.3f, \"ari_nmi\": %.3f, \"total\": %.3f}\n}\n",
             tm->read, tm->preprocess, tm->pairwise, tm->cluster, tm->contingency, tm->total);
-    int bad = ferror(f);
-    if (fclose(f) != 0) bad = 1;
-    if (bad || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return dsc_fail("%s: cannot write: %s; check the space left on the device", path, strerror(e));
-    }
-    return DSC_OK;
+    return output_file_commit(&out);
 }
 
 static void print_table(const char *path, const pairwise_metrics *pm, const cluster_metrics *cm, const double *ari_nmi, long long T,

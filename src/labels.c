@@ -4,6 +4,7 @@
  * int and one double per time step).
  */
 #include "labels.h"
+#include "output_file.h"
 #include "cf_time.h"
 #include "status.h"
 
@@ -218,22 +219,14 @@ int labels_match(int *out, const label_table *t, const char *path, const double 
 
 int labels_write(const char *path, const double *hours, const int *values, long long n)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) return dsc_fail("%s: cannot create: %s; check that the directory is writable", tmp, strerror(errno));
+    output_file out;
+    if (output_file_open(&out, path, "w") != DSC_OK) return DSC_ERR;
+    FILE *f = out.f;
     fprintf(f, "time,label\n");
     for (long long i = 0; i < n; i++) {
         char iso[32];
         format_hours(hours[i], iso, sizeof iso);
         fprintf(f, "%s,%d\n", iso, values[i]);
     }
-    int bad = ferror(f);
-    if (fclose(f) != 0) bad = 1;
-    if (bad || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return dsc_fail("%s: cannot write: %s; check the space left on the device", path, strerror(e));
-    }
-    return DSC_OK;
+    return output_file_commit(&out);
 }

@@ -15,6 +15,7 @@
  * east), V variables, K regimes, M noise waves, T time steps.
  */
 #include "synth.h"
+#include "output_file.h"
 #include "cf_time.h"
 #include "partition.h"
 #include "status.h"
@@ -773,11 +774,11 @@ static int write_year(synth_model *m, double *field, const synth_options *opt, c
 /* truth.csv on rank 0 through a temporary name: one line per day. */
 static int write_truth(const synth_options *opt, const int *regime, long long ndays)
 {
-    char path[4096], tmp[4096];
+    char path[4096];
     snprintf(path, sizeof path, "%s/truth.csv", opt->output_dir);
-    snprintf(tmp, sizeof tmp, "%s/.truth.csv.tmp", opt->output_dir);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return dsc_fail("%s: cannot create: %s; check that the output directory is writable", tmp, strerror(errno));
+    output_file out;
+    if (output_file_open(&out, path, "w") != DSC_OK) return DSC_ERR;
+    FILE *f = out.f;
     fprintf(f, "time,regime\n");
     long long h0 = day_of_year_start(opt->year_first) * 24;
     for (long long d = 0; d < ndays; d++) {
@@ -787,14 +788,7 @@ static int write_truth(const synth_options *opt, const int *regime, long long nd
         datetime_format(&t, iso, sizeof iso);
         fprintf(f, "%s,%d\n", iso, regime[d]);
     }
-    int bad = ferror(f);
-    if (fclose(f) != 0) bad = 1;
-    if (bad || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return dsc_fail("%s: cannot write: %s; check the space left on the device", path, strerror(e));
-    }
-    return DSC_OK;
+    return output_file_commit(&out);
 }
 
 /* mkdir -p on rank 0. */
