@@ -1,14 +1,18 @@
 /*
  * era5_reader.h - parallel reading of the field data of an era5_catalog.
  *
- * Ranks form a T x Y x X process grid.  Each rank reads the spatial tile of
- * its time block with collective PnetCDF calls (ranks with nothing to read
- * join with a zero count), unpacks (scale_factor, add_offset), turns
+ * Ranks form a T x Y x X process grid.  The output time axis is cut into
+ * segments whose steps lie in one file, and every segment is split over the
+ * time dimension of the grid, so that every time rank reads a piece of every
+ * file: all ranks read at once, with collective PnetCDF calls per file (ranks
+ * with nothing to read join with a zero count).  Each rank reads the spatial
+ * tile of its output times, unpacks (scale_factor, add_offset), turns
  * _FillValue / missing_value into NaN, combines expver entries and forms
- * daily means.  The tiles are then redistributed with MPI_Alltoallv so that
- * every rank holds whole samples: all variables and grid points of a
- * contiguous block of time steps (block_range(ntime, nranks, rank)), which is
- * what data-parallel training and the metrics need.  One read request
+ * daily means.  The tiles are then redistributed (MPI_Alltoallv, or
+ * point-to-point messages straight into place when the tiles are whole
+ * fields) so that every rank holds whole samples: all variables and grid
+ * points of a contiguous block of time steps (block_range(ntime, nranks,
+ * rank)), which is what data-parallel training and the metrics need.  One read request
  * fetches at most 64 MiB of raw values (environment variable
  * DSC_READ_CHUNK_BYTES to change it); a rank holds its tile and one
  * request's raw values while reading, then its tile or its samples plus one
@@ -32,14 +36,23 @@ typedef struct {
  * message naming --process-grid on an impossible request. */
 int process_grid_choose(int nranks, long long ntime, int nlat, int nlon, const int requested[3], process_grid *grid, int rank);
 
-/* The block of the output a rank of the grid reads: output times
- * [t0, t0 + nt), latitudes [y0, y0 + ny) and longitudes [x0, x0 + nx) of the
- * selection (block_range along each dimension of the grid). */
+/* The block of the output a rank of the grid reads when the time axis is
+ * one segment: output times [t0, t0 + nt), latitudes [y0, y0 + ny) and
+ * longitudes [x0, x0 + nx) of the selection (block_range along each
+ * dimension of the grid).  With several segments the latitudes and
+ * longitudes stay, the times are those of process_grid_times. */
 typedef struct {
     long long t0, nt;
     int y0, ny, x0, nx;
 } era5_tile;
 void process_grid_tile(const process_grid *grid, long long ntime, int nlat, int nlon, era5_tile *tile);
+
+/* The output times a rank of the grid reads when the time axis [0, ntime)
+ * is cut into the nseg segments [seg[i], seg[i + 1]) (seg[0] = 0,
+ * seg[nseg] = ntime; seg = NULL: one segment): block_range of every segment
+ * over grid->dims[0], this rank's pieces in time order.  Writes them to
+ * times (nt) unless NULL and returns their number nt. */
+long long process_grid_times(const process_grid *grid, long long ntime, int nseg, const long long *seg, long long *times);
 
 typedef struct {
     long long ntime;            /* T over all ranks */
@@ -61,12 +74,16 @@ void era5_samples_destroy(era5_samples *s);
  * well be all missing. */
 int era5_read_samples_unchecked(MPI_Comm comm, const era5_catalog *cat, const era5_options *opt, era5_samples *out);
 
-/* Collective: the second half of era5_read_samples.  tile (nt, V, ny, nx) is
- * this rank's era5_tile of grid (process_grid_tile); on return out holds the
- * whole samples block_range(ntime, nranks, rank) in out->data (allocated
- * here), with out->ntime, t0, nt, nvars, nlat, nlon and grid set (out->time
- * and out->missing are left to the caller).  The tile is consumed: freed
- * here, or handed over as out->data when the grid splits only time. */
-int era5_redistribute(MPI_Comm comm, const process_grid *grid, long long ntime, int nvars, int nlat, int nlon, float *tile, era5_samples *out);
+/* Collective: the second half of era5_read_samples.  tile (nt, V, ny, nx)
+ * holds this rank's output times process_grid_times(grid, ntime, nseg, seg)
+ * on the latitudes and longitudes of its era5_tile (process_grid_tile); on
+ * return out holds the whole samples block_range(ntime, nranks, rank) in
+ * out->data (allocated here), with out->ntime, t0, nt, nvars, nlat, nlon and
+ * grid set (out->time and out->missing are left to the caller).  Every rank
+ * works out what every other rank holds from grid and seg, so only values
+ * travel.  The tile is consumed: freed here, or handed over as out->data
+ * when every rank already holds whole fields of its own samples. */
+int era5_redistribute(MPI_Comm comm, const process_grid *grid, long long ntime, int nseg, const long long *seg, int nvars, int nlat, int nlon,
+                      float *tile, era5_samples *out);
 
 #endif

@@ -7,25 +7,37 @@
  *
  * How the data are partitioned (P ranks on a T x Y x X process grid, see
  * process_grid.c):
- *   1. Rank (ct, cy, cx) reads its tile: the output times
- *      block_range(ntime, dims[0], ct), the latitudes block_range(nlat,
- *      dims[1], cy) and the longitudes block_range(nlon, dims[2], cx) of the
- *      selection, every variable.  Every file that any rank needs is opened
- *      once over the whole communicator and read with collective
- *      ncmpi_get_vara_all calls: one request per (file, variable, run of
+ *   1. Reading.  The output time axis is cut into segments, the runs of
+ *      output times whose steps lie in one file (with --daily-mean a day
+ *      belongs to the file of its first step).  Rank (ct, cy, cx) reads the
+ *      output times block_range(segment, dims[0], ct) of every segment, on
+ *      the latitudes block_range(nlat, dims[1], cy) and the longitudes
+ *      block_range(nlon, dims[2], cx) of the selection, every variable; a
+ *      day straddling two files is read, from both, by the rank that owns
+ *      it.  So every time rank reads a piece of every file: every file is
+ *      opened once over the whole communicator and read with collective
+ *      calls, and a split of the whole axis into contiguous blocks would
+ *      let the ranks take turns, one reading while the others join with
+ *      nothing.  One ncmpi_get_vara_all per (file, variable, run of
  *      consecutive time steps), runs longer than READ_CHUNK_BYTES (64 MiB,
- *      or $DSC_READ_CHUNK_BYTES) being cut into pieces.  Ranks agree on the
- *      number of requests per file, and a rank with fewer requests joins the
- *      remaining collectives with a zero count, as the PnetCDF examples do.
+ *      or $DSC_READ_CHUNK_BYTES) being cut into pieces.  (Nonblocking gets
+ *      of all variables completed by one ncmpi_wait_all were measured
+ *      slower: PnetCDF's merging costs more than it saves here.)  Ranks
+ *      agree on the number of requests per file, and a rank with fewer
+ *      requests joins the remaining collectives with a zero count, as the
+ *      PnetCDF examples do.
  *   2. The stored values (byte, short, int, float, double, ...) are tested
  *      for _FillValue / missing_value in the packed domain (NaN floats too),
  *      unpacked with that file's scale_factor / add_offset, the expver
  *      entries are combined (the first entry that is not missing wins: ERA5
  *      and ERA5T never overlap), and sub-daily steps are averaged into daily
  *      means over the steps that are not missing.  Missing = NaN.
- *   3. era5_redistribute: one MPI_Alltoallv turns the tiles into whole
- *      samples, a contiguous block block_range(ntime, P, rank) of time steps
- *      with every variable and grid point, layout (nt, V, Y, X).
+ *   3. era5_redistribute: one MPI_Alltoallv (point-to-point messages
+ *      straight into place when the tiles are whole fields) turns the tiles
+ *      into whole samples, a contiguous block block_range(ntime, P, rank) of time steps
+ *      with every variable and grid point, layout (nt, V, Y, X).  Every rank
+ *      derives the times of every other rank's tile from the segments, so
+ *      the receiver knows where each received row goes.
  * A rank holds at most its tile, one read request's raw values, and during
  * the exchange the received pieces of its samples.
  *
@@ -40,7 +52,9 @@
 #include <pnetcdf.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Upper bound of the raw values fetched by one request; the environment
  * variable DSC_READ_CHUNK_BYTES overrides it (nodes with little memory per
@@ -62,7 +76,7 @@ typedef struct {
     int file;
     long long index; /* first time index in the file */
     long long count; /* consecutive steps */
-    long long step;  /* catalog step number of the first one */
+    long long pos;   /* position of the first one among this rank's steps */
 } read_request;
 
 /* How one stored type is fetched. */
@@ -112,6 +126,63 @@ static void stored_row(double *dst, const void *buf, int xtype, size_t first, si
 #undef STORED_ROW
 }
 
+/* n values as in stored_row, unpacked: value * scale + offset, NaN where
+ * the stored value is NaN or equals fill or missing (NaN = no such value,
+ * never equal).  Without branches, and with a path for contiguous values,
+ * so that it vectorises: the selection of NaN is a blend once the compiler
+ * may assume that comparisons do not trap (no change to any value). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-trapping-math")))
+#endif
+static void unpack_row(double *dst, const void *buf, int xtype, size_t first, size_t stride, int n, double scale, double offset, double fill,
+                       double missing)
+{
+#define UNPACK_ROW(T)                                                                 \
+    do {                                                                              \
+        const T *p = (const T *)buf + first;                                          \
+        if (stride == 1) {                                                            \
+            for (int i = 0; i < n; i++) {                                             \
+                const double r = (double)p[i], u = r * scale + offset;                \
+                dst[i] = ((r == fill) | (r == missing)) ? NAN : u;                    \
+            }                                                                         \
+        } else {                                                                      \
+            for (int i = 0; i < n; i++) {                                             \
+                const double r = (double)p[(size_t)i * stride], u = r * scale + offset; \
+                dst[i] = ((r == fill) | (r == missing)) ? NAN : u;                    \
+            }                                                                         \
+        }                                                                             \
+    } while (0)
+    switch (xtype) {
+    case NC_BYTE: UNPACK_ROW(signed char); break;
+    case NC_UBYTE: UNPACK_ROW(unsigned char); break;
+    case NC_SHORT: UNPACK_ROW(short); break;
+    case NC_USHORT: UNPACK_ROW(unsigned short); break;
+    case NC_INT: UNPACK_ROW(int); break;
+    case NC_UINT: UNPACK_ROW(unsigned int); break;
+    case NC_FLOAT: UNPACK_ROW(float); break;
+    default: UNPACK_ROW(double); break;
+    }
+#undef UNPACK_ROW
+}
+
+/* dsc_malloc for the tiles and samples (hundreds of MiB): asks for
+ * transparent huge pages, where the kernel leaves them to madvise.  Their
+ * first touch then costs one fault per 2 MiB instead of per 4 KiB, which
+ * took a quarter of the reading time, and more with two ranks faulting at
+ * once. */
+static void *large_malloc(size_t bytes, const char *what)
+{
+    void *p = dsc_malloc(bytes, what);
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (p && bytes >= 4 * huge) {
+        uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + bytes) & ~(huge - 1);
+        if (hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE); /* a hint: failure changes nothing */
+    }
+#endif
+    return p;
+}
+
 /* PnetCDF's text for err without its final full stop (it goes mid-sentence). */
 static const char *nc_reason(int err)
 {
@@ -150,21 +221,108 @@ static void grid_of_rank(const process_grid *grid, int q, process_grid *out)
     out->coords[2] = q % grid->dims[2];
 }
 
-static void overlap(long long a0, long long an, long long b0, long long bn, long long *start, long long *count)
+/* How many of the output times of time rank c of d (process_grid_times)
+ * lie below limit. */
+static long long times_below(int d, int c, long long ntime, int nseg, const long long *seg, long long limit)
 {
-    long long lo = a0 > b0 ? a0 : b0;
-    long long hi = (a0 + an < b0 + bn) ? a0 + an : b0 + bn;
-    *start = lo;
-    *count = hi > lo ? hi - lo : 0;
+    long long n = 0;
+    for (int i = 0; i < (seg ? nseg : 1); i++) {
+        long long s0 = seg ? seg[i] : 0, sn = seg ? seg[i + 1] - seg[i] : ntime, start, count;
+        if (s0 >= limit) break;
+        block_range(sn, d, c, &start, &count);
+        long long lo = s0 + start, hi = lo + count < limit ? lo + count : limit;
+        if (hi > lo) n += hi - lo;
+    }
+    return n;
 }
 
-int era5_redistribute(MPI_Comm comm, const process_grid *grid, long long ntime, int nvars, int nlat, int nlon, float *tile, era5_samples *out)
+/* era5_redistribute for tiles of whole fields: every run of consecutive
+ * times that one rank read and another owns is contiguous in both the tile
+ * and the samples, so it travels as one message straight into place, with
+ * no receive buffer and no copy afterwards. */
+static int exchange_fields(MPI_Comm comm, const process_grid *grid, long long ntime, int nseg, const long long *seg, size_t field, float *tile,
+                           era5_samples *out)
+{
+    int rank, nranks;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
+    const int d = grid->dims[0], c = grid->coords[0], n = seg ? nseg : 1;
+    int status = DSC_OK;
+    if (field > INT_MAX) status = dsc_fail("a sample of %zu values does not fit one message; choose a smaller --box or fewer --vars", field);
+    /* sends: my n pieces cut at the nranks blocks of samples, at most
+     * n + nranks runs; receives: at most one run per piece of every time
+     * rank, n * d */
+    const size_t max_runs = (size_t)n * (d + 1) + nranks;
+    MPI_Request *reqs = dsc_malloc(max_runs * sizeof *reqs, "the exchange of fields");
+    out->data = large_malloc((out->nt ? out->nt : 1) * field * sizeof(float), "the samples"); /* (nt, V, Y, X) */
+    if (!reqs || !out->data) status = DSC_ERR;
+    if (dsc_agree(comm, status) != DSC_OK) {
+        free(reqs);
+        free(tile);
+        era5_samples_destroy(out);
+        return DSC_ERR;
+    }
+    MPI_Datatype sample; /* one (V, Y, X) field */
+    MPI_Type_contiguous((int)field, MPI_FLOAT, &sample);
+    MPI_Type_commit(&sample);
+    const int tag = 5; /* runs between two ranks match in segment order */
+    int nreqs = 0;
+    long long row = 0; /* first row of the current piece in my tile */
+    for (int i = 0; i < n; i++) {
+        long long s0 = seg ? seg[i] : 0, sn = seg ? seg[i + 1] - seg[i] : ntime;
+        /* receive: every other rank's piece of this segment inside my samples */
+        for (int q = 0; q < nranks; q++) {
+            long long start, count;
+            block_range(sn, d, q, &start, &count);
+            long long lo = s0 + start, hi = s0 + start + count;
+            if (lo < out->t0) lo = out->t0;
+            if (hi > out->t0 + out->nt) hi = out->t0 + out->nt;
+            if (hi <= lo || q == c) continue;
+            MPI_Irecv(out->data + (size_t)(lo - out->t0) * field, (int)(hi - lo), sample, q, tag, comm, &reqs[nreqs++]);
+        }
+        /* send: my piece of this segment, cut at the blocks of samples */
+        long long start, count;
+        block_range(sn, d, c, &start, &count);
+        for (long long t = s0 + start; t < s0 + start + count;) {
+            int q = 0; /* owner of t: the last rank whose block starts at or before t */
+            long long q0, qn;
+            for (int lo = 0, hi = nranks - 1; lo <= hi;) {
+                int mid = (lo + hi) / 2;
+                block_range(ntime, nranks, mid, &q0, &qn);
+                if (q0 <= t) {
+                    q = mid;
+                    lo = mid + 1;
+                } else {
+                    hi = mid - 1;
+                }
+            }
+            block_range(ntime, nranks, q, &q0, &qn);
+            long long end = q0 + qn < s0 + start + count ? q0 + qn : s0 + start + count;
+            const float *src = tile + (size_t)(row + t - (s0 + start)) * field;
+            if (q == rank)
+                memcpy(out->data + (size_t)(t - out->t0) * field, src, (size_t)(end - t) * field * sizeof(float));
+            else
+                MPI_Isend(src, (int)(end - t), sample, q, tag, comm, &reqs[nreqs++]);
+            t = end;
+        }
+        row += count;
+    }
+    MPI_Waitall(nreqs, reqs, MPI_STATUSES_IGNORE);
+    MPI_Type_free(&sample);
+    free(reqs);
+    free(tile);
+    return DSC_OK;
+}
+
+int era5_redistribute(MPI_Comm comm, const process_grid *grid, long long ntime, int nseg, const long long *seg, int nvars, int nlat, int nlon,
+                      float *tile, era5_samples *out)
 {
     int rank, nranks;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &nranks);
     era5_tile mine;
     process_grid_tile(grid, ntime, nlat, nlon, &mine);
+    const int d = grid->dims[0], c = grid->coords[0];
     out->ntime = ntime;
     out->nvars = nvars;
     out->nlat = nlat;
@@ -173,34 +331,44 @@ int era5_redistribute(MPI_Comm comm, const process_grid *grid, long long ntime, 
     out->data = NULL;
     block_range(ntime, nranks, rank, &out->t0, &out->nt);
 
-    /* Time split only: the tile is already this rank's block of samples. */
-    if (grid->dims[0] == nranks) {
+    /* Whole fields on every rank, and each rank's times are its samples
+     * (one segment, or segments that happen to fall that way): nothing
+     * moves.  Every rank decides this alike from grid and seg. */
+    int in_place = d == nranks;
+    for (int q = 0; q < nranks && in_place; q++) {
+        long long q0, qn;
+        block_range(ntime, nranks, q, &q0, &qn);
+        if (times_below(d, q, ntime, nseg, seg, q0) != 0 || times_below(d, q, ntime, nseg, seg, ntime) != qn) in_place = 0;
+    }
+    if (in_place) {
         out->data = tile;
         return DSC_OK;
     }
 
-    const size_t field = (size_t)nvars * nlat * nlon;      /* one sample (V, Y, X) */
-    const size_t my_step = (size_t)nvars * mine.ny * mine.nx; /* one time step of my tile */
+    const size_t field = (size_t)nvars * nlat * nlon;         /* one sample (V, Y, X) */
+    const size_t my_step = (size_t)nvars * mine.ny * mine.nx; /* one time of my tile */
     int status = DSC_OK;
+    if (grid->dims[1] == 1 && grid->dims[2] == 1) return exchange_fields(comm, grid, ntime, nseg, seg, field, tile, out);
     int *counts = dsc_calloc(4 * (size_t)nranks, sizeof(int), "the exchange of tiles");
-    float *received = dsc_malloc(out->nt * field * sizeof(float), "the received tiles"); /* (nt, V, Y, X) in pieces */
+    float *received = large_malloc((out->nt ? out->nt : 1) * field * sizeof(float), "the received tiles"); /* (nt, V, Y, X) in pieces */
     if (!counts || !received) status = DSC_ERR;
     int *sendcounts = counts, *sdispls = counts + nranks, *recvcounts = counts + 2 * nranks, *rdispls = counts + 3 * nranks;
     long long rtotal = 0;
     for (int q = 0; q < nranks && status == DSC_OK; q++) {
-        long long q0, qn, start, count;
-        /* what I send to q: my tile's times inside q's samples */
+        long long q0, qn;
+        /* what I send to q: my times inside q's samples, a contiguous run
+         * of my tile since both are in time order */
         block_range(ntime, nranks, q, &q0, &qn);
-        overlap(mine.t0, mine.nt, q0, qn, &start, &count);
-        long long send = count * (long long)my_step, sdisp = (start - mine.t0) * (long long)my_step;
-        /* what q sends me: q's tile's times inside my samples */
+        long long before = times_below(d, c, ntime, nseg, seg, q0);
+        long long count = times_below(d, c, ntime, nseg, seg, q0 + qn) - before;
+        long long send = count * (long long)my_step, sdisp = count ? before * (long long)my_step : 0;
+        /* what q sends me: q's times inside my samples */
         process_grid gq;
         era5_tile tq;
         grid_of_rank(grid, q, &gq);
         process_grid_tile(&gq, ntime, nlat, nlon, &tq);
-        overlap(tq.t0, tq.nt, out->t0, out->nt, &start, &count);
+        count = times_below(d, gq.coords[0], ntime, nseg, seg, out->t0 + out->nt) - times_below(d, gq.coords[0], ntime, nseg, seg, out->t0);
         long long recv = count * nvars * tq.ny * tq.nx;
-        if (count == 0) sdisp = 0;
         if (send > INT_MAX || sdisp > INT_MAX || recv > INT_MAX || rtotal > INT_MAX) {
             status = dsc_fail("%lld ranks hold more than 2^31 values each; use more ranks or a smaller --box/--time-range", (long long)nranks);
             break;
@@ -220,23 +388,35 @@ int era5_redistribute(MPI_Comm comm, const process_grid *grid, long long ntime, 
     MPI_Alltoallv(tile, sendcounts, sdispls, MPI_FLOAT, received, recvcounts, rdispls, MPI_FLOAT, comm);
     free(tile);
 
-    out->data = dsc_malloc(out->nt * field * sizeof(float), "the samples"); /* (nt, V, Y, X) */
+    out->data = large_malloc((out->nt ? out->nt : 1) * field * sizeof(float), "the samples"); /* (nt, V, Y, X) */
     if (out->data) {
         for (int q = 0; q < nranks; q++) {
             process_grid gq;
             era5_tile tq;
-            long long start, count;
             grid_of_rank(grid, q, &gq);
             process_grid_tile(&gq, ntime, nlat, nlon, &tq);
-            overlap(tq.t0, tq.nt, out->t0, out->nt, &start, &count);
-            const float *piece = received + rdispls[q]; /* (count, V, tq.ny, tq.nx) */
-            for (long long t = start; t < start + count; t++)
-                for (int v = 0; v < nvars; v++)
-                    for (int y = 0; y < tq.ny; y++) {
-                        float *row = out->data + (((size_t)(t - out->t0) * nvars + v) * nlat + tq.y0 + y) * nlon + tq.x0;
-                        memcpy(row, piece, tq.nx * sizeof(float));
-                        piece += tq.nx;
+            const float *piece = received + rdispls[q]; /* (count, V, tq.ny, tq.nx), q's times in time order */
+            const size_t row_bytes = (size_t)tq.nx * sizeof(float);
+            for (int i = 0; i < (seg ? nseg : 1); i++) {
+                long long s0 = seg ? seg[i] : 0, sn = seg ? seg[i + 1] - seg[i] : ntime, start, count;
+                block_range(sn, d, gq.coords[0], &start, &count);
+                long long lo = s0 + start, hi = s0 + start + count;
+                if (lo < out->t0) lo = out->t0;
+                if (hi > out->t0 + out->nt) hi = out->t0 + out->nt;
+                for (long long t = lo; t < hi; t++)
+                    for (int v = 0; v < nvars; v++) {
+                        float *dst = out->data + (((size_t)(t - out->t0) * nvars + v) * nlat + tq.y0) * nlon + tq.x0;
+                        if (tq.nx == nlon) { /* whole latitude rows: one copy */
+                            memcpy(dst, piece, (size_t)tq.ny * row_bytes);
+                            piece += (size_t)tq.ny * tq.nx;
+                        } else {
+                            for (int y = 0; y < tq.ny; y++) {
+                                memcpy(dst + (size_t)y * nlon, piece, row_bytes);
+                                piece += tq.nx;
+                            }
+                        }
                     }
+            }
         }
     }
     free(counts);
@@ -267,51 +447,58 @@ static int check_catalog(const era5_catalog *cat)
     return DSC_OK;
 }
 
-/* Reads, unpacks and combines every variable of this rank's tile.
- * step_out[s - step0] is the output time of catalog step s; when accumulate
- * is set the values are summed into sum / n (daily means), else written to
- * tile.  Collective over comm; the returned status is agreed. */
-static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl, long long step0, long long nsteps,
-                     const long long *step_out, int accumulate, float *tile, double *sum, unsigned int *n)
+/* Reads, unpacks and combines every variable of this rank's tile: the
+ * output times times (nt, in order) on the latitudes and longitudes of tl.
+ * When accumulate is set the values are summed into sum / n (daily means),
+ * else written to tile.  Collective over comm; the returned status is
+ * agreed. */
+static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl, long long nt, const long long *times, int accumulate,
+                     float *tile, double *sum, unsigned int *n)
 {
     const int V = cat->nvars, ny = tl->ny, nx = tl->nx;
+    const long long *first = cat->time_first_step; /* (ntime + 1) */
     int status = DSC_OK;
 
-    /* My requests in step order: cut where the file changes, where the time
-     * indices stop being consecutive, and at READ_CHUNK_BYTES. */
-    read_request *req = dsc_malloc((nsteps ? nsteps : 1) * sizeof *req, "the read requests");
+    /* My steps in time order, the tile row of each, and my requests: cut
+     * where the file changes, where the time indices stop being
+     * consecutive, and at READ_CHUNK_BYTES. */
+    long long nsteps = 0;
+    for (long long i = 0; i < nt; i++) nsteps += first[times[i] + 1] - first[times[i]];
+    long long *step_row = dsc_malloc((nsteps ? nsteps : 1) * sizeof(long long), "the step table"); /* (nsteps) */
+    read_request *req = dsc_malloc((nsteps ? nsteps : 1) * sizeof *req, "the read requests");    /* (nsteps) at most */
     int *nreq = dsc_calloc(2 * (size_t)cat->nfiles, sizeof(int), "the read requests per file");
     double *row = dsc_malloc(2 * (size_t)nx * sizeof(double), "one row of values"); /* (2, nx) */
-    int nr = 0;
-    if (!req || !nreq || !row) status = DSC_ERR;
+    long long nr = 0;
+    if (!step_row || !req || !nreq || !row) status = DSC_ERR;
     const size_t chunk_bytes = read_chunk_bytes();
-    if (status == DSC_OK && ny > 0 && nx > 0) {
-        for (long long s = step0; s < step0 + nsteps; s++) {
-            const era5_step *st = &cat->steps[s];
-            const era5_file *file = &cat->files[st->file];
-            size_t step_bytes = (size_t)(file->nexpver > 0 ? file->nexpver : 1) * ny * nx * 8;
-            long long max_steps = (long long)(chunk_bytes / step_bytes);
-            if (max_steps < 1) max_steps = 1;
-            read_request *last = nr ? &req[nr - 1] : NULL;
-            if (last && last->file == st->file && last->index + last->count == st->index && last->count < max_steps) {
-                last->count++;
-            } else {
-                req[nr++] = (read_request){st->file, st->index, 1, s};
-                nreq[st->file]++;
+    size_t raw_bytes = 0;
+    if (status == DSC_OK) {
+        long long pos = 0;
+        for (long long i = 0; i < nt; i++)
+            for (long long s = first[times[i]]; s < first[times[i] + 1]; s++, pos++) {
+                step_row[pos] = i;
+                const era5_step *st = &cat->steps[s];
+                const era5_file *file = &cat->files[st->file];
+                size_t step_bytes = (size_t)(file->nexpver > 0 ? file->nexpver : 1) * ny * nx * 8;
+                long long max_steps = (long long)(chunk_bytes / step_bytes);
+                if (max_steps < 1) max_steps = 1;
+                read_request *last = nr ? &req[nr - 1] : NULL;
+                if (last && last->file == st->file && last->index + last->count == st->index && last->count < max_steps) {
+                    last->count++;
+                } else {
+                    req[nr++] = (read_request){st->file, st->index, 1, pos};
+                    nreq[st->file]++;
+                }
+                last = &req[nr - 1];
+                if ((size_t)last->count * step_bytes > raw_bytes) raw_bytes = (size_t)last->count * step_bytes;
             }
-        }
     }
     /* one buffer for the raw values of every request, sized by the largest
      * (allocated once: fresh pages for every request would cost page faults) */
-    size_t raw_bytes = 0;
-    for (int r = 0; r < nr; r++) {
-        const era5_file *file = &cat->files[req[r].file];
-        size_t bytes = (size_t)req[r].count * (file->nexpver > 0 ? file->nexpver : 1) * ny * nx * 8;
-        if (bytes > raw_bytes) raw_bytes = bytes;
-    }
     void *raw = raw_bytes ? dsc_malloc(raw_bytes, "the raw values of one read") : NULL; /* (count, E, ny, nx) in the variable's dimension order */
     if (raw_bytes && !raw) status = DSC_ERR;
     if (dsc_agree(comm, status) != DSC_OK) {
+        free(step_row);
         free(req);
         free(nreq);
         free(row);
@@ -321,7 +508,11 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
     int *maxreq = nreq + cat->nfiles; /* (nfiles) the most requests of any rank */
     MPI_Allreduce(nreq, maxreq, cat->nfiles, MPI_INT, MPI_MAX, comm);
 
-    for (int f = 0; f < cat->nfiles && status == DSC_OK; f++) {
+    /* A read error is agreed on at the next file's opening or at the end,
+     * not after every file: until then the failing rank joins the remaining
+     * collectives with zero counts (one synchronisation less per file). */
+    int agreed = 0;
+    for (int f = 0; f < cat->nfiles; f++) {
         if (maxreq[f] == 0) continue;
         const era5_file *file = &cat->files[f];
         int ncid, err = ncmpi_open(comm, file->path, NC_NOWRITE, MPI_INFO_NULL, &ncid);
@@ -329,6 +520,7 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
         if (dsc_agree(comm, status) != DSC_OK) {
             if (err == NC_NOERR) ncmpi_close(ncid);
             status = DSC_ERR;
+            agreed = 1;
             break;
         }
         const long long E = file->nexpver > 0 ? file->nexpver : 1;
@@ -336,17 +528,18 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
             const era5_file_variable *fv = &file->vars[v];
             stored_type type;
             stored_type_lookup(fv->xtype, &type);
-            missing_test mt = {fv->has_fill, fv->has_missing, fv->fill_value, fv->missing_value};
-            if (!fv->has_fill && type.has_default_fill) {
-                mt.has_fill = 1;
-                mt.fill = type.default_fill;
-            }
+            /* fill and missing_value in the packed domain; NaN (never equal)
+             * where there is none */
+            const double fill = fv->has_fill ? fv->fill_value : (type.has_default_fill ? type.default_fill : NAN);
+            const double mval = fv->has_missing ? fv->missing_value : NAN;
+            const missing_test mt = {1, 1, fill, mval};
             const double scale = fv->packed ? fv->scale_factor : 1.0, offset = fv->packed ? fv->add_offset : 0.0;
-
-            int ok = 1; /* cleared by a read error: the remaining collectives are joined with zero counts */
             /* the positions of T, E, Y, X among the variable's dimensions */
             const int pt = fv->dim_order[0], pe = fv->dim_order[1], py = fv->dim_order[2], px = fv->dim_order[3];
-            int r = 0; /* next of my requests in this file */
+            const long long Ev = pe >= 0 ? E : 1;
+
+            int ok = status == DSC_OK; /* after a read error the remaining collectives are joined with zero counts */
+            long long r = 0; /* next of my requests in this file */
             for (int k = 0; k < maxreq[f]; k++) {
                 while (r < nr && req[r].file != f) r++;
                 const read_request *q = (ok && r < nr) ? &req[r] : NULL;
@@ -361,7 +554,7 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
                     count[py] = ny;
                     start[px] = cat->lon0 + tl->x0;
                     count[px] = nx;
-                    nelems = q->count * E * ny * nx;
+                    nelems = q->count * Ev * ny * nx;
                 }
                 err = ncmpi_get_vara_all(ncid, fv->varid, start, count, raw, nelems, type.mpi_type);
                 if (err != NC_NOERR) {
@@ -381,19 +574,13 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
                 const size_t st = stride[pt], se = pe >= 0 ? stride[pe] : 0, sy = stride[py], sx = stride[px];
                 double *packed = row, *value = row + nx; /* (nx) stored values, (nx) unpacked */
                 for (long long j = 0; j < q->count; j++) {
-                    const long long t = step_out[q->step + j - step0] - tl->t0; /* output time within the tile */
+                    const long long t = step_row[q->pos + j]; /* row of the tile */
                     for (int y = 0; y < ny; y++) {
-                        if (E == 1) { /* the usual case, without branches so that it vectorises */
-                            stored_row(packed, raw, fv->xtype, j * st + y * sy, sx, nx);
-                            const int hf = mt.has_fill, hm = mt.has_missing;
-                            for (int x = 0; x < nx; x++) {
-                                const double p = packed[x];
-                                const int missing = (p != p) | (hf & (p == mt.fill)) | (hm & (p == mt.missing));
-                                value[x] = missing ? NAN : p * scale + offset;
-                            }
+                        if (Ev == 1) { /* the usual case */
+                            unpack_row(value, raw, fv->xtype, j * st + y * sy, sx, nx, scale, offset, fill, mval);
                         } else { /* the first expver entry that is not missing wins */
                             for (int x = 0; x < nx; x++) value[x] = NAN;
-                            for (long long e = 0; e < E; e++) {
+                            for (long long e = 0; e < Ev; e++) {
                                 stored_row(packed, raw, fv->xtype, j * st + e * se + y * sy, sx, nx);
                                 for (int x = 0; x < nx; x++)
                                     if (isnan(value[x]) && !is_missing(&mt, packed[x])) value[x] = packed[x] * scale + offset;
@@ -414,13 +601,30 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
             }
         }
         ncmpi_close(ncid);
-        status = dsc_agree(comm, status);
     }
+    if (!agreed) status = dsc_agree(comm, status);
+    free(step_row);
     free(req);
     free(nreq);
     free(row);
     free(raw);
     return status;
+}
+
+/* The segments of the output time axis: runs of output times whose first
+ * steps lie in one file (a day straddling two files belongs to the file of
+ * its first step).  Returns seg (nseg + 1), NULL when out of memory. */
+static long long *time_segments(const era5_catalog *cat, int *nseg)
+{
+    const long long *first = cat->time_first_step;
+    long long *seg = dsc_malloc((size_t)(cat->ntime + 1) * sizeof(long long), "the time segments"); /* (nseg + 1) */
+    if (!seg) return NULL;
+    int n = 0;
+    for (long long t = 0; t < cat->ntime; t++)
+        if (t == 0 || cat->steps[first[t]].file != cat->steps[first[t - 1]].file) seg[n++] = t;
+    seg[n] = cat->ntime;
+    *nseg = n;
+    return seg;
 }
 
 static int read_samples(MPI_Comm comm, const era5_catalog *cat, const era5_options *opt, int refuse_missing, era5_samples *out)
@@ -439,42 +643,43 @@ static int read_samples(MPI_Comm comm, const era5_catalog *cat, const era5_optio
         status = process_grid_choose(nranks, cat->ntime, cat->nlat, cat->nlon, opt ? opt->process_grid : automatic, &grid, rank);
     if (dsc_agree(comm, status) != DSC_OK) return DSC_ERR;
 
+    /* The read decomposition: my latitudes and longitudes, and my piece of
+     * every segment of the time axis. */
     era5_tile tl;
     process_grid_tile(&grid, cat->ntime, cat->nlat, cat->nlon, &tl);
     const int V = cat->nvars;
-    const long long *first = cat->time_first_step; /* (ntime + 1), NULL = one step per output time */
-    const long long step0 = first ? first[tl.t0] : tl.t0;
-    const long long nsteps = (first ? first[tl.t0 + tl.nt] : tl.t0 + tl.nt) - step0;
-    int accumulate = 0;
-    long long *step_out = dsc_malloc((nsteps ? nsteps : 1) * sizeof(long long), "the step table"); /* (nsteps) */
-    const size_t tile_size = (size_t)tl.nt * V * tl.ny * tl.nx;
-    float *tile = dsc_malloc(tile_size * sizeof(float), "the tile read by this rank"); /* (nt, V, ny, nx) */
+    const long long *first = cat->time_first_step; /* (ntime + 1) */
+    int nseg = 0;
+    long long *seg = time_segments(cat, &nseg);
+    long long nt = seg ? process_grid_times(&grid, cat->ntime, nseg, seg, NULL) : 0;
+    long long *times = dsc_malloc((nt ? nt : 1) * sizeof(long long), "the times read by this rank"); /* (nt) */
+    const size_t tile_size = (size_t)nt * V * tl.ny * tl.nx;
+    float *tile = large_malloc((tile_size ? tile_size : 1) * sizeof(float), "the tile read by this rank"); /* (nt, V, ny, nx) */
     double *sum = NULL;     /* (nt, V, ny, nx) daily sums */
     unsigned int *n = NULL; /* (nt, V, ny, nx) valid steps in them */
-    if (!step_out || !tile) status = DSC_ERR;
+    int accumulate = 0;
+    if (!seg || !times || !tile) status = DSC_ERR;
     if (status == DSC_OK) {
-        for (long long t = tl.t0; t < tl.t0 + tl.nt; t++) {
-            long long a = first ? first[t] : t, b = first ? first[t + 1] : t + 1;
-            if (b - a != 1) accumulate = 1;
-            for (long long s = a; s < b; s++) step_out[s - step0] = t;
-        }
-        for (size_t i = 0; i < tile_size; i++) tile[i] = NAN;
+        process_grid_times(&grid, cat->ntime, nseg, seg, times);
+        for (long long i = 0; i < nt; i++)
+            if (first[times[i] + 1] - first[times[i]] != 1) accumulate = 1;
         if (accumulate) {
-            sum = dsc_calloc(tile_size, sizeof(double), "the daily sums");
-            n = dsc_calloc(tile_size, sizeof(unsigned int), "the daily counts");
+            sum = dsc_calloc(tile_size ? tile_size : 1, sizeof(double), "the daily sums");
+            n = dsc_calloc(tile_size ? tile_size : 1, sizeof(unsigned int), "the daily counts");
             if (!sum || !n) status = DSC_ERR;
         }
     }
     if (dsc_agree(comm, status) != DSC_OK) {
-        free(step_out);
+        free(seg);
+        free(times);
         free(tile);
         free(sum);
         free(n);
         return DSC_ERR;
     }
 
-    status = read_tile(comm, cat, &tl, step0, nsteps, step_out, accumulate, tile, sum, n);
-    free(step_out);
+    status = read_tile(comm, cat, &tl, nt, times, accumulate, tile, sum, n);
+    free(times);
     if (accumulate) {
         /* daily mean over the steps that are not missing; none -> missing */
         for (size_t i = 0; i < tile_size; i++) tile[i] = n[i] ? (float)(sum[i] / n[i]) : NAN;
@@ -482,17 +687,21 @@ static int read_samples(MPI_Comm comm, const era5_catalog *cat, const era5_optio
         free(n);
     }
     if (status != DSC_OK) {
+        free(seg);
         free(tile);
         return DSC_ERR;
     }
 
-    /* missing values per variable, over all ranks (each value is in one tile) */
+    /* missing values per variable, over all ranks (each value is in one
+     * tile); an integer count per field so that the test vectorises */
     long long missing[ERA5_MAX_VARS] = {0};
-    for (long long t = 0; t < tl.nt; t++)
+    const int per_field = tl.ny * tl.nx;
+    for (long long t = 0; t < nt; t++)
         for (int v = 0; v < V; v++) {
-            const float *field = tile + ((size_t)t * V + v) * tl.ny * tl.nx;
-            for (int i = 0; i < tl.ny * tl.nx; i++)
-                if (isnan(field[i])) missing[v]++;
+            const float *field = tile + ((size_t)t * V + v) * per_field;
+            int m = 0;
+            for (int i = 0; i < per_field; i++) m += field[i] != field[i];
+            missing[v] += m;
         }
     MPI_Allreduce(missing, out->missing, V, MPI_LONG_LONG, MPI_SUM, comm);
     const long long per_variable = cat->ntime * cat->nlat * cat->nlon;
@@ -500,11 +709,14 @@ static int read_samples(MPI_Comm comm, const era5_catalog *cat, const era5_optio
         if (out->missing[v] == per_variable)
             status = dsc_fail("%s: every value is missing in the selection; drop it with --vars or choose another --time-range/--box", cat->vars[v].name);
     if (dsc_agree(comm, status) != DSC_OK) {
+        free(seg);
         free(tile);
         return DSC_ERR;
     }
 
-    if (era5_redistribute(comm, &grid, cat->ntime, V, cat->nlat, cat->nlon, tile, out) != DSC_OK) return DSC_ERR;
+    status = era5_redistribute(comm, &grid, cat->ntime, nseg, seg, V, cat->nlat, cat->nlon, tile, out);
+    free(seg);
+    if (status != DSC_OK) return DSC_ERR;
     out->time = dsc_malloc((out->nt ? out->nt : 1) * sizeof(double), "the sample times"); /* (nt) */
     if (out->time) memcpy(out->time, cat->time + out->t0, out->nt * sizeof(double));
     if (dsc_agree(comm, out->time ? DSC_OK : DSC_ERR) != DSC_OK) {

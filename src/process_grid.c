@@ -8,6 +8,12 @@
  * fewer time steps than ranks).  Among the spatial splits it prefers
  * latitude: a latitude band is still made of whole longitude rows, which are
  * contiguous on disk.
+ *
+ * The time split is applied within every segment of the time axis (the
+ * output times whose steps lie in one file, see era5_reader.c), not to the
+ * axis as a whole: with one file per year, T time ranks each read a piece of
+ * every year instead of T ranks reading T different years one after the
+ * other (every file is read collectively).
  */
 #include "era5_reader.h"
 #include "partition.h"
@@ -85,4 +91,18 @@ void process_grid_tile(const process_grid *grid, long long ntime, int nlat, int 
     block_range(nlon, grid->dims[2], grid->coords[2], &start, &count);
     tile->x0 = (int)start;
     tile->nx = (int)count;
+}
+
+long long process_grid_times(const process_grid *grid, long long ntime, int nseg, const long long *seg, long long *times)
+{
+    long long nt = 0;
+    for (int i = 0; i < (seg ? nseg : 1); i++) {
+        long long s0 = seg ? seg[i] : 0, sn = seg ? seg[i + 1] - seg[i] : ntime, start, count;
+        block_range(sn, grid->dims[0], grid->coords[0], &start, &count);
+        for (long long t = s0 + start; t < s0 + start + count; t++) {
+            if (times) times[nt] = t;
+            nt++;
+        }
+    }
+    return nt;
 }

@@ -107,6 +107,35 @@ if read_files 3 3x1x1 "$WORK/hc" --daily-mean --time-range 2001-02-26/2001-03-02
    cmp "$WORK/hr.raw" "$WORK/hc.raw" > "$WORK/log" 2>&1
 then unset DSC_READ_CHUNK_BYTES; pass "reads cut into one-step requests give the same bytes"
 else unset DSC_READ_CHUNK_BYTES; fail "reads cut into one-step requests give the same bytes"; fi
+# a day straddling two files: the first 10 days of the hourly file cut at
+# 11:00 of day 6 into two files; the straddling day belongs to the first
+# file's segment and is read, from both files, by the rank that owns it
+if "$PYTHON" - "$WORK/h/era5_2001.nc" "$WORK/cut" > "$WORK/log" 2>&1 <<'PY'
+import sys, os, netCDF4
+src = netCDF4.Dataset(sys.argv[1])
+os.makedirs(sys.argv[2], exist_ok=True)
+for name, lo, hi in (("a", 0, 5 * 24 + 11), ("b", 5 * 24 + 11, 10 * 24)):
+    dst = netCDF4.Dataset(os.path.join(sys.argv[2], "era5_%s.nc" % name), "w", format="NETCDF3_64BIT_OFFSET")
+    for d in src.dimensions.values():
+        dst.createDimension(d.name, None if d.isunlimited() else len(d))
+    for v in src.variables.values():
+        v.set_auto_maskandscale(False)
+        w = dst.createVariable(v.name, v.dtype, v.dimensions, fill_value=getattr(v, "_FillValue", None))
+        w.setncatts({k: v.getncattr(k) for k in v.ncattrs() if k != "_FillValue"})
+        w.set_auto_maskandscale(False)
+        w[:] = v[lo:hi] if v.dimensions and v.dimensions[0] == "time" else v[:]
+    dst.close()
+PY
+then
+  read_files 1 auto "$WORK/cw" --daily-mean --time-range 2001-01-01/2001-01-10 "$WORK/h/era5_2001.nc"
+  for spec in 1:auto 2:2x1x1 3:3x1x1 3:1x3x1; do
+    np=${spec%%:*}; grid=${spec#*:}
+    if read_files "$np" "$grid" "$WORK/cc" --daily-mean "$WORK"/cut/era5_*.nc && cmp "$WORK/cw.raw" "$WORK/cc.raw" >> "$WORK/log" 2>&1 &&
+       cmp "$WORK/cw.t" "$WORK/cc.t" >> "$WORK/log" 2>&1
+    then pass "a day straddling two files, $np ranks ($grid): the daily means of the uncut file"
+    else fail "a day straddling two files, $np ranks ($grid): the daily means of the uncut file"; fi
+  done
+else fail "cut the hourly file in two mid-day"; fi
 check "synth writes forty yearly files of sp on a 7x9 grid" "$DSC" synth -q -o "$WORK/m" --years 1961-2000 --grid 7x9 --vars sp
 if read_files 3 0x1x1 "$WORK/m" "$WORK"/m/era5_*.nc; then
   netcdf4 "forty files, one variable at 3 ranks: values equal netCDF4's" "$WORK/m" "$WORK"/m/era5_*.nc

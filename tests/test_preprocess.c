@@ -82,39 +82,76 @@ static void test_choose(void)
     tap_check(grid_ok && g.dims[0] == 2, "the 12 tiles of a 2x3x2 grid cover a 7x5x4 output exactly once");
 }
 
-/* Every grid of nranks with entries up to the extents. */
+/* Every grid of nranks with entries up to the extents, with the time axis
+ * as one segment and cut into segments (one of them shorter than the time
+ * split, so that some ranks read nothing of it). */
 static void test_redistribute(MPI_Comm comm, int rank, int nranks)
 {
     const long long T = 7;
     const int V = 2, Y = 5, X = 3;
-    for (int d0 = 1; d0 <= nranks; d0++)
-        for (int d1 = 1; d1 <= nranks; d1++) {
-            if (nranks % (d0 * d1)) continue;
-            int req[3] = {d0, d1, nranks / (d0 * d1)};
-            process_grid g;
-            if (process_grid_choose(nranks, T, Y, X, req, &g, rank) != DSC_OK) continue;
-            era5_tile tl;
-            process_grid_tile(&g, T, Y, X, &tl);
-            float *tile = malloc((size_t)tl.nt * V * tl.ny * tl.nx * sizeof(float) + 1); /* (nt, V, ny, nx) */
-            for (long long t = 0; t < tl.nt; t++)
-                for (int v = 0; v < V; v++)
-                    for (int y = 0; y < tl.ny; y++)
-                        for (int x = 0; x < tl.nx; x++)
-                            tile[((t * V + v) * tl.ny + y) * tl.nx + x] = field_value(tl.t0 + t, v, tl.y0 + y, tl.x0 + x);
-            era5_samples s;
-            memset(&s, 0, sizeof s);
-            int ok = era5_redistribute(comm, &g, T, V, Y, X, tile, &s) == DSC_OK;
-            long long t0, nt;
-            block_range(T, nranks, rank, &t0, &nt);
-            ok = ok && s.t0 == t0 && s.nt == nt && s.nvars == V && s.nlat == Y && s.nlon == X;
-            for (long long t = 0; ok && t < nt; t++)
-                for (int v = 0; v < V; v++)
-                    for (int y = 0; y < Y; y++)
-                        for (int x = 0; x < X; x++)
-                            if (s.data[((t * V + v) * Y + y) * X + x] != field_value(t0 + t, v, y, x)) ok = 0;
-            tap_check_all(comm, ok, "tiles of a %dx%dx%d grid become whole samples", req[0], req[1], req[2]);
-            era5_samples_destroy(&s);
+    static const long long cuts[] = {0, 2, 3, 7};
+    for (int cut = 0; cut < 2; cut++) {
+        const int nseg = cut ? 3 : 1;
+        const long long *seg = cut ? cuts : NULL;
+        for (int d0 = 1; d0 <= nranks; d0++)
+            for (int d1 = 1; d1 <= nranks; d1++) {
+                if (nranks % (d0 * d1)) continue;
+                int req[3] = {d0, d1, nranks / (d0 * d1)};
+                process_grid g;
+                if (process_grid_choose(nranks, T, Y, X, req, &g, rank) != DSC_OK) continue;
+                era5_tile tl;
+                process_grid_tile(&g, T, Y, X, &tl);
+                long long times[7];
+                long long nt = process_grid_times(&g, T, nseg, seg, times);
+                float *tile = malloc((size_t)nt * V * tl.ny * tl.nx * sizeof(float) + 1); /* (nt, V, ny, nx) */
+                for (long long t = 0; t < nt; t++)
+                    for (int v = 0; v < V; v++)
+                        for (int y = 0; y < tl.ny; y++)
+                            for (int x = 0; x < tl.nx; x++)
+                                tile[((t * V + v) * tl.ny + y) * tl.nx + x] = field_value(times[t], v, tl.y0 + y, tl.x0 + x);
+                era5_samples s;
+                memset(&s, 0, sizeof s);
+                int ok = era5_redistribute(comm, &g, T, nseg, seg, V, Y, X, tile, &s) == DSC_OK;
+                long long t0, n;
+                block_range(T, nranks, rank, &t0, &n);
+                ok = ok && s.t0 == t0 && s.nt == n && s.nvars == V && s.nlat == Y && s.nlon == X;
+                for (long long t = 0; ok && t < n; t++)
+                    for (int v = 0; v < V; v++)
+                        for (int y = 0; y < Y; y++)
+                            for (int x = 0; x < X; x++)
+                                if (s.data[((t * V + v) * Y + y) * X + x] != field_value(t0 + t, v, y, x)) ok = 0;
+                tap_check_all(comm, ok, "tiles of a %dx%dx%d grid become whole samples (%d time segments)", req[0], req[1], req[2], nseg);
+                era5_samples_destroy(&s);
+            }
+    }
+}
+
+/* Each time rank reads a piece of every segment; together they cover the
+ * time axis once, in order within each rank. */
+static void test_times(void)
+{
+    static const long long seg[] = {0, 5, 6, 8, 20};
+    int count[20] = {0}, ordered = 1, pieces = 1;
+    for (int c = 0; c < 3; c++) {
+        process_grid g = {{3, 1, 1}, {c, 0, 0}};
+        long long times[20];
+        long long nt = process_grid_times(&g, 20, 4, seg, times);
+        for (long long i = 0; i < nt; i++) {
+            count[times[i]]++;
+            if (i > 0 && times[i] <= times[i - 1]) ordered = 0;
         }
+        /* rank c's piece of the 12-step segment [8, 20) is [8 + 4c, 12 + 4c) */
+        for (long long t = 8 + 4 * c; t < 12 + 4 * c; t++) {
+            int found = 0;
+            for (long long i = 0; i < nt; i++) found |= times[i] == t;
+            if (!found) pieces = 0;
+        }
+    }
+    int once = 1;
+    for (int t = 0; t < 20; t++) once &= count[t] == 1;
+    tap_check(once && ordered && pieces, "3 time ranks read a piece of each of 4 segments, every time once");
+    process_grid g = {{3, 1, 1}, {1, 0, 0}};
+    tap_check(process_grid_times(&g, 20, 1, NULL, NULL) == 7, "without segments the time split is block_range of the whole axis");
 }
 
 /* Global synthetic samples: variable 0 varies with some missing values,
@@ -393,6 +430,7 @@ int main(int argc, char **argv)
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
     tap_note("%d ranks", nranks);
     test_choose();
+    test_times();
     test_redistribute(MPI_COMM_WORLD, rank, nranks);
     test_preprocess(MPI_COMM_WORLD, rank, nranks);
     if (argc > 1) test_read_errors(MPI_COMM_WORLD, argv[1], nranks);
