@@ -18,6 +18,8 @@
 #include "labels.h"
 #include "output_file.h"
 #include "metrics.h"
+#include "model.h"
+#include "checkpoint.h"
 #include "preprocess.h"
 #include "status.h"
 
@@ -36,7 +38,8 @@ static const cli_option eval_options[] = {
     {"anomalies", 0, NULL, NULL, "subtract the day-of-year climatology before scaling"},
     {"sample", 0, "N", "0", "silhouettes and inter-cluster distance on a random subset of N samples (0: all, exact)"},
     {"seed", 0, "N", "1", "seed of the random subset of --sample"},
-    {"metric-space", 0, "input|latent", "input", "space the metrics are computed in: the normalised input matrix"},
+    {"metric-space", 0, "input|latent", "input", "space the metrics are computed in: the normalised input matrix, or the latent features of --model"},
+    {"model", 'm', "FILE", NULL, "checkpoint whose encoder gives the latent features (--metric-space latent); its normalisation statistics are used when it has them"},
 };
 
 typedef struct {
@@ -45,6 +48,8 @@ typedef struct {
 
 /* Labels of every time step from a CSV file; checks the number of
  * distinct labels when check_count. */
+#define LATENT_BATCH 16 /* samples per encoder call */
+
 static int match_labels(MPI_Comm comm, const char *path, const era5_catalog *cat, const era5_options *opt, int check_count,
                         int *labels, int *k)
 {
@@ -90,7 +95,11 @@ static int write_json(const char *path, const cli_command *cmd, const pairwise_m
     FILE *f = out.f;
     fprintf(f, "{\n  \"labels\": ");
     json_string(f, cli_get(cmd, "labels"));
-    fprintf(f, ",\n  \"metric_space\": \"input\",\n  \"silhouette\": %.17g,\n  \"silhouette_cosine\": %.17g,\n", pm->silhouette,
+    fprintf(f, ",\n  \"metric_space\": \"%s\",", cli_get(cmd, "metric-space"));
+    fprintf(f, "\n  \"model\": ");
+    if (cli_get(cmd, "model")) json_string(f, cli_get(cmd, "model"));
+    else fprintf(f, "null");
+    fprintf(f, ",\n  \"silhouette\": %.17g,\n  \"silhouette_cosine\": %.17g,\n", pm->silhouette,
             pm->silhouette_cosine);
     if (sample > 0) fprintf(f, "  \"sampled\": %lld,\n", sample);
     fprintf(f, "  \"davies_bouldin\": %.17g,\n  \"rmse_mean\": %.17g,\n  \"avg_variance\": %.17g,\n", cm->davies_bouldin,
@@ -133,6 +142,71 @@ static void print_table(const char *path, const pairwise_metrics *pm, const clus
     fflush(stdout);
 }
 
+/* Collective: the encoder of a checkpoint for --metric-space latent.  The
+ * model must take the data's variables and padded grid, one time step per
+ * sample.  When the checkpoint carries normalisation statistics they are
+ * returned in *stats (stats->min != NULL) so the data are scaled as the
+ * model was trained; otherwise *stats is left empty. */
+static int latent_model_open(MPI_Comm comm, const char *path, const era5_samples *s, model *net, preprocess_stats *stats)
+{
+    model_config cfg;
+    if (checkpoint_read_config(comm, path, &cfg, NULL, NULL) != DSC_OK) return DSC_ERR;
+    int status = DSC_OK;
+    const int height = preprocess_padded_size(s->nlat), width = preprocess_padded_size(s->nlon);
+    if (cfg.vars != s->nvars || cfg.height != height || cfg.width != width)
+        status = dsc_fail("%s: the model takes %d variables on a %dx%d grid but the data give %d on %dx%d (padded); "
+                          "select the same --vars/--box as in training", path, cfg.vars, cfg.height, cfg.width, s->nvars,
+                          height, width);
+    else if (cfg.steps != 1)
+        status = dsc_fail("%s: the model reads sequences of %d time steps; latent features of sequence models are not "
+                          "supported by dsc eval, use --metric-space input", path, cfg.steps);
+    if (dsc_agree(comm, status) != DSC_OK) return DSC_ERR;
+    status = model_create(net, &cfg, LATENT_BATCH);
+    if (dsc_agree(comm, status) != DSC_OK) {
+        if (status == DSC_OK) model_destroy(net);
+        return DSC_ERR;
+    }
+    checkpoint_extra extra;
+    memset(&extra, 0, sizeof extra);
+    if (checkpoint_load(comm, path, net, NULL, &extra) != DSC_OK) {
+        model_destroy(net);
+        return DSC_ERR;
+    }
+    memset(stats, 0, sizeof *stats);
+    if (extra.blob && extra.blob_bytes > 0) {
+        status = preprocess_stats_unpack(stats, extra.blob, extra.blob_bytes / sizeof(double));
+        if (status != DSC_OK) { /* name the checkpoint in the message */
+            char why[512];
+            snprintf(why, sizeof why, "%s", dsc_message());
+            dsc_clear();
+            status = dsc_fail("%s: %s", path, why);
+        } else if (stats->nvars != s->nvars || stats->nlat != s->nlat || stats->nlon != s->nlon)
+            status = dsc_fail("%s: its normalisation statistics are for a %dx%d grid of %d variables, the data are %dx%d "
+                              "of %d; select the same --vars/--box as in training", path, stats->nlat, stats->nlon,
+                              stats->nvars, s->nlat, s->nlon, s->nvars);
+    }
+    free(extra.blob);
+    if (dsc_agree(comm, status) != DSC_OK) {
+        if (stats->min) preprocess_stats_destroy(stats);
+        memset(stats, 0, sizeof *stats);
+        model_destroy(net);
+        return DSC_ERR;
+    }
+    return DSC_OK;
+}
+
+/* Local: z (n, L) = encoder(x (n, d)) in batches of LATENT_BATCH. */
+static int latent_encode(model *net, const float *x, long long n, int d, float *z)
+{
+    const int L = net->cfg.latent;
+    for (long long i = 0; i < n; i += LATENT_BATCH) {
+        int b = (int)(n - i < LATENT_BATCH ? n - i : LATENT_BATCH);
+        if (model_encode(net, x + (size_t)i * d, b) != DSC_OK) return DSC_ERR;
+        memcpy(z + (size_t)i * L, net->latent, (size_t)b * L * sizeof(float));
+    }
+    return DSC_OK;
+}
+
 int eval_command(int argc, char **argv, MPI_Comm comm)
 {
     int rank, nranks;
@@ -145,7 +219,8 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
         .usage = "--labels FILE [--truth FILE] [-o metrics.json] [OPTIONS] FILES...",
         .summary = "Evaluate a clustering of the time steps of ERA5 files: silhouette (Euclidean and cosine), "
                    "Davies-Bouldin, RMSE_mean, average variance, average inter-cluster distance, cluster sizes, and "
-                   "ARI / NMI against a reference labelling, on the normalised input matrix.",
+                   "ARI / NMI against a reference labelling, on the normalised input matrix (or, with --metric-space latent, "
+                   "on the latent features of a model checkpoint).",
         .options = eval_options,
         .noptions = (int)(sizeof eval_options / sizeof eval_options[0]),
     };
@@ -156,6 +231,7 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
     }
     era5_options opt;
     long sample = 0, seed = 1;
+    int latent_space = 0;
     scale_mode scaling = SCALE_VARIABLE;
     if (status == DSC_OK) status = era5_options_from_cli(&cmd, &opt);
     if (status == DSC_OK && !cli_get(&cmd, "labels"))
@@ -171,9 +247,12 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
     }
     if (status == DSC_OK) {
         const char *s = cli_get(&cmd, "metric-space");
-        if (strcmp(s, "latent") == 0)
-            status = dsc_fail("dsc eval: option --metric-space latent needs a trained model's latent features; use --metric-space input");
+        if (strcmp(s, "latent") == 0) latent_space = 1;
         else if (strcmp(s, "input") != 0) status = dsc_fail("dsc eval: option --metric-space: '%s' is not 'input' or 'latent'", s);
+        if (status == DSC_OK && latent_space && !cli_get(&cmd, "model"))
+            status = dsc_fail("dsc eval: --metric-space latent needs --model CHECKPOINT (the encoder that gives the latent features)");
+        if (status == DSC_OK && !latent_space && cli_get(&cmd, "model"))
+            status = dsc_fail("dsc eval: --model is used only with --metric-space latent; add it or drop --model");
     }
     if (dsc_agree(comm, status) != DSC_OK) {
         cli_free(&cmd);
@@ -194,7 +273,9 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
     memset(&pm, 0, sizeof pm);
     cluster_metrics cm;
     memset(&cm, 0, sizeof cm);
-    int k = 0, kt = 0, have_pm = 0, have_cm = 0;
+    int k = 0, kt = 0, have_pm = 0, have_cm = 0, have_net = 0;
+    model net;
+    memset(&net, 0, sizeof net);
     double ari_nmi[2] = {0, 0};
 
     status = era5_catalog_open(comm, cmd.args, cmd.nargs, &opt, &cat);
@@ -213,12 +294,28 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
     if (status != DSC_OK) goto done;
     have_samples = 1;
     double t1 = MPI_Wtime();
-    status = preprocess_fit(comm, &samples, scaling, cli_flag(&cmd, "anomalies"), &stats);
-    if (status != DSC_OK) goto done;
-    have_stats = 1;
+    if (latent_space) {
+        status = latent_model_open(comm, cli_get(&cmd, "model"), &samples, &net, &stats);
+        if (status != DSC_OK) goto done;
+        have_net = 1;
+        have_stats = stats.min != NULL; /* the model's own normalisation */
+    }
+    if (!have_stats) {
+        status = preprocess_fit(comm, &samples, scaling, cli_flag(&cmd, "anomalies"), &stats);
+        if (status != DSC_OK) goto done;
+        have_stats = 1;
+    }
     int d = stats.nvars * stats.height * stats.width;
     x = dsc_malloc((size_t)(samples.nt * d + 1) * sizeof(float), "normalised samples");
     status = x ? preprocess_apply(&stats, &samples, x) : DSC_ERR;
+    if (status == DSC_OK && latent_space) {
+        /* the metrics see the latent features E (paper eq. 1) instead */
+        float *z = dsc_malloc((size_t)(samples.nt * net.cfg.latent + 1) * sizeof(float), "latent features");
+        status = z ? latent_encode(&net, x, samples.nt, d, z) : DSC_ERR;
+        free(x);
+        x = z;
+        d = net.cfg.latent;
+    }
     if (dsc_agree(comm, status) != DSC_OK) {
         status = DSC_ERR;
         goto done;
@@ -256,6 +353,7 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
     if (status == DSC_OK && rank == 0) print_table(out_path, &pm, &cm, truth_path ? ari_nmi : NULL, cat.ntime, d, k, used_sample, &tm);
 
 done:
+    if (have_net) model_destroy(&net);
     if (have_pm) pairwise_metrics_destroy(&pm);
     if (have_cm) cluster_metrics_destroy(&cm);
     free(x);

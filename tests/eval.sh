@@ -35,6 +35,33 @@ check "--sample: output says sampled" sh -c \
   "$(launcher 2) '$DSC' eval -l '$D/truth.csv' --sample 300 -o '$WORK/s.json' '$D'/era5_200*.nc | grep -q sampled \
    && grep -q '\"sampled\": 300' '$WORK/s.json'"
 
+# Latent space: the encoder of a checkpoint gives the features; the PyTorch
+# twin of the same checkpoint encodes the numpy matrix and scikit-learn scores
+# it.  The float32 encoders in C and PyTorch agree to ~1e-6, but the sigmoid
+# latents of an untrained model are all near 0.5, nearly parallel, and the
+# cosine silhouette amplifies that difference ~100 times: 1e-3 here (the
+# input-space checks above hold 1e-5).
+if "$PYTHON" -c 'import torch' 2> /dev/null; then
+  check "a small model's checkpoint (16x16 grid, 7 variables)" ./tests/make_checkpoint "$WORK/model.ckpt" 7 16 16 5
+  "$PYTHON" "$REF" latent "$WORK/x" "$WORK/model.ckpt" "$WORK/z" 2> "$WORK/log"
+  "$PYTHON" "$REF" reference-csv "$WORK/z" "$D/truth.csv" "$D/truth.csv" > "$WORK/latent.ref" 2>> "$WORK/log"
+  for np in 1 3; do
+    rm -f "$WORK/l.json"
+    check "--metric-space latent, $np rank(s): metrics of the encoder's features match PyTorch + scikit-learn" sh -c \
+      "$(launcher $np) '$DSC' eval --metric-space latent --model '$WORK/model.ckpt' -l '$D/truth.csv' --truth '$D/truth.csv' \
+         -o '$WORK/l.json' '$D'/era5_200*.nc > /dev/null \
+       && '$PYTHON' '$REF' compare '$WORK/latent.ref' '$WORK/l.json' 1e-3 \
+       && grep -q '\"n_features\": 6' '$WORK/l.json' && grep -q '\"metric_space\": \"latent\"' '$WORK/l.json'"
+  done
+  ./tests/make_checkpoint "$WORK/other.ckpt" 3 16 16 5 > /dev/null 2>&1
+  expect_error "a model for other variables" "other.ckpt: the model takes 3 variables on a 16x16 grid but the data give 7" \
+    $(launcher 2) "$DSC" eval --metric-space latent --model "$WORK/other.ckpt" -l "$D/truth.csv" -o "$WORK/o.json" "$D"/era5_200*.nc
+else
+  skip "--metric-space latent against PyTorch" "python3-torch is not available to $PYTHON"
+fi
+expect_error "--metric-space latent without --model" "latent needs --model" \
+  $(launcher 2) "$DSC" eval --metric-space latent -l "$D/truth.csv" "$D"/era5_200*.nc
+
 # Bad labels files: one error line naming the file (and the line), nothing written.
 B="$WORK/bad"
 mkdir -p "$B"

@@ -21,6 +21,7 @@ For dsc eval (tests/eval.sh), the same matrix from the netCDF files:
 The reference is computed in float64 on the float32 matrix, so it is the
 exact value the distributed code must reproduce.
 """
+import os
 import sys
 
 import numpy as np
@@ -159,7 +160,7 @@ def parse(path):
     return out
 
 
-def compare(ref_path, got_path):
+def compare(ref_path, got_path, rtol=RTOL):
     ref, got = parse(ref_path), parse(got_path)
     bad = 0
     for key, want in ref.items():
@@ -169,7 +170,7 @@ def compare(ref_path, got_path):
             bad += 1
             continue
         err = np.abs(have - want)
-        ok = np.all(err <= RTOL * np.abs(want) + ATOL)
+        ok = np.all(err <= rtol * np.abs(want) + ATOL)
         rel = np.max(err / np.maximum(np.abs(want), 1e-300))
         print(f"# {key}: {'ok' if ok else 'MISMATCH'} max relative difference {rel:.2e}"
               + ("" if ok else f" (want {format_value(want)[:200]}, got {format_value(have)[:200]})"))
@@ -252,8 +253,24 @@ def main():
         r["n_samples"], r["n_features"], r["n_clusters"] = x.shape[0], x.shape[1], len(np.unique(labels))
         for key, value in r.items():
             print(f"{key}={format_value(value)}")
+    elif cmd == "latent":
+        # latent PREFIX CHECKPOINT OUT: the latent features of the matrix
+        # PREFIX.bin computed by the PyTorch twin of the checkpoint's model
+        prefix, ckpt, out = sys.argv[2], sys.argv[3], sys.argv[4]
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+        import torch
+        import torch_twin
+        twin, _, _ = torch_twin.from_checkpoint(ckpt)
+        twin.eval()
+        x = read_bin(prefix + ".bin")
+        c = twin.cfg
+        with torch.no_grad():
+            z = twin.encode(torch.from_numpy(x.reshape(x.shape[0], 1, c["vars"], c["height"], c["width"]))).numpy()
+        write_bin(out + ".bin", z)
+        with open(out + ".times", "w") as f:
+            f.write(open(prefix + ".times").read())
     elif cmd == "compare":
-        sys.exit(compare(sys.argv[2], sys.argv[3]))
+        sys.exit(compare(sys.argv[2], sys.argv[3], float(sys.argv[4]) if len(sys.argv) > 4 else RTOL))
 
 
 if __name__ == "__main__":
