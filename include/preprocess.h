@@ -31,6 +31,7 @@
 
 #include <mpi.h>
 #include <stddef.h>
+#include "cli.h"
 #include "era5_reader.h"
 
 typedef enum { SCALE_VARIABLE = 0, SCALE_CELL = 1 } scale_mode;
@@ -45,8 +46,23 @@ typedef struct {
     float *climatology;         /* (366, V, Y, X) when anomalies, else NULL */
 } preprocess_stats;
 
+/* What the user chose on the command line (every command that normalises
+ * data takes the same options). */
+typedef struct {
+    scale_mode scaling;
+    int anomalies;
+} preprocess_options;
+
+#define PREPROCESS_CLI_OPTIONS                                                                                     \
+    {"scaling", 0, "variable|cell", "variable", "min-max scaling per variable (paper eq. 8) or per grid cell and variable"}, \
+    {"anomalies", 0, NULL, NULL, "subtract the day-of-year climatology before scaling"}
+
+/* Fills o from a parsed command that contains PREPROCESS_CLI_OPTIONS;
+ * DSC_ERR naming the option on a bad value. */
+int preprocess_options_from_cli(const cli_command *cmd, preprocess_options *o);
+
 /* Collective: statistics over the samples of all ranks. */
-int preprocess_fit(MPI_Comm comm, const era5_samples *s, scale_mode scaling, int anomalies, preprocess_stats *st);
+int preprocess_fit(MPI_Comm comm, const era5_samples *s, const preprocess_options *o, preprocess_stats *st);
 /* Local: writes (nt, V, height, width) normalised, padded samples to out. */
 int preprocess_apply(const preprocess_stats *st, const era5_samples *s, float *out);
 void preprocess_stats_destroy(preprocess_stats *st);

@@ -34,8 +34,7 @@ static const cli_option eval_options[] = {
     {"labels", 'l', "FILE", NULL, "cluster labels to evaluate: CSV of 'time,label' lines, one per time step (required)"},
     {"truth", 0, "FILE", NULL, "reference labelling ('time,label' CSV, e.g. truth.csv of dsc synth) for ARI and NMI"},
     {"output", 'o', "FILE", "metrics.json", "JSON file with every metric"},
-    {"scaling", 0, "variable|cell", "variable", "min-max scaling per variable (paper eq. 8) or per grid cell and variable"},
-    {"anomalies", 0, NULL, NULL, "subtract the day-of-year climatology before scaling"},
+    PREPROCESS_CLI_OPTIONS,
     {"sample", 0, "N", "0", "silhouettes and inter-cluster distance on a random subset of N samples (0: all, exact)"},
     {"seed", 0, "N", "1", "seed of the random subset of --sample"},
     {"metric-space", 0, "input|latent", "input", "space the metrics are computed in: the normalised input matrix, or the latent features of --model"},
@@ -232,19 +231,14 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
     era5_options opt;
     long sample = 0, seed = 1;
     int latent_space = 0;
-    scale_mode scaling = SCALE_VARIABLE;
+    preprocess_options popts;
     if (status == DSC_OK) status = era5_options_from_cli(&cmd, &opt);
     if (status == DSC_OK && !cli_get(&cmd, "labels"))
         status = dsc_fail("dsc eval: option --labels is required; give the 'time,label' CSV of the clustering to evaluate");
     if (status == DSC_OK && cmd.nargs == 0) status = dsc_fail("dsc eval: no input files; give the ERA5 netCDF files after the options");
     if (status == DSC_OK) status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);
     if (status == DSC_OK) status = cli_long(&cmd, "seed", 0, 1L << 62, &seed);
-    if (status == DSC_OK) {
-        const char *s = cli_get(&cmd, "scaling");
-        if (strcmp(s, "variable") == 0) scaling = SCALE_VARIABLE;
-        else if (strcmp(s, "cell") == 0) scaling = SCALE_CELL;
-        else status = dsc_fail("dsc eval: option --scaling: '%s' is not 'variable' or 'cell'", s);
-    }
+    if (status == DSC_OK) status = preprocess_options_from_cli(&cmd, &popts);
     if (status == DSC_OK) {
         const char *s = cli_get(&cmd, "metric-space");
         if (strcmp(s, "latent") == 0) latent_space = 1;
@@ -301,7 +295,7 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
         have_stats = stats.min != NULL; /* the model's own normalisation */
     }
     if (!have_stats) {
-        status = preprocess_fit(comm, &samples, scaling, cli_flag(&cmd, "anomalies"), &stats);
+        status = preprocess_fit(comm, &samples, &popts, &stats);
         if (status != DSC_OK) goto done;
         have_stats = 1;
     }

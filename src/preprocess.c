@@ -66,8 +66,21 @@ static void allreduce_large(void *buf, size_t count, MPI_Datatype type, size_t s
     }
 }
 
-int preprocess_fit(MPI_Comm comm, const era5_samples *s, scale_mode scaling, int anomalies, preprocess_stats *st)
+int preprocess_options_from_cli(const cli_command *cmd, preprocess_options *o)
 {
+    memset(o, 0, sizeof *o);
+    const char *s = cli_get(cmd, "scaling");
+    if (strcmp(s, "variable") == 0) o->scaling = SCALE_VARIABLE;
+    else if (strcmp(s, "cell") == 0) o->scaling = SCALE_CELL;
+    else return dsc_fail("dsc %s: option --scaling: '%s' is not 'variable' or 'cell'", cmd->command, s);
+    o->anomalies = cli_flag(cmd, "anomalies");
+    return DSC_OK;
+}
+
+int preprocess_fit(MPI_Comm comm, const era5_samples *s, const preprocess_options *o, preprocess_stats *st)
+{
+    const scale_mode scaling = o->scaling;
+    const int anomalies = o->anomalies;
     memset(st, 0, sizeof *st);
     const int V = s->nvars, Y = s->nlat, X = s->nlon;
     const size_t field = (size_t)Y * X, sample = (size_t)V * field;

@@ -246,7 +246,7 @@ static void test_preprocess(MPI_Comm comm, int rank, int nranks)
         int anomalies = mode >= 2;
         const char *name = scaling == SCALE_CELL ? "per cell" : "per variable";
         preprocess_stats st, serial;
-        int ok = preprocess_fit(comm, &mine, scaling, anomalies, &st) == DSC_OK;
+        int ok = preprocess_fit(comm, &mine, &(preprocess_options){scaling, anomalies}, &st) == DSC_OK;
         float *out = malloc(nt * padded * sizeof(float) + 1);
         ok = ok && preprocess_apply(&st, &mine, out) == DSC_OK;
         /* gather to rank 0 */
@@ -262,7 +262,7 @@ static void test_preprocess(MPI_Comm comm, int rank, int nranks)
         int same = 1, inrange = 1, padding = 1, reference_ok = 1, constant = 1, extremes = 1;
         if (rank == 0) {
             float *one = malloc(T * padded * sizeof(float));
-            ok = ok && preprocess_fit(MPI_COMM_SELF, &all, scaling, anomalies, &serial) == DSC_OK;
+            ok = ok && preprocess_fit(MPI_COMM_SELF, &all, &(preprocess_options){scaling, anomalies}, &serial) == DSC_OK;
             ok = ok && preprocess_apply(&serial, &all, one) == DSC_OK;
             same = memcmp(one, gathered, T * padded * sizeof(float)) == 0;
             float lo[ERA5_MAX_VARS], hi[ERA5_MAX_VARS];

@@ -32,8 +32,7 @@ static const cli_option options[] = {
     {"output", 'o', "FILE", NULL, "write the pre-processed (T, V*H*W) float32 matrix"},
     {"raw", 0, "FILE", NULL, "write the values read (T, V*Y*X) float32, before pre-processing"},
     {"times", 0, "FILE", NULL, "write the time axis (T, 1) float64"},
-    {"scaling", 0, "variable|cell", "variable", "min-max scaling per variable (paper eq. 8) or per grid cell"},
-    {"anomalies", 0, NULL, NULL, "subtract the day-of-year climatology before scaling"},
+    PREPROCESS_CLI_OPTIONS,
     {"checksum", 0, NULL, NULL, "print count, NaN count, min, max, sum and sum of squares"},
 };
 
@@ -130,13 +129,9 @@ int main(int argc, char **argv)
         MPI_Finalize();
         return 0;
     }
-    scale_mode scaling = SCALE_VARIABLE;
+    preprocess_options popts;
     if (status == DSC_OK) status = era5_options_from_cli(&cmd, &opt);
-    if (status == DSC_OK) {
-        const char *sc = cli_get(&cmd, "scaling");
-        if (strcmp(sc, "cell") == 0) scaling = SCALE_CELL;
-        else if (strcmp(sc, "variable") != 0) status = dsc_fail("option --scaling: '%s' is not variable or cell", sc);
-    }
+    if (status == DSC_OK) status = preprocess_options_from_cli(&cmd, &popts);
     if (status == DSC_OK && cmd.nargs < 1) status = dsc_fail("no input files; give ERA5 netCDF files");
     if (dsc_agree(comm, status) != DSC_OK) goto done;
 
@@ -155,7 +150,7 @@ int main(int argc, char **argv)
     if (cli_given(&cmd, "times"))
         if (gather_write(comm, cli_get(&cmd, "times"), s.time, s.ntime, s.nt, 1, MPI_DOUBLE, sizeof(double), 0, "times") != DSC_OK) goto done;
 
-    if (preprocess_fit(comm, &s, scaling, cli_flag(&cmd, "anomalies"), &st) != DSC_OK) goto done;
+    if (preprocess_fit(comm, &s, &popts, &st) != DSC_OK) goto done;
     have_stats = 1;
     const long long d = (long long)st.nvars * st.height * st.width;
     x = dsc_malloc((size_t)(s.nt * d) * sizeof(float), "the pre-processed samples"); /* (nt, V*H*W) */
