@@ -17,7 +17,11 @@
  *                 4 x u64 caller generator
  *   counters:    i64 iteration, i64 epoch
  *   blob:        u64 bytes, bytes (normalisation statistics, opaque here)
+ *   state:       u64 bytes, bytes (training state, opaque here; version 2)
  *   u64 FNV-1a 64 checksum of every byte before it
+ * Version 1 files (without the state section) are read too.  Architecture
+ * field 16 is the number of clusters of the clustering layer (0 in models
+ * without one).
  * Rank 0 writes to "PATH.tmp.PID" and renames it to PATH, so a crash never
  * leaves a half-written checkpoint under the final name.  Rank 0 reads and
  * checks the file and broadcasts its contents.
@@ -32,7 +36,7 @@
 #include "optimizer.h"
 #include "rng.h"
 
-#define CHECKPOINT_VERSION 1
+#define CHECKPOINT_VERSION 2
 
 typedef struct {
     long iteration;         /* optimizer steps / batches done */
@@ -41,6 +45,8 @@ typedef struct {
     rng_state rng;          /* the caller's generator (batch order, ...) */
     void *blob;             /* normalisation statistics: caller's bytes */
     size_t blob_bytes;
+    void *state;            /* training state (target distribution, ...): caller's bytes */
+    size_t state_bytes;
 } checkpoint_extra;
 
 /* Collective over comm: rank 0 writes the model, the optimizer state (opt
@@ -57,8 +63,8 @@ int checkpoint_read_config(MPI_Comm comm, const char *path, model_config *cfg, o
  * NULL -- the optimizer moments and step (its settings stay the caller's).
  * The model must have been created with the saved architecture; an
  * optimizer of another kind than the saved one is an error.  If extra is
- * not NULL it receives the counters, the caller's rng and a malloc'ed copy
- * of the blob (free(extra->blob)).  Rejects a truncated file, a bad
+ * not NULL it receives the counters, the caller's rng and malloc'ed copies
+ * of the blob and the state (free(extra->blob), free(extra->state)).  Rejects a truncated file, a bad
  * checksum, a wrong magic, version or architecture with one message naming
  * the file. */
 int checkpoint_load(MPI_Comm comm, const char *path, model *m, optimizer *opt, checkpoint_extra *extra);

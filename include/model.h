@@ -69,6 +69,7 @@ typedef struct {
     activation_kind latent_activation; /* of the latent dense layer (sigmoid) */
     float dropout;                   /* LSTM input dropout while training (0.1) */
     float recurrent_dropout;         /* LSTM recurrent dropout while training (0.1) */
+    int clusters;                    /* K centroids of the clustering layer (0: none) */
 } model_config;
 
 typedef struct {
@@ -120,6 +121,11 @@ typedef struct {
     model_dense dec_dense;
     model_conv dec[MODEL_NDEC];
     model_conv dec_out;
+    /* clustering layer (clusters > 0): the centroid matrix is a tensor of
+     * the flat buffer, so the gradient allreduce carries its gradient and
+     * every replica holds the identical matrix */
+    int tcentroids;                  /* tensor index, -1 without clustering layer */
+    float *centroids, *dcentroids;   /* (K, L) */
 
     /* activations, sized for max_batch; Bf = B*S frames */
     int batch;                       /* B of the last forward */
@@ -144,6 +150,10 @@ typedef struct {
     float *scratch;                  /* (scratch_floats) shared layer workspace */
     size_t scratch_floats;
     rng_state dropout_rng;           /* draws the dropout masks; seeded by model_init */
+    /* keyed dropout (model_set_dropout_keys): the masks of a sample depend
+     * only on (seed, step, its global index), not on the batch it is in */
+    const long long *dropout_ids;    /* (B) global sample indices, NULL: use dropout_rng */
+    uint64_t dropout_seed, dropout_step;
 } model;
 
 /* The authors' model: DSC variant, 64 64 128 256 512, LSTM 512 512, latent
@@ -196,7 +206,16 @@ int model_backward(model *m, float dloss, const float *dlatent);
 
 void model_zero_grad(model *m);
 
-/* Collective: averages m->grads over the ranks of comm (one MPI_Allreduce). */
+/* Draw the dropout masks of the next training forwards per sample from a
+ * generator keyed by (seed, step, ids[b]) instead of m->dropout_rng, so a
+ * sample's masks do not depend on which rank or batch position it has.  ids
+ * (B) is kept by pointer; NULL returns to m->dropout_rng. */
+void model_set_dropout_keys(model *m, uint64_t seed, uint64_t step, const long long *ids);
+
+/* Collective: SUMS m->grads over the ranks of comm (one MPI_Allreduce).
+ * Data-parallel callers scale each rank's loss by its share of the global
+ * batch (local samples / global samples), so the sum is the gradient of the
+ * mean over the global batch whatever the split. */
 int model_allreduce_gradients(model *m, MPI_Comm comm);
 
 #endif

@@ -40,7 +40,7 @@ static void arch_pack(const model_config *c, int32_t a[NARCH])
 {
     int32_t v[NARCH] = {(int32_t)c->variant, c->vars, c->height, c->width, c->steps, c->kernel,
                         (int32_t)c->activation, (int32_t)c->latent_activation, c->conv[0], c->conv[1],
-                        c->conv[2], c->conv[3], c->conv[4], c->lstm[0], c->lstm[1], c->latent, 0, 0};
+                        c->conv[2], c->conv[3], c->conv[4], c->lstm[0], c->lstm[1], c->latent, c->clusters, 0};
     memcpy(a, v, sizeof v);
 }
 
@@ -59,6 +59,7 @@ static void arch_unpack(const int32_t a[NARCH], float dropout, float rdropout, m
     c->lstm[0] = a[13];
     c->lstm[1] = a[14];
     c->latent = a[15];
+    c->clusters = a[16];
     c->dropout = dropout;
     c->recurrent_dropout = rdropout;
 }
@@ -137,6 +138,9 @@ static void put_body(writer *w, const model *m, const optimizer *opt, const chec
     size_t nb = x && x->blob ? x->blob_bytes : 0;
     put_u64(w, nb);
     if (nb) put(w, x->blob, nb);
+    size_t ns = x && x->state ? x->state_bytes : 0; /* version 2 */
+    put_u64(w, ns);
+    if (ns) put(w, x->state, ns);
 }
 
 static int write_file(const char *path, const model *m, const optimizer *opt, const checkpoint_extra *x)
@@ -181,6 +185,7 @@ typedef struct {
     FILE *f;
     const char *path;
     int failed;
+    uint32_t version;
 } reader;
 
 static int get(reader *r, void *data, size_t n)
@@ -230,11 +235,12 @@ static int open_checked(reader *r, const char *path, file_header *h)
         return dsc_fail("%s: not a dsc checkpoint (wrong magic); give a file written by dsc train", path);
     if (size < 24 + 8) return dsc_fail("%s: checkpoint is truncated (%llu bytes); use a complete checkpoint", path, (unsigned long long)size);
     uint32_t version = get_u32(r), bom = get_u32(r);
+    r->version = version;
     uint64_t total = get_u64(r);
     if (bom != BYTE_ORDER_MARK)
         return dsc_fail("%s: checkpoint written with another byte order; convert it on a little-endian machine", path);
-    if (version != CHECKPOINT_VERSION)
-        return dsc_fail("%s: checkpoint format version %u, this program reads version %d; use a matching dsc version", path,
+    if (version < 1 || version > CHECKPOINT_VERSION)
+        return dsc_fail("%s: checkpoint format version %u, this program reads versions 1 to %d; use a matching dsc version", path,
                         version, CHECKPOINT_VERSION);
     if (size < total)
         return dsc_fail("%s: checkpoint is truncated (%llu of %llu bytes); use a complete checkpoint", path,
@@ -284,7 +290,7 @@ static void close_reader(reader *r)
 static const char *arch_field_names[NARCH] = {"variant", "variables", "height", "width", "time steps", "kernel",
                                               "activation", "latent activation", "conv1 width", "conv2 width",
                                               "conv3 width", "conv4 width", "conv5 width", "lstm1 size",
-                                              "lstm2 size", "latent size", "reserved", "reserved"};
+                                              "lstm2 size", "latent size", "clusters", "reserved"};
 
 /* Everything after the architecture, into m / opt / extra (rank 0). */
 static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, checkpoint_extra *x)
@@ -382,6 +388,15 @@ static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, 
             x->blob = NULL;
             return DSC_ERR;
         }
+        uint64_t ns = r->version >= 2 ? get_u64(r) : 0;
+        x->state_bytes = (size_t)ns;
+        x->state = r->failed ? NULL : dsc_malloc(ns ? (size_t)ns : 1, "checkpoint training state");
+        if (!x->state || get(r, x->state, (size_t)ns) != DSC_OK) {
+            free(x->blob);
+            free(x->state);
+            x->blob = x->state = NULL;
+            return DSC_ERR;
+        }
     }
     return DSC_OK;
 }
@@ -392,6 +407,15 @@ static void bcast_floats(float *p, size_t n, MPI_Comm comm)
     for (size_t off = 0; off < n; off += chunk) {
         size_t k = n - off < chunk ? n - off : chunk;
         MPI_Bcast(p + off, (int)k, MPI_FLOAT, 0, comm);
+    }
+}
+
+static void bcast_bytes(void *p, size_t n, MPI_Comm comm)
+{
+    const size_t chunk = (size_t)1 << 30;
+    for (size_t off = 0; off < n; off += chunk) {
+        size_t k = n - off < chunk ? n - off : chunk;
+        MPI_Bcast((char *)p + off, (int)k, MPI_BYTE, 0, comm);
     }
 }
 
@@ -421,9 +445,10 @@ int checkpoint_load(MPI_Comm comm, const char *path, model *m, optimizer *opt, c
     }
     if (extra) {
         long counters[3] = {extra->iteration, extra->epoch, extra->has_rng};
-        unsigned long long nb = extra->blob_bytes;
+        unsigned long long nb = extra->blob_bytes, ns = extra->state_bytes;
         MPI_Bcast(counters, 3, MPI_LONG, 0, comm);
         MPI_Bcast(&nb, 1, MPI_UNSIGNED_LONG_LONG, 0, comm);
+        MPI_Bcast(&ns, 1, MPI_UNSIGNED_LONG_LONG, 0, comm);
         MPI_Bcast(extra->rng.s, 4, MPI_UINT64_T, 0, comm);
         extra->iteration = counters[0];
         extra->epoch = counters[1];
@@ -432,17 +457,18 @@ int checkpoint_load(MPI_Comm comm, const char *path, model *m, optimizer *opt, c
         if (rank != 0) {
             extra->blob_bytes = (size_t)nb;
             extra->blob = dsc_malloc(nb ? (size_t)nb : 1, "checkpoint statistics");
-            if (!extra->blob) ok = DSC_ERR;
+            extra->state_bytes = (size_t)ns;
+            extra->state = dsc_malloc(ns ? (size_t)ns : 1, "checkpoint training state");
+            if (!extra->blob || !extra->state) ok = DSC_ERR;
         }
         if (dsc_agree(comm, ok) != DSC_OK) {
             free(extra->blob);
-            extra->blob = NULL;
+            free(extra->state);
+            extra->blob = extra->state = NULL;
             return DSC_ERR;
         }
-        for (size_t off = 0; off < (size_t)nb; off += (size_t)1 << 30) {
-            size_t k = (size_t)nb - off < ((size_t)1 << 30) ? (size_t)nb - off : ((size_t)1 << 30);
-            MPI_Bcast((char *)extra->blob + off, (int)k, MPI_BYTE, 0, comm);
-        }
+        bcast_bytes(extra->blob, (size_t)nb, comm);
+        bcast_bytes(extra->state, (size_t)ns, comm);
     }
     return DSC_OK;
 }

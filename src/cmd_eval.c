@@ -185,6 +185,7 @@ static int latent_model_open(MPI_Comm comm, const char *path, const era5_samples
                               stats->nvars, s->nlat, s->nlon, s->nvars);
     }
     free(extra.blob);
+    free(extra.state);
     if (dsc_agree(comm, status) != DSC_OK) {
         if (stats->min) preprocess_stats_destroy(stats);
         memset(stats, 0, sizeof *stats);

@@ -78,6 +78,7 @@ int model_config_check(const model_config *c)
     if (lstm && (c->lstm[0] < 1 || c->lstm[1] < 1))
         return dsc_fail("model: LSTM sizes %d, %d must be >= 1", c->lstm[0], c->lstm[1]);
     if (c->latent < 1) return dsc_fail("model: latent size %d must be >= 1", c->latent);
+    if (c->clusters < 0) return dsc_fail("model: %d clusters; must be >= 0", c->clusters);
     if (c->kernel < 1 || c->kernel % 2 == 0) return dsc_fail("model: kernel size %d must be odd", c->kernel);
     if (!(c->dropout >= 0 && c->dropout < 1) || !(c->recurrent_dropout >= 0 && c->recurrent_dropout < 1))
         return dsc_fail("model: dropout %g / recurrent dropout %g must be in [0, 1)", c->dropout, c->recurrent_dropout);
@@ -179,6 +180,7 @@ static void model_layout(model *m)
         }
         layout_conv(m, &m->dec_out, "dec.out", cin, c->vars, h, w);
     }
+    m->tcentroids = c->clusters > 0 ? add_tensor(m, "cluster.centroids", 2, c->clusters, c->latent, 0, 0) : -1;
 }
 
 static void bind_conv(model *m, model_conv *c)
@@ -326,6 +328,10 @@ int model_create(model *m, const model_config *cfg, int max_batch)
         for (int j = 0; j < MODEL_NDEC; j++) bind_conv(m, &m->dec[j]);
         bind_conv(m, &m->dec_out);
     }
+    if (m->tcentroids >= 0) {
+        m->centroids = m->params + m->tensors[m->tcentroids].offset;
+        m->dcentroids = m->grads + m->tensors[m->tcentroids].offset;
+    }
     rng_seed(&m->dropout_rng, 0, 1);
     return DSC_OK;
 }
@@ -450,6 +456,30 @@ static void dropout_mask(rng_state *r, float *mask, size_t n, float rate)
     for (size_t i = 0; i < n; i++) mask[i] = rng_uniform(r) < rate ? 0.0f : keep;
 }
 
+void model_set_dropout_keys(model *m, uint64_t seed, uint64_t step, const long long *ids)
+{
+    m->dropout_ids = ids;
+    m->dropout_seed = seed;
+    m->dropout_step = step;
+}
+
+/* The masks of LSTM l for sample b of the batch drawn from the generator of
+ * key (seed, step, global index, l): input masks of the 4 gates, then the
+ * recurrent masks of the 4 gates. */
+static void keyed_dropout_masks(model *m, int l, int B, int in, int hid)
+{
+    const model_config *cfg = &m->cfg;
+    for (int b = 0; b < B; b++) {
+        rng_state r;
+        uint64_t stream = ((uint64_t)m->dropout_ids[b] << 8) | (uint64_t)l;
+        rng_seed(&r, m->dropout_seed ^ (m->dropout_step * 0x9e3779b97f4a7c15ULL), stream);
+        for (int g = 0; g < MODEL_MASK_GATES; g++)
+            if (m->mask_x[l]) dropout_mask(&r, m->mask_x[l] + ((size_t)g * B + b) * in, (size_t)in, cfg->dropout);
+        for (int g = 0; g < MODEL_MASK_GATES; g++)
+            if (m->mask_h[l]) dropout_mask(&r, m->mask_h[l] + ((size_t)g * B + b) * hid, (size_t)hid, cfg->recurrent_dropout);
+    }
+}
+
 static void conv_act_forward(model *m, const model_conv *c, float *out, const float *in, int B)
 {
     conv2d_dims d = conv_dims(m, c, B);
@@ -480,11 +510,15 @@ static void encode(model *m, const float *x, int B, int training)
         for (int l = 0; l < MODEL_NLSTM; l++) {
             lstm_dims d = lstm_dims_of(m, l, B);
             const float *mx = NULL, *mh = NULL;
-            if (training && m->mask_x[l]) {
+            if (training && m->dropout_ids) {
+                keyed_dropout_masks(m, l, B, d.IN, d.HID);
+                mx = m->mask_x[l];
+                mh = m->mask_h[l];
+            } else if (training && m->mask_x[l]) {
                 dropout_mask(&m->dropout_rng, m->mask_x[l], (size_t)MODEL_MASK_GATES * B * d.IN, cfg->dropout);
                 mx = m->mask_x[l];
             }
-            if (training && m->mask_h[l]) {
+            if (training && !m->dropout_ids && m->mask_h[l]) {
                 dropout_mask(&m->dropout_rng, m->mask_h[l], (size_t)MODEL_MASK_GATES * B * d.HID,
                              cfg->recurrent_dropout);
                 mh = m->mask_h[l];
@@ -669,7 +703,5 @@ int model_allreduce_gradients(model *m, MPI_Comm comm)
         if (MPI_Allreduce(MPI_IN_PLACE, m->grads + off, (int)n, MPI_FLOAT, MPI_SUM, comm) != MPI_SUCCESS)
             return dsc_fail("model: MPI_Allreduce of the gradients failed");
     }
-    const float inv = 1.0f / (float)size;
-    for (size_t i = 0; i < m->nparams; i++) m->grads[i] *= inv;
     return DSC_OK;
 }

@@ -44,6 +44,7 @@ static model_config tiny(void)
     c.latent = 2;
     c.dropout = 0.2f;
     c.recurrent_dropout = 0.3f;
+    c.clusters = 3; /* the centroid matrix travels with the parameters */
     return c;
 }
 
@@ -55,8 +56,10 @@ static void train_steps(model *m, optimizer *opt, int from, int to)
     for (int it = from; it < to; it++) {
         const float *x = data + (size_t)(it % (NSAMPLES / BATCH)) * BATCH * sample_floats;
         model_forward(m, x, BATCH, 1);
+        int size;
+        MPI_Comm_size(MPI_COMM_WORLD, &size);
         model_zero_grad(m);
-        model_backward(m, 1.0f, NULL);
+        model_backward(m, 1.0f / (float)size, NULL); /* each rank's share of the mean */
         model_allreduce_gradients(m, MPI_COMM_WORLD);
         optimizer_step(opt, m->params, m->grads);
     }
@@ -149,7 +152,9 @@ static void round_trip(const char *dir, optimizer_kind kind)
     optimizer_create(&ob, &ocfg, b.nparams);
     train_steps(&b, &ob, 0, KSAVE);
     const char stats[] = "min/max statistics \0with a zero byte";
-    checkpoint_extra x = {.iteration = KSAVE, .epoch = 1, .has_rng = 1, .blob = (void *)stats, .blob_bytes = sizeof stats};
+    const double state[3] = {0.25, -1.0, 1e300}; /* training state: opaque bytes */
+    checkpoint_extra x = {.iteration = KSAVE, .epoch = 1, .has_rng = 1, .blob = (void *)stats, .blob_bytes = sizeof stats,
+                          .state = (void *)state, .state_bytes = sizeof state};
     rng_seed(&x.rng, 5, 6);
     rng_next(&x.rng);
     int st = checkpoint_save(MPI_COMM_WORLD, path, &b, &ob, &x);
@@ -166,6 +171,7 @@ static void round_trip(const char *dir, optimizer_kind kind)
     st = checkpoint_read_config(MPI_COMM_WORLD, path, &rcfg, &rocfg, &has_opt);
     int32_t same = st == DSC_OK && rcfg.variant == cfg.variant && rcfg.vars == cfg.vars && rcfg.height == cfg.height &&
                    rcfg.width == cfg.width && rcfg.steps == cfg.steps && rcfg.latent == cfg.latent &&
+                   rcfg.clusters == cfg.clusters &&
                    !memcmp(rcfg.conv, cfg.conv, sizeof cfg.conv) && !memcmp(rcfg.lstm, cfg.lstm, sizeof cfg.lstm) &&
                    rcfg.dropout == cfg.dropout && rcfg.recurrent_dropout == cfg.recurrent_dropout && has_opt &&
                    rocfg.kind == kind && rocfg.learning_rate == ocfg.learning_rate &&
@@ -183,9 +189,11 @@ static void round_trip(const char *dir, optimizer_kind kind)
     tap_check_all(MPI_COMM_WORLD, st == DSC_OK, "%s: checkpoint loaded", kname);
     int extra_ok = st == DSC_OK && y.iteration == KSAVE && y.epoch == 1 && y.has_rng &&
                    !memcmp(y.rng.s, x.rng.s, sizeof x.rng.s) && y.blob_bytes == sizeof stats &&
-                   !memcmp(y.blob, stats, sizeof stats) && oc.step == KSAVE;
-    tap_check_all(MPI_COMM_WORLD, extra_ok, "%s: counters, caller's rng and statistics blob restored", kname);
+                   !memcmp(y.blob, stats, sizeof stats) && oc.step == KSAVE && y.state_bytes == sizeof state &&
+                   !memcmp(y.state, state, sizeof state);
+    tap_check_all(MPI_COMM_WORLD, extra_ok, "%s: counters, caller's rng, statistics blob and training state restored", kname);
     free(y.blob);
+    free(y.state);
     train_steps(&c, &oc, KSAVE, NSTEPS);
     tap_check_all(MPI_COMM_WORLD, memcmp(a.params, c.params, a.nparams * sizeof(float)) == 0,
                   "%s: parameters after save at %d, load, resume to %d bitwise equal to an uninterrupted run", kname,
@@ -239,7 +247,7 @@ static void rejections(const char *dir, int rank)
         {"flipped byte in the parameters", "checksum", -1, 2000, -1, 0},
         {"flipped byte in the checksum", "checksum", -1, 1L << 40, -1, 0},
         {"wrong magic", "magic", -1, 2, -1, 0},
-        {"newer format version", "version 2", -1, -1, 8, 2},
+        {"newer format version", "version 3", -1, -1, 8, 3},
         {"empty file", "magic", 0, -1, -1, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -329,7 +337,7 @@ int main(int argc, char **argv)
     rng_seed(&r, 2, 0);
     rng_fill_uniform(&r, data, NSAMPLES * sample_floats, 0.0f, 1.0f);
 
-    { /* gradient averaging over the ranks: rank r holds r + 1 everywhere */
+    { /* gradient sum over the ranks: rank r holds r + 1 everywhere */
         int size;
         MPI_Comm_size(MPI_COMM_WORLD, &size);
         model g;
@@ -337,8 +345,8 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < g.nparams; i++) g.grads[i] = (float)(rank + 1);
         int st = model_allreduce_gradients(&g, MPI_COMM_WORLD);
         int ok = st == DSC_OK;
-        for (size_t i = 0; i < g.nparams; i++) ok = ok && fabsf(g.grads[i] - 0.5f * (size + 1)) < 1e-6f;
-        tap_check_all(MPI_COMM_WORLD, ok, "model_allreduce_gradients averages over %d ranks", size);
+        for (size_t i = 0; i < g.nparams; i++) ok = ok && fabsf(g.grads[i] - 0.5f * (float)size * (float)(size + 1)) < 1e-6f;
+        tap_check_all(MPI_COMM_WORLD, ok, "model_allreduce_gradients sums over %d ranks", size);
         model_destroy(&g);
     }
     round_trip(dir, OPTIMIZER_SGD);
