@@ -8,6 +8,8 @@
 #ifndef DSC_CLI_H
 #define DSC_CLI_H
 
+#include <stdio.h>
+
 #define CLI_MAX_OPTIONS 64
 
 enum { CLI_HELP = 2 }; /* cli_parse: help was printed, exit 0 */
@@ -31,6 +33,9 @@ typedef struct {
     int given[CLI_MAX_OPTIONS];
     int nargs;
     char **args;               /* positional arguments (points into a copy of argv) */
+    char *config_text;         /* cli_read_config: the file's text, values point into it */
+    char **config_list;        /* cli_read_config: values of the list key, in order */
+    int nconfig_list;
 } cli_command;
 
 /* Parses argv (argv[0] is the subcommand name).  Returns DSC_OK, CLI_HELP
@@ -39,6 +44,18 @@ typedef struct {
 int cli_parse(cli_command *cmd, int argc, char **argv, int rank);
 void cli_free(cli_command *cmd);
 void cli_print_help(const cli_command *cmd);
+
+/* Configuration files: `key = value` lines with the long option names as
+ * keys ('#' starts a comment; flags take on/off, true/false, yes/no or 1/0).
+ * Options given on the command line win; every other option found in the
+ * file takes the file's value.  Lines with key list_key (may be NULL) are
+ * collected, in order, into cmd->config_list (e.g. the input files).  An
+ * unknown key or a malformed line: DSC_ERR naming the file and line.
+ * Local (each rank reads the small file). */
+int cli_read_config(cli_command *cmd, const char *path, const char *list_key);
+/* Writes every option that has a value as `key = value` (flags on/off),
+ * then one `list_key = ARG` line per positional argument. */
+void cli_write_config(FILE *f, const cli_command *cmd, const char *list_key);
 
 /* Lookups by long name; the name must be in the table. */
 const char *cli_get(const cli_command *cmd, const char *name);

@@ -12,6 +12,9 @@
 int synth_command(int argc, char **argv, MPI_Comm comm); /* cmd_synth.c */
 int info_command(int argc, char **argv, MPI_Comm comm);  /* cmd_info.c  */
 
+int train_command(int argc, char **argv, MPI_Comm comm);   /* cmd_train.c   */
+int kmeans_command(int argc, char **argv, MPI_Comm comm);  /* cmd_kmeans.c  */
+int predict_command(int argc, char **argv, MPI_Comm comm); /* cmd_predict.c */
 int eval_command(int argc, char **argv, MPI_Comm comm);  /* cmd_eval.c  */
 
 int bench_command(int argc, char **argv, MPI_Comm comm); /* cmd_bench.c */

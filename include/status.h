@@ -14,6 +14,9 @@
 #include <mpi.h>
 
 enum { DSC_OK = 0, DSC_ERR = 1 };
+/* A run stopped on request (SIGTERM, SIGUSR1) after writing its checkpoint:
+ * the program exits with this status (3) so job scripts can requeue. */
+enum { DSC_STOPPED = 3 };
 
 /* Records a printf-style message for this rank (the first one wins until
  * dsc_agree() or dsc_clear() consumes it) and returns DSC_ERR. */

@@ -102,6 +102,11 @@ int cli_parse(cli_command *cmd, int argc, char **argv, int rank)
 
 void cli_free(cli_command *cmd)
 {
+    free(cmd->config_text);
+    free(cmd->config_list);
+    cmd->config_text = NULL;
+    cmd->config_list = NULL;
+    cmd->nconfig_list = 0;
     free(cmd->args);
     cmd->args = NULL;
     cmd->nargs = 0;
@@ -145,4 +150,92 @@ int cli_double(const cli_command *cmd, const char *name, double lo, double hi, d
     if (x < lo || x > hi) return dsc_fail("dsc %s: option --%s: %g is outside [%g, %g]", cmd->command, name, x, lo, hi);
     *out = x;
     return DSC_OK;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t') s++;
+    char *e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n')) *--e = '\0';
+    return s;
+}
+
+int cli_read_config(cli_command *cmd, const char *path, const char *list_key)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return dsc_fail("%s: cannot open configuration file: %s; check the path given to --config", path, strerror(errno));
+    size_t cap = 4096, len = 0;
+    char *text = malloc(cap);
+    int c;
+    while (text && (c = fgetc(f)) != EOF) {
+        if (len + 2 > cap) {
+            char *t = cap < ((size_t)1 << 24) ? realloc(text, cap *= 2) : NULL;
+            if (!t) {
+                free(text);
+                text = NULL;
+                break;
+            }
+            text = t;
+        }
+        if (c == '\0') {
+            free(text);
+            fclose(f);
+            return dsc_fail("%s: configuration file contains a NUL byte; give a text file of 'key = value' lines", path);
+        }
+        text[len++] = (char)c;
+    }
+    fclose(f);
+    if (!text) return dsc_fail("%s: configuration file too large or out of memory", path);
+    text[len] = '\0';
+    free(cmd->config_text);
+    free(cmd->config_list);
+    cmd->config_text = text;
+    cmd->nconfig_list = 0;
+    cmd->config_list = calloc(len / 2 + 2, sizeof(char *));
+    if (!cmd->config_list) return dsc_fail("out of memory reading %s", path);
+    int line = 0;
+    char *next = text;
+    if ((unsigned char)next[0] == 0xef && (unsigned char)next[1] == 0xbb && (unsigned char)next[2] == 0xbf) next += 3; /* UTF-8 BOM */
+    while (next && *next) {
+        char *s = next;
+        char *nl = strchr(s, '\n');
+        if (nl) *nl = '\0';
+        next = nl ? nl + 1 : NULL;
+        line++;
+        char *hash = strchr(s, '#');
+        if (hash) *hash = '\0';
+        s = trim(s);
+        if (!*s) continue;
+        char *eq = strchr(s, '=');
+        if (!eq) return dsc_fail("%s: line %d: no '=' in '%s'; write 'key = value'", path, line, s);
+        *eq = '\0';
+        char *key = trim(s), *value = trim(eq + 1);
+        if (list_key && strcmp(key, list_key) == 0) {
+            cmd->config_list[cmd->nconfig_list++] = value;
+            continue;
+        }
+        int i = find_long(cmd, key, strlen(key));
+        if (i < 0) return dsc_fail("%s: line %d: unknown key '%s'; keys are the long options of 'dsc %s --help'", path, line, key, cmd->command);
+        if (cmd->given[i]) continue; /* the command line wins */
+        const cli_option *o = &cmd->options[i];
+        if (!o->metavar) {
+            if (!strcmp(value, "on") || !strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "1")) cmd->values[i] = "1";
+            else if (!strcmp(value, "off") || !strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0")) cmd->values[i] = NULL;
+            else return dsc_fail("%s: line %d: '%s' is a flag; give on or off, not '%s'", path, line, key, value);
+        } else {
+            cmd->values[i] = value;
+        }
+    }
+    return DSC_OK;
+}
+
+void cli_write_config(FILE *f, const cli_command *cmd, const char *list_key)
+{
+    for (int i = 0; i < cmd->noptions; i++) {
+        const cli_option *o = &cmd->options[i];
+        if (!o->metavar) fprintf(f, "%s = %s\n", o->name, cmd->values[i] ? "on" : "off");
+        else if (cmd->values[i]) fprintf(f, "%s = %s\n", o->name, cmd->values[i]);
+    }
+    if (list_key)
+        for (int a = 0; a < cmd->nargs; a++) fprintf(f, "%s = %s\n", list_key, cmd->args[a]);
 }

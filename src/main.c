@@ -5,6 +5,7 @@
  *
  *   mpirun -n 4 dsc synth -o sample --years 1979-2020
  *   mpirun -n 4 dsc info sample/era5_*.nc
+ *   mpirun -n 4 dsc train -k 7 -o run1 sample/era5_*.nc
  */
 #include "cli.h"
 #include "commands.h"
@@ -24,6 +25,9 @@ typedef struct {
 static const subcommand subcommands[] = {
     {"synth", synth_command, "write the ERA5-like sample data set (one netCDF file per year, truth.csv)"},
     {"info", info_command, "show what the reader sees in a list of ERA5 netCDF files"},
+    {"train", train_command, "train Deep Spatiotemporal Clustering and label every time step (the main job)"},
+    {"kmeans", kmeans_command, "k-means on the normalised input (the baseline; with --anomalies the weather-regime standard)"},
+    {"predict", predict_command, "label other years with a trained model"},
     {"eval", eval_command, "clustering metrics of a labelling (silhouette, Davies-Bouldin, RMSE, ARI, ...)"},
     {"bench", bench_command, "time training and inference of the network (samples/s, GFLOP/s)"},
 };
@@ -71,5 +75,5 @@ int main(int argc, char **argv)
         }
     }
     MPI_Finalize();
-    return status == DSC_OK ? 0 : 1;
+    return status == DSC_OK ? 0 : status == DSC_STOPPED ? 3 : 1;
 }

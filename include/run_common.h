@@ -1,0 +1,54 @@
+/*
+ * run_common.h - what the clustering commands (dsc train, dsc kmeans,
+ * dsc predict) share: the output folder, reading and normalising the input,
+ * and gathering per-time-step results.
+ */
+#ifndef DSC_RUN_COMMON_H
+#define DSC_RUN_COMMON_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include "era5_catalog.h"
+#include "era5_reader.h"
+#include "preprocess.h"
+
+/* Collective (rank 0 checks): creates dir if missing; refuses a folder that
+ * holds files unless force, a path that is not a folder, one of the input
+ * files, and a folder that cannot be written (a probe file is created and
+ * removed), each with one line naming the folder and what to do. */
+int run_folder_prepare(MPI_Comm comm, const char *dir, int force, const char *command, char **inputs, int ninputs);
+
+/* The input of a run: catalog, raw samples (physical units, NaN missing)
+ * and the network's normalised padded frames x (N, F). */
+typedef struct {
+    era5_catalog cat;
+    era5_samples samples;
+    preprocess_stats stats;
+    float *x;                 /* (N, F) normalised, padded frames */
+    size_t F;                 /* V * height * width */
+    int have_cat, have_samples, have_stats;
+    double t_read, t_preprocess;
+} run_input;
+
+/* Collective: opens the catalog, reads the samples, fits the normalisation
+ * (or uses *given, e.g. a trained model's statistics, checked against the
+ * data's variables and grid) and normalises.  On failure everything is
+ * freed. */
+int run_input_load(MPI_Comm comm, char **files, int nfiles, const era5_options *eo, const preprocess_options *po,
+                   const preprocess_stats *given, run_input *in);
+void run_input_destroy(run_input *in);
+
+/* Local: the real grid cells of padded frames: out (N, V*Y*X) from x (N, F). */
+void run_unpad(const preprocess_stats *st, const float *x, long long n, float *out);
+
+/* Collective: all (T) on every rank from this rank's block (N) of a
+ * per-time-step int array (block_range layout). */
+void run_allgather_ints(MPI_Comm comm, const int *mine, long long T, int *all);
+/* Collective: all (T, K) on rank 0 from this rank's rows (N, K); all may be
+ * NULL elsewhere. */
+void run_gather_rows(MPI_Comm comm, const double *mine, long long T, int K, double *all);
+
+/* The normalisation statistics as checkpoint blob bytes (malloc'ed). */
+int run_stats_blob(const preprocess_stats *st, void **blob, size_t *bytes);
+
+#endif

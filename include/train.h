@@ -1,0 +1,112 @@
+/*
+ * train.h - the DSC training loop (paper section 4, Algorithm 1), data
+ * parallel over the ranks:
+ *
+ *   1. optional autoencoder pre-training on the reconstruction loss;
+ *   2. centroids by k-means on the latent vectors of ALL time steps;
+ *   3. joint training of  L = L_rec + gamma * KL(P || Q)  (eq. 7): every
+ *      update interval the soft assignments q of all time steps are
+ *      recomputed (a distributed encoder pass), the target p (eq. 4, column
+ *      sums over all ranks) and the fraction of labels that changed; the
+ *      run stops when that fraction stays below tol for `patience` checks,
+ *      or after max_iter steps.
+ *
+ * One replica per rank.  Every step draws the global batch from one seeded
+ * permutation of the GLOBAL time-step indices (a new one per epoch), splits
+ * its positions over the ranks (block_range), fetches the frames a rank
+ * does not hold from their owners (sample_exchange.h), draws dropout from a
+ * generator keyed by (seed, step, global index), scales each rank's loss by
+ * its share of the global batch and sums the gradients with ONE allreduce
+ * of the flat buffer, which holds the centroid matrix too.  So the batches,
+ * the masks and the update do not depend on the rank count; only float
+ * rounding does.
+ *
+ * Dimension letters: T time steps, N held here, F = V*H*W floats of one
+ * padded frame, L latent size, K clusters, B global batch.
+ */
+#ifndef DSC_TRAIN_H
+#define DSC_TRAIN_H
+
+#include <mpi.h>
+#include <stdint.h>
+#include "model.h"
+#include "optimizer.h"
+#include "checkpoint.h"
+
+typedef struct {
+    int k;                    /* K clusters */
+    int batch;                /* B global batch */
+    uint64_t seed;
+    int pretrain_epochs;      /* autoencoder pre-training epochs (0: none) */
+    long max_iter;            /* joint training steps at most */
+    int update_interval;      /* steps between target updates */
+    double tol;               /* stop when the fraction of changed labels < tol ... */
+    int patience;             /* ... for this many consecutive updates */
+    double alpha;             /* Student-t degrees of freedom (eq. 3) */
+    double gamma;             /* weight of the clustering loss (eq. 7) */
+    int kmeans_init;          /* k-means restarts for the centroid initialisation */
+    long checkpoint_every;    /* steps between checkpoints (0: none) */
+    const char *checkpoint_path; /* where checkpoints go */
+    int check_replicas;       /* verify bitwise identical replicas after every step */
+    int verbose;              /* 0 quiet, 1 progress, 2 more */
+} train_options;
+
+/* Progress record of one target update. */
+typedef struct {
+    long step;                /* joint step at which it was taken */
+    double rec_loss;          /* mean reconstruction loss since the last update */
+    double kl_loss;           /* mean KL(P || Q) per sample since the last update */
+    double changed;           /* fraction of labels changed since the last update */
+} train_record;
+
+typedef struct {
+    double pretrain, kmeans, joint_compute, joint_allreduce, update; /* seconds */
+} train_timings;
+
+/* Training state that a checkpoint must hold besides the model and the
+ * optimizer (saved in its state section). */
+typedef struct {
+    long iteration;           /* steps done, pre-training and joint together */
+    int centroids_ready;      /* k-means initialisation done */
+    int below;                /* consecutive updates with changed < tol */
+    int converged;
+    double alpha;             /* of the soft assignment, for dsc predict */
+    long long T;
+    int K;
+    double *p;                /* (T, K) current target distribution, all time steps */
+    int *prev_labels;         /* (T) labels at the last update, -1 before the first */
+    double fingerprint[8];    /* what data the run was trained on (cmd_train.c fills) */
+    int nrecords, cap_records;
+    train_record *records;
+    double pretrain_loss[1024]; /* per epoch (first 1024) */
+    int npretrain;
+} train_state;
+
+int train_state_create(train_state *s, long long T, int K);
+void train_state_destroy(train_state *s);
+/* Serialised as doubles for the checkpoint's state section. */
+size_t train_state_bytes(const train_state *s);
+void train_state_pack(const train_state *s, void *buf);
+/* DSC_ERR with a message naming path when buf is not a state for (T, K). */
+int train_state_unpack(train_state *s, const void *buf, size_t bytes, const char *path);
+
+/* Set by SIGTERM / SIGUSR1 (train_catch_signals): the loop stops at the next
+ * step, all ranks together, after writing a checkpoint. */
+void train_catch_signals(void);
+
+enum { TRAIN_DONE = 0, TRAIN_STOPPED = 3 };
+
+/* Collective.  x (N, F) this rank's normalised frames of the T time steps.
+ * The model (clusters = K) and optimizer are initialised or restored by the
+ * caller; st is fresh or restored.  blob (statistics) is saved with every
+ * checkpoint.  Returns DSC_OK when training finished, DSC_STOPPED after a
+ * signal (checkpoint written), DSC_ERR (agreed) on failure. */
+int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long T, const train_options *o,
+              train_state *st, const void *blob, size_t blob_bytes, train_timings *tm);
+
+/* Collective: q (N, K) of this rank's time steps with the current model and
+ * centroids, and z (N, L) their latents (either may be NULL... z is needed
+ * as scratch, so pass a buffer). */
+int train_soft_assign(MPI_Comm comm, model *m, const float *x, long long T, double alpha, float *z, double *q);
+
+#endif

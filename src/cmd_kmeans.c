@@ -1,0 +1,179 @@
+/*
+ * cmd_kmeans.c - dsc kmeans: the baseline of the paper's Table 2 and the
+ * climate-science standard for weather regimes (with --anomalies): k-means
+ * on the normalised input matrix of the grid's real cells, distributed over
+ * the ranks (kmeans.c), with the same output files as dsc train.
+ *
+ *   mpirun -n 4 dsc kmeans -k 7 --anomalies -o km era5_*.nc
+ */
+#include "commands.h"
+#include "cli.h"
+#include "kmeans.h"
+#include "labels.h"
+#include "metrics.h"
+#include "metrics_report.h"
+#include "output_file.h"
+#include "partition.h"
+#include "preprocess.h"
+#include "run_common.h"
+#include "run_output.h"
+#include "status.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const cli_option kmeans_options_table[] = {
+    ERA5_CLI_OPTIONS,
+    PREPROCESS_CLI_OPTIONS,
+    {"clusters", 'k', "K", "7", "number of clusters"},
+    {"output", 'o', "DIR", NULL, "output folder (required): labels.csv, labels.nc, centroids.nc, composites.nc, metrics.json"},
+    {"seed", 0, "N", "1", "seed of the initialisation"},
+    {"init", 0, "k-means++|random", "k-means++", "initialisation of every restart"},
+    {"n-init", 0, "N", "10", "restarts; the one with the lowest inertia is kept"},
+    {"max-iter", 0, "N", "300", "Lloyd iterations per restart at most"},
+    {"tol", 0, "T", "1e-4", "stop when the centroid shift is below T times the mean feature variance"},
+    {"truth", 0, "FILE", NULL, "reference labelling ('time,label' CSV): ARI and NMI in metrics.json"},
+    {"sample", 0, "N", "0", "silhouettes on a random subset of N time steps (0: all, exact)"},
+    {"force", 0, NULL, NULL, "write into a non-empty output folder"},
+    {"quiet", 'q', NULL, NULL, "print nothing but errors"},
+};
+
+int kmeans_command(int argc, char **argv, MPI_Comm comm)
+{
+    int rank, nranks;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
+    cli_command cmd = {
+        .command = "kmeans",
+        .usage = "-k K -o DIR [OPTIONS] FILES...",
+        .summary = "k-means on the normalised input matrix (real grid cells; with --anomalies the usual weather-regime "
+                   "method), distributed over the ranks; writes the same label files as dsc train and the eval metrics.",
+        .options = kmeans_options_table,
+        .noptions = (int)(sizeof kmeans_options_table / sizeof kmeans_options_table[0]),
+    };
+    int status = cli_parse(&cmd, argc, argv, rank);
+    if (status == CLI_HELP) {
+        cli_free(&cmd);
+        return CLI_HELP;
+    }
+    era5_options eo;
+    preprocess_options po;
+    long k = 0, seed = 1, ninit = 10, maxit = 300, sample = 0;
+    double tol = 1e-4;
+    kmeans_init init = KMEANS_INIT_PLUSPLUS;
+    const char *dir = status == DSC_OK ? cli_get(&cmd, "output") : NULL;
+    if (status == DSC_OK) status = era5_options_from_cli(&cmd, &eo);
+    if (status == DSC_OK) status = preprocess_options_from_cli(&cmd, &po);
+    if (status == DSC_OK) status = cli_long(&cmd, "clusters", 2, 1000000, &k);
+    if (status == DSC_OK) status = cli_long(&cmd, "seed", 0, 1L << 62, &seed);
+    if (status == DSC_OK) status = cli_long(&cmd, "n-init", 1, 100000, &ninit);
+    if (status == DSC_OK) status = cli_long(&cmd, "max-iter", 1, 1L << 30, &maxit);
+    if (status == DSC_OK) status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);
+    if (status == DSC_OK) status = cli_double(&cmd, "tol", 0, 1e6, &tol);
+    if (status == DSC_OK && kmeans_init_parse(cli_get(&cmd, "init"), &init) != DSC_OK) {
+        dsc_clear();
+        status = dsc_fail("dsc kmeans: option --init: '%s' is not k-means++ or random", cli_get(&cmd, "init"));
+    }
+    if (status == DSC_OK && !dir) status = dsc_fail("dsc kmeans: option -o DIR is required (the output folder)");
+    if (status == DSC_OK && cmd.nargs == 0) status = dsc_fail("dsc kmeans: no input files; give the ERA5 netCDF files after the options");
+    if (dsc_agree(comm, status) != DSC_OK) {
+        cli_free(&cmd);
+        return DSC_ERR;
+    }
+    double t_start = MPI_Wtime();
+    run_input in;
+    metrics_report rep;
+    kmeans_result kr;
+    int have_in = 0, have_rep = 0, have_kr = 0, kt = 0;
+    int *labels = NULL, *labels_all = NULL, *truth = NULL;
+    float *xu = NULL;
+    status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "kmeans", cmd.args, cmd.nargs);
+    if (status != DSC_OK) goto done;
+    status = run_input_load(comm, cmd.args, cmd.nargs, &eo, &po, NULL, &in);
+    if (status != DSC_OK) goto done;
+    have_in = 1;
+    const long long T = in.cat.ntime;
+    long long t0, n;
+    block_range(T, nranks, rank, &t0, &n);
+    if (k >= T) status = dsc_fail("dsc kmeans: -k %ld clusters for %lld time steps; give fewer clusters than time steps", k, T);
+    const int d = in.stats.nvars * in.stats.nlat * in.stats.nlon;
+    if (status == DSC_OK) {
+        xu = dsc_malloc(((size_t)n * d + 1) * sizeof(float), "normalised matrix");
+        labels = dsc_malloc(((size_t)n + 1) * sizeof(int), "labels");
+        labels_all = dsc_malloc((size_t)T * sizeof(int), "labels");
+        if (cli_get(&cmd, "truth")) truth = dsc_malloc((size_t)T * sizeof(int), "truth labels");
+        status = xu && labels && labels_all && (truth || !cli_get(&cmd, "truth")) ? DSC_OK : DSC_ERR;
+    }
+    if (dsc_agree(comm, status) != DSC_OK) goto done;
+    if (truth) {
+        label_table tab;
+        status = labels_read(comm, cli_get(&cmd, "truth"), &tab);
+        if (status != DSC_OK) goto done;
+        status = labels_match(truth, &tab, cli_get(&cmd, "truth"), in.cat.time, T, eo.daily_mean);
+        labels_destroy(&tab);
+        if (status == DSC_OK && (kt = metrics_encode_labels(truth, truth, T)) < 0) status = dsc_fail("out of memory encoding labels");
+        if (dsc_agree(comm, status) != DSC_OK) goto done;
+    }
+    run_unpad(&in.stats, in.x, n, xu);
+    free(in.x); /* the padded frames are not needed */
+    in.x = NULL;
+
+    double t1 = MPI_Wtime();
+    kmeans_options ko = kmeans_defaults((int)k);
+    ko.init = init;
+    ko.n_init = (int)ninit;
+    ko.max_iter = (int)maxit;
+    ko.tol = tol;
+    ko.seed = (uint64_t)seed;
+    status = kmeans_fit(comm, xu, n, d, &ko, &kr, labels);
+    if (status != DSC_OK) goto done;
+    have_kr = 1;
+    double t2 = MPI_Wtime();
+    run_allgather_ints(comm, labels, T, labels_all);
+    metrics_data md = {.ntotal = T, .n = n, .d = d, .x = xu, .labels = labels, .k = (int)k};
+    pairwise_options popt = {.sample = sample, .seed = (unsigned long long)seed, .tile = 0};
+    status = metrics_report_compute(comm, &md, &popt, truth, kt, labels_all, &rep);
+    if (status != DSC_OK) goto done;
+    have_rep = 1;
+    double t3 = MPI_Wtime();
+    status = run_output_labels(comm, dir, &in.cat, labels_all, NULL, (int)k);
+    if (status == DSC_OK) status = run_output_centroids(comm, dir, kr.centroids, (int)k, d, "input");
+    if (status == DSC_OK) status = run_output_composites(comm, dir, &in.cat, &in.samples, labels_all, (int)k);
+    if (status != DSC_OK) goto done;
+    double t4 = MPI_Wtime();
+    if (rank == 0) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/metrics.json", dir);
+        output_file out;
+        status = output_file_open(&out, path, "w");
+        if (status == DSC_OK) {
+            FILE *f = out.f;
+            fprintf(f, "{\n  \"command\": \"kmeans\",\n  \"clusters\": %ld,\n  \"time_steps\": %lld,\n  \"ranks\": %d,\n", k, T, nranks);
+            fprintf(f, "  \"anomalies\": %s,\n  \"init\": \"%s\",\n  \"n_init\": %ld,\n  \"inertia\": %.17g,\n  \"iterations\": %d,\n",
+                    po.anomalies ? "true" : "false", cli_get(&cmd, "init"), ninit, kr.inertia, kr.iterations);
+            fprintf(f, "  \"metric_space\": \"input\",\n");
+            metrics_report_write_json(f, &rep, "  ");
+            fprintf(f, "  \"timings\": {\"read\": %.4f, \"preprocess\": %.4f, \"kmeans\": %.4f, \"evaluation\": %.4f, \"write\": %.4f}\n}\n",
+                    in.t_read, in.t_preprocess, t2 - t1, t3 - t2, t4 - t3);
+            status = output_file_commit(&out);
+        }
+    }
+    if (dsc_agree(comm, status) != DSC_OK) goto done;
+    if (rank == 0 && !cli_flag(&cmd, "quiet")) {
+        printf("dsc kmeans: %lld time steps x %d features, K = %ld, inertia %.6g (%d iterations); wrote %s in %.1f s\n", T, d, k,
+               kr.inertia, kr.iterations, dir, MPI_Wtime() - t_start);
+        metrics_report_print(stdout, &rep);
+        fflush(stdout);
+    }
+done:
+    if (have_rep) metrics_report_destroy(&rep);
+    if (have_kr) kmeans_result_destroy(&kr);
+    free(xu);
+    free(labels);
+    free(labels_all);
+    free(truth);
+    if (have_in) run_input_destroy(&in);
+    cli_free(&cmd);
+    return status;
+}

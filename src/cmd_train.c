@@ -1,0 +1,505 @@
+/*
+ * cmd_train.c - dsc train: Deep Spatiotemporal Clustering end to end.
+ *
+ *   mpirun -n 64 dsc train -k 7 -o run1 era5_*.nc
+ *
+ * Reads and normalises the files as `dsc eval` does (every rank a block of
+ * time steps), builds the CNN-LSTM autoencoder with its clustering layer,
+ * trains it data parallel (train.c), labels every time step and writes the
+ * run's outputs (run_output.h) and model.ckpt, which `dsc predict` and
+ * `dsc eval --metric-space latent` read.  SIGTERM or SIGUSR1 make every rank
+ * stop at the next step, write checkpoint.ckpt and exit with status 3;
+ * `dsc train --resume DIR` goes on from it.
+ */
+#include "commands.h"
+#include "checkpoint.h"
+#include "cli.h"
+#include "clustering.h"
+#include "era5_catalog.h"
+#include "labels.h"
+#include "latent_pass.h"
+#include "metrics.h"
+#include "metrics_report.h"
+#include "model.h"
+#include "optimizer.h"
+#include "output_file.h"
+#include "partition.h"
+#include "preprocess.h"
+#include "run_common.h"
+#include "run_output.h"
+#include "status.h"
+#include "train.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const cli_option train_option_table[] = {
+    ERA5_CLI_OPTIONS,
+    PREPROCESS_CLI_OPTIONS,
+    {"clusters", 'k', "K", "7", "number of clusters (weather regimes)"},
+    {"output", 'o', "DIR", NULL, "output folder (required unless --resume): labels, composites, metrics, model.ckpt"},
+    {"seed", 0, "N", "1", "seed of the weights, batch order, dropout and k-means"},
+    {"batch", 'b', "B", "16", "global batch: samples per step over all ranks (the authors: 8)"},
+    {"optimizer", 0, "sgd|adam", "adam", "optimizer (the authors: sgd)"},
+    {"lr", 0, "RATE", "1e-3", "learning rate (the authors: 1e-7 with sgd, which leaves the network where it started)"},
+    {"momentum", 0, "M", "0.9", "SGD momentum"},
+    {"max-iter", 0, "N", "1000", "joint training steps at most (0: autoencoder + k-means only)"},
+    {"pretrain-epochs", 0, "N", "10", "autoencoder pre-training epochs on the reconstruction loss (the authors: 0)"},
+    {"update-interval", 0, "N", "50", "steps between updates of the target distribution (eq. 4)"},
+    {"tol", 0, "FRACTION", "0.001", "stop when the fraction of labels changed between updates stays below this ..."},
+    {"patience", 0, "N", "3", "... for this many consecutive updates"},
+    {"alpha", 0, "A", "1", "degrees of freedom of the Student-t soft assignment (eq. 3)"},
+    {"gamma", 0, "G", "0.1", "weight of the clustering loss in L_rec + gamma L_clus (eq. 7; the paper: 1)"},
+    {"variant", 0, "NAME", "dsc", "cnn-encoder, cnn-autoencoder, cnn-lstm-encoder or cnn-lstm-autoencoder (dsc); the "
+                                  "encoders train on the clustering loss alone (paper Table 3)"},
+    {"steps", 0, "S", "1", "sequence window: S consecutive time steps through the LSTMs, labelling the last"},
+    {"conv", 0, "C1,..,C5", "64,64,128,256,512", "widths of the five encoder convolutions"},
+    {"lstm", 0, "H1,H2", "512,512", "sizes of the two LSTMs"},
+    {"latent", 0, "L", "256", "latent size m"},
+    {"dropout", 0, "P", "0.1", "LSTM dropout and recurrent dropout"},
+    {"kmeans-init", 0, "N", "20", "k-means restarts for the centroid initialisation"},
+    {"truth", 0, "FILE", NULL, "reference labelling ('time,label' CSV, e.g. truth.csv of dsc synth): ARI and NMI in metrics.json"},
+    {"sample", 0, "N", "0", "silhouettes of the final labels on a random subset of N time steps (0: all, exact)"},
+    {"config", 0, "FILE", NULL, "read options from FILE ('key = value' lines, 'input = FILE' for inputs); the command line wins"},
+    {"resume", 0, "DIR", NULL, "continue the run in DIR from its checkpoint.ckpt (options and inputs from DIR/config.txt)"},
+    {"checkpoint-every", 0, "N", "0", "write DIR/checkpoint.ckpt every N steps (0: only on a signal)"},
+    {"force", 0, NULL, NULL, "write into a non-empty output folder"},
+    {"check-replicas", 0, NULL, NULL, "debug: verify after every step that all replicas hold bitwise identical parameters"},
+    {"quiet", 'q', NULL, NULL, "print nothing but errors"},
+    {"verbose", 'v', NULL, NULL, "print more detail"},
+};
+
+static int parse_ints(const cli_command *cmd, const char *name, int *out, int n)
+{
+    const char *s = cli_get(cmd, name);
+    for (int i = 0; i < n; i++) {
+        char *end;
+        errno = 0;
+        long v = strtol(s, &end, 10);
+        if (errno || end == s || v < 1 || v > 65536 || (i < n - 1 ? *end != ',' : *end != '\0'))
+            return dsc_fail("dsc train: option --%s: '%s' is not %d positive integers separated by commas", name,
+                            cli_get(cmd, name), n);
+        out[i] = (int)v;
+        s = end + 1;
+    }
+    return DSC_OK;
+}
+
+/* Options into the model, optimizer and training settings. */
+static int read_settings(const cli_command *cmd, model_config *mc, optimizer_config *oc, train_options *to)
+{
+    long k, batch, seed, maxit, pre, upd, pat, steps, latent, kinit, every;
+    double lr, mom, tol, alpha, gamma, dropout;
+    optimizer_kind ok;
+    int st = DSC_OK;
+    *mc = model_config_default();
+    memset(to, 0, sizeof *to);
+    if (st == DSC_OK) st = cli_long(cmd, "clusters", 2, 1000000, &k);
+    if (st == DSC_OK) st = cli_long(cmd, "batch", 1, 1 << 20, &batch);
+    if (st == DSC_OK) st = cli_long(cmd, "seed", 0, 1L << 62, &seed);
+    if (st == DSC_OK) st = cli_long(cmd, "max-iter", 0, 1L << 40, &maxit);
+    if (st == DSC_OK) st = cli_long(cmd, "pretrain-epochs", 0, 1000000, &pre);
+    if (st == DSC_OK) st = cli_long(cmd, "update-interval", 1, 1L << 30, &upd);
+    if (st == DSC_OK) st = cli_long(cmd, "patience", 1, 1L << 30, &pat);
+    if (st == DSC_OK) st = cli_long(cmd, "steps", 1, 366, &steps);
+    if (st == DSC_OK) st = cli_long(cmd, "latent", 1, 65536, &latent);
+    if (st == DSC_OK) st = cli_long(cmd, "kmeans-init", 1, 10000, &kinit);
+    if (st == DSC_OK) st = cli_long(cmd, "checkpoint-every", 0, 1L << 40, &every);
+    if (st == DSC_OK) st = cli_double(cmd, "lr", 0, 1e6, &lr);
+    if (st == DSC_OK) st = cli_double(cmd, "momentum", 0, 1, &mom);
+    if (st == DSC_OK) st = cli_double(cmd, "tol", 0, 1, &tol);
+    if (st == DSC_OK) st = cli_double(cmd, "alpha", 1e-6, 1e6, &alpha);
+    if (st == DSC_OK) st = cli_double(cmd, "gamma", 0, 1e6, &gamma);
+    if (st == DSC_OK) st = cli_double(cmd, "dropout", 0, 0.99, &dropout);
+    if (st == DSC_OK) st = optimizer_kind_parse(cli_get(cmd, "optimizer"), &ok);
+    if (st == DSC_OK && model_variant_parse(cli_get(cmd, "variant"), &mc->variant) != DSC_OK) {
+        dsc_clear();
+        st = dsc_fail("dsc train: option --variant: '%s' is not cnn-encoder, cnn-autoencoder, cnn-lstm-encoder or "
+                      "cnn-lstm-autoencoder (dsc)", cli_get(cmd, "variant"));
+    }
+    if (st == DSC_OK) st = parse_ints(cmd, "conv", mc->conv, MODEL_NCONV);
+    if (st == DSC_OK) st = parse_ints(cmd, "lstm", mc->lstm, MODEL_NLSTM);
+    if (st != DSC_OK) return st;
+    mc->steps = (int)steps;
+    mc->latent = (int)latent;
+    mc->dropout = mc->recurrent_dropout = (float)dropout;
+    mc->clusters = (int)k;
+    *oc = optimizer_defaults(ok);
+    oc->learning_rate = (float)lr;
+    if (ok == OPTIMIZER_SGD) oc->momentum = (float)mom;
+    to->k = (int)k;
+    to->batch = (int)batch;
+    to->seed = (uint64_t)seed;
+    to->pretrain_epochs = (int)pre;
+    to->max_iter = maxit;
+    to->update_interval = (int)upd;
+    to->tol = tol;
+    to->patience = (int)pat;
+    to->alpha = alpha;
+    to->gamma = gamma;
+    to->kmeans_init = (int)kinit;
+    to->checkpoint_every = every;
+    to->check_replicas = cli_flag(cmd, "check-replicas");
+    to->verbose = cli_flag(cmd, "quiet") ? 0 : cli_flag(cmd, "verbose") ? 2 : 1;
+    return DSC_OK;
+}
+
+/* What identifies the data a run trains on (checked on --resume). */
+static void data_fingerprint(const run_input *in, double fp[8])
+{
+    const era5_catalog *c = &in->cat;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (int v = 0; v < c->nvars; v++)
+        for (const char *s = c->vars[v].name; *s; s++) {
+            h ^= (unsigned char)*s;
+            h *= 0x100000001b3ULL;
+        }
+    fp[0] = (double)c->ntime;
+    fp[1] = c->time[0];
+    fp[2] = c->time[c->ntime - 1];
+    fp[3] = c->nvars;
+    fp[4] = c->nlat;
+    fp[5] = c->nlon;
+    fp[6] = (double)(h >> 12); /* exact in a double */
+    fp[7] = c->nlat > 0 && c->nlon > 0 ? c->lat[0] * 1000 + c->lon[0] : 0;
+}
+
+static void path_join(char *out, size_t n, const char *dir, const char *name) { snprintf(out, n, "%s/%s", dir, name); }
+
+/* Rank 0: the effective configuration, key = value lines. */
+static int write_config(const char *dir, const cli_command *cmd, char **files, int nfiles)
+{
+    char path[4200];
+    path_join(path, sizeof path, dir, "config.txt");
+    output_file out;
+    if (output_file_open(&out, path, "w") != DSC_OK) return DSC_ERR;
+    fprintf(out.f, "# dsc train: effective configuration (dsc train --config %s, or --resume %s)\n", path, dir);
+    cli_command copy = *cmd;
+    copy.nargs = 0;
+    for (int i = 0; i < copy.noptions; i++)
+        if (!strcmp(copy.options[i].name, "resume") || !strcmp(copy.options[i].name, "config") ||
+            !strcmp(copy.options[i].name, "force"))
+            copy.values[i] = NULL;
+    cli_write_config(out.f, &copy, NULL);
+    for (int i = 0; i < nfiles; i++) fprintf(out.f, "input = %s\n", files[i]);
+    return output_file_commit(&out);
+}
+
+static void json_number(FILE *f, double v)
+{
+    if (isfinite(v)) fprintf(f, "%.10g", v);
+    else fprintf(f, "null");
+}
+
+/* Per-phase timings: max and mean over the ranks. */
+#define NPHASES 9
+static const char *phase_names[NPHASES] = {"read", "preprocess", "pretrain", "kmeans", "joint_compute", "joint_allreduce_wait",
+                                           "target_update", "evaluation", "write"};
+
+static int write_metrics(MPI_Comm comm, const char *dir, const metrics_report *rep, const train_state *st,
+                         const double *phases, const train_options *to, const model_config *mc, long long T, int nranks,
+                         long joint_steps)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    double mx[NPHASES], sum[NPHASES];
+    MPI_Reduce(phases, mx, NPHASES, MPI_DOUBLE, MPI_MAX, 0, comm);
+    MPI_Reduce(phases, sum, NPHASES, MPI_DOUBLE, MPI_SUM, 0, comm);
+    int status = DSC_OK;
+    if (rank == 0) {
+        char path[4200];
+        path_join(path, sizeof path, dir, "metrics.json");
+        output_file out;
+        status = output_file_open(&out, path, "w");
+        if (status == DSC_OK) {
+            FILE *f = out.f;
+            fprintf(f, "{\n  \"command\": \"train\",\n  \"variant\": \"%s\",\n  \"clusters\": %d,\n  \"steps\": %d,\n",
+                    model_variant_name(mc->variant), to->k, mc->steps);
+            fprintf(f, "  \"time_steps\": %lld,\n  \"ranks\": %d,\n  \"joint_steps\": %ld,\n  \"converged\": %s,\n", T, nranks,
+                    joint_steps, st->converged ? "true" : "false");
+            fprintf(f, "  \"metric_space\": \"input\",\n");
+            metrics_report_write_json(f, rep, "  ");
+            fprintf(f, "  \"pretrain_loss\": [");
+            for (int i = 0; i < st->npretrain; i++) {
+                fprintf(f, "%s", i ? ", " : "");
+                json_number(f, st->pretrain_loss[i]);
+            }
+            fprintf(f, "],\n  \"history\": [");
+            for (int i = 0; i < st->nrecords; i++) {
+                const train_record *r = &st->records[i];
+                fprintf(f, "%s\n    {\"step\": %ld, \"rec_loss\": ", i ? "," : "", r->step);
+                json_number(f, r->rec_loss);
+                fprintf(f, ", \"kl_loss\": ");
+                json_number(f, r->kl_loss);
+                fprintf(f, ", \"changed\": ");
+                json_number(f, r->changed);
+                fprintf(f, "}");
+            }
+            fprintf(f, "\n  ],\n  \"timings\": {");
+            for (int i = 0; i < NPHASES; i++) {
+                fprintf(f, "%s\n    \"%s\": {\"max\": %.4f, \"mean\": %.4f}", i ? "," : "", phase_names[i], mx[i],
+                        sum[i] / nranks);
+            }
+            fprintf(f, "\n  }\n}\n");
+            status = output_file_commit(&out);
+        }
+    }
+    return dsc_agree(comm, status);
+}
+
+int train_command(int argc, char **argv, MPI_Comm comm)
+{
+    int rank, nranks;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
+    cli_command cmd = {
+        .command = "train",
+        .usage = "-k K -o DIR [OPTIONS] FILES...  |  --resume DIR",
+        .summary = "Train Deep Spatiotemporal Clustering (CNN-LSTM autoencoder + Student-t clustering layer, KL to a "
+                   "sharpened target) on ERA5 files, data parallel over the ranks, and label every time step. Writes to "
+                   "DIR: labels.csv, labels.nc, latent.nc, centroids.nc, composites.nc, metrics.json, model.ckpt, "
+                   "config.txt. SIGTERM or SIGUSR1 (sbatch --signal) make the run write DIR/checkpoint.ckpt and exit with "
+                   "status 3; --resume DIR continues it. Exit status: 0 done, 1 error, 3 stopped by a signal.",
+        .options = train_option_table,
+        .noptions = (int)(sizeof train_option_table / sizeof train_option_table[0]),
+    };
+    int status = cli_parse(&cmd, argc, argv, rank);
+    if (status == CLI_HELP) {
+        cli_free(&cmd);
+        return CLI_HELP;
+    }
+    const char *resume = status == DSC_OK ? cli_get(&cmd, "resume") : NULL;
+    char config_path[4200] = "";
+    if (status == DSC_OK && resume) path_join(config_path, sizeof config_path, resume, "config.txt");
+    else if (status == DSC_OK && cli_get(&cmd, "config")) snprintf(config_path, sizeof config_path, "%s", cli_get(&cmd, "config"));
+    if (status == DSC_OK && config_path[0]) status = cli_read_config(&cmd, config_path, "input");
+    char **files = cmd.args;
+    int nfiles = cmd.nargs;
+    if (status == DSC_OK && nfiles == 0 && cmd.nconfig_list > 0) {
+        files = cmd.config_list;
+        nfiles = cmd.nconfig_list;
+    }
+    const char *dir = resume ? resume : status == DSC_OK ? cli_get(&cmd, "output") : NULL;
+    era5_options eo;
+    preprocess_options po;
+    model_config mc;
+    optimizer_config oc;
+    train_options to;
+    if (status == DSC_OK) status = era5_options_from_cli(&cmd, &eo);
+    if (status == DSC_OK) status = preprocess_options_from_cli(&cmd, &po);
+    if (status == DSC_OK) status = read_settings(&cmd, &mc, &oc, &to);
+    if (status == DSC_OK && !dir) status = dsc_fail("dsc train: option -o DIR is required (the output folder)");
+    if (status == DSC_OK && resume && cli_get(&cmd, "output") && strcmp(cli_get(&cmd, "output"), resume) != 0)
+        status = dsc_fail("dsc train: --resume %s writes into %s; drop -o or give the same folder", resume, resume);
+    if (status == DSC_OK && nfiles == 0) status = dsc_fail("dsc train: no input files; give the ERA5 netCDF files after the options");
+    if (dsc_agree(comm, status) != DSC_OK) {
+        cli_free(&cmd);
+        return DSC_ERR;
+    }
+    char ckpt_path[4200], model_path[4200];
+    path_join(ckpt_path, sizeof ckpt_path, dir, "checkpoint.ckpt");
+    path_join(model_path, sizeof model_path, dir, "model.ckpt");
+    to.checkpoint_path = ckpt_path;
+    double phases[NPHASES] = {0};
+    double t_start = MPI_Wtime();
+
+    run_input in;
+    memset(&in, 0, sizeof in);
+    model m;
+    optimizer opt;
+    train_state st;
+    metrics_report rep;
+    int have_in = 0, have_model = 0, have_opt = 0, have_state = 0, have_rep = 0;
+    int *truth = NULL, kt = 0, *labels = NULL, *labels_all = NULL;
+    float *z = NULL, *xu = NULL;
+    double *q = NULL, *q_all = NULL, *centroids = NULL;
+    void *blob = NULL;
+    size_t blob_bytes = 0;
+    checkpoint_extra extra;
+    memset(&extra, 0, sizeof extra);
+
+    if (resume) {
+        struct stat sb;
+        status = stat(ckpt_path, &sb) == 0 ? DSC_OK
+                                            : dsc_fail("dsc train: --resume %s: no checkpoint.ckpt in that folder (%s); give the "
+                                                       "output folder of a run that was stopped", resume, strerror(errno));
+        if (dsc_agree(comm, status) != DSC_OK) goto done;
+        model_config saved;
+        if (checkpoint_read_config(comm, ckpt_path, &saved, NULL, NULL) != DSC_OK) goto done;
+    } else {
+        status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "train", files, nfiles);
+        if (status != DSC_OK) goto done;
+        status = rank == 0 ? write_config(dir, &cmd, files, nfiles) : DSC_OK;
+        if (dsc_agree(comm, status) != DSC_OK) goto done;
+    }
+
+    status = run_input_load(comm, files, nfiles, &eo, &po, NULL, &in);
+    if (status != DSC_OK) goto done;
+    have_in = 1;
+    phases[0] = in.t_read;
+    phases[1] = in.t_preprocess;
+    const long long T = in.cat.ntime;
+    long long t0, n;
+    block_range(T, nranks, rank, &t0, &n);
+    if (to.k >= T) status = dsc_fail("dsc train: -k %d clusters for %lld time steps; give fewer clusters than time steps", to.k, T);
+    if (cli_get(&cmd, "truth") && status == DSC_OK) {
+        truth = dsc_malloc((size_t)T * sizeof(int), "truth labels");
+        status = truth ? DSC_OK : DSC_ERR;
+    }
+    if (dsc_agree(comm, status) != DSC_OK) goto done;
+    if (truth) {
+        label_table tab;
+        status = labels_read(comm, cli_get(&cmd, "truth"), &tab);
+        if (status != DSC_OK) goto done;
+        status = labels_match(truth, &tab, cli_get(&cmd, "truth"), in.cat.time, T, eo.daily_mean);
+        labels_destroy(&tab);
+        if (status == DSC_OK) {
+            kt = metrics_encode_labels(truth, truth, T);
+            if (kt < 0) status = dsc_fail("out of memory encoding the truth labels");
+        }
+        if (dsc_agree(comm, status) != DSC_OK) goto done;
+    }
+
+    mc.vars = in.stats.nvars;
+    mc.height = in.stats.height;
+    mc.width = in.stats.width;
+    const int local_batch = (int)((to.batch + nranks - 1) / nranks);
+    status = model_create(&m, &mc, local_batch > LATENT_PASS_BATCH ? local_batch : LATENT_PASS_BATCH);
+    if (dsc_agree(comm, status) != DSC_OK) goto done;
+    have_model = 1;
+    status = model_init(&m, to.seed);
+    if (status == DSC_OK) {
+        status = optimizer_create(&opt, &oc, m.nparams);
+        have_opt = status == DSC_OK;
+    }
+    if (status == DSC_OK) {
+        status = train_state_create(&st, T, to.k);
+        have_state = status == DSC_OK;
+    }
+    if (status == DSC_OK) status = run_stats_blob(&in.stats, &blob, &blob_bytes);
+    if (dsc_agree(comm, status) != DSC_OK) goto done;
+    data_fingerprint(&in, st.fingerprint);
+    st.alpha = to.alpha;
+
+    if (resume) {
+        status = checkpoint_load(comm, ckpt_path, &m, &opt, &extra);
+        if (status != DSC_OK) goto done;
+        double fp[8];
+        memcpy(fp, st.fingerprint, sizeof fp);
+        status = train_state_unpack(&st, extra.state, extra.state_bytes, ckpt_path);
+        if (status == DSC_OK && memcmp(fp, st.fingerprint, sizeof fp) != 0)
+            status = dsc_fail("%s: the run was trained on other data (time steps, variables or grid differ); resume with "
+                              "the inputs of %s/config.txt", ckpt_path, dir);
+        if (status == DSC_OK && (extra.blob_bytes != blob_bytes || memcmp(extra.blob, blob, blob_bytes) != 0))
+            status = dsc_fail("%s: the normalisation of these inputs differs from the run's; resume with the inputs and "
+                              "pre-processing options of %s/config.txt", ckpt_path, dir);
+        if (dsc_agree(comm, status) != DSC_OK) goto done;
+        if (rank == 0 && to.verbose >= 1) printf("dsc train: resuming %s at step %ld\n", dir, st.iteration);
+    } else if (rank == 0 && to.verbose >= 1) {
+        char arch[256];
+        model_config_format(&mc, arch, sizeof arch);
+        printf("dsc train: %lld time steps, %d x %d grid, %d variables, %d ranks; model %s (%zu parameters), K = %d\n", T,
+               in.cat.nlat, in.cat.nlon, in.cat.nvars, nranks, arch, m.nparams, to.k);
+        fflush(stdout);
+    }
+
+    train_catch_signals();
+    train_timings tt;
+    status = train_run(comm, &m, &opt, in.x, T, &to, &st, blob, blob_bytes, &tt);
+    phases[2] = tt.pretrain;
+    phases[3] = tt.kmeans;
+    phases[4] = tt.joint_compute;
+    phases[5] = tt.joint_allreduce;
+    phases[6] = tt.update;
+    if (status != DSC_OK) goto done;
+
+    /* final labels: argmax of q with the trained model */
+    double te = MPI_Wtime();
+    const int K = to.k, L = mc.latent;
+    z = dsc_malloc(((size_t)n * L + 1) * sizeof(float), "latent vectors");
+    q = dsc_malloc(((size_t)n * K + 1) * sizeof(double), "soft assignments");
+    labels = dsc_malloc(((size_t)n + 1) * sizeof(int), "labels");
+    labels_all = dsc_malloc((size_t)T * sizeof(int), "labels");
+    centroids = dsc_malloc((size_t)K * L * sizeof(double), "centroids");
+    if (rank == 0) q_all = dsc_malloc((size_t)T * K * sizeof(double), "soft assignments");
+    const size_t d_real = (size_t)in.stats.nvars * in.stats.nlat * in.stats.nlon;
+    xu = dsc_malloc(((size_t)n * d_real + 1) * sizeof(float), "normalised matrix");
+    status = z && q && labels && labels_all && centroids && xu && (rank != 0 || q_all) ? DSC_OK : DSC_ERR;
+    if (dsc_agree(comm, status) != DSC_OK) goto done;
+    status = train_soft_assign(comm, &m, in.x, T, to.alpha, z, q);
+    if (status != DSC_OK) goto done;
+    clustering_hard_labels(labels, q, n, K);
+    run_allgather_ints(comm, labels, T, labels_all);
+    run_gather_rows(comm, q, T, K, q_all);
+    for (size_t i = 0; i < (size_t)K * L; i++) centroids[i] = m.centroids[i];
+
+    /* metrics of the final labels on the normalised input matrix (real cells) */
+    run_unpad(&in.stats, in.x, n, xu);
+    metrics_data md = {.ntotal = T, .n = n, .d = (int)d_real, .x = xu, .labels = labels, .k = K};
+    long sample = 0;
+    status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);
+    if (dsc_agree(comm, status) != DSC_OK) goto done;
+    pairwise_options popt = {.sample = sample, .seed = to.seed, .tile = 0};
+    status = metrics_report_compute(comm, &md, &popt, truth, kt, labels_all, &rep);
+    if (status != DSC_OK) goto done;
+    have_rep = 1;
+    phases[7] = MPI_Wtime() - te;
+
+    /* outputs */
+    double tw = MPI_Wtime();
+    status = run_output_labels(comm, dir, &in.cat, labels_all, q_all, K);
+    if (status == DSC_OK) status = run_output_latent(comm, dir, &in.cat, z, t0, n, L);
+    if (status == DSC_OK) status = run_output_centroids(comm, dir, centroids, K, L, "latent");
+    if (status == DSC_OK) status = run_output_composites(comm, dir, &in.cat, &in.samples, labels_all, K);
+    if (status == DSC_OK) {
+        /* inference checkpoint: model, centroids, normalisation and the final training state */
+        size_t nbytes = train_state_bytes(&st);
+        void *sbuf = dsc_malloc(nbytes, "training state");
+        status = dsc_agree(comm, sbuf ? DSC_OK : DSC_ERR);
+        if (status == DSC_OK) {
+            train_state_pack(&st, sbuf);
+            checkpoint_extra x = {.iteration = st.iteration, .blob = blob, .blob_bytes = blob_bytes, .state = sbuf,
+                                  .state_bytes = nbytes};
+            status = checkpoint_save(comm, model_path, &m, NULL, &x);
+        }
+        free(sbuf);
+    }
+    if (status != DSC_OK) goto done;
+    phases[8] = MPI_Wtime() - tw;
+    const long npre = m.has_decoder ? (long)to.pretrain_epochs * (long)((T + to.batch - 1) / to.batch) : 0;
+    status = write_metrics(comm, dir, &rep, &st, phases, &to, &mc, T, nranks, st.iteration - npre);
+    if (status != DSC_OK) goto done;
+    if (rank == 0) {
+        remove(ckpt_path); /* the run is complete: model.ckpt holds the result */
+        if (to.verbose >= 1) {
+            printf("dsc train: done in %.1f s; wrote %s/labels.csv, labels.nc, latent.nc, centroids.nc, composites.nc, "
+                   "metrics.json, model.ckpt\n", MPI_Wtime() - t_start, dir);
+            metrics_report_print(stdout, &rep);
+        }
+        fflush(stdout);
+    }
+
+done:
+    if (have_rep) metrics_report_destroy(&rep);
+    free(extra.blob);
+    free(extra.state);
+    free(blob);
+    free(z);
+    free(q);
+    free(q_all);
+    free(xu);
+    free(labels);
+    free(labels_all);
+    free(centroids);
+    free(truth);
+    if (have_state) train_state_destroy(&st);
+    if (have_opt) optimizer_destroy(&opt);
+    if (have_model) model_destroy(&m);
+    if (have_in) run_input_destroy(&in);
+    cli_free(&cmd);
+    return status;
+}

@@ -1,0 +1,178 @@
+/*
+ * run_common.c - output folder, input loading and gathers shared by the
+ * clustering commands (see run_common.h).
+ */
+#include "run_common.h"
+#include "partition.h"
+#include "status.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int folder_has_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *e;
+    int any = 0;
+    while (!any && (e = readdir(d)) != NULL) any = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return any;
+}
+
+static int check_folder(const char *dir, int force, const char *command, char **inputs, int ninputs)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) return dsc_fail("dsc %s: -o %s is not a folder; give a folder for the outputs", command, dir);
+        if (!force && folder_has_files(dir))
+            return dsc_fail("dsc %s: output folder %s is not empty; choose a new folder, or add --force to overwrite its outputs",
+                            command, dir);
+    } else if (mkdir(dir, 0777) != 0) {
+        return dsc_fail("dsc %s: cannot create output folder %s: %s; check the path and permissions", command, dir, strerror(errno));
+    }
+    char real_dir[PATH_MAX];
+    if (!realpath(dir, real_dir)) return dsc_fail("dsc %s: cannot resolve output folder %s: %s", command, dir, strerror(errno));
+    for (int i = 0; i < ninputs; i++) {
+        char real_in[PATH_MAX], parent[PATH_MAX];
+        if (!realpath(inputs[i], real_in)) continue; /* the reader names missing inputs */
+        snprintf(parent, sizeof parent, "%s", real_in);
+        char *slash = strrchr(parent, '/');
+        if (slash) *(slash == parent ? slash + 1 : slash) = '\0';
+        if (strcmp(parent, real_dir) == 0)
+            return dsc_fail("dsc %s: output folder %s holds the input file %s; write the outputs to another folder", command,
+                            dir, inputs[i]);
+    }
+    char probe[PATH_MAX + 64];
+    snprintf(probe, sizeof probe, "%s/.dsc-write-test.%ld", dir, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) return dsc_fail("dsc %s: cannot write in output folder %s: %s; choose a writable folder", command, dir, strerror(errno));
+    close(fd);
+    unlink(probe);
+    return DSC_OK;
+}
+
+int run_folder_prepare(MPI_Comm comm, const char *dir, int force, const char *command, char **inputs, int ninputs)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    int status = rank == 0 ? check_folder(dir, force, command, inputs, ninputs) : DSC_OK;
+    return dsc_agree(comm, status);
+}
+
+int run_input_load(MPI_Comm comm, char **files, int nfiles, const era5_options *eo, const preprocess_options *po,
+                   const preprocess_stats *given, run_input *in)
+{
+    memset(in, 0, sizeof *in);
+    double t0 = MPI_Wtime();
+    int status = era5_catalog_open(comm, files, nfiles, eo, &in->cat);
+    if (status != DSC_OK) return DSC_ERR;
+    in->have_cat = 1;
+    status = era5_read_samples(comm, &in->cat, eo, &in->samples);
+    if (status != DSC_OK) goto fail;
+    in->have_samples = 1;
+    double t1 = MPI_Wtime();
+    const era5_samples *s = &in->samples;
+    if (given) {
+        status = DSC_OK;
+        if (given->nvars != s->nvars || given->nlat != s->nlat || given->nlon != s->nlon)
+            status = dsc_fail("the model was trained on %d variables on a %dx%d grid, the data have %d on %dx%d; select the "
+                              "same --vars and --box as in training", given->nvars, given->nlat, given->nlon, s->nvars,
+                              s->nlat, s->nlon);
+        if (dsc_agree(comm, status) != DSC_OK) goto fail;
+        size_t n = preprocess_stats_packed_size(given);
+        double *buf = dsc_malloc(n * sizeof(double), "statistics");
+        status = buf ? DSC_OK : DSC_ERR;
+        if (buf) {
+            preprocess_stats_pack(given, buf);
+            status = preprocess_stats_unpack(&in->stats, buf, n);
+        }
+        free(buf);
+        if (dsc_agree(comm, status) != DSC_OK) goto fail;
+    } else if (preprocess_fit(comm, s, po, &in->stats) != DSC_OK) {
+        goto fail;
+    }
+    in->have_stats = 1;
+    in->F = (size_t)in->stats.nvars * in->stats.height * in->stats.width;
+    in->x = dsc_malloc(((size_t)s->nt * in->F + 1) * sizeof(float), "normalised samples");
+    status = in->x ? preprocess_apply(&in->stats, s, in->x) : DSC_ERR;
+    if (dsc_agree(comm, status) != DSC_OK) goto fail;
+    in->t_read = t1 - t0;
+    in->t_preprocess = MPI_Wtime() - t1;
+    return DSC_OK;
+fail:
+    run_input_destroy(in);
+    return DSC_ERR;
+}
+
+void run_input_destroy(run_input *in)
+{
+    free(in->x);
+    if (in->have_stats) preprocess_stats_destroy(&in->stats);
+    if (in->have_samples) era5_samples_destroy(&in->samples);
+    if (in->have_cat) era5_catalog_destroy(&in->cat);
+    memset(in, 0, sizeof *in);
+}
+
+void run_unpad(const preprocess_stats *st, const float *x, long long n, float *out)
+{
+    const int V = st->nvars, Y = st->nlat, X = st->nlon, H = st->height, W = st->width;
+    for (long long t = 0; t < n; t++)
+        for (int v = 0; v < V; v++)
+            for (int y = 0; y < Y; y++)
+                memcpy(out + (((size_t)t * V + v) * Y + y) * X, x + (((size_t)t * V + v) * H + y) * W, (size_t)X * sizeof(float));
+}
+
+void run_allgather_ints(MPI_Comm comm, const int *mine, long long T, int *all)
+{
+    int rank, P;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &P);
+    int *counts = malloc((size_t)2 * P * sizeof(int));
+    if (!counts) MPI_Abort(comm, 1);
+    int *displs = counts + P;
+    for (int r = 0; r < P; r++) {
+        long long a, c;
+        block_range(T, P, r, &a, &c);
+        counts[r] = (int)c;
+        displs[r] = (int)a;
+    }
+    MPI_Allgatherv(mine, counts[rank], MPI_INT, all, counts, displs, MPI_INT, comm);
+    free(counts);
+}
+
+void run_gather_rows(MPI_Comm comm, const double *mine, long long T, int K, double *all)
+{
+    int rank, P;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &P);
+    int *counts = malloc((size_t)2 * P * sizeof(int));
+    if (!counts) MPI_Abort(comm, 1);
+    int *displs = counts + P;
+    for (int r = 0; r < P; r++) {
+        long long a, c;
+        block_range(T, P, r, &a, &c);
+        counts[r] = (int)(c * K);
+        displs[r] = (int)(a * K);
+    }
+    MPI_Gatherv(mine, counts[rank], MPI_DOUBLE, all, counts, displs, MPI_DOUBLE, 0, comm);
+    free(counts);
+}
+
+int run_stats_blob(const preprocess_stats *st, void **blob, size_t *bytes)
+{
+    size_t n = preprocess_stats_packed_size(st);
+    double *buf = dsc_malloc(n * sizeof(double), "normalisation statistics");
+    if (!buf) return DSC_ERR;
+    preprocess_stats_pack(st, buf);
+    *blob = buf;
+    *bytes = n * sizeof(double);
+    return DSC_OK;
+}

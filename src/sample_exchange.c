@@ -1,0 +1,93 @@
+/*
+ * sample_exchange.c - fetch rows of a matrix distributed in contiguous
+ * blocks from their owners (see sample_exchange.h).
+ */
+#include "sample_exchange.h"
+#include "partition.h"
+#include "status.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int sample_owner(long long T, int P, long long g)
+{
+    long long base = T / P, extra = T % P;
+    if (g < extra * (base + 1)) return (int)(g / (base + 1));
+    return (int)(extra + (g - extra * (base + 1)) / base);
+}
+
+void sample_window(long long g, int S, long long *frames)
+{
+    for (int s = 0; s < S; s++) {
+        long long f = g - (S - 1) + s;
+        frames[s] = f < 0 ? 0 : f;
+    }
+}
+
+int sample_fetch(MPI_Comm comm, const float *x, long long T, size_t F, const long long *want, long long n_want, float *out)
+{
+    int rank, P;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &P);
+    long long t0, n;
+    block_range(T, P, rank, &t0, &n);
+    int *scount = dsc_calloc((size_t)4 * P, sizeof(int), "sample exchange counts");
+    long long *order = dsc_malloc((size_t)(n_want + 1) * sizeof(long long), "sample exchange order");
+    long long *sidx = dsc_malloc((size_t)(n_want + 1) * sizeof(long long), "sample exchange indices");
+    int status = scount && order && sidx ? DSC_OK : DSC_ERR;
+    if (status == DSC_OK)
+        for (long long i = 0; i < n_want; i++)
+            if (want[i] < 0 || want[i] >= T) status = dsc_fail("sample exchange: row %lld outside [0, %lld)", want[i], T);
+    if (dsc_agree(comm, status) != DSC_OK) {
+        free(scount);
+        free(order);
+        free(sidx);
+        return DSC_ERR;
+    }
+    int *sdispl = scount + P, *rcount = scount + 2 * P, *rdispl = scount + 3 * P;
+    /* requests grouped by owner, in the order of want within an owner */
+    for (long long i = 0; i < n_want; i++) scount[sample_owner(T, P, want[i])]++;
+    for (int q = 0, off = 0; q < P; q++) {
+        sdispl[q] = off;
+        off += scount[q];
+    }
+    {
+        int *fill = rdispl; /* temporary cursor per owner */
+        memcpy(fill, sdispl, (size_t)P * sizeof(int));
+        for (long long i = 0; i < n_want; i++) {
+            int q = sample_owner(T, P, want[i]);
+            order[fill[q]] = i;
+            sidx[fill[q]++] = want[i];
+        }
+    }
+    MPI_Alltoall(scount, 1, MPI_INT, rcount, 1, MPI_INT, comm);
+    long long nrecv = 0;
+    for (int q = 0; q < P; q++) {
+        rdispl[q] = (int)nrecv;
+        nrecv += rcount[q];
+    }
+    long long *ridx = dsc_malloc((size_t)(nrecv + 1) * sizeof(long long), "sample exchange requests");
+    float *rows = dsc_malloc(((size_t)nrecv * F + 1) * sizeof(float), "sample exchange rows");
+    float *got = dsc_malloc(((size_t)n_want * F + 1) * sizeof(float), "sample exchange rows");
+    status = ridx && rows && got ? DSC_OK : DSC_ERR;
+    if (dsc_agree(comm, status) == DSC_OK) {
+        MPI_Alltoallv(sidx, scount, sdispl, MPI_LONG_LONG, ridx, rcount, rdispl, MPI_LONG_LONG, comm);
+        for (long long i = 0; i < nrecv; i++) memcpy(rows + (size_t)i * F, x + (size_t)(ridx[i] - t0) * F, F * sizeof(float));
+        MPI_Datatype row;
+        MPI_Type_contiguous((int)F, MPI_FLOAT, &row);
+        MPI_Type_commit(&row);
+        /* the rows go back the way the requests came */
+        MPI_Alltoallv(rows, rcount, rdispl, row, got, scount, sdispl, row, comm);
+        MPI_Type_free(&row);
+        for (long long j = 0; j < n_want; j++) memcpy(out + (size_t)order[j] * F, got + (size_t)j * F, F * sizeof(float));
+    } else {
+        status = DSC_ERR;
+    }
+    free(ridx);
+    free(rows);
+    free(got);
+    free(scount);
+    free(order);
+    free(sidx);
+    return status;
+}
