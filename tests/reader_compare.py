@@ -6,9 +6,13 @@ int64 D, then T*D values) are compared with what netCDF4-python reads
 itself) and with a numpy reimplementation of preprocess.h.
 
   reader_compare.py raw --bin raw.bin --times times.bin --vars t2m,sp [--daily-mean] [--box S,N,W,E] [--time-range A/B] FILES...
-  reader_compare.py preprocess --raw raw.bin --times times.bin --out x.bin [--scaling cell] [--anomalies] [--grid Y,X,V]
+  reader_compare.py preprocess --raw raw.bin --times times.bin --out x.bin [--scaling cell] [--anomalies]
+                    [--climatology harmonic|daily] [--harmonics N] [--grid Y,X,V]
+  reader_compare.py anomalies --raw raw.bin --times times.bin --prepared a.bin --grid Y,X,V [--anomalies]
+                    [--climatology harmonic|daily] [--harmonics N] [--scaling S] [--rtol R]
+                                                (values before scaling, against np.linalg.lstsq per cell)
   reader_compare.py agree --vars V1,V2 --legacy F1,F2 a.bin b.bin   (packed vs float encodings)
-  reader_compare.py same a.bin b.bin --rtol R     (two matrices of the same values)
+  reader_compare.py same a.bin b.bin --rtol R [--atol A]  (two matrices of the same values)
 
 Exit status 0 when the check holds; the first differences are printed.
 """
@@ -155,24 +159,97 @@ def day_index(hours):
     return np.array(out)
 
 
-def preprocess(raw, hours, grid, scaling, anomalies):
+YEAR_HOURS = 24 * 365.2425  # the tropical year
+MIN_SPAN_HOURS = 360 * 24  # shorter records get the mean of each cell
+
+
+def harmonic_basis(hours, origin, n):
+    """(T, 2 + 2n): 1, tau, cos(2 pi k tau), sin(2 pi k tau) with tau in years from origin."""
+    tau = (hours - origin) / YEAR_HOURS
+    cols = [np.ones_like(tau), tau]
+    for k in range(1, n + 1):
+        cols += [np.cos(2 * np.pi * k * tau), np.sin(2 * np.pi * k * tau)]
+    return np.stack(cols, axis=1)
+
+
+def fit_cell(b, y):
+    """Least squares of y on the longest leading block of columns of b
+    (1 + trend + k harmonics, 1 + trend, or 1) that has full rank."""
+    p = b.shape[1]
+    for size in [p] + list(range(p - 2, 1, -2)) + [1]:
+        if np.linalg.matrix_rank(b[:, :size]) == size:
+            coef = np.zeros(p)
+            coef[:size] = np.linalg.lstsq(b[:, :size], y, rcond=None)[0]
+            return coef
+    raise AssertionError("no column of b has full rank")
+
+
+def harmonic_climatology(x, hours, fill, n):
+    """(T, V, Y, X): per cell and hour of day, the least-squares fit of
+    mean + trend + n annual harmonics to the valid values, at every time."""
+    T = x.shape[0]
+    flat = x.reshape(T, -1)
+    cell_var = np.repeat(np.arange(x.shape[1]), flat.shape[1] // x.shape[1])
+    origin = 24 * np.floor((hours.min() + hours.max()) / 48)
+    short = hours.max() - hours.min() < MIN_SPAN_HOURS
+    b = harmonic_basis(hours, origin, n)
+    hour = np.floor(hours + 1 / 120).astype(np.int64) % 24
+    clim = np.empty_like(flat)
+    for h in np.unique(hour):
+        rows = hour == h
+        bh, yh = b[rows], flat[rows]
+        valid = ~np.isnan(yh)
+        coef = np.zeros((b.shape[1], flat.shape[1]))
+        whole = valid.all(axis=0)
+        if short:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                coef[0] = np.nanmean(yh, axis=0)
+        elif whole.any():  # cells valid at every step share the matrix
+            coef[:, whole] = np.linalg.lstsq(bh, yh[:, whole], rcond=None)[0]
+        for c in np.nonzero(~whole)[0]:
+            if not valid[:, c].any():
+                coef[:, c] = 0
+                coef[0, c] = fill[cell_var[c]]
+            elif not short:
+                coef[:, c] = fit_cell(bh[valid[:, c]], yh[valid[:, c], c])
+        clim[rows] = bh @ coef
+    return clim.reshape(x.shape)
+
+
+def daily_climatology(x, hours, fill):
+    """(T, V, Y, X) float32: the mean of the valid values of each calendar day."""
+    V, Y, X = x.shape[1:]
+    slot = day_index(hours)
+    clim = np.empty((366, V, Y, X), dtype=np.float32)
+    for d in range(366):
+        sel = x[slot == d]
+        cnt = np.sum(~np.isnan(sel), axis=0)
+        s = np.nansum(sel, axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m = np.where(cnt > 0, s / np.maximum(cnt, 1), fill[:, None, None])
+        clim[d] = m.astype(np.float32)
+    return clim[slot]
+
+
+def prepared(raw, hours, grid, anomalies, climatology="harmonic", harmonics=3):
+    """(T, V, Y, X) float64: filled values minus the climatology, rounded to float32."""
     Y, X, V = grid
     T = raw.shape[0]
     x = raw.reshape(T, V, Y, X).astype(np.float64)
     fill = np.array([np.nanmean(x[:, v]) for v in range(V)])
     filled = np.where(np.isnan(x), fill[None, :, None, None], x)
-    if anomalies:
-        slot = day_index(hours)
-        clim = np.empty((366, V, Y, X), dtype=np.float32)
-        for d in range(366):
-            sel = x[slot == d]
-            cnt = np.sum(~np.isnan(sel), axis=0)
-            s = np.nansum(sel, axis=0)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                m = np.where(cnt > 0, s / np.maximum(cnt, 1), fill[:, None, None])
-            clim[d] = m.astype(np.float32)
-        filled = filled - clim[slot].astype(np.float64)
-    p = filled.astype(np.float32).astype(np.float64)
+    if anomalies and climatology == "daily":
+        filled = filled - daily_climatology(x, hours, fill).astype(np.float64)
+    elif anomalies:
+        filled = filled - harmonic_climatology(x, hours, fill, harmonics)
+    return filled.astype(np.float32).astype(np.float64), filled
+
+
+def preprocess(raw, hours, grid, scaling, anomalies, climatology="harmonic", harmonics=3):
+    Y, X, V = grid
+    T = raw.shape[0]
+    p, _ = prepared(raw, hours, grid, anomalies, climatology, harmonics)
     if scaling == "cell":
         lo, hi = p.min(axis=0, keepdims=True), p.max(axis=0, keepdims=True)
     else:
@@ -191,7 +268,7 @@ def cmd_preprocess(args):
     raw = load(args.raw)
     hours = load(args.times, np.float64)[:, 0]
     grid = tuple(int(v) for v in args.grid.split(","))
-    expect = preprocess(raw, hours, grid, args.scaling, args.anomalies)
+    expect = preprocess(raw, hours, grid, args.scaling, args.anomalies, args.climatology, args.harmonics)
     got = load(args.out)
     if got.shape != expect.shape:
         print(f"shape {got.shape}, numpy gives {expect.shape}")
@@ -199,6 +276,27 @@ def cmd_preprocess(args):
     err = np.abs(got.astype(np.float64) - expect)
     print(f"compared {got.size} values, largest difference {err.max():.3g}")
     if err.max() > args.atol or np.isnan(got).any():
+        i = np.unravel_index(np.argmax(err), err.shape)
+        print(f"differs at {i}: {got[i]} vs {expect[i]}")
+        return 1
+    return 0
+
+
+def cmd_anomalies(args):
+    """The values before scaling: |dsc - numpy| <= rtol * (largest |value| of the variable)."""
+    raw = load(args.raw)
+    hours = load(args.times, np.float64)[:, 0]
+    grid = tuple(int(v) for v in args.grid.split(","))
+    _, expect = prepared(raw, hours, grid, args.anomalies, args.climatology, args.harmonics)
+    T, V = expect.shape[:2]
+    got = load(args.prepared).astype(np.float64).reshape(expect.shape)
+    scale = np.max(np.abs(np.where(np.isnan(raw), 0, raw)).reshape(T, V, -1), axis=(0, 2))
+    err = np.abs(got - expect)
+    rel = np.max(err.reshape(T, V, -1), axis=(0, 2)) / np.maximum(scale, 1e-30)
+    spread = np.std(expect.reshape(T, V, -1), axis=(0, 2))
+    print(f"compared {got.size} anomalies of {V} variables; largest difference relative to the variable's scale "
+          f"{rel.max():.3g}; anomaly std / scale {np.min(spread / np.maximum(scale, 1e-30)):.3g}..{np.max(spread / np.maximum(scale, 1e-30)):.3g}")
+    if np.isnan(got).any() or rel.max() > args.rtol:
         i = np.unravel_index(np.argmax(err), err.shape)
         print(f"differs at {i}: {got[i]} vs {expect[i]}")
         return 1
@@ -239,9 +337,10 @@ def cmd_same(args):
         print(f"shapes {a.shape} {b.shape} or missing values differ")
         return 1
     m = ~np.isnan(a)
-    rel = np.abs(a[m] - b[m]) / np.maximum(np.abs(b[m]), 1e-30)
-    print(f"compared {a.size} values, largest relative difference {rel.max():.3g}")
-    return 0 if rel.max() <= args.rtol else 1
+    err = np.abs(a[m] - b[m])
+    rel = err / np.maximum(np.abs(b[m]), 1e-30)
+    print(f"compared {a.size} values, largest difference {err.max():.3g}, largest relative difference {rel.max():.3g}")
+    return 0 if np.all(err <= args.atol + args.rtol * np.abs(b[m])) else 1
 
 
 def main():
@@ -263,7 +362,19 @@ def main():
     q.add_argument("--grid", required=True, help="Y,X,V")
     q.add_argument("--scaling", default="variable", choices=["variable", "cell"])
     q.add_argument("--anomalies", action="store_true")
+    q.add_argument("--climatology", default="harmonic", choices=["harmonic", "daily"])
+    q.add_argument("--harmonics", type=int, default=3)
     q.add_argument("--atol", type=float, default=1e-6)
+    n = sub.add_parser("anomalies")
+    n.add_argument("--raw", required=True)
+    n.add_argument("--times", required=True)
+    n.add_argument("--prepared", required=True)
+    n.add_argument("--grid", required=True, help="Y,X,V")
+    n.add_argument("--climatology", default="harmonic", choices=["harmonic", "daily"])
+    n.add_argument("--harmonics", type=int, default=3)
+    n.add_argument("--anomalies", action="store_true")
+    n.add_argument("--scaling", help="accepted and ignored: the values before scaling")
+    n.add_argument("--rtol", type=float, default=1e-6)
     g = sub.add_parser("agree")
     g.add_argument("--vars", required=True)
     g.add_argument("--legacy", required=True, help="comma-separated packed files")
@@ -271,10 +382,12 @@ def main():
     g.add_argument("b")
     s = sub.add_parser("same")
     s.add_argument("--rtol", type=float, default=1e-6)
+    s.add_argument("--atol", type=float, default=0.0)
     s.add_argument("a")
     s.add_argument("b")
     args = p.parse_args()
-    return {"raw": cmd_raw, "preprocess": cmd_preprocess, "agree": cmd_agree, "same": cmd_same}[args.cmd](args)
+    return {"raw": cmd_raw, "preprocess": cmd_preprocess, "anomalies": cmd_anomalies, "agree": cmd_agree,
+            "same": cmd_same}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,15 @@
  * era5_redistribute each rank must hold exactly the formula's values of its
  * samples, for every process grid that the rank count allows.  The
  * pre-processing of the distributed samples must equal, bit for bit, the
- * pre-processing of all samples on one rank, and a plain reference
- * computation written out below.  With DIR, a small file is written there
- * and read through a catalog made by hand, also with errors on one rank.
+ * pre-processing of all samples on one rank (to 1e-6 with the harmonic
+ * climatology, whose sums are added in another order), and a plain
+ * reference computation written out below.  The harmonic climatology must
+ * reproduce planted fields (mean + trend + harmonics, per hour of day for
+ * sub-daily steps) to rounding, extrapolate them to other years from the
+ * stored coefficients, fall back to fewer terms on short or sparse
+ * records, and survive the serialisation (version 2, and version 1 daily
+ * records).  With DIR, a small file is written there and read through a
+ * catalog made by hand, also with errors on one rank.
  */
 #include "era5_reader.h"
 #include "preprocess.h"
@@ -241,12 +247,16 @@ static void test_preprocess(MPI_Comm comm, int rank, int nranks)
     make_samples(&all, T, 0, T, V, Y, X);
     const size_t padded = (size_t)V * H * W;
 
-    for (int mode = 0; mode < 4; mode++) {
+    /* modes: scaling x {no anomalies, daily climatology, harmonic climatology (80 days: the mean of each cell)} */
+    for (int mode = 0; mode < 6; mode++) {
         scale_mode scaling = (mode & 1) ? SCALE_CELL : SCALE_VARIABLE;
-        int anomalies = mode >= 2;
-        const char *name = scaling == SCALE_CELL ? "per cell" : "per variable";
+        int anomalies = mode >= 2, harmonic = mode >= 4;
+        const preprocess_options po = {scaling, anomalies, harmonic ? CLIMATOLOGY_HARMONIC : CLIMATOLOGY_DAILY, 3};
+        char name[64];
+        snprintf(name, sizeof name, "%s%s", scaling == SCALE_CELL ? "per cell" : "per variable",
+                 !anomalies ? "" : harmonic ? " with harmonic anomalies" : " with daily anomalies");
         preprocess_stats st, serial;
-        int ok = preprocess_fit(comm, &mine, &(preprocess_options){scaling, anomalies}, &st) == DSC_OK;
+        int ok = preprocess_fit(comm, &mine, &po, &st) == DSC_OK;
         float *out = malloc(nt * padded * sizeof(float) + 1);
         ok = ok && preprocess_apply(&st, &mine, out) == DSC_OK;
         /* gather to rank 0 */
@@ -262,9 +272,11 @@ static void test_preprocess(MPI_Comm comm, int rank, int nranks)
         int same = 1, inrange = 1, padding = 1, reference_ok = 1, constant = 1, extremes = 1;
         if (rank == 0) {
             float *one = malloc(T * padded * sizeof(float));
-            ok = ok && preprocess_fit(MPI_COMM_SELF, &all, &(preprocess_options){scaling, anomalies}, &serial) == DSC_OK;
+            ok = ok && preprocess_fit(MPI_COMM_SELF, &all, &po, &serial) == DSC_OK;
             ok = ok && preprocess_apply(&serial, &all, one) == DSC_OK;
-            same = memcmp(one, gathered, T * padded * sizeof(float)) == 0;
+            if (harmonic)
+                for (size_t i = 0; i < T * padded; i++) same &= fabsf(one[i] - gathered[i]) <= 1e-6f;
+            else same = memcmp(one, gathered, T * padded * sizeof(float)) == 0;
             float lo[ERA5_MAX_VARS], hi[ERA5_MAX_VARS];
             for (int v = 0; v < V; v++) lo[v] = INFINITY, hi[v] = -INFINITY;
             for (long long t = 0; t < T; t++)
@@ -293,10 +305,9 @@ static void test_preprocess(MPI_Comm comm, int rank, int nranks)
             preprocess_stats_destroy(&serial);
             free(one);
         }
-        tap_check_all(comm, ok, "%s%s: fit and apply succeed on every rank", name, anomalies ? " with anomalies" : "");
-        tap_check(same, "%s%s: %d ranks give the bytes of 1 rank", name, anomalies ? " with anomalies" : "", nranks);
-        tap_check(inrange && padding && constant && extremes, "%s%s: values in [0, 1], min 0 / max 1, constant variable 0, padding 0",
-                  name, anomalies ? " with anomalies" : "");
+        tap_check_all(comm, ok, "%s: fit and apply succeed on every rank", name);
+        tap_check(same, "%s: %d ranks give %s of 1 rank", name, nranks, harmonic ? "the values (to 1e-6)" : "the bytes");
+        tap_check(inrange && padding && constant && extremes, "%s: values in [0, 1], min 0 / max 1, constant variable 0, padding 0", name);
         if (!anomalies) tap_check(reference_ok, "%s: equals the plain reference computation to 1e-6", name);
 
         /* save / reload the statistics: the same output */
@@ -308,11 +319,28 @@ static void test_preprocess(MPI_Comm comm, int rank, int nranks)
         int reload = preprocess_stats_unpack(&back, buf, n) == DSC_OK && preprocess_apply(&back, &mine, again) == DSC_OK &&
                      memcmp(again, out, nt * padded * sizeof(float)) == 0;
         if (reload) preprocess_stats_destroy(&back);
-        tap_check_all(comm, reload, "%s%s: packed statistics reload to the same output", name, anomalies ? " with anomalies" : "");
+        tap_check_all(comm, reload, "%s: packed statistics reload to the same output", name);
+        if (anomalies && !harmonic) { /* the same record in version 1: 9 header entries, then the same values */
+            double *v1 = malloc(n * sizeof(double));
+            memcpy(v1, buf, PREPROCESS_STATS_HEADER_V1 * sizeof(double));
+            v1[1] = 1.0;
+            memcpy(v1 + PREPROCESS_STATS_HEADER_V1, buf + PREPROCESS_STATS_HEADER, (n - PREPROCESS_STATS_HEADER) * sizeof(double));
+            size_t n1 = n - (PREPROCESS_STATS_HEADER - PREPROCESS_STATS_HEADER_V1);
+            int old = preprocess_stats_unpack(&back, v1, n1) == DSC_OK;
+            old = old && back.climatology_kind == CLIMATOLOGY_DAILY && preprocess_apply(&back, &mine, again) == DSC_OK &&
+                  memcmp(again, out, nt * padded * sizeof(float)) == 0;
+            if (old) preprocess_stats_destroy(&back);
+            tap_check_all(comm, old, "%s: a version 1 record of the daily climatology still reads, to the same output", name);
+            free(v1);
+        }
         buf[2] = 99; /* nvars out of range */
         int refused = preprocess_stats_unpack(&back, buf, n) == DSC_ERR && preprocess_stats_unpack(&back, buf, n - 1) == DSC_ERR;
         dsc_clear();
-        tap_check_all(comm, refused, "%s%s: a damaged statistics record is refused", name, anomalies ? " with anomalies" : "");
+        buf[2] = V;
+        buf[1] = 3.0; /* a version from the future */
+        refused = refused && preprocess_stats_unpack(&back, buf, n) == DSC_ERR && strstr(dsc_message(), "version");
+        dsc_clear();
+        tap_check_all(comm, refused, "%s: a damaged statistics record is refused", name);
         free(buf);
         free(again);
         free(out);
@@ -323,6 +351,302 @@ static void test_preprocess(MPI_Comm comm, int rank, int nranks)
     }
     era5_samples_destroy(&mine);
     era5_samples_destroy(&all);
+}
+
+/* ---- the harmonic climatology on planted fields ---- */
+
+/* Hours since 1900-01-01 of 00:00 on a date. */
+static double hours_of(int year, int month, int day)
+{
+    dsc_datetime d = {year, month, day, 0, 0, 0};
+    return datetime_to_hours(&d);
+}
+
+/* A seasonal cycle known in closed form: mean + trend + 3 annual harmonics
+ * with coefficients of the cell, in years from 1990-01-01 (not the origin
+ * dsc picks: the fitted function does not depend on it). */
+static double planted_cycle(double hours, size_t cell)
+{
+    const double tau = (hours - hours_of(1990, 1, 1)) / (24.0 * 365.2425);
+    double value = 100.0 + 7.0 * (double)(cell % 13) + (0.2 + 0.05 * (double)(cell % 7)) * tau;
+    for (int k = 1; k <= 3; k++)
+        value += (1.0 + (double)(cell % 3)) / k * cos(2 * M_PI * k * tau) + 0.5 * ((double)(cell % 5) - 2.0) / k * sin(2 * M_PI * k * tau);
+    return value;
+}
+
+/* The line of the sparse cell: 50 + 2 tau, tau in years from 1990-01-01. */
+static double sparse_line(double hours) { return 50.0 + 2.0 * (hours - hours_of(1990, 1, 1)) / (24.0 * 365.2425); }
+
+/* A diurnal offset of a cell at an hour of day: no harmonic shape. */
+static double planted_diurnal(int hour, size_t cell) { return (hour == 0 ? 3.0 : hour == 6 ? -1.0 : hour == 12 ? 2.5 : 0.0) * (1.0 + 0.1 * (double)(cell % 4)); }
+
+/* Deterministic noise in [-1, 1] of a step and cell. */
+static double noise(long long t, size_t cell)
+{
+    unsigned long long h = (unsigned long long)t * 0x9E3779B97F4A7C15ull ^ ((unsigned long long)cell + 1) * 0xC2B2AE3D27D4EB4Full;
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 29;
+    return (double)(h >> 11) / (double)(1ull << 52) - 1.0;
+}
+
+enum { FIELD_EXACT, FIELD_NOISY, FIELD_DIURNAL, FIELD_SHIFTED, FIELD_SPARSE };
+
+/* The value of a planted field at step t (global index), time hours, cell;
+ * NaN = missing.  Cell 0 is missing every 9th step in every kind. */
+static float planted_value(int kind, long long t, double hours, size_t cell)
+{
+    if (cell == 0 && t % 9 == 4) return NAN;
+    double value = planted_cycle(hours, cell);
+    switch (kind) {
+    case FIELD_NOISY: value += 3.0 * noise(t, cell); break;
+    case FIELD_DIURNAL: value += planted_diurnal(preprocess_hour_of_day(hours), cell); break;
+    case FIELD_SHIFTED: value += 0.5 + 0.25 * sin(0.1 * (double)t + (double)cell); break; /* another year: a known anomaly */
+    case FIELD_SPARSE: /* cell 1 valid at 3 equally spaced steps only: the line 50 + 2 tau plus +1, -2, +1, whose
+                        * least-squares line is 50 + 2 tau (a third term would pass through the points) */
+        if (cell == 1) return t % 400 == 7 ? (float)(sparse_line(hours) + (t / 400 == 1 ? -2.0 : 1.0)) : NAN;
+        break;
+    default: break;
+    }
+    return (float)value;
+}
+
+/* Samples [t0, t0 + nt) of T steps every step hours from start, of a
+ * planted field on a V x Y x X grid. */
+static void make_planted(era5_samples *s, int kind, long long T, long long t0, long long nt, int V, int Y, int X, double start, double step)
+{
+    const size_t sample = (size_t)V * Y * X;
+    memset(s, 0, sizeof *s);
+    s->ntime = T;
+    s->t0 = t0;
+    s->nt = nt;
+    s->nvars = V;
+    s->nlat = Y;
+    s->nlon = X;
+    s->data = malloc((size_t)nt * sample * sizeof(float) + 1);
+    s->time = malloc((size_t)nt * sizeof(double) + 1);
+    for (long long t = 0; t < nt; t++) {
+        s->time[t] = start + step * (double)(t0 + t);
+        for (size_t i = 0; i < sample; i++) s->data[t * sample + i] = planted_value(kind, t0 + t, s->time[t], i);
+    }
+}
+
+/* Largest |prepared - expected| over the valid values of s, relative to
+ * the largest |value|; expected = planted_value(kind) - cycle (+ diurnal),
+ * or minus the line for the sparse cell. */
+static double planted_residual(const era5_samples *s, const float *prepared, int kind_of_data, int diurnal)
+{
+    const size_t sample = (size_t)s->nvars * s->nlat * s->nlon;
+    double worst = 0, scale = 0;
+    for (long long t = 0; t < s->nt; t++)
+        for (size_t i = 0; i < sample; i++) {
+            float x = s->data[t * sample + i];
+            if (isnan(x)) continue;
+            double clim = planted_cycle(s->time[t], i) + (diurnal ? planted_diurnal(preprocess_hour_of_day(s->time[t]), i) : 0.0);
+            if (kind_of_data == FIELD_SPARSE && i == 1) clim = sparse_line(s->time[t]);
+            double expected = (double)planted_value(kind_of_data, s->t0 + t, s->time[t], i) - clim;
+            worst = fmax(worst, fabs(prepared[t * sample + i] - expected));
+            scale = fmax(scale, fabs(x));
+        }
+    return worst / scale;
+}
+
+/* Collective: the prepared values of every rank's samples, in time order, on rank 0 (NULL elsewhere). */
+static float *gather_prepared(MPI_Comm comm, const float *mine, long long T, long long nt, size_t sample, int rank, int nranks)
+{
+    float *all = rank == 0 ? malloc((size_t)T * sample * sizeof(float)) : NULL;
+    int *counts = malloc(2 * nranks * sizeof(int)), *displs = counts + nranks;
+    for (int q = 0; q < nranks; q++) {
+        long long a, n;
+        block_range(T, nranks, q, &a, &n);
+        counts[q] = (int)(n * sample);
+        displs[q] = (int)(a * sample);
+    }
+    MPI_Gatherv(mine, (int)(nt * sample), MPI_FLOAT, all, counts, displs, MPI_FLOAT, 0, comm);
+    free(counts);
+    return all;
+}
+
+/* Fits preprocess_options on the distributed field and returns this rank's prepared values. */
+static float *fit_prepare(MPI_Comm comm, const era5_samples *s, const preprocess_options *o, preprocess_stats *st, int *ok)
+{
+    const size_t sample = (size_t)s->nvars * s->nlat * s->nlon;
+    float *out = malloc((size_t)s->nt * sample * sizeof(float) + 1);
+    *ok = preprocess_fit(comm, s, o, st) == DSC_OK && preprocess_prepare(st, s, out) == DSC_OK;
+    return out;
+}
+
+static void test_harmonic(MPI_Comm comm, int rank, int nranks)
+{
+    const int V = 2, Y = 3, X = 4;
+    const size_t sample = (size_t)V * Y * X;
+    const preprocess_options harmonic = {SCALE_VARIABLE, 1, CLIMATOLOGY_HARMONIC, 3};
+    const preprocess_options daily = {SCALE_VARIABLE, 1, CLIMATOLOGY_DAILY, 3};
+    const double start = hours_of(2001, 1, 1);
+    long long t0, nt;
+
+    /* three years of daily steps of an exact cycle: anomalies 0 to rounding */
+    const long long T = 3 * 365;
+    block_range(T, nranks, rank, &t0, &nt);
+    era5_samples exact;
+    make_planted(&exact, FIELD_EXACT, T, t0, nt, V, Y, X, start, 24.0);
+    preprocess_stats st;
+    int ok;
+    float *a = fit_prepare(comm, &exact, &harmonic, &st, &ok);
+    double r = ok ? planted_residual(&exact, a, FIELD_EXACT, 0) : INFINITY;
+    tap_check_all(comm, ok && r < 1e-6, "harmonic: 3 years of mean + trend + 3 harmonics (a cell with missing values) give anomalies 0 (%.2g of the scale)", r);
+    tap_check_all(comm, ok && st.nslots == 1 && st.harmonics == 3 && st.coef, "harmonic: daily steps have one hour-of-day slot");
+    preprocess_stats dst;
+    float *d = fit_prepare(comm, &exact, &daily, &dst, &ok);
+    r = ok ? planted_residual(&exact, d, FIELD_EXACT, 0) : 0;
+    tap_check_all(comm, ok && r > 1e-4, "daily: the same field leaves the trend in the anomalies (%.2g of the scale)", r);
+    preprocess_stats_destroy(&dst);
+    free(d);
+
+    /* another year, 10 years later, with a known anomaly: the stored
+     * coefficients evaluated at its times, also after pack / unpack */
+    const long long T2 = 365;
+    long long u0, un;
+    block_range(T2, nranks, rank, &u0, &un);
+    era5_samples later;
+    make_planted(&later, FIELD_SHIFTED, T2, u0, un, V, Y, X, hours_of(2013, 1, 1), 24.0);
+    float *b = malloc((size_t)un * sample * sizeof(float) + 1), *c = malloc((size_t)un * sample * sizeof(float) + 1);
+    ok = ok && preprocess_prepare(&st, &later, b) == DSC_OK;
+    r = ok ? planted_residual(&later, b, FIELD_SHIFTED, 0) : INFINITY;
+    tap_check_all(comm, ok && r < 1e-5, "harmonic: a year outside the fit gets its anomaly from the extrapolated trend and cycle (%.2g)", r);
+    size_t n = preprocess_stats_packed_size(&st);
+    double *buf = malloc(n * sizeof(double)), *again = malloc(n * sizeof(double));
+    preprocess_stats_pack(&st, buf);
+    preprocess_stats back;
+    int round = preprocess_stats_unpack(&back, buf, n) == DSC_OK;
+    if (round) {
+        preprocess_stats_pack(&back, again);
+        round = memcmp(buf, again, n * sizeof(double)) == 0 && back.time_origin == st.time_origin && back.nslots == st.nslots &&
+                preprocess_prepare(&back, &later, c) == DSC_OK && memcmp(b, c, (size_t)un * sample * sizeof(float)) == 0;
+        preprocess_stats_destroy(&back);
+    }
+    tap_check_all(comm, round, "harmonic: pack / unpack is exact and the reloaded coefficients give the same anomalies of another year");
+    buf[PREPROCESS_STATS_HEADER + V + 2 * V] = 24; /* the hour of the first slot */
+    int refused = preprocess_stats_unpack(&back, buf, n) == DSC_ERR;
+    dsc_clear();
+    tap_check_all(comm, refused, "harmonic: a record with an hour-of-day slot of 24 is refused");
+    free(buf);
+    free(again);
+    free(b);
+    free(c);
+    era5_samples_destroy(&later);
+    preprocess_stats_destroy(&st);
+    free(a);
+    era5_samples_destroy(&exact);
+
+    /* a noisy field: the anomalies of n ranks equal those of 1 rank to 1e-6 */
+    era5_samples noisy, all;
+    make_planted(&noisy, FIELD_NOISY, T, t0, nt, V, Y, X, start, 24.0);
+    a = fit_prepare(comm, &noisy, &harmonic, &st, &ok);
+    float *gathered = gather_prepared(comm, a, T, nt, sample, rank, nranks);
+    int same = 1, differs = 0;
+    if (rank == 0) {
+        preprocess_stats one;
+        int ok1;
+        make_planted(&all, FIELD_NOISY, T, 0, T, V, Y, X, start, 24.0);
+        float *serial = fit_prepare(MPI_COMM_SELF, &all, &harmonic, &one, &ok1);
+        double scale = 0;
+        for (size_t i = 0; i < (size_t)T * sample; i++) scale = fmax(scale, fabs(all.data[i]));
+        for (size_t i = 0; i < (size_t)T * sample; i++) {
+            same &= ok1 && fabs(serial[i] - gathered[i]) <= 1e-6 * scale;
+            differs |= fabs(gathered[i]) > 0.5; /* the noise is left */
+        }
+        preprocess_stats_destroy(&one);
+        free(serial);
+        era5_samples_destroy(&all);
+    }
+    int verdict[2] = {same, differs};
+    MPI_Bcast(verdict, 2, MPI_INT, 0, comm);
+    tap_check_all(comm, ok, "harmonic: fit on a noisy field succeeds on every rank");
+    tap_check(verdict[0] && verdict[1], "harmonic: the anomalies of a noisy field at %d ranks equal those of 1 rank to 1e-6 of the scale", nranks);
+    free(gathered);
+    free(a);
+    preprocess_stats_destroy(&st);
+    era5_samples_destroy(&noisy);
+
+    /* two years of 6-hourly steps with a diurnal offset: one fit per hour of day */
+    const long long T6 = 2 * 365 * 4;
+    block_range(T6, nranks, rank, &t0, &nt);
+    era5_samples sub;
+    make_planted(&sub, FIELD_DIURNAL, T6, t0, nt, V, Y, X, start, 6.0);
+    a = fit_prepare(comm, &sub, &harmonic, &st, &ok);
+    r = ok ? planted_residual(&sub, a, FIELD_DIURNAL, 1) : INFINITY;
+    ok = ok && st.nslots == 4 && st.slot_hour[0] == 0 && st.slot_hour[1] == 6 && st.slot_hour[2] == 12 && st.slot_hour[3] == 18;
+    tap_check_all(comm, ok && r < 1e-6, "harmonic: 6-hourly steps get 4 slots (0, 6, 12, 18 h) and the diurnal offset goes into them (%.2g)", r);
+    /* steps at 07:00 (no slot of their own) use the 06:00 slot */
+    era5_samples seven;
+    make_planted(&seven, FIELD_EXACT, 10, 0, 10, V, Y, X, start + 7.0, 24.0);
+    for (size_t i = 0; i < 10 * sample; i++) seven.data[i] += (float)planted_diurnal(6, i % sample);
+    float *e = malloc(10 * sample * sizeof(float));
+    double worst = 0;
+    ok = ok && preprocess_prepare(&st, &seven, e) == DSC_OK;
+    for (size_t i = 0; ok && i < 10 * sample; i++)
+        if (!isnan(seven.data[i])) worst = fmax(worst, fabs(e[i] - (seven.data[i] - planted_cycle(seven.time[i / sample], i % sample) - planted_diurnal(6, i % sample))));
+    tap_check_all(comm, ok && worst < 1e-3, "harmonic: steps at 07:00 use the climatology of the 06:00 slot (%.2g)", worst);
+    free(e);
+    era5_samples_destroy(&seven);
+    free(a);
+    preprocess_stats_destroy(&st);
+    era5_samples_destroy(&sub);
+
+    /* a cell with 3 valid values in 3 years: mean + trend, their least-squares line */
+    block_range(T, nranks, rank, &t0, &nt);
+    era5_samples sparse;
+    make_planted(&sparse, FIELD_SPARSE, T, t0, nt, V, Y, X, start, 24.0);
+    a = fit_prepare(comm, &sparse, &harmonic, &st, &ok);
+    worst = 0;
+    for (long long t = 0; ok && t < nt; t++)
+        if (isnan(sparse.data[t * sample + 1])) { /* missing: the fill value minus the cell's line */
+            double expected = st.fill[0] - sparse_line(sparse.time[t]);
+            worst = fmax(worst, fabs(a[t * sample + 1] - expected) / fabs(expected));
+        }
+    double rest = ok ? planted_residual(&sparse, a, FIELD_SPARSE, 0) : INFINITY;
+    tap_check_all(comm, ok && worst < 1e-5 && rest < 1e-4,
+                  "harmonic: a cell with 3 valid values falls back to mean + trend (their regression line), the other cells keep their harmonics (%.2g, %.2g)", worst, rest);
+    free(a);
+    preprocess_stats_destroy(&st);
+    era5_samples_destroy(&sparse);
+
+    /* 80 days: every cell's mean */
+    const long long T80 = 80;
+    block_range(T80, nranks, rank, &t0, &nt);
+    era5_samples brief;
+    make_planted(&brief, FIELD_NOISY, T80, t0, nt, V, Y, X, start, 24.0);
+    a = fit_prepare(comm, &brief, &harmonic, &st, &ok);
+    era5_samples whole;
+    make_planted(&whole, FIELD_NOISY, T80, 0, T80, V, Y, X, start, 24.0);
+    worst = 0;
+    for (size_t i = 0; ok && i < sample; i++) {
+        double sum = 0;
+        long long count = 0;
+        for (long long t = 0; t < T80; t++)
+            if (!isnan(whole.data[t * sample + i])) sum += whole.data[t * sample + i], count++;
+        for (long long t = 0; t < nt; t++) {
+            float x = brief.data[t * sample + i];
+            double expected = (isnan(x) ? st.fill[i / (Y * X)] : x) - sum / count;
+            worst = fmax(worst, fabs(a[t * sample + i] - expected));
+        }
+    }
+    tap_check_all(comm, ok && worst < 1e-4, "harmonic: a record of 80 days gets the mean of each cell (%.2g)", worst);
+    free(a);
+    preprocess_stats_destroy(&st);
+    era5_samples_destroy(&brief);
+    era5_samples_destroy(&whole);
+
+    /* the basis: phase and trend in tropical years from the origin */
+    double basis[8];
+    preprocess_harmonic_basis(1000.0 + 24.0 * 365.2425 / 4, 1000.0, 3, basis);
+    tap_check(fabs(basis[0] - 1) < 1e-15 && fabs(basis[1] - 0.25) < 1e-15 && fabs(basis[2]) < 1e-12 && fabs(basis[3] - 1) < 1e-12 &&
+                  fabs(basis[4] + 1) < 1e-12 && fabs(basis[7] + 1) < 1e-12,
+              "harmonic basis a quarter of a year after the origin: 1, 0.25, cos 0, sin 1, cos -1, ..., sin(3 pi / 2) = -1");
+    tap_check(preprocess_hour_of_day(hours_of(2001, 3, 1) + 18) == 18 && preprocess_hour_of_day(hours_of(2001, 3, 1) + 5.9999999) == 6 &&
+                  preprocess_hour_of_day(-1.0) == 23,
+              "hour-of-day slots: 18 h, a rounding error short of 06:00, and before 1900");
 }
 
 /* A small file written here, and a catalog of it built by hand: reading it
@@ -433,6 +757,7 @@ int main(int argc, char **argv)
     test_times();
     test_redistribute(MPI_COMM_WORLD, rank, nranks);
     test_preprocess(MPI_COMM_WORLD, rank, nranks);
+    test_harmonic(MPI_COMM_WORLD, rank, nranks);
     if (argc > 1) test_read_errors(MPI_COMM_WORLD, argv[1], nranks);
     int status = tap_finish();
     MPI_Finalize();

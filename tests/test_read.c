@@ -10,6 +10,8 @@
  *   --raw FILE     the values read, before pre-processing: (T, V*Y*X) float32, NaN = missing
  *   -o FILE        the pre-processed matrix (T, V*H*W) float32
  *   --times FILE   the time axis: (T, 1) float64 hours since 1900-01-01
+ *   --prepared FILE the values before scaling (T, V*Y*X) float32: filled,
+ *                  minus the climatology with --anomalies (the anomalies)
  * each as a 16-byte header (int64 T, int64 D, little endian as on the
  * machine) followed by the values, row after row.  --checksum prints one
  * line per matrix: count, NaN count, min, max, sum and sum of squares (double).
@@ -32,6 +34,7 @@ static const cli_option options[] = {
     {"output", 'o', "FILE", NULL, "write the pre-processed (T, V*H*W) float32 matrix"},
     {"raw", 0, "FILE", NULL, "write the values read (T, V*Y*X) float32, before pre-processing"},
     {"times", 0, "FILE", NULL, "write the time axis (T, 1) float64"},
+    {"prepared", 0, "FILE", NULL, "write the values before scaling (T, V*Y*X) float32 (the anomalies with --anomalies)"},
     PREPROCESS_CLI_OPTIONS,
     {"checksum", 0, NULL, NULL, "print count, NaN count, min, max, sum and sum of squares"},
 };
@@ -152,6 +155,13 @@ int main(int argc, char **argv)
 
     if (preprocess_fit(comm, &s, &popts, &st) != DSC_OK) goto done;
     have_stats = 1;
+    if (cli_given(&cmd, "prepared")) {
+        x = dsc_malloc((size_t)(s.nt * d_raw) * sizeof(float) + 1, "the prepared samples"); /* (nt, V*Y*X) */
+        status = x ? preprocess_prepare(&st, &s, x) : DSC_ERR;
+        if (dsc_agree(comm, status) != DSC_OK) goto done;
+        if (gather_write(comm, cli_get(&cmd, "prepared"), x, s.ntime, s.nt, d_raw, MPI_FLOAT, sizeof(float), 0, "prepared") != DSC_OK) goto done;
+        free(x);
+    }
     const long long d = (long long)st.nvars * st.height * st.width;
     x = dsc_malloc((size_t)(s.nt * d) * sizeof(float), "the pre-processed samples"); /* (nt, V*H*W) */
     status = x ? preprocess_apply(&st, &s, x) : DSC_ERR;
