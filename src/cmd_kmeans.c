@@ -163,7 +163,7 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
     if (rank == 0 && !cli_flag(&cmd, "quiet")) {
         printf("dsc kmeans: %lld time steps x %d features, K = %ld, inertia %.6g (%d iterations); wrote %s in %.1f s\n", T, d, k,
                kr.inertia, kr.iterations, dir, MPI_Wtime() - t_start);
-        metrics_report_print(stdout, &rep);
+        metrics_report_print(stdout, &rep, "dsc kmeans");
         fflush(stdout);
     }
 done:

@@ -178,7 +178,7 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
     if (dsc_agree(comm, status) != DSC_OK) goto done;
     if (rank == 0 && !cli_flag(&cmd, "quiet")) {
         printf("dsc predict: %lld time steps labelled with %s (K = %d); wrote %s in %.1f s\n", T, mpath, K, dir, MPI_Wtime() - t_start);
-        metrics_report_print(stdout, &rep);
+        metrics_report_print(stdout, &rep, "dsc predict");
         fflush(stdout);
     }
 done:

@@ -478,7 +478,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
         if (to.verbose >= 1) {
             printf("dsc train: done in %.1f s; wrote %s/labels.csv, labels.nc, latent.nc, centroids.nc, composites.nc, "
                    "metrics.json, model.ckpt\n", MPI_Wtime() - t_start, dir);
-            metrics_report_print(stdout, &rep);
+            metrics_report_print(stdout, &rep, "dsc train");
         }
         fflush(stdout);
     }

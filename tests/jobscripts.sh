@@ -69,22 +69,25 @@ done
 [ "$up" = 1 ] && pass "node is idle" || { cat "$S"/*.log > "$WORK/log" 2>&1; fail "node is idle"; }
 
 cd "$WORK/job" || exit 1
+SMALL="-k 4 --conv 4,4,8,8,16 --lstm 16,16 --latent 8 --pretrain-epochs 1 --max-iter 20 --kmeans-init 2"
 for launcher in srun mpirun; do
   out="$WORK/job/$launcher.out"
   : > "$WORK/log"
-  if DSC="$DSC" DSC_LAUNCHER=$launcher DSC_WORKDIR="$WORK/job" \
+  if DSC="$DSC" DSC_LAUNCHER=$launcher DSC_WORKDIR="$WORK/job" DSC_OUTPUT="$WORK/job/run-$launcher" \
+     DSC_SYNTH_ARGS="--years 2001 --grid 16x16 --regimes 4" DSC_ARGS="$SMALL" \
      timeout 300 sbatch --wait --ntasks=2 -o "$out" "$top_srcdir/jobscripts/dsc.sbatch" > "$WORK/log" 2>&1; then
     pass "sbatch --wait with $launcher: job succeeded"
   else
     cat "$out" >> "$WORK/log" 2> /dev/null; fail "sbatch --wait with $launcher: job succeeded"
   fi
   check "$launcher job ran on 2 ranks" grep -q "2 ranks" "$out"
-  check "$launcher job wrote the sample and read it" grep -q "t2m" "$out"
+  check "$launcher job trained: labels and model of the run" sh -c \
+    "test -s '$WORK/job/run-$launcher/labels.csv' && test -s '$WORK/job/run-$launcher/model.ckpt' && grep -q 'dsc train: done' '$out'"
 done
 check "the sample data set was written once" test -f "$WORK/job/sample/truth.csv"
 
 : > "$WORK/log"
-if DSC="$DSC" DSC_INPUT="$WORK/job/no_such_*.nc" DSC_WORKDIR="$WORK/job" \
+if DSC="$DSC" DSC_INPUT="$WORK/job/no_such_*.nc" DSC_WORKDIR="$WORK/job" DSC_OUTPUT="$WORK/job/bad" \
    timeout 300 sbatch --wait --ntasks=2 -o "$WORK/job/bad.out" "$top_srcdir/jobscripts/dsc.sbatch" > "$WORK/log" 2>&1; then
   fail "a job on missing files fails"
 else

@@ -1,0 +1,115 @@
+#!/bin/sh
+# train.sh - dsc train end to end on a small dsc synth data set and a small
+# network: outputs and their consistency, the same run on 1, 2 and 3 ranks
+# (parameters within 1e-4, labels on >= 99% of the time steps), the same
+# rank count twice bitwise, replicas bitwise identical, stop on a signal
+# and --resume ending with exactly the labels of an uninterrupted run,
+# dsc predict and dsc eval on the run's outputs, the encoder-only variant,
+# a sequence window, --config, and bad input (one error line, exit != 0,
+# nothing overwritten).
+. ./tests/testenv.sh
+
+"$PYTHON" -c 'import netCDF4, numpy' 2>/dev/null || skip_all "netCDF4 or numpy is not available to $PYTHON"
+CHECK="$top_srcdir/tests/train_check.py"
+launcher() { echo "$TESTMPIRUN" | sed "s/NP/$1/"; }
+D="$WORK/data"
+check "dsc synth writes one year on a 16x16 grid with 4 regimes" "$DSC" synth -q -o "$D" --years 2001-2001 --grid 16x16 --regimes 4
+SMALL="-k 4 --conv 4,4,8,8,16 --lstm 16,16 --latent 8 --batch 12 --pretrain-epochs 1 --update-interval 10 --tol 0 --kmeans-init 5 --truth $D/truth.csv"
+FILES="$D/era5_2001.nc"
+
+for np in 1 2 3; do
+  check "train on $np rank(s), 20 joint steps, replicas checked" sh -c \
+    "$(launcher $np) '$DSC' train $SMALL --max-iter 20 --check-replicas -o '$WORK/r$np' $FILES"
+done
+check "outputs: labels.csv, labels.nc (q), latent.nc, centroids.nc, composites.nc, metrics.json agree" \
+  "$PYTHON" "$CHECK" outputs "$WORK/r2" 365 4
+check "config.txt holds the effective options and inputs" sh -c \
+  "grep -q '^clusters = 4' '$WORK/r2/config.txt' && grep -q '^input = .*era5_2001.nc' '$WORK/r2/config.txt'"
+check "no checkpoint.ckpt is left after a finished run" test ! -e "$WORK/r2/checkpoint.ckpt"
+for np in 2 3; do
+  check "parameters at 1 and $np ranks within 1e-4 relative" "$PYTHON" "$CHECK" params "$WORK/r1/model.ckpt" "$WORK/r$np/model.ckpt" 1e-4
+  check "labels at 1 and $np ranks agree on >= 99% of the time steps" "$PYTHON" "$CHECK" labels "$WORK/r1/labels.csv" "$WORK/r$np/labels.csv" 0.99
+done
+check "the same run on 2 ranks twice: model.ckpt and labels bitwise identical" sh -c \
+  "$(launcher 2) '$DSC' train $SMALL --max-iter 20 -q -o '$WORK/r2b' $FILES \
+   && cmp '$WORK/r2/model.ckpt' '$WORK/r2b/model.ckpt' && cmp '$WORK/r2/labels.csv' '$WORK/r2b/labels.csv'"
+
+# dsc eval on the run's labels gives the run's metrics; dsc predict on the
+# training data gives the run's labels; the latent space of the model.
+check "dsc eval --labels labels.csv reproduces metrics.json" sh -c \
+  "$(launcher 2) '$DSC' eval --labels '$WORK/r2/labels.csv' --truth '$D/truth.csv' -o '$WORK/e.json' $FILES > /dev/null \
+   && '$PYTHON' '$CHECK' eval '$WORK/r2/metrics.json' '$WORK/e.json'"
+check "dsc predict with model.ckpt on the training data gives the training labels" sh -c \
+  "$(launcher 3) '$DSC' predict -q -m '$WORK/r2/model.ckpt' -o '$WORK/p' $FILES && cmp '$WORK/r2/labels.csv' '$WORK/p/labels.csv'"
+check "dsc eval --metric-space latent reads model.ckpt" sh -c \
+  "$(launcher 2) '$DSC' eval --metric-space latent --model '$WORK/r2/model.ckpt' --labels '$WORK/r2/labels.csv' -o '$WORK/l.json' $FILES > /dev/null \
+   && grep -q '\"n_features\": 8' '$WORK/l.json'"
+
+# Stop on a signal, resume: exactly the labels and parameters of an
+# uninterrupted run with the same rank count.
+LONG="$SMALL --max-iter 300 --update-interval 20"
+check "uninterrupted reference run (2 ranks, 300 joint steps)" sh -c "$(launcher 2) '$DSC' train $LONG -q -o '$WORK/u' $FILES"
+stop_and_resume() { # DESC NP SIGNAL DIR
+  _np=$2; _sig=$3; _dir=$4
+  if [ "$_np" = 0 ]; then "$DSC" train $LONG -o "$_dir" $FILES > "$WORK/stop.log" 2>&1 &
+  else $(launcher "$_np") "$DSC" train $LONG -o "$_dir" $FILES > "$WORK/stop.log" 2>&1 &
+  fi
+  _pid=$!
+  _i=0
+  while [ $_i -lt 600 ] && ! grep -q '^step  *[2-9][0-9]/' "$WORK/stop.log"; do sleep 0.1; _i=$((_i + 1)); done
+  kill -s "$_sig" $_pid
+  wait $_pid
+  _rc=$?
+  if [ $_rc -eq 3 ] && [ -s "$_dir/checkpoint.ckpt" ] && [ ! -e "$_dir/labels.csv" ]; then
+    pass "$1: exit status 3, checkpoint written, no labels yet"
+  else
+    cat "$WORK/stop.log" > "$WORK/log"; fail "$1: exit status $_rc (expected 3)"
+  fi
+}
+stop_and_resume "SIGUSR1 to mpirun (2 ranks)" 2 USR1 "$WORK/s"
+check "--resume ends with exactly the labels and parameters of the uninterrupted run" sh -c \
+  "$(launcher 2) '$DSC' train --resume '$WORK/s' -q && cmp '$WORK/u/labels.csv' '$WORK/s/labels.csv' \
+   && '$PYTHON' '$CHECK' params '$WORK/u/model.ckpt' '$WORK/s/model.ckpt' 0"
+check "uninterrupted reference run (1 rank)" sh -c "'$DSC' train $LONG -q -o '$WORK/u1' $FILES"
+stop_and_resume "SIGTERM to a single rank" 0 TERM "$WORK/s1"
+check "--resume after SIGTERM: the same labels as the uninterrupted run" sh -c \
+  "'$DSC' train --resume '$WORK/s1' -q && cmp '$WORK/u1/labels.csv' '$WORK/s1/labels.csv'"
+
+# Variants and options
+check "cnn-encoder variant (no decoder) trains on the clustering loss alone" sh -c \
+  "$(launcher 2) '$DSC' train $SMALL --variant cnn-encoder --pretrain-epochs 0 --max-iter 20 -q -o '$WORK/enc' $FILES \
+   && '$PYTHON' '$CHECK' outputs '$WORK/enc' 365 4"
+check "a sequence window of 3 days (--steps 3) on 3 ranks" sh -c \
+  "$(launcher 3) '$DSC' train $SMALL --steps 3 --max-iter 10 -q -o '$WORK/seq' $FILES && '$PYTHON' '$CHECK' outputs '$WORK/seq' 365 4"
+printf 'clusters = 3\nmax-iter = 10\n# a comment\nlatent = 6\ninput = %s\n' "$FILES" > "$WORK/c.cfg"
+check "--config FILE: options and inputs from the file, the command line wins" sh -c \
+  "$(launcher 2) '$DSC' train --conv 4,4,8,8,16 --lstm 16,16 --pretrain-epochs 1 --kmeans-init 2 --config '$WORK/c.cfg' --latent 5 -q -o '$WORK/cfg' \
+   && grep -q '^clusters = 3' '$WORK/cfg/config.txt' && grep -q '^latent = 5' '$WORK/cfg/config.txt' \
+   && '$PYTHON' '$CHECK' outputs '$WORK/cfg' 365 3"
+check "dsc kmeans: the same labels on 1 and 3 ranks" sh -c \
+  "$(launcher 1) '$DSC' kmeans -q -k 4 --truth '$D/truth.csv' -o '$WORK/k1' $FILES \
+   && $(launcher 3) '$DSC' kmeans -q -k 4 --truth '$D/truth.csv' -o '$WORK/k3' $FILES && cmp '$WORK/k1/labels.csv' '$WORK/k3/labels.csv'"
+
+# Bad input: one clear line, non-zero exit, nothing overwritten.
+T2="$(launcher 2) $DSC train"
+expect_error "-k 1" "option --clusters: 1 is outside" $T2 $SMALL -k 1 -o "$WORK/b1" $FILES
+expect_error "-k >= time steps" "-k 365 clusters for 365 time steps" $T2 $SMALL -k 365 -o "$WORK/b2" $FILES
+expect_error "unknown variant" "option --variant: 'dec2'" $T2 $SMALL --variant dec2 -o "$WORK/b3" $FILES
+expect_error "unknown optimizer" "sgdx" $T2 $SMALL --optimizer sgdx -o "$WORK/b4" $FILES
+expect_error "bad --conv" "option --conv: '4,4' is not 5 positive integers" $T2 $SMALL --conv 4,4 -o "$WORK/b5" $FILES
+expect_error "no -o" "option -o DIR is required" $T2 $SMALL $FILES
+sum_before=$(cat "$WORK/r2"/* | cksum)
+expect_error "non-empty output folder without --force" "output folder .*r2 is not empty" $T2 $SMALL -o "$WORK/r2" $FILES
+check "nothing in the existing folder was overwritten" test "$(cat "$WORK/r2"/* | cksum)" = "$sum_before"
+expect_error "output folder holding the inputs" "holds the input file" $T2 $SMALL --force -o "$D" $FILES
+check "dsc synth writes another year" "$DSC" synth -q -o "$WORK/other" --years 2002-2002 --grid 16x16 --regimes 4
+stop_and_resume "a stopped run to resume badly" 2 USR1 "$WORK/bad"
+cp -r "$WORK/bad" "$WORK/bad2"
+expect_error "--resume with other data" "trained on other data" $T2 --resume "$WORK/bad" "$WORK/other/era5_2002.nc"
+expect_error "--resume with another architecture" "architecture differs" $T2 --resume "$WORK/bad" --latent 6
+expect_error "--resume with other clusters" "clusters" $T2 --resume "$WORK/bad" -k 5
+head -c 2000 "$WORK/bad2/checkpoint.ckpt" > "$WORK/bad2/t" && mv "$WORK/bad2/t" "$WORK/bad2/checkpoint.ckpt"
+expect_error "--resume from a truncated checkpoint" "checkpoint.ckpt: checkpoint is truncated" $T2 --resume "$WORK/bad2"
+expect_error "--resume of a folder without checkpoint" "no checkpoint.ckpt" $T2 --resume "$WORK/r2"
+check "the failed resumes left the stopped run as it was" sh -c "test -s '$WORK/bad/checkpoint.ckpt' && test ! -e '$WORK/bad/labels.csv'"
+tap_done

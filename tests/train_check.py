@@ -1,0 +1,122 @@
+"""train_check.py - checks on the outputs of dsc train for tests/train.sh.
+
+  train_check.py params A.ckpt B.ckpt TOL      every tensor of B within TOL * max|A| of A
+  train_check.py labels A.csv B.csv FRACTION   at least FRACTION of the time steps have the same label
+  train_check.py outputs DIR T K               every output file of a run is there and consistent
+  train_check.py eval RUN.json EVAL.json       dsc eval of the run's labels equals the run's metrics
+Exits non-zero with a message on any failure.
+"""
+import json
+import struct
+import sys
+
+
+def read_params(path):
+    """Tensors of a dsc checkpoint (format in include/checkpoint.h)."""
+    b = open(path, "rb").read()
+    if b[:8] != b"DSCCKPT\0":
+        raise SystemExit(f"{path}: not a dsc checkpoint")
+    off = 24
+    (narch,) = struct.unpack_from("<I", b, off)
+    off += 4 + 4 * narch + 8
+    (nt,) = struct.unpack_from("<I", b, off)
+    off += 4
+    tensors = []
+    for _ in range(nt):
+        (ln,) = struct.unpack_from("<I", b, off)
+        off += 4
+        name = b[off:off + ln].decode()
+        off += ln
+        (nd,) = struct.unpack_from("<I", b, off)
+        off += 4 + 4 * nd
+        o, size = struct.unpack_from("<QQ", b, off)
+        off += 16
+        tensors.append((name, o, size))
+    (n,) = struct.unpack_from("<Q", b, off)
+    off += 8
+    vals = struct.unpack_from(f"<{n}f", b, off)
+    return {name: vals[o:o + size] for name, o, size in tensors}
+
+
+def params(a, b, tol):
+    pa, pb = read_params(a), read_params(b)
+    if pa.keys() != pb.keys():
+        raise SystemExit("the checkpoints hold different tensors")
+    worst = 0.0
+    for name in pa:
+        scale = max(abs(v) for v in pa[name]) or 1.0
+        d = max(abs(x - y) for x, y in zip(pa[name], pb[name])) / scale
+        worst = max(worst, d)
+        if d > tol:
+            raise SystemExit(f"{name}: relative difference {d:.3g} > {tol}")
+    print(f"largest relative difference {worst:.3g}")
+
+
+def read_labels(path):
+    rows = [l.strip().split(",") for l in open(path) if l.strip() and not l.startswith("time")]
+    return [r[0] for r in rows], [int(r[1]) for r in rows]
+
+
+def labels(a, b, frac):
+    ta, la = read_labels(a)
+    tb, lb = read_labels(b)
+    if ta != tb:
+        raise SystemExit("the label files cover different time steps")
+    f = sum(x == y for x, y in zip(la, lb)) / len(la)
+    print(f"labels agree on {f:.4f} of {len(la)} time steps")
+    if f < frac:
+        raise SystemExit(f"labels agree on {f:.4f} < {frac}")
+
+
+def outputs(d, T, K):
+    import netCDF4
+    import numpy as np
+    T, K = int(T), int(K)
+    times, lab = read_labels(f"{d}/labels.csv")
+    assert len(lab) == T, f"labels.csv has {len(lab)} rows, expected {T}"
+    assert set(lab) <= set(range(K)), "labels outside 0..K-1"
+    with netCDF4.Dataset(f"{d}/labels.nc") as f:
+        assert list(f.variables["label"][:]) == lab, "labels.nc differs from labels.csv"
+        q = np.array(f.variables["q"][:])
+        assert q.shape == (T, K), q.shape
+        assert np.allclose(q.sum(1), 1, atol=1e-5), "q rows do not sum to 1"
+        assert (q.argmax(1) == np.array(lab)).all(), "labels are not argmax q"
+    with netCDF4.Dataset(f"{d}/latent.nc") as f:
+        z = np.array(f.variables["z"][:])
+        assert z.shape[0] == T and np.isfinite(z).all(), "latent.nc"
+    with netCDF4.Dataset(f"{d}/centroids.nc") as f:
+        c = np.array(f.variables["centroid"][:])
+        assert c.shape == (K, z.shape[1]), c.shape
+    with netCDF4.Dataset(f"{d}/composites.nc") as f:
+        counts = np.array(f.variables["count"][:])
+        assert list(counts) == [lab.count(k) for k in range(K)], "composite counts differ from the labels"
+    m = json.load(open(f"{d}/metrics.json"))
+    for key in ("silhouette", "davies_bouldin", "cluster_sizes", "history", "timings", "ari", "nmi"):
+        assert key in m, f"metrics.json lacks {key}"
+    assert m["cluster_sizes"] == [lab.count(k) for k in range(K)], "cluster_sizes"
+    for phase in ("read", "pretrain", "kmeans", "joint_compute", "joint_allreduce_wait", "write"):
+        assert phase in m["timings"] and m["timings"][phase]["max"] >= 0, phase
+    print("outputs consistent")
+
+
+def evaluate(run, ev):
+    a, b = json.load(open(run)), json.load(open(ev))
+    for key in ("silhouette", "silhouette_cosine", "davies_bouldin", "rmse_mean", "avg_variance", "ari", "nmi"):
+        x, y = a[key], b[key]
+        if abs(x - y) > 1e-6 * max(1.0, abs(y)):
+            raise SystemExit(f"{key}: run {x} eval {y}")
+    print("run metrics equal dsc eval's")
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1]
+    if cmd == "params":
+        params(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+    elif cmd == "labels":
+        labels(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+    elif cmd == "outputs":
+        outputs(*sys.argv[2:5])
+    elif cmd == "eval":
+        evaluate(sys.argv[2], sys.argv[3])
+    else:
+        raise SystemExit(f"unknown command {cmd}")
