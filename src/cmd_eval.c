@@ -8,7 +8,9 @@
  * Every rank reads a contiguous block of time steps (era5_reader.c), the
  * pre-processing statistics are fitted over all ranks (preprocess.c), the
  * labels are matched to the time steps by time, and the metrics module
- * computes everything with the data staying distributed.  Rank 0 writes
+ * computes everything with the data staying distributed.  --save-latent
+ * writes the latent features (run_output.h) so they can be checked and
+ * scored elsewhere.  Rank 0 writes
  * metrics.json (temporary name, then rename) and prints a table.
  */
 #include "commands.h"
@@ -21,6 +23,7 @@
 #include "model.h"
 #include "checkpoint.h"
 #include "preprocess.h"
+#include "run_output.h"
 #include "status.h"
 
 #include <errno.h>
@@ -39,6 +42,7 @@ static const cli_option eval_options[] = {
     {"seed", 0, "N", "1", "seed of the random subset of --sample"},
     {"metric-space", 0, "input|latent", "input", "space the metrics are computed in: the normalised input matrix, or the latent features of --model"},
     {"model", 'm', "FILE", NULL, "checkpoint whose encoder gives the latent features (--metric-space latent); its normalisation statistics are used when it has them"},
+    {"save-latent", 0, "FILE", NULL, "write the latent features the metrics are computed on to FILE (netCDF: time, z(time, latent)); with --metric-space latent"},
 };
 
 typedef struct {
@@ -247,6 +251,8 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
             status = dsc_fail("dsc eval: --metric-space latent needs --model CHECKPOINT (the encoder that gives the latent features)");
         if (status == DSC_OK && !latent_space && cli_get(&cmd, "model"))
             status = dsc_fail("dsc eval: --model is used only with --metric-space latent; add it or drop --model");
+        if (status == DSC_OK && !latent_space && cli_get(&cmd, "save-latent"))
+            status = dsc_fail("dsc eval: --save-latent writes latent features, which need --metric-space latent --model CHECKPOINT");
     }
     if (dsc_agree(comm, status) != DSC_OK) {
         cli_free(&cmd);
@@ -313,6 +319,10 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
     if (dsc_agree(comm, status) != DSC_OK) {
         status = DSC_ERR;
         goto done;
+    }
+    if (latent_space && cli_get(&cmd, "save-latent")) {
+        status = run_output_latent_file(comm, cli_get(&cmd, "save-latent"), &cat, x, samples.t0, samples.nt, d);
+        if (status != DSC_OK) goto done;
     }
     /* the raw samples are no longer needed */
     era5_samples_destroy(&samples);
