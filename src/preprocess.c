@@ -201,6 +201,17 @@ int preprocess_apply(const preprocess_stats *st, const era5_samples *s, float *o
     return DSC_OK;
 }
 
+void preprocess_unpad(const preprocess_stats *st, float *x, long long n)
+{
+    const int V = st->nvars, Y = st->nlat, X = st->nlon, H = st->height, W = st->width;
+    /* rows in increasing order: every destination row lies at or below its
+     * source and ends before the next source row begins */
+    for (long long t = 0; t < n; t++)
+        for (int v = 0; v < V; v++)
+            for (int y = 0; y < Y; y++)
+                memmove(x + (((size_t)t * V + v) * Y + y) * X, x + (((size_t)t * V + v) * H + y) * W, (size_t)X * sizeof(float));
+}
+
 size_t preprocess_stats_packed_size(const preprocess_stats *st)
 {
     size_t n = PREPROCESS_STATS_HEADER + st->nvars + 2 * scale_entries(st);

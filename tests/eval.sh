@@ -15,7 +15,7 @@ launcher() { echo "$TESTMPIRUN" | sed "s/NP/$1/"; }
 D="$WORK/data"
 
 check "dsc synth writes 2 years on a small grid" "$DSC" synth -q -o "$D" --years 2001-2002 --grid 12x10
-check "numpy twin of the normalised matrix" "$PYTHON" "$REF" netcdf "$WORK/x" "$D"/era5_2001.nc "$D"/era5_2002.nc
+check "numpy twin of the normalised matrix (real cells; padded for the encoder)" "$PYTHON" "$REF" netcdf "$WORK/x" "$D"/era5_2001.nc "$D"/era5_2002.nc
 check "KMeans labels of the same matrix" "$PYTHON" "$REF" kmeans "$WORK/x" 5 "$WORK/kmeans.csv"
 check "scikit-learn reference of the truth labels" sh -c \
   "'$PYTHON' '$REF' reference-csv '$WORK/x' '$D/truth.csv' '$D/truth.csv' > '$WORK/truth.ref'"
@@ -51,7 +51,7 @@ check "--sample: output says sampled" sh -c \
 # the minimum distances between clusters hang on the last bits of float32.
 if "$PYTHON" -c 'import torch' 2> /dev/null; then
   check "a small model's checkpoint (16x16 grid, 7 variables), latent layer calibrated" \
-    ./tests/make_checkpoint "$WORK/model.ckpt" 7 16 16 5 "$WORK/x.bin"
+    ./tests/make_checkpoint "$WORK/model.ckpt" 7 16 16 5 "$WORK/x.padded.bin"
   for np in 1 3; do
     rm -f "$WORK/l$np.json" "$WORK/z$np.nc"
     check "--metric-space latent --save-latent, $np rank(s): metrics.json and latent features written" sh -c \

@@ -12,15 +12,20 @@
                                        silhouette or inter-cluster key
 
 For dsc eval (tests/eval.sh), the same matrix from the netCDF files:
-  metrics_sklearn.py netcdf PREFIX FILES...   PREFIX.bin (normalised, padded
-                                       as preprocess.h: missing -> variable
-                                       mean, min-max per variable, zero
-                                       padding to multiples of 16) and
-                                       PREFIX.times (ISO 8601, one per line)
+  metrics_sklearn.py netcdf PREFIX FILES...   PREFIX.bin (T, V*Y*X), the
+                                       matrix of the input-space metrics
+                                       (normalised as preprocess.h: missing
+                                       -> variable mean, min-max per
+                                       variable; the grid's real cells),
+                                       PREFIX.padded.bin (T, V*H*W) the
+                                       network's input (zero padding to
+                                       multiples of 16) and PREFIX.times
+                                       (ISO 8601, one per line)
   metrics_sklearn.py kmeans PREFIX K CSV      KMeans labels as time,label CSV
   metrics_sklearn.py reference-csv PREFIX LABELS.csv [TRUTH.csv]
   metrics_sklearn.py latent PREFIX CHECKPOINT OUT   OUT.bin: the PyTorch
-                                       twin's latent features of PREFIX.bin
+                                       twin's latent features of
+                                       PREFIX.padded.bin
   metrics_sklearn.py latent-check PREFIX CHECKPOINT LATENT.nc OUT
                                        dsc's saved latents against the twin
                                        (float32 and float64), then written
@@ -225,10 +230,11 @@ def netcdf_matrix(prefix, files):
     lo, hi = p.min(axis=(0, 2, 3), keepdims=True), p.max(axis=(0, 2, 3), keepdims=True)
     rng = hi - lo
     scaled = np.where(rng > 0, (p - lo) / np.where(rng > 0, rng, 1), 0.0)
+    write_bin(prefix + ".bin", scaled.astype(np.float32).reshape(t, -1))
     h, w = (ny + 15) // 16 * 16, (nx + 15) // 16 * 16
     out = np.zeros((t, v, h, w), dtype=np.float32)
     out[:, :, :ny, :nx] = scaled
-    write_bin(prefix + ".bin", out.reshape(t, -1))
+    write_bin(prefix + ".padded.bin", out.reshape(t, -1))
     with open(prefix + ".times", "w") as f:
         for hr in hours:
             f.write((datetime.datetime(1900, 1, 1) + datetime.timedelta(hours=float(hr))).strftime("%Y-%m-%dT%H:%M:%S") + "\n")
@@ -269,7 +275,7 @@ def latent_check(prefix, ckpt, latent_nc, out):
     on the CPU) is amplified in the sample-to-sample differences the latents
     are made of.  The time coordinate must be PREFIX.times."""
     import netCDF4
-    x = read_bin(prefix + ".bin")
+    x = read_bin(prefix + ".padded.bin")
     with netCDF4.Dataset(latent_nc) as ds:
         z = np.asarray(ds.variables["z"][:], dtype=np.float64)
         t = ds.variables["time"]
@@ -333,16 +339,17 @@ def main():
         for key, value in r.items():
             print(f"{key}={format_value(value)}")
     elif cmd == "latent":
-        # latent PREFIX CHECKPOINT OUT: the latent features of the matrix
-        # PREFIX.bin computed by the PyTorch twin of the checkpoint's model
+        # latent PREFIX CHECKPOINT OUT: the latent features of the padded
+        # matrix PREFIX.padded.bin computed by the PyTorch twin of the
+        # checkpoint's model
         prefix, ckpt, out = sys.argv[2], sys.argv[3], sys.argv[4]
-        write_bin(out + ".bin", twin_encode(ckpt, read_bin(prefix + ".bin"), "float32"))
+        write_bin(out + ".bin", twin_encode(ckpt, read_bin(prefix + ".padded.bin"), "float32"))
         with open(out + ".times", "w") as f:
             f.write(open(prefix + ".times").read())
     elif cmd == "latent-check":
         # latent-check PREFIX CHECKPOINT LATENT.nc OUT: dsc's latent features
         # (dsc eval --save-latent) against the PyTorch twin of the checkpoint
-        # on the matrix PREFIX.bin; writes dsc's own latents to OUT.bin /
+        # on the matrix PREFIX.padded.bin; writes dsc's own latents to OUT.bin /
         # OUT.times for reference-csv.  See latent_check.
         sys.exit(latent_check(*sys.argv[2:6]))
     elif cmd == "compare":
