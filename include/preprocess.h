@@ -123,6 +123,10 @@ int preprocess_apply(const preprocess_stats *st, const era5_samples *s, float *o
  * anomalies (the anomaly matrix). */
 int preprocess_prepare(const preprocess_stats *st, const era5_samples *s, float *out);
 void preprocess_stats_destroy(preprocess_stats *st);
+/* Local, in place: n padded samples x (n, V, height, width) become
+ * (n, V, nlat, nlon), the grid's real cells only (the metrics of the input
+ * space refer to them, not to the network's zero padding). */
+void preprocess_unpad(const preprocess_stats *st, float *x, long long n);
 
 /* n rounded up to a multiple of 16. */
 static inline int preprocess_padded_size(int n) { return (n + 15) / 16 * 16; }

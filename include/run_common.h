@@ -38,9 +38,6 @@ int run_input_load(MPI_Comm comm, char **files, int nfiles, const era5_options *
                    const preprocess_stats *given, run_input *in);
 void run_input_destroy(run_input *in);
 
-/* Local: the real grid cells of padded frames: out (N, V*Y*X) from x (N, F). */
-void run_unpad(const preprocess_stats *st, const float *x, long long n, float *out);
-
 /* Collective: all (T) on every rank from this rank's block (N) of a
  * per-time-step int array (block_range layout). */
 void run_allgather_ints(MPI_Comm comm, const int *mine, long long T, int *all);

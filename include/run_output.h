@@ -35,6 +35,10 @@ int run_output_labels(MPI_Comm comm, const char *dir, const era5_catalog *cat, c
 int run_output_latent(MPI_Comm comm, const char *dir, const era5_catalog *cat, const float *z, long long t0, long long n,
                       int L);
 
+/* The same into the file path (any name), e.g. for dsc eval --save-latent. */
+int run_output_latent_file(MPI_Comm comm, const char *path, const era5_catalog *cat, const float *z, long long t0,
+                           long long n, int L);
+
 /* centroids.nc: centroids (K, D), identical on every rank; space names what
  * the D features are ("latent" or "input" for the normalised input cells). */
 int run_output_centroids(MPI_Comm comm, const char *dir, const double *centroids, int k, int d, const char *space);

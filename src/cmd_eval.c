@@ -1,15 +1,19 @@
 /*
  * cmd_eval.c - dsc eval: the paper's clustering metrics (section 5.3,
  * Table 2) of a labelling of ERA5 time steps, computed in parallel on the
- * normalised, padded input matrix (T x V*H*W) the network sees.
+ * normalised input matrix (T x V*Y*X: the grid's real cells, without the
+ * zero padding the network adds) or on a model's latent features (T x L).
  *
  *   mpirun -n 4 dsc eval --labels labels.csv --truth truth.csv -o metrics.json era5_*.nc
  *
  * Every rank reads a contiguous block of time steps (era5_reader.c), the
  * pre-processing statistics are fitted over all ranks (preprocess.c), the
  * labels are matched to the time steps by time, and the metrics module
- * computes everything with the data staying distributed.  Rank 0 writes
- * metrics.json (temporary name, then rename) and prints a table.
+ * computes everything with the data staying distributed (metrics_report.h:
+ * the same keys as the metrics.json of train and kmeans).  --save-latent
+ * writes the latent features (run_output.h) so they can be checked and
+ * scored elsewhere.  Rank 0 writes metrics.json (temporary name, then
+ * rename) and prints a table.
  */
 #include "commands.h"
 #include "cli.h"
@@ -18,9 +22,11 @@
 #include "labels.h"
 #include "output_file.h"
 #include "metrics.h"
+#include "metrics_report.h"
 #include "model.h"
 #include "checkpoint.h"
 #include "preprocess.h"
+#include "run_output.h"
 #include "status.h"
 
 #include <errno.h>
@@ -39,10 +45,11 @@ static const cli_option eval_options[] = {
     {"seed", 0, "N", "1", "seed of the random subset of --sample"},
     {"metric-space", 0, "input|latent", "input", "space the metrics are computed in: the normalised input matrix, or the latent features of --model"},
     {"model", 'm', "FILE", NULL, "checkpoint whose encoder gives the latent features (--metric-space latent); its normalisation statistics are used when it has them"},
+    {"save-latent", 0, "FILE", NULL, "write the latent features the metrics are computed on to FILE (netCDF: time, z(time, latent)); with --metric-space latent"},
 };
 
 typedef struct {
-    double read, preprocess, pairwise, cluster, contingency, total;
+    double read, preprocess, total;
 } eval_timings;
 
 /* Labels of every time step from a CSV file; checks the number of
@@ -75,70 +82,27 @@ static int match_labels(MPI_Comm comm, const char *path, const era5_catalog *cat
     return dsc_agree(comm, status);
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
-        else fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-static int write_json(const char *path, const cli_command *cmd, const pairwise_metrics *pm, const cluster_metrics *cm,
-                      const double *ari_nmi, long long T, int d, int k, int nranks, long long sample, const eval_timings *tm)
+/* Rank 0: metrics.json, the report's keys between eval's own. */
+static int write_json(const char *path, const cli_command *cmd, const metrics_report *r, int nranks, const eval_timings *tm)
 {
     output_file out;
     if (output_file_open(&out, path, "w") != DSC_OK) return DSC_ERR;
     FILE *f = out.f;
     fprintf(f, "{\n  \"labels\": ");
-    json_string(f, cli_get(cmd, "labels"));
-    fprintf(f, ",\n  \"metric_space\": \"%s\",", cli_get(cmd, "metric-space"));
-    fprintf(f, "\n  \"model\": ");
-    if (cli_get(cmd, "model")) json_string(f, cli_get(cmd, "model"));
+    metrics_json_string(f, cli_get(cmd, "labels"));
+    fprintf(f, ",\n  \"metric_space\": ");
+    metrics_json_string(f, cli_get(cmd, "metric-space"));
+    fprintf(f, ",\n  \"model\": ");
+    if (cli_get(cmd, "model")) metrics_json_string(f, cli_get(cmd, "model"));
     else fprintf(f, "null");
-    fprintf(f, ",\n  \"silhouette\": %.17g,\n  \"silhouette_cosine\": %.17g,\n", pm->silhouette,
-            pm->silhouette_cosine);
-    if (sample > 0) fprintf(f, "  \"sampled\": %lld,\n", sample);
-    fprintf(f, "  \"davies_bouldin\": %.17g,\n  \"rmse_mean\": %.17g,\n  \"avg_variance\": %.17g,\n", cm->davies_bouldin,
-            cm->rmse_mean, cm->avg_variance);
-    fprintf(f, "  \"avg_inter_cluster_distance\": %.17g,\n  \"inter_cluster_distance\": [", pm->avg_inter_cluster_distance);
-    for (int a = 0; a < k; a++) {
-        fprintf(f, "%s[", a ? ", " : "");
-        for (int b = 0; b < k; b++) fprintf(f, "%s%.17g", b ? ", " : "", pm->inter[a * k + b]);
-        fprintf(f, "]");
-    }
-    fprintf(f, "],\n  \"cluster_sizes\": [");
-    for (int a = 0; a < k; a++) fprintf(f, "%s%lld", a ? ", " : "", cm->sizes[a]);
-    fprintf(f, "],\n");
-    if (ari_nmi) fprintf(f, "  \"ari\": %.17g,\n  \"nmi\": %.17g,\n", ari_nmi[0], ari_nmi[1]);
-    fprintf(f, "  \"n_samples\": %lld,\n  \"n_features\": %d,\n  \"n_clusters\": %d,\n  \"ranks\": %d,\n", T, d, k, nranks);
+    fprintf(f, ",\n");
+    metrics_report_write_json(f, r, "  ");
+    fprintf(f, "  \"ranks\": %d,\n", nranks);
     fprintf(f,
             "  \"timings\": {\"read\": %.3f, \"preprocess\": %.3f, \"silhouette_and_inter_cluster\": %.3f, "
             "\"davies_bouldin_rmse_variance\": %.3f, \"ari_nmi\": %.3f, \"total\": %.3f}\n}\n",
-            tm->read, tm->preprocess, tm->pairwise, tm->cluster, tm->contingency, tm->total);
+            tm->read, tm->preprocess, r->t_pairwise, r->t_cluster, r->t_contingency, tm->total);
     return output_file_commit(&out);
-}
-
-static void print_table(const char *path, const pairwise_metrics *pm, const cluster_metrics *cm, const double *ari_nmi, long long T,
-                        int d, int k, long long sample, const eval_timings *tm)
-{
-    printf("dsc eval: %lld samples x %d features, %d clusters%s\n", T, d, k, sample > 0 ? " (silhouettes sampled)" : "");
-    printf("  %-28s %12.6f%s\n", "silhouette (Euclidean)", pm->silhouette, sample > 0 ? "  sampled" : "");
-    printf("  %-28s %12.6f%s\n", "silhouette (cosine)", pm->silhouette_cosine, sample > 0 ? "  sampled" : "");
-    printf("  %-28s %12.6f\n", "Davies-Bouldin", cm->davies_bouldin);
-    printf("  %-28s %12.6f\n", "RMSE_mean", cm->rmse_mean);
-    printf("  %-28s %12.6f%s\n", "avg inter-cluster distance", pm->avg_inter_cluster_distance, sample > 0 ? "  sampled" : "");
-    printf("  %-28s %12.6f\n", "average variance", cm->avg_variance);
-    if (ari_nmi) {
-        printf("  %-28s %12.6f\n", "adjusted Rand index", ari_nmi[0]);
-        printf("  %-28s %12.6f\n", "normalised mutual info", ari_nmi[1]);
-    }
-    printf("  %-28s", "cluster sizes");
-    for (int a = 0; a < k; a++) printf(" %lld", cm->sizes[a]);
-    printf("\n  time %.2f s (read %.2f, silhouette %.2f); wrote %s\n", tm->total, tm->read, tm->pairwise, path);
-    fflush(stdout);
 }
 
 /* Collective: the encoder of a checkpoint for --metric-space latent.  The
@@ -248,6 +212,8 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
             status = dsc_fail("dsc eval: --metric-space latent needs --model CHECKPOINT (the encoder that gives the latent features)");
         if (status == DSC_OK && !latent_space && cli_get(&cmd, "model"))
             status = dsc_fail("dsc eval: --model is used only with --metric-space latent; add it or drop --model");
+        if (status == DSC_OK && !latent_space && cli_get(&cmd, "save-latent"))
+            status = dsc_fail("dsc eval: --save-latent writes latent features, which need --metric-space latent --model CHECKPOINT");
     }
     if (dsc_agree(comm, status) != DSC_OK) {
         cli_free(&cmd);
@@ -264,14 +230,10 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
     int have_cat = 0, have_samples = 0, have_stats = 0;
     int *labels = NULL, *truth = NULL; /* (T) */
     float *x = NULL;                   /* (N, V*H*W) */
-    pairwise_metrics pm;
-    memset(&pm, 0, sizeof pm);
-    cluster_metrics cm;
-    memset(&cm, 0, sizeof cm);
-    int k = 0, kt = 0, have_pm = 0, have_cm = 0, have_net = 0;
+    metrics_report report;
+    int k = 0, kt = 0, have_report = 0, have_net = 0;
     model net;
     memset(&net, 0, sizeof net);
-    double ari_nmi[2] = {0, 0};
 
     status = era5_catalog_open(comm, cmd.args, cmd.nargs, &opt, &cat);
     if (status != DSC_OK) goto done;
@@ -303,6 +265,11 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
     int d = stats.nvars * stats.height * stats.width;
     x = dsc_malloc((size_t)(samples.nt * d + 1) * sizeof(float), "normalised samples");
     status = x ? preprocess_apply(&stats, &samples, x) : DSC_ERR;
+    if (status == DSC_OK && !latent_space) {
+        /* the metrics refer to the grid's real cells, not the padding */
+        preprocess_unpad(&stats, x, samples.nt);
+        d = stats.nvars * stats.nlat * stats.nlon;
+    }
     if (status == DSC_OK && latent_space) {
         /* the metrics see the latent features E (paper eq. 1) instead */
         float *z = dsc_malloc((size_t)(samples.nt * net.cfg.latent + 1) * sizeof(float), "latent features");
@@ -315,42 +282,35 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
         status = DSC_ERR;
         goto done;
     }
+    if (latent_space && cli_get(&cmd, "save-latent")) {
+        status = run_output_latent_file(comm, cli_get(&cmd, "save-latent"), &cat, x, samples.t0, samples.nt, d);
+        if (status != DSC_OK) goto done;
+    }
     /* the raw samples are no longer needed */
+    const long long t0_here = samples.t0, nt = samples.nt;
     era5_samples_destroy(&samples);
     have_samples = 0;
     double t2 = MPI_Wtime();
     tm.read = t1 - t0;
     tm.preprocess = t2 - t1;
 
-    metrics_data data = {.ntotal = cat.ntime, .n = samples.nt, .d = d, .x = x, .labels = labels + samples.t0, .k = k};
+    metrics_data data = {.ntotal = cat.ntime, .n = nt, .d = d, .x = x, .labels = labels + t0_here, .k = k};
     pairwise_options popt = {.sample = sample, .seed = (unsigned long long)seed, .tile = 0};
-    status = pairwise_metrics_compute(comm, &data, &popt, &pm);
+    status = metrics_report_compute(comm, &data, &popt, truth, kt, labels, &report);
     if (status != DSC_OK) goto done;
-    have_pm = 1;
-    double t3 = MPI_Wtime();
-    status = cluster_metrics_compute(comm, &data, &cm);
-    if (status != DSC_OK) goto done;
-    have_cm = 1;
-    double t4 = MPI_Wtime();
-    if (truth_path) status = contingency_scores(truth, kt, labels, k, cat.ntime, &ari_nmi[0], &ari_nmi[1]);
-    if (dsc_agree(comm, status) != DSC_OK) {
-        status = DSC_ERR;
-        goto done;
-    }
-    double t5 = MPI_Wtime();
-    tm.pairwise = t3 - t2;
-    tm.cluster = t4 - t3;
-    tm.contingency = t5 - t4;
-    tm.total = t5 - t_start;
-    long long used_sample = sample > 0 && sample < cat.ntime ? sample : 0;
-    if (rank == 0) status = write_json(out_path, &cmd, &pm, &cm, truth_path ? ari_nmi : NULL, cat.ntime, d, k, nranks, used_sample, &tm);
+    have_report = 1;
+    tm.total = MPI_Wtime() - t_start;
+    if (rank == 0) status = write_json(out_path, &cmd, &report, nranks, &tm);
     status = dsc_agree(comm, status);
-    if (status == DSC_OK && rank == 0) print_table(out_path, &pm, &cm, truth_path ? ari_nmi : NULL, cat.ntime, d, k, used_sample, &tm);
+    if (status == DSC_OK && rank == 0) {
+        metrics_report_print(stdout, &report, "dsc eval");
+        printf("  time %.2f s (read %.2f, silhouette %.2f); wrote %s\n", tm.total, tm.read, report.t_pairwise, out_path);
+        fflush(stdout);
+    }
 
 done:
     if (have_net) model_destroy(&net);
-    if (have_pm) pairwise_metrics_destroy(&pm);
-    if (have_cm) cluster_metrics_destroy(&cm);
+    if (have_report) metrics_report_destroy(&report);
     free(x);
     free(labels);
     free(truth);

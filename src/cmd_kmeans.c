@@ -87,7 +87,6 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
     kmeans_result kr;
     int have_in = 0, have_rep = 0, have_kr = 0, kt = 0;
     int *labels = NULL, *labels_all = NULL, *truth = NULL;
-    float *xu = NULL;
     status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "kmeans", cmd.args, cmd.nargs);
     if (status != DSC_OK) goto done;
     status = run_input_load(comm, cmd.args, cmd.nargs, &eo, &po, NULL, &in);
@@ -99,11 +98,10 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
     if (k >= T) status = dsc_fail("dsc kmeans: -k %ld clusters for %lld time steps; give fewer clusters than time steps", k, T);
     const int d = in.stats.nvars * in.stats.nlat * in.stats.nlon;
     if (status == DSC_OK) {
-        xu = dsc_malloc(((size_t)n * d + 1) * sizeof(float), "normalised matrix");
         labels = dsc_malloc(((size_t)n + 1) * sizeof(int), "labels");
         labels_all = dsc_malloc((size_t)T * sizeof(int), "labels");
         if (cli_get(&cmd, "truth")) truth = dsc_malloc((size_t)T * sizeof(int), "truth labels");
-        status = xu && labels && labels_all && (truth || !cli_get(&cmd, "truth")) ? DSC_OK : DSC_ERR;
+        status = labels && labels_all && (truth || !cli_get(&cmd, "truth")) ? DSC_OK : DSC_ERR;
     }
     if (dsc_agree(comm, status) != DSC_OK) goto done;
     if (truth) {
@@ -115,9 +113,8 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
         if (status == DSC_OK && (kt = metrics_encode_labels(truth, truth, T)) < 0) status = dsc_fail("out of memory encoding labels");
         if (dsc_agree(comm, status) != DSC_OK) goto done;
     }
-    run_unpad(&in.stats, in.x, n, xu);
-    free(in.x); /* the padded frames are not needed */
-    in.x = NULL;
+    preprocess_unpad(&in.stats, in.x, n); /* k-means works on the real cells */
+    const float *xu = in.x;
 
     double t1 = MPI_Wtime();
     kmeans_options ko = kmeans_defaults((int)k);
@@ -169,7 +166,6 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
 done:
     if (have_rep) metrics_report_destroy(&rep);
     if (have_kr) kmeans_result_destroy(&kr);
-    free(xu);
     free(labels);
     free(labels_all);
     free(truth);

@@ -80,7 +80,7 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
     run_input in;
     metrics_report rep;
     int have_model = 0, have_stats = 0, have_in = 0, have_rep = 0, kt = 0;
-    float *z = NULL, *xu = NULL;
+    float *z = NULL;
     double *q = NULL, *q_all = NULL;
     int *labels = NULL, *labels_all = NULL, *truth = NULL;
     double alpha = 1.0;
@@ -126,10 +126,9 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
         q = dsc_malloc(((size_t)n * K + 1) * sizeof(double), "soft assignments");
         labels = dsc_malloc(((size_t)n + 1) * sizeof(int), "labels");
         labels_all = dsc_malloc((size_t)T * sizeof(int), "labels");
-        xu = dsc_malloc(((size_t)n * d + 1) * sizeof(float), "normalised matrix");
         if (rank == 0) q_all = dsc_malloc((size_t)T * K * sizeof(double), "soft assignments");
         if (cli_get(&cmd, "truth")) truth = dsc_malloc((size_t)T * sizeof(int), "truth labels");
-        status = z && q && labels && labels_all && xu && (rank || q_all) && (truth || !cli_get(&cmd, "truth")) ? DSC_OK : DSC_ERR;
+        status = z && q && labels && labels_all && (rank || q_all) && (truth || !cli_get(&cmd, "truth")) ? DSC_OK : DSC_ERR;
     }
     if (dsc_agree(comm, status) != DSC_OK) goto done;
     if (truth) {
@@ -148,8 +147,8 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
     run_allgather_ints(comm, labels, T, labels_all);
     run_gather_rows(comm, q, T, K, q_all);
     double t2 = MPI_Wtime();
-    run_unpad(&in.stats, in.x, n, xu);
-    metrics_data md = {.ntotal = T, .n = n, .d = d, .x = xu, .labels = labels, .k = K};
+    preprocess_unpad(&in.stats, in.x, n);
+    metrics_data md = {.ntotal = T, .n = n, .d = d, .x = in.x, .labels = labels, .k = K};
     pairwise_options popt = {.sample = sample, .seed = 1, .tile = 0};
     status = metrics_report_compute(comm, &md, &popt, truth, kt, labels_all, &rep);
     if (status != DSC_OK) goto done;
@@ -191,7 +190,6 @@ done:
     free(z);
     free(q);
     free(q_all);
-    free(xu);
     free(labels);
     free(labels_all);
     free(truth);

@@ -315,7 +315,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     metrics_report rep;
     int have_in = 0, have_model = 0, have_opt = 0, have_state = 0, have_rep = 0;
     int *truth = NULL, kt = 0, *labels = NULL, *labels_all = NULL;
-    float *z = NULL, *xu = NULL;
+    float *z = NULL;
     double *q = NULL, *q_all = NULL, *centroids = NULL;
     void *blob = NULL;
     size_t blob_bytes = 0;
@@ -427,8 +427,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     centroids = dsc_malloc((size_t)K * L * sizeof(double), "centroids");
     if (rank == 0) q_all = dsc_malloc((size_t)T * K * sizeof(double), "soft assignments");
     const size_t d_real = (size_t)in.stats.nvars * in.stats.nlat * in.stats.nlon;
-    xu = dsc_malloc(((size_t)n * d_real + 1) * sizeof(float), "normalised matrix");
-    status = z && q && labels && labels_all && centroids && xu && (rank != 0 || q_all) ? DSC_OK : DSC_ERR;
+    status = z && q && labels && labels_all && centroids && (rank != 0 || q_all) ? DSC_OK : DSC_ERR;
     if (dsc_agree(comm, status) != DSC_OK) goto done;
     status = train_soft_assign(comm, &m, in.x, T, to.alpha, z, q);
     if (status != DSC_OK) goto done;
@@ -438,8 +437,8 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     for (size_t i = 0; i < (size_t)K * L; i++) centroids[i] = m.centroids[i];
 
     /* metrics of the final labels on the normalised input matrix (real cells) */
-    run_unpad(&in.stats, in.x, n, xu);
-    metrics_data md = {.ntotal = T, .n = n, .d = (int)d_real, .x = xu, .labels = labels, .k = K};
+    preprocess_unpad(&in.stats, in.x, n); /* the network's frames are no longer needed */
+    metrics_data md = {.ntotal = T, .n = n, .d = (int)d_real, .x = in.x, .labels = labels, .k = K};
     long sample = 0;
     status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);
     if (dsc_agree(comm, status) != DSC_OK) goto done;
@@ -491,7 +490,6 @@ done:
     free(z);
     free(q);
     free(q_all);
-    free(xu);
     free(labels);
     free(labels_all);
     free(centroids);

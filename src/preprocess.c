@@ -486,6 +486,17 @@ static size_t climatology_entries(const preprocess_stats *st)
     return (size_t)st->nslots + (size_t)st->nslots * sample * harmonic_terms(st->harmonics);
 }
 
+void preprocess_unpad(const preprocess_stats *st, float *x, long long n)
+{
+    const int V = st->nvars, Y = st->nlat, X = st->nlon, H = st->height, W = st->width;
+    /* rows in increasing order: every destination row lies at or below its
+     * source and ends before the next source row begins */
+    for (long long t = 0; t < n; t++)
+        for (int v = 0; v < V; v++)
+            for (int y = 0; y < Y; y++)
+                memmove(x + (((size_t)t * V + v) * Y + y) * X, x + (((size_t)t * V + v) * H + y) * W, (size_t)X * sizeof(float));
+}
+
 size_t preprocess_stats_packed_size(const preprocess_stats *st)
 {
     return PREPROCESS_STATS_HEADER + st->nvars + 2 * scale_entries(st) + climatology_entries(st);

@@ -121,15 +121,6 @@ void run_input_destroy(run_input *in)
     memset(in, 0, sizeof *in);
 }
 
-void run_unpad(const preprocess_stats *st, const float *x, long long n, float *out)
-{
-    const int V = st->nvars, Y = st->nlat, X = st->nlon, H = st->height, W = st->width;
-    for (long long t = 0; t < n; t++)
-        for (int v = 0; v < V; v++)
-            for (int y = 0; y < Y; y++)
-                memcpy(out + (((size_t)t * V + v) * Y + y) * X, x + (((size_t)t * V + v) * H + y) * W, (size_t)X * sizeof(float));
-}
-
 void run_allgather_ints(MPI_Comm comm, const int *mine, long long T, int *all)
 {
     int rank, P;

@@ -42,7 +42,8 @@ check "blobs: 2 ranks x 2 OpenMP threads, tile 64, agree with scikit-learn" sh -
    && '$PYTHON' '$REF' compare '$WORK/blobs.ref' '$WORK/t2.out'"
 
 # Sampled silhouette: the same random subset as scikit-learn on X[subset].
-"$PYTHON" "$REF" reference "$WORK/kmeans.bin" "$WORK/kmeans.labels" --sample 150 --seed 1 > "$WORK/sample.ref"
+check "scikit-learn reference of the sampled silhouette" sh -c \
+  "'$PYTHON' '$REF' reference '$WORK/kmeans.bin' '$WORK/kmeans.labels' --sample 150 --seed 1 > '$WORK/sample.ref'"
 for np in 1 2; do
   check "sampled silhouette (150 of 400) on $np rank(s) agrees with scikit-learn on the subset" sh -c \
     "$(launcher $np) $DRIVER '$WORK/kmeans.bin' '$WORK/kmeans.labels' --sample 150 > '$WORK/s.out' \

@@ -7,16 +7,29 @@
                                        prints key=value reference metrics
   metrics_sklearn.py compare REF GOT   exits 1 unless every key of REF is in
                                        GOT within 1e-5 relative (GOT: key=value
-                                       lines or the metrics.json of dsc eval)
+                                       lines or the metrics.json of dsc eval),
+                                       and when REF is empty or lacks a
+                                       silhouette or inter-cluster key
 
 For dsc eval (tests/eval.sh), the same matrix from the netCDF files:
-  metrics_sklearn.py netcdf PREFIX FILES...   PREFIX.bin (normalised, padded
-                                       as preprocess.h: missing -> variable
-                                       mean, min-max per variable, zero
-                                       padding to multiples of 16) and
-                                       PREFIX.times (ISO 8601, one per line)
+  metrics_sklearn.py netcdf PREFIX FILES...   PREFIX.bin (T, V*Y*X), the
+                                       matrix of the input-space metrics
+                                       (normalised as preprocess.h: missing
+                                       -> variable mean, min-max per
+                                       variable; the grid's real cells),
+                                       PREFIX.padded.bin (T, V*H*W) the
+                                       network's input (zero padding to
+                                       multiples of 16) and PREFIX.times
+                                       (ISO 8601, one per line)
   metrics_sklearn.py kmeans PREFIX K CSV      KMeans labels as time,label CSV
   metrics_sklearn.py reference-csv PREFIX LABELS.csv [TRUTH.csv]
+  metrics_sklearn.py latent PREFIX CHECKPOINT OUT   OUT.bin: the PyTorch
+                                       twin's latent features of
+                                       PREFIX.padded.bin
+  metrics_sklearn.py latent-check PREFIX CHECKPOINT LATENT.nc OUT
+                                       dsc's saved latents against the twin
+                                       (float32 and float64), then written
+                                       to OUT.bin / OUT.times
 
 The reference is computed in float64 on the float32 matrix, so it is the
 exact value the distributed code must reproduce.
@@ -160,9 +173,25 @@ def parse(path):
     return out
 
 
+# Keys every reference has (sampled or not): a reference without them is
+# broken, never a pass.
+REQUIRED = ("silhouette", "silhouette_cosine", "avg_inter_cluster_distance")
+
+
 def compare(ref_path, got_path, rtol=RTOL):
     ref, got = parse(ref_path), parse(got_path)
     bad = 0
+    if not ref:
+        print(f"# {ref_path}: empty reference")
+        return 1
+    for key in REQUIRED:
+        if key not in ref:
+            print(f"# {key}: missing from the reference {ref_path}")
+            bad += 1
+    for key, want in ref.items():
+        if not np.all(np.isfinite(want)):
+            print(f"# {key}: not finite in the reference {ref_path}")
+            bad += 1
     for key, want in ref.items():
         have = got.get(key)
         if have is None or have.shape != want.shape:
@@ -201,10 +230,11 @@ def netcdf_matrix(prefix, files):
     lo, hi = p.min(axis=(0, 2, 3), keepdims=True), p.max(axis=(0, 2, 3), keepdims=True)
     rng = hi - lo
     scaled = np.where(rng > 0, (p - lo) / np.where(rng > 0, rng, 1), 0.0)
+    write_bin(prefix + ".bin", scaled.astype(np.float32).reshape(t, -1))
     h, w = (ny + 15) // 16 * 16, (nx + 15) // 16 * 16
     out = np.zeros((t, v, h, w), dtype=np.float32)
     out[:, :, :ny, :nx] = scaled
-    write_bin(prefix + ".bin", out.reshape(t, -1))
+    write_bin(prefix + ".padded.bin", out.reshape(t, -1))
     with open(prefix + ".times", "w") as f:
         for hr in hours:
             f.write((datetime.datetime(1900, 1, 1) + datetime.timedelta(hours=float(hr))).strftime("%Y-%m-%dT%H:%M:%S") + "\n")
@@ -217,6 +247,61 @@ def read_csv_labels(path, times):
         if len(parts) == 2 and parts[0][:1].isdigit():
             table[parts[0]] = int(parts[1])
     return np.array([table[t] for t in times])
+
+
+def twin_encode(ckpt, x, dtype):
+    """Latent features of x (T, V*H*W) by the PyTorch twin in dtype."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+    import torch
+    import torch_twin
+    twin, _, _ = torch_twin.from_checkpoint(ckpt)
+    twin.eval()
+    c = twin.cfg
+    xt = torch.from_numpy(x.reshape(x.shape[0], 1, c["vars"], c["height"], c["width"]))
+    if dtype == "float64":
+        twin, xt = twin.double(), xt.double()
+    with torch.no_grad():
+        return twin.encode(xt).numpy().astype(np.float64)
+
+
+def latent_check(prefix, ckpt, latent_nc, out):
+    """dsc's float32 encoder must be as accurate as PyTorch's float32 twin:
+    against the twin in float64 (the exact value up to 1e-16), dsc's largest
+    error may be at most 4 times PyTorch's own float32 error, or 4 float32
+    eps times max|z|, whichever is larger.  A tolerance of a few ulp alone
+    would not do: the conv stack of an untrained model maps every sample to
+    nearly the same features, so the float32 rounding of any implementation
+    (it depends on the summation order of the BLAS and oneDNN kernels, hence
+    on the CPU) is amplified in the sample-to-sample differences the latents
+    are made of.  The time coordinate must be PREFIX.times."""
+    import netCDF4
+    x = read_bin(prefix + ".padded.bin")
+    with netCDF4.Dataset(latent_nc) as ds:
+        z = np.asarray(ds.variables["z"][:], dtype=np.float64)
+        t = ds.variables["time"]
+        dates = netCDF4.num2date(t[:], t.units, calendar=t.calendar, only_use_cftime_datetimes=False)
+        times = [d.strftime("%Y-%m-%dT%H:%M:%S") for d in dates]
+    want_times = open(prefix + ".times").read().split()
+    bad = 0
+    if times != want_times:
+        print(f"# {latent_nc}: time coordinate differs from {prefix}.times")
+        bad += 1
+    z32, z64 = twin_encode(ckpt, x, "float32"), twin_encode(ckpt, x, "float64")
+    if z.shape != z64.shape:
+        print(f"# {latent_nc}: z is {z.shape}, the twin gives {z64.shape}")
+        return 1
+    err_dsc, err_torch = np.max(np.abs(z - z64)), np.max(np.abs(z32 - z64))
+    tol = max(4 * np.finfo(np.float32).eps * np.max(np.abs(z64)), 4 * err_torch)
+    spread = np.max(z64, axis=0) - np.min(z64, axis=0)
+    print(f"# latents in [{z64.min():.3f}, {z64.max():.3f}], smallest spread of a latent {spread.min():.3f}")
+    print(f"# max |dsc - float64 twin| {err_dsc:.3g}, max |float32 twin - float64 twin| {err_torch:.3g}, tolerance {tol:.3g}")
+    if not err_dsc <= tol:
+        print("# MISMATCH: dsc's latents are less accurate than the float32 twin's")
+        bad += 1
+    write_bin(out + ".bin", z.astype(np.float32))
+    with open(out + ".times", "w") as f:
+        f.write("\n".join(times) + "\n")
+    return 1 if bad else 0
 
 
 def main():
@@ -254,21 +339,19 @@ def main():
         for key, value in r.items():
             print(f"{key}={format_value(value)}")
     elif cmd == "latent":
-        # latent PREFIX CHECKPOINT OUT: the latent features of the matrix
-        # PREFIX.bin computed by the PyTorch twin of the checkpoint's model
+        # latent PREFIX CHECKPOINT OUT: the latent features of the padded
+        # matrix PREFIX.padded.bin computed by the PyTorch twin of the
+        # checkpoint's model
         prefix, ckpt, out = sys.argv[2], sys.argv[3], sys.argv[4]
-        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
-        import torch
-        import torch_twin
-        twin, _, _ = torch_twin.from_checkpoint(ckpt)
-        twin.eval()
-        x = read_bin(prefix + ".bin")
-        c = twin.cfg
-        with torch.no_grad():
-            z = twin.encode(torch.from_numpy(x.reshape(x.shape[0], 1, c["vars"], c["height"], c["width"]))).numpy()
-        write_bin(out + ".bin", z)
+        write_bin(out + ".bin", twin_encode(ckpt, read_bin(prefix + ".padded.bin"), "float32"))
         with open(out + ".times", "w") as f:
             f.write(open(prefix + ".times").read())
+    elif cmd == "latent-check":
+        # latent-check PREFIX CHECKPOINT LATENT.nc OUT: dsc's latent features
+        # (dsc eval --save-latent) against the PyTorch twin of the checkpoint
+        # on the matrix PREFIX.padded.bin; writes dsc's own latents to OUT.bin /
+        # OUT.times for reference-csv.  See latent_check.
+        sys.exit(latent_check(*sys.argv[2:6]))
     elif cmd == "compare":
         sys.exit(compare(sys.argv[2], sys.argv[3], float(sys.argv[4]) if len(sys.argv) > 4 else RTOL))
 

@@ -1,0 +1,71 @@
+/*
+ * metrics_report.h - the clustering metrics every command reports (dsc
+ * eval, train, kmeans): computed once from distributed rows, written as
+ * members of a JSON object and printed as a table, so metrics.json has the
+ * same keys whichever command wrote it.
+ *
+ *   metrics_report r;
+ *   if (metrics_report_compute(comm, &data, &popt, truth, kt, labels, &r) == DSC_OK) {
+ *       if (rank == 0) {
+ *           fprintf(f, "{\n  \"command\": \"train\",\n");
+ *           metrics_report_write_json(f, &r, "  ");   // metric keys, each line ends ",\n"
+ *           fprintf(f, "  \"ranks\": %d\n}\n", nranks);
+ *       }
+ *       metrics_report_destroy(&r);
+ *   }
+ *
+ * Keys written: silhouette, silhouette_cosine, sampled (with --sample),
+ * davies_bouldin, rmse_mean, avg_variance, avg_inter_cluster_distance,
+ * inter_cluster_distance (K x K), cluster_sizes, ari and nmi (with a
+ * reference labelling), n_samples, n_features, n_clusters.  A number that
+ * is not finite (a metric that could not be computed, e.g. the distances
+ * of an empty cluster) is written as null, with one warning, so the file is
+ * always valid JSON.
+ *
+ * Dimension letters: T samples over all ranks, N here, D features, K clusters.
+ */
+#ifndef DSC_METRICS_REPORT_H
+#define DSC_METRICS_REPORT_H
+
+#include <mpi.h>
+#include <stdio.h>
+
+#include "metrics.h"
+
+typedef struct {
+    pairwise_metrics pm;       /* silhouettes, inter-cluster matrix */
+    cluster_metrics cm;        /* sizes, centroids, RMSE_mean, variance, Davies-Bouldin */
+    int has_truth;             /* ari and nmi are set */
+    double ari, nmi;
+    long long T;               /* samples over all ranks */
+    int d, k;                  /* features, clusters */
+    long long sampled;         /* size of the silhouette subset; 0 = exact */
+    double t_pairwise, t_cluster, t_contingency; /* seconds */
+} metrics_report;
+
+/* Collective: every metric of data (rows of this rank, labels 0..K-1).
+ * popt may be NULL (exact).  truth (T, labels 0..kt-1) and labels_all (T)
+ * hold all time steps on every rank; truth NULL: no ARI / NMI.  DSC_ERR
+ * agreed; r needs no destroy then. */
+int metrics_report_compute(MPI_Comm comm, const metrics_data *data, const pairwise_options *popt, const int *truth, int kt,
+                           const int *labels_all, metrics_report *r);
+
+/* The metric keys as members of an enclosing JSON object, one per line,
+ * each line starting with indent and ending with ",\n" (the caller adds its
+ * own keys and closes the object).  Warns once (dsc_warn) when a number is
+ * not finite. */
+void metrics_report_write_json(FILE *f, const metrics_report *r, const char *indent);
+
+/* A number as JSON: %.17g, or null (and the warning of write_json, naming
+ * key) when it is NaN or infinite.  For the callers' own keys. */
+void metrics_json_number(FILE *f, double v, const char *key);
+/* A string as JSON, with quotes and escapes. */
+void metrics_json_string(FILE *f, const char *s);
+
+/* The table of metrics for a terminal, headed "command: T samples x D
+ * features, K clusters". */
+void metrics_report_print(FILE *f, const metrics_report *r, const char *command);
+
+void metrics_report_destroy(metrics_report *r);
+
+#endif

@@ -1,0 +1,135 @@
+/*
+ * metrics_report.c - one computation, JSON and table of the clustering
+ * metrics for every command (see metrics_report.h).  The metrics themselves
+ * live in silhouette.c, cluster_metrics.c, davies_bouldin.c and
+ * contingency.c; this file runs them in order, times them, and formats
+ * them so that no output is ever invalid JSON.
+ */
+#include "metrics_report.h"
+#include "status.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Set once a non-finite number was written; reset by every write_json so
+ * each file warns at most once. */
+static int warned;
+
+void metrics_json_number(FILE *f, double v, const char *key)
+{
+    if (isfinite(v)) {
+        fprintf(f, "%.17g", v);
+        return;
+    }
+    fprintf(f, "null");
+    if (!warned) dsc_warn("%s could not be computed (%g); written as null", key, v);
+    warned = 1;
+}
+
+void metrics_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
+        else fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+int metrics_report_compute(MPI_Comm comm, const metrics_data *data, const pairwise_options *popt, const int *truth, int kt,
+                           const int *labels_all, metrics_report *r)
+{
+    const pairwise_options exact = {0};
+    if (!popt) popt = &exact;
+    memset(r, 0, sizeof *r);
+    r->T = data->ntotal;
+    r->d = data->d;
+    r->k = data->k;
+    r->sampled = popt->sample > 0 && popt->sample < data->ntotal ? popt->sample : 0;
+    double t0 = MPI_Wtime();
+    if (pairwise_metrics_compute(comm, data, popt, &r->pm) != DSC_OK) return DSC_ERR;
+    double t1 = MPI_Wtime();
+    if (cluster_metrics_compute(comm, data, &r->cm) != DSC_OK) {
+        pairwise_metrics_destroy(&r->pm);
+        return DSC_ERR;
+    }
+    double t2 = MPI_Wtime();
+    int status = DSC_OK;
+    if (truth) {
+        status = contingency_scores(truth, kt, labels_all, data->k, data->ntotal, &r->ari, &r->nmi);
+        r->has_truth = 1;
+    }
+    if (dsc_agree(comm, status) != DSC_OK) {
+        metrics_report_destroy(r);
+        return DSC_ERR;
+    }
+    r->t_pairwise = t1 - t0;
+    r->t_cluster = t2 - t1;
+    r->t_contingency = MPI_Wtime() - t2;
+    return DSC_OK;
+}
+
+/* "INDENT"key": value,\n */
+static void json_key_number(FILE *f, const char *indent, const char *key, double v)
+{
+    fprintf(f, "%s\"%s\": ", indent, key);
+    metrics_json_number(f, v, key);
+    fprintf(f, ",\n");
+}
+
+void metrics_report_write_json(FILE *f, const metrics_report *r, const char *indent)
+{
+    const int k = r->k;
+    warned = 0;
+    json_key_number(f, indent, "silhouette", r->pm.silhouette);
+    json_key_number(f, indent, "silhouette_cosine", r->pm.silhouette_cosine);
+    if (r->sampled > 0) fprintf(f, "%s\"sampled\": %lld,\n", indent, r->sampled);
+    json_key_number(f, indent, "davies_bouldin", r->cm.davies_bouldin);
+    json_key_number(f, indent, "rmse_mean", r->cm.rmse_mean);
+    json_key_number(f, indent, "avg_variance", r->cm.avg_variance);
+    json_key_number(f, indent, "avg_inter_cluster_distance", r->pm.avg_inter_cluster_distance);
+    fprintf(f, "%s\"inter_cluster_distance\": [", indent);
+    for (int a = 0; a < k; a++) {
+        fprintf(f, "%s[", a ? ", " : "");
+        for (int b = 0; b < k; b++) {
+            if (b) fprintf(f, ", ");
+            metrics_json_number(f, r->pm.inter[a * k + b], "inter_cluster_distance");
+        }
+        fprintf(f, "]");
+    }
+    fprintf(f, "],\n%s\"cluster_sizes\": [", indent);
+    for (int a = 0; a < k; a++) fprintf(f, "%s%lld", a ? ", " : "", r->cm.sizes[a]);
+    fprintf(f, "],\n");
+    if (r->has_truth) {
+        json_key_number(f, indent, "ari", r->ari);
+        json_key_number(f, indent, "nmi", r->nmi);
+    }
+    fprintf(f, "%s\"n_samples\": %lld,\n%s\"n_features\": %d,\n%s\"n_clusters\": %d,\n", indent, r->T, indent, r->d, indent, k);
+}
+
+void metrics_report_print(FILE *f, const metrics_report *r, const char *command)
+{
+    const char *sampled = r->sampled > 0 ? "  sampled" : "";
+    fprintf(f, "%s: %lld samples x %d features, %d clusters%s\n", command, r->T, r->d, r->k,
+            r->sampled > 0 ? " (silhouettes sampled)" : "");
+    fprintf(f, "  %-28s %12.6f%s\n", "silhouette (Euclidean)", r->pm.silhouette, sampled);
+    fprintf(f, "  %-28s %12.6f%s\n", "silhouette (cosine)", r->pm.silhouette_cosine, sampled);
+    fprintf(f, "  %-28s %12.6f\n", "Davies-Bouldin", r->cm.davies_bouldin);
+    fprintf(f, "  %-28s %12.6f\n", "RMSE_mean", r->cm.rmse_mean);
+    fprintf(f, "  %-28s %12.6f%s\n", "avg inter-cluster distance", r->pm.avg_inter_cluster_distance, sampled);
+    fprintf(f, "  %-28s %12.6f\n", "average variance", r->cm.avg_variance);
+    if (r->has_truth) {
+        fprintf(f, "  %-28s %12.6f\n", "adjusted Rand index", r->ari);
+        fprintf(f, "  %-28s %12.6f\n", "normalised mutual info", r->nmi);
+    }
+    fprintf(f, "  %-28s", "cluster sizes");
+    for (int a = 0; a < r->k; a++) fprintf(f, " %lld", r->cm.sizes[a]);
+    fprintf(f, "\n");
+}
+
+void metrics_report_destroy(metrics_report *r)
+{
+    pairwise_metrics_destroy(&r->pm);
+    cluster_metrics_destroy(&r->cm);
+}

@@ -1,0 +1,516 @@
+/*
+ * run_output.c - the files of a clustering run: labels.csv, labels.nc,
+ * latent.nc, centroids.nc and composites.nc (contents in run_output.h).
+ *
+ * Every netCDF file goes through nc_out:
+ *   1. rank 0 picks a temporary name in the destination folder,
+ *      ".NAME.tmp.PID.SERIAL", and broadcasts it (PnetCDF opens one name on
+ *      all ranks);
+ *   2. the header is defined identically on every rank, the ranks agree
+ *      before every collective call (a rank that failed locally never leaves
+ *      the others waiting), and every PnetCDF return code is checked,
+ *      ncmpi_close included;
+ *   3. before closing, the size the file must have is worked out from the
+ *      header (offset + size of every variable); after closing rank 0
+ *      compares it with the size on disk, because MPI-IO can lose writes on
+ *      a full disk without an error; then it renames the file to its final
+ *      name, or removes it on any failure.
+ * Files written by rank 0 alone (labels, centroids) use MPI_COMM_SELF; the
+ * others are opened by all ranks.  Each public function ends with one
+ * dsc_agree, so the failure is printed once, naming the final file.
+ *
+ * Byte-identical files at any rank count: no attribute depends on the run
+ * (date, rank count), every value of every variable is written, and the
+ * composites are sums of values quantised to a per-variable grid 2^q fine
+ * enough (52 - log2 T bits below the largest magnitude) that every partial
+ * sum is an integer multiple of 2^q below 2^53: exact in double, so the
+ * MPI_Reduce gives the same bits whatever the order of the additions.
+ *
+ * Dimension letters: T time steps, N held here, K clusters, L latent size,
+ * D features, V variables, Y latitudes, X longitudes.
+ */
+#include "run_output.h"
+#include "config.h"
+#include "labels.h"
+#include "status.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pnetcdf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TIME_UNITS "hours since 1900-01-01 00:00:00"
+#define TIME_CALENDAR "proleptic_gregorian" /* the catalog's axis (cf_time.h); = standard after 1582 */
+#define SOURCE "dsc " PACKAGE_VERSION
+
+typedef struct {
+    MPI_Comm comm;        /* ranks that open the file */
+    int rank;             /* in comm */
+    char path[4096];      /* final name */
+    char tmp[4096 + 64];  /* DIR/.NAME.tmp.PID.SERIAL while writing */
+    int ncid, opened;
+    int status;           /* DSC_ERR after the first failure on this rank */
+} nc_out;
+
+/* Collective: 1 if status is not DSC_OK on some rank.  Messages stay with
+ * the failing ranks until the final dsc_agree prints one. */
+static int any_failed(MPI_Comm comm, int status)
+{
+    int mine = status != DSC_OK, any = 0;
+    MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, comm);
+    return any;
+}
+
+/* PnetCDF's message for err without its final full stop (ours follows). */
+static const char *nc_reason(int err)
+{
+    static char text[256];
+    snprintf(text, sizeof text, "%s", ncmpi_strerror(err));
+    size_t n = strlen(text);
+    if (n > 0 && text[n - 1] == '.') text[n - 1] = '\0';
+    return text;
+}
+
+/* Records the first PnetCDF error of this rank; returns whether all is well. */
+static int nc_check(nc_out *o, int err, const char *what)
+{
+    if (err != NC_NOERR && o->status == DSC_OK)
+        o->status = dsc_fail("%s: %s: %s; check that the folder is writable and the space left on the device", o->path,
+                             what, nc_reason(err));
+    return o->status == DSC_OK;
+}
+
+/* Collective over comm: creates the temporary file of path, in its folder. */
+static void nc_out_create(nc_out *o, MPI_Comm comm, const char *path)
+{
+    static unsigned serial = 0;
+    memset(o, 0, sizeof *o);
+    o->comm = comm;
+    o->ncid = -1;
+    o->status = DSC_OK;
+    MPI_Comm_rank(comm, &o->rank);
+    if (snprintf(o->path, sizeof o->path, "%s", path) >= (int)sizeof o->path)
+        o->status = dsc_fail("%s: path too long; use a shorter name", path);
+    if (o->rank == 0) {
+        const char *slash = strrchr(o->path, '/');
+        int dirlen = slash ? (int)(slash - o->path + 1) : 0; /* with the slash */
+        snprintf(o->tmp, sizeof o->tmp, "%.*s.%s.tmp.%ld.%u", dirlen, o->path, o->path + dirlen, (long)getpid(), serial++);
+    }
+    MPI_Bcast(o->tmp, (int)sizeof o->tmp, MPI_CHAR, 0, comm);
+    if (any_failed(comm, o->status)) return;
+    int err = ncmpi_create(comm, o->tmp, NC_CLOBBER | NC_64BIT_OFFSET, MPI_INFO_NULL, &o->ncid);
+    if (err == NC_NOERR) o->opened = 1;
+    else
+        o->status = dsc_fail("%s: cannot create it: %s; check that the folder exists and is writable", o->path,
+                             nc_reason(err));
+}
+
+/* path = dir/name, or DSC_ERR with a message. */
+static int join_path(char *path, size_t len, const char *dir, const char *name)
+{
+    if (snprintf(path, len, "%s/%s", dir, name) >= (int)len)
+        return dsc_fail("%s/%s: path too long; use a shorter folder name", dir, name);
+    return DSC_OK;
+}
+
+static void put_text(nc_out *o, int varid, const char *name, const char *text)
+{
+    if (o->status == DSC_OK) nc_check(o, ncmpi_put_att_text(o->ncid, varid, name, (MPI_Offset)strlen(text), text), "writing an attribute");
+}
+
+/* Defines a variable with its units and long_name; -1 after a failure. */
+static int def_var(nc_out *o, const char *name, nc_type type, int ndims, const int *dims, const char *units,
+                   const char *long_name)
+{
+    int id = -1;
+    if (o->status != DSC_OK) return -1;
+    if (!nc_check(o, ncmpi_def_var(o->ncid, name, type, ndims, dims, &id), "defining a variable")) return -1;
+    put_text(o, id, "units", units);
+    put_text(o, id, "long_name", long_name);
+    return id;
+}
+
+static int def_dim(nc_out *o, const char *name, MPI_Offset len)
+{
+    int id = -1;
+    if (o->status == DSC_OK) nc_check(o, ncmpi_def_dim(o->ncid, name, len, &id), "defining a dimension");
+    return id;
+}
+
+/* time(time) as the CF coordinate of the catalog's axis. */
+static int def_time(nc_out *o, int dim_time)
+{
+    int id = def_var(o, "time", NC_DOUBLE, 1, &dim_time, TIME_UNITS, "time");
+    put_text(o, id, "standard_name", "time");
+    put_text(o, id, "calendar", TIME_CALENDAR);
+    put_text(o, id, "axis", "T");
+    return id;
+}
+
+/* Global attributes: what the file is and which program wrote it. */
+static void put_globals(nc_out *o, const char *title)
+{
+    put_text(o, NC_GLOBAL, "Conventions", "CF-1.8");
+    put_text(o, NC_GLOBAL, "title", title);
+    put_text(o, NC_GLOBAL, "source", SOURCE);
+    put_text(o, NC_GLOBAL, "history", "written by " SOURCE " (Deep Spatiotemporal Clustering)");
+}
+
+/* Collective: leaves define mode when every rank defined the header. */
+static void nc_out_enddef(nc_out *o)
+{
+    if (any_failed(o->comm, o->status)) return; /* the callers check again before writing */
+    nc_check(o, ncmpi_enddef(o->ncid), "ending the header definition");
+}
+
+/* Local: the bytes the file needs, from the header (data mode). */
+static int expected_size(nc_out *o, MPI_Offset *size)
+{
+    int nvars;
+    *size = 0;
+    if (!nc_check(o, ncmpi_inq_nvars(o->ncid, &nvars), "reading back the header")) return DSC_ERR;
+    for (int v = 0; v < nvars; v++) {
+        nc_type type;
+        int ndims, dims[8]; /* the files here have at most 3 dimensions */
+        MPI_Offset begin, n = 1, len;
+        if (!nc_check(o, ncmpi_inq_varndims(o->ncid, v, &ndims), "reading back the header")) return DSC_ERR;
+        if (ndims > 8) return o->status = dsc_fail("%s: variable %d has %d dimensions", o->path, v, ndims);
+        if (!nc_check(o, ncmpi_inq_var(o->ncid, v, NULL, &type, &ndims, dims, NULL), "reading back the header") ||
+            !nc_check(o, ncmpi_inq_varoffset(o->ncid, v, &begin), "reading back the header"))
+            return DSC_ERR;
+        for (int d = 0; d < ndims; d++) {
+            if (!nc_check(o, ncmpi_inq_dimlen(o->ncid, dims[d], &len), "reading back the header")) return DSC_ERR;
+            n *= len;
+        }
+        MPI_Offset elem = type == NC_DOUBLE || type == NC_INT64 || type == NC_UINT64 ? 8
+                          : type == NC_SHORT || type == NC_USHORT                     ? 2
+                          : type == NC_BYTE || type == NC_UBYTE || type == NC_CHAR   ? 1
+                                                                                      : 4;
+        if (begin + n * elem > *size) *size = begin + n * elem;
+    }
+    return DSC_OK;
+}
+
+/* Collective over o->comm: closes, checks the size on disk, renames (rank
+ * 0), or removes the temporary file after a failure anywhere.  Returns this
+ * rank's status (the caller agrees). */
+static int nc_out_finish(nc_out *o)
+{
+    MPI_Offset expected = 0;
+    int failed = any_failed(o->comm, o->status);
+    if (o->opened) {
+        if (!failed) expected_size(o, &expected);
+        nc_check(o, ncmpi_close(o->ncid), "closing");
+        o->opened = 0;
+    }
+    failed = any_failed(o->comm, o->status);
+    if (o->rank == 0) {
+        struct stat st;
+        if (!failed) {
+            if (stat(o->tmp, &st) != 0)
+                o->status = dsc_fail("%s: %s vanished after closing: %s", o->path, o->tmp, strerror(errno));
+            else if ((MPI_Offset)st.st_size < expected)
+                o->status = dsc_fail("%s: only %lld of %lld bytes reached the disk; check the space left on the device",
+                                     o->path, (long long)st.st_size, (long long)expected);
+            else if (rename(o->tmp, o->path) != 0)
+                o->status = dsc_fail("%s: cannot replace it: %s; remove it or choose another output folder", o->path,
+                                     strerror(errno));
+        }
+        if (failed || o->status != DSC_OK) unlink(o->tmp);
+    }
+    return o->status;
+}
+
+/* ---- labels ---------------------------------------------------------------- */
+
+/* Rank 0 alone: labels.nc. */
+static int write_labels_nc(const char *path, const era5_catalog *cat, const int *labels, const double *q, int k)
+{
+    const long long T = cat->ntime;
+    int *clusters = dsc_malloc((size_t)k * sizeof(int), "cluster numbers"); /* (K) */
+    nc_out o;
+    nc_out_create(&o, MPI_COMM_SELF, path);
+    if (!clusters) o.status = DSC_ERR;
+    int dim_time = def_dim(&o, "time", T), dim_cluster = q ? def_dim(&o, "cluster", k) : -1;
+    int v_time = def_time(&o, dim_time), v_cluster = -1, v_q = -1;
+    int v_label = def_var(&o, "label", NC_INT, 1, &dim_time, "1", "cluster of the time step");
+    int range[2] = {0, k - 1};
+    if (o.status == DSC_OK) nc_check(&o, ncmpi_put_att_int(o.ncid, v_label, "valid_range", NC_INT, 2, range), "writing an attribute");
+    if (q) {
+        v_cluster = def_var(&o, "cluster", NC_INT, 1, &dim_cluster, "1", "cluster number");
+        int dims[2] = {dim_time, dim_cluster};
+        v_q = def_var(&o, "q", NC_FLOAT, 2, dims, "1", "soft assignment of the time step to each cluster (Student-t kernel)");
+    }
+    put_globals(&o, "cluster labels of the time steps");
+    nc_out_enddef(&o);
+    if (o.status == DSC_OK) {
+        MPI_Offset start[2] = {0, 0}, count[2] = {T, k};
+        nc_check(&o, ncmpi_put_vara_double_all(o.ncid, v_time, start, count, cat->time), "writing time");
+        nc_check(&o, ncmpi_put_vara_int_all(o.ncid, v_label, start, count, labels), "writing label");
+        if (q) {
+            for (int c = 0; c < k; c++) clusters[c] = c;
+            nc_check(&o, ncmpi_put_vara_int_all(o.ncid, v_cluster, start, &count[1], clusters), "writing cluster");
+            nc_check(&o, ncmpi_put_vara_double_all(o.ncid, v_q, start, count, q), "writing q");
+        }
+    }
+    free(clusters);
+    return nc_out_finish(&o);
+}
+
+/* Local: labels (T) all in 0..k-1. */
+static int check_labels(const int *labels, long long n, int k, const char *dir, const char *file)
+{
+    if (k < 1) return dsc_fail("%s/%s: %d clusters; at least 1 is needed", dir, file, k);
+    for (long long t = 0; t < n; t++)
+        if (labels[t] < 0 || labels[t] >= k)
+            return dsc_fail("%s/%s: label %d of time step %lld is outside 0..%d", dir, file, labels[t], t, k - 1);
+    return DSC_OK;
+}
+
+int run_output_labels(MPI_Comm comm, const char *dir, const era5_catalog *cat, const int *labels, const double *q, int k)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    int status = DSC_OK;
+    if (rank == 0) {
+        char csv[4096], nc[4096];
+        status = check_labels(labels, cat->ntime, k, dir, "labels.nc");
+        if (status == DSC_OK) status = join_path(csv, sizeof csv, dir, "labels.csv");
+        if (status == DSC_OK) status = join_path(nc, sizeof nc, dir, "labels.nc");
+        if (status == DSC_OK) status = labels_write(csv, cat->time, labels, cat->ntime);
+        if (status == DSC_OK) status = write_labels_nc(nc, cat, labels, q, k);
+    }
+    return dsc_agree(comm, status);
+}
+
+/* ---- latent features ------------------------------------------------------- */
+
+int run_output_latent(MPI_Comm comm, const char *dir, const era5_catalog *cat, const float *z, long long t0, long long n,
+                      int L)
+{
+    char path[4096];
+    if (dsc_agree(comm, join_path(path, sizeof path, dir, "latent.nc")) != DSC_OK) return DSC_ERR;
+    return run_output_latent_file(comm, path, cat, z, t0, n, L);
+}
+
+int run_output_latent_file(MPI_Comm comm, const char *path, const era5_catalog *cat, const float *z, long long t0,
+                           long long n, int L)
+{
+    const long long T = cat->ntime;
+    long long held = n;
+    MPI_Allreduce(MPI_IN_PLACE, &held, 1, MPI_LONG_LONG, MPI_SUM, comm);
+    int lmin = L, lmax = L;
+    MPI_Allreduce(MPI_IN_PLACE, &lmin, 1, MPI_INT, MPI_MIN, comm);
+    MPI_Allreduce(MPI_IN_PLACE, &lmax, 1, MPI_INT, MPI_MAX, comm);
+    int status = DSC_OK;
+    if (t0 < 0 || n < 0 || t0 + n > T)
+        status = dsc_fail("%s: rows [%lld, %lld) are outside the %lld time steps", path, t0, t0 + n, T);
+    else if (held != T)
+        status = dsc_fail("%s: the ranks hold %lld rows for %lld time steps", path, held, T);
+    else if (lmin != lmax || L < 1)
+        status = dsc_fail("%s: latent sizes %d..%d differ between ranks", path, lmin, lmax);
+    if (any_failed(comm, status)) return dsc_agree(comm, status);
+
+    nc_out o;
+    nc_out_create(&o, comm, path);
+    int dim_time = def_dim(&o, "time", T), dim_latent = def_dim(&o, "latent", L);
+    int v_time = def_time(&o, dim_time);
+    int dims[2] = {dim_time, dim_latent};
+    int v_z = def_var(&o, "z", NC_FLOAT, 2, dims, "1", "latent features of the encoder");
+    put_globals(&o, "latent features of the time steps");
+    nc_out_enddef(&o);
+    if (!any_failed(comm, o.status)) {
+        float dummy_f = 0.0f;
+        MPI_Offset start[2] = {t0, 0}, count[2] = {n, L};
+        nc_check(&o, ncmpi_put_vara_double_all(o.ncid, v_time, start, count, n ? cat->time + t0 : &(double){0}), "writing time");
+        nc_check(&o, ncmpi_put_vara_float_all(o.ncid, v_z, start, count, n ? z : &dummy_f), "writing z");
+    }
+    return dsc_agree(comm, nc_out_finish(&o));
+}
+
+/* ---- centroids ------------------------------------------------------------- */
+
+int run_output_centroids(MPI_Comm comm, const char *dir, const double *centroids, int k, int d, const char *space)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    int status = DSC_OK;
+    if (rank == 0) {
+        int *clusters = dsc_malloc((size_t)(k > 0 ? k : 1) * sizeof(int), "cluster numbers"); /* (K) */
+        if (k < 1 || d < 1) status = dsc_fail("%s/centroids.nc: %d centroids of %d features", dir, k, d);
+        else if (strcmp(space, "latent") != 0 && strcmp(space, "input") != 0)
+            status = dsc_fail("%s/centroids.nc: feature space '%s' is not 'latent' or 'input'", dir, space);
+        if (!clusters) status = DSC_ERR;
+        char path[4096];
+        if (status == DSC_OK) status = join_path(path, sizeof path, dir, "centroids.nc");
+        if (status == DSC_OK) {
+            nc_out o;
+            nc_out_create(&o, MPI_COMM_SELF, path);
+            int dim_cluster = def_dim(&o, "cluster", k), dim_feature = def_dim(&o, "feature", d);
+            int v_cluster = def_var(&o, "cluster", NC_INT, 1, &dim_cluster, "1", "cluster number");
+            int dims[2] = {dim_cluster, dim_feature};
+            int v_c = def_var(&o, "centroid", NC_DOUBLE, 2, dims, "1",
+                              strcmp(space, "latent") == 0 ? "cluster centroid in the latent space"
+                                                           : "cluster centroid in the normalised input space");
+            put_text(&o, v_c, "feature_space", space);
+            put_globals(&o, "cluster centroids");
+            nc_out_enddef(&o);
+            if (o.status == DSC_OK) {
+                for (int c = 0; c < k; c++) clusters[c] = c;
+                MPI_Offset start[2] = {0, 0}, count[2] = {k, d};
+                nc_check(&o, ncmpi_put_vara_int_all(o.ncid, v_cluster, start, count, clusters), "writing cluster");
+                nc_check(&o, ncmpi_put_vara_double_all(o.ncid, v_c, start, count, centroids), "writing centroid");
+            }
+            status = nc_out_finish(&o);
+        }
+        free(clusters);
+    }
+    return dsc_agree(comm, status);
+}
+
+/* ---- composites ------------------------------------------------------------ */
+
+/* Exponent q of the quantisation grid of a variable whose largest magnitude
+ * is maxabs, for sums of up to T values: |x| / 2^q < 2^(52 - bits(T)), so
+ * any sum of T quantised values stays below 2^52 and is exact. */
+static int quantum_exponent(double maxabs, long long T)
+{
+    int e = 0, bits = 0;
+    if (maxabs > 0.0) frexp(maxabs, &e); /* maxabs < 2^e */
+    while ((1LL << bits) < T) bits++;
+    return e + bits - 52;
+}
+
+int run_output_composites(MPI_Comm comm, const char *dir, const era5_catalog *cat, const era5_samples *s,
+                          const int *labels, int k)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    const int V = cat->nvars, Y = cat->nlat, X = cat->nlon;
+    const size_t YX = (size_t)Y * X, KYX = (size_t)k * YX;
+    const long long T = cat->ntime;
+    int status = DSC_OK;
+    if (s->nvars != V || s->nlat != Y || s->nlon != X || s->ntime != T)
+        status = dsc_fail("%s/composites.nc: the samples (%lld x %d x %d x %d) do not match the catalog (%lld x %d x %d x %d)",
+                          dir, s->ntime, s->nvars, s->nlat, s->nlon, T, V, Y, X);
+    else status = check_labels(labels, T, k, dir, "composites.nc");
+    int *count = dsc_calloc((size_t)(k > 0 ? k : 1), sizeof(int), "cluster sizes");          /* (K) */
+    int *clusters = dsc_malloc((size_t)(k > 0 ? k : 1) * sizeof(int), "cluster numbers");    /* (K) */
+    double *sum = dsc_malloc((KYX + YX) * sizeof(double), "composite sums");      /* (K + 1, Y, X), row K: all */
+    double *valid = dsc_malloc((KYX + YX) * sizeof(double), "composite counts");  /* (K + 1, Y, X) */
+    float *mean = dsc_malloc((KYX ? KYX : 1) * sizeof(float), "composite means");  /* (K, Y, X) */
+    float *anom = dsc_malloc((KYX ? KYX : 1) * sizeof(float), "composite anomalies"); /* (K, Y, X) */
+    if (!count || !clusters || !sum || !valid || !mean || !anom) status = DSC_ERR;
+    char path[4096];
+    if (status == DSC_OK) status = join_path(path, sizeof path, dir, "composites.nc");
+    if (any_failed(comm, status)) {
+        free(count);
+        free(clusters);
+        free(sum);
+        free(valid);
+        free(mean);
+        free(anom);
+        return dsc_agree(comm, status);
+    }
+    for (long long t = 0; t < T; t++) count[labels[t]]++;
+    for (int c = 0; c < k; c++) clusters[c] = c;
+
+    nc_out o;
+    nc_out_create(&o, comm, path);
+    int dim_cluster = def_dim(&o, "cluster", k), dim_lat = def_dim(&o, "latitude", Y), dim_lon = def_dim(&o, "longitude", X);
+    int v_cluster = def_var(&o, "cluster", NC_INT, 1, &dim_cluster, "1", "cluster number");
+    int v_lat = def_var(&o, "latitude", NC_DOUBLE, 1, &dim_lat, "degrees_north", "latitude");
+    put_text(&o, v_lat, "standard_name", "latitude");
+    put_text(&o, v_lat, "axis", "Y");
+    int v_lon = def_var(&o, "longitude", NC_DOUBLE, 1, &dim_lon, "degrees_east", "longitude");
+    put_text(&o, v_lon, "standard_name", "longitude");
+    put_text(&o, v_lon, "axis", "X");
+    int v_count = def_var(&o, "count", NC_INT, 1, &dim_cluster, "1", "time steps in the cluster");
+    int v_mean[ERA5_MAX_VARS], v_anom[ERA5_MAX_VARS], dims[3] = {dim_cluster, dim_lat, dim_lon};
+    const float fill = NC_FILL_FLOAT;
+    for (int v = 0; v < V; v++) {
+        char name[ERA5_NAME_LEN + 16], long_name[256];
+        const era5_variable *var = &cat->vars[v];
+        const char *what = var->long_name[0] ? var->long_name : var->name;
+        snprintf(name, sizeof name, "%s_mean", var->name);
+        snprintf(long_name, sizeof long_name, "%s, mean over the time steps of the cluster", what);
+        v_mean[v] = def_var(&o, name, NC_FLOAT, 3, dims, var->units, long_name);
+        if (o.status == DSC_OK) nc_check(&o, ncmpi_put_att_float(o.ncid, v_mean[v], "_FillValue", NC_FLOAT, 1, &fill), "writing an attribute");
+        snprintf(name, sizeof name, "%s_anomaly", var->name);
+        snprintf(long_name, sizeof long_name, "%s, cluster mean minus the mean of all time steps", what);
+        v_anom[v] = def_var(&o, name, NC_FLOAT, 3, dims, var->units, long_name);
+        if (o.status == DSC_OK) nc_check(&o, ncmpi_put_att_float(o.ncid, v_anom[v], "_FillValue", NC_FLOAT, 1, &fill), "writing an attribute");
+    }
+    put_globals(&o, "composites of the input variables per cluster");
+    nc_out_enddef(&o);
+
+    if (!any_failed(comm, o.status)) {
+        MPI_Offset start[3] = {0, 0, 0};
+        MPI_Offset ck = rank == 0 ? k : 0, cy = rank == 0 ? Y : 0, cx = rank == 0 ? X : 0;
+        nc_check(&o, ncmpi_put_vara_int_all(o.ncid, v_cluster, start, &ck, clusters), "writing cluster");
+        nc_check(&o, ncmpi_put_vara_double_all(o.ncid, v_lat, start, &cy, cat->lat), "writing latitude");
+        nc_check(&o, ncmpi_put_vara_double_all(o.ncid, v_lon, start, &cx, cat->lon), "writing longitude");
+        nc_check(&o, ncmpi_put_vara_int_all(o.ncid, v_count, start, &ck, count), "writing count");
+        for (int v = 0; v < V; v++) {
+            /* the quantisation grid of this variable, the same on every rank */
+            double maxabs = 0.0;
+            for (long long i = 0; i < s->nt; i++) {
+                const float *f = s->data + ((size_t)i * V + v) * YX;
+                for (size_t j = 0; j < YX; j++)
+                    if (!isnan(f[j]) && fabs(f[j]) > maxabs) maxabs = fabs(f[j]);
+            }
+            MPI_Allreduce(MPI_IN_PLACE, &maxabs, 1, MPI_DOUBLE, MPI_MAX, comm);
+            const int q = quantum_exponent(maxabs, T);
+            memset(sum, 0, KYX * sizeof(double));
+            memset(valid, 0, KYX * sizeof(double));
+            for (long long i = 0; i < s->nt; i++) {
+                const float *f = s->data + ((size_t)i * V + v) * YX;
+                const size_t row = (size_t)labels[s->t0 + i] * YX;
+                for (size_t j = 0; j < YX; j++)
+                    if (!isnan(f[j])) {
+                        sum[row + j] += nearbyint(ldexp(f[j], -q));
+                        valid[row + j] += 1.0;
+                    }
+            }
+            /* integers below 2^53: the sums are exact in any order */
+            MPI_Reduce(rank == 0 ? MPI_IN_PLACE : sum, sum, (int)KYX, MPI_DOUBLE, MPI_SUM, 0, comm);
+            MPI_Reduce(rank == 0 ? MPI_IN_PLACE : valid, valid, (int)KYX, MPI_DOUBLE, MPI_SUM, 0, comm);
+            if (rank == 0) {
+                double *all = sum + KYX, *nall = valid + KYX; /* (Y, X) over every time step */
+                memset(all, 0, YX * sizeof(double));
+                memset(nall, 0, YX * sizeof(double));
+                for (int c = 0; c < k; c++)
+                    for (size_t j = 0; j < YX; j++) {
+                        all[j] += sum[c * YX + j];
+                        nall[j] += valid[c * YX + j];
+                    }
+                for (int c = 0; c < k; c++)
+                    for (size_t j = 0; j < YX; j++) {
+                        size_t e = c * YX + j;
+                        if (valid[e] > 0.0) {
+                            double m = ldexp(sum[e], q) / valid[e];
+                            mean[e] = (float)m;
+                            anom[e] = (float)(m - ldexp(all[j], q) / nall[j]);
+                        } else {
+                            mean[e] = anom[e] = fill;
+                        }
+                    }
+            }
+            MPI_Offset count3[3] = {ck, cy, cx};
+            nc_check(&o, ncmpi_put_vara_float_all(o.ncid, v_mean[v], start, count3, mean), "writing a composite mean");
+            nc_check(&o, ncmpi_put_vara_float_all(o.ncid, v_anom[v], start, count3, anom), "writing a composite anomaly");
+        }
+    }
+    status = nc_out_finish(&o);
+    free(count);
+    free(clusters);
+    free(sum);
+    free(valid);
+    free(mean);
+    free(anom);
+    return dsc_agree(comm, status);
+}
