@@ -103,7 +103,7 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
         if (cli_get(&cmd, "truth")) truth = dsc_malloc((size_t)T * sizeof(int), "truth labels");
         status = labels && labels_all && (truth || !cli_get(&cmd, "truth")) ? DSC_OK : DSC_ERR;
     }
-    if (dsc_agree(comm, status) != DSC_OK) goto done;
+    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     if (truth) {
         label_table tab;
         status = labels_read(comm, cli_get(&cmd, "truth"), &tab);
@@ -111,7 +111,7 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
         status = labels_match(truth, &tab, cli_get(&cmd, "truth"), in.cat.time, T, eo.daily_mean);
         labels_destroy(&tab);
         if (status == DSC_OK && (kt = metrics_encode_labels(truth, truth, T)) < 0) status = dsc_fail("out of memory encoding labels");
-        if (dsc_agree(comm, status) != DSC_OK) goto done;
+        if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     }
     preprocess_unpad(&in.stats, in.x, n); /* k-means works on the real cells */
     const float *xu = in.x;
@@ -156,7 +156,7 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
             status = output_file_commit(&out);
         }
     }
-    if (dsc_agree(comm, status) != DSC_OK) goto done;
+    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     if (rank == 0 && !cli_flag(&cmd, "quiet")) {
         printf("dsc kmeans: %lld time steps x %d features, K = %ld, inertia %.6g (%d iterations); wrote %s in %.1f s\n", T, d, k,
                kr.inertia, kr.iterations, dir, MPI_Wtime() - t_start);

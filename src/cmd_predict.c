@@ -87,14 +87,14 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
 
     status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "predict", cmd.args, cmd.nargs);
     if (status != DSC_OK) goto done;
-    if (checkpoint_read_config(comm, mpath, &mc, NULL, NULL) != DSC_OK) goto done;
+    if ((status = checkpoint_read_config(comm, mpath, &mc, NULL, NULL)) != DSC_OK) goto done;
     status = mc.clusters >= 2 ? DSC_OK
                               : dsc_fail("%s: the model has no clustering layer; give the model.ckpt written by dsc train", mpath);
-    if (dsc_agree(comm, status) != DSC_OK) goto done;
+    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     status = model_create(&m, &mc, LATENT_PASS_BATCH);
-    if (dsc_agree(comm, status) != DSC_OK) goto done;
+    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     have_model = 1;
-    if (checkpoint_load(comm, mpath, &m, NULL, &extra) != DSC_OK) goto done;
+    if ((status = checkpoint_load(comm, mpath, &m, NULL, &extra)) != DSC_OK) goto done;
     status = extra.blob && extra.blob_bytes > 0 ? preprocess_stats_unpack(&stats, extra.blob, extra.blob_bytes / sizeof(double))
                                                 : dsc_fail("%s: the checkpoint has no normalisation statistics; give the "
                                                            "model.ckpt written by dsc train", mpath);
@@ -106,7 +106,7 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
         if (train_state_unpack(&ts, extra.state, extra.state_bytes, mpath) == DSC_OK) alpha = ts.alpha;
         else dsc_clear();
     }
-    if (dsc_agree(comm, status) != DSC_OK) goto done;
+    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
 
     status = run_input_load(comm, cmd.args, cmd.nargs, &eo, NULL, &stats, &in);
     if (status != DSC_OK) goto done;
@@ -130,7 +130,7 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
         if (cli_get(&cmd, "truth")) truth = dsc_malloc((size_t)T * sizeof(int), "truth labels");
         status = z && q && labels && labels_all && (rank || q_all) && (truth || !cli_get(&cmd, "truth")) ? DSC_OK : DSC_ERR;
     }
-    if (dsc_agree(comm, status) != DSC_OK) goto done;
+    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     if (truth) {
         label_table tab;
         status = labels_read(comm, cli_get(&cmd, "truth"), &tab);
@@ -138,7 +138,7 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
         status = labels_match(truth, &tab, cli_get(&cmd, "truth"), in.cat.time, T, eo.daily_mean);
         labels_destroy(&tab);
         if (status == DSC_OK && (kt = metrics_encode_labels(truth, truth, T)) < 0) status = dsc_fail("out of memory encoding labels");
-        if (dsc_agree(comm, status) != DSC_OK) goto done;
+        if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     }
     double t1 = MPI_Wtime();
     status = train_soft_assign(comm, &m, in.x, T, alpha, z, q);
@@ -174,7 +174,7 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
             status = output_file_commit(&out);
         }
     }
-    if (dsc_agree(comm, status) != DSC_OK) goto done;
+    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     if (rank == 0 && !cli_flag(&cmd, "quiet")) {
         printf("dsc predict: %lld time steps labelled with %s (K = %d); wrote %s in %.1f s\n", T, mpath, K, dir, MPI_Wtime() - t_start);
         metrics_report_print(stdout, &rep, "dsc predict");

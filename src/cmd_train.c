@@ -189,16 +189,18 @@ static int write_config(const char *dir, const cli_command *cmd, char **files, i
     return output_file_commit(&out);
 }
 
-static void json_number(FILE *f, double v)
-{
-    if (isfinite(v)) fprintf(f, "%.10g", v);
-    else fprintf(f, "null");
-}
-
 /* Per-phase timings: max and mean over the ranks. */
 #define NPHASES 9
 static const char *phase_names[NPHASES] = {"read", "preprocess", "pretrain", "kmeans", "joint_compute", "joint_allreduce_wait",
                                            "target_update", "evaluation", "write"};
+
+/* A history entry that does not exist (no step before the first update,
+ * no change before the second) is null, without a warning. */
+static void json_optional(FILE *f, double v)
+{
+    if (isfinite(v)) fprintf(f, "%.10g", v);
+    else fprintf(f, "null");
+}
 
 static int write_metrics(MPI_Comm comm, const char *dir, const metrics_report *rep, const train_state *st,
                          const double *phases, const train_options *to, const model_config *mc, long long T, int nranks,
@@ -226,17 +228,17 @@ static int write_metrics(MPI_Comm comm, const char *dir, const metrics_report *r
             fprintf(f, "  \"pretrain_loss\": [");
             for (int i = 0; i < st->npretrain; i++) {
                 fprintf(f, "%s", i ? ", " : "");
-                json_number(f, st->pretrain_loss[i]);
+                json_optional(f, st->pretrain_loss[i]);
             }
             fprintf(f, "],\n  \"history\": [");
             for (int i = 0; i < st->nrecords; i++) {
                 const train_record *r = &st->records[i];
                 fprintf(f, "%s\n    {\"step\": %ld, \"rec_loss\": ", i ? "," : "", r->step);
-                json_number(f, r->rec_loss);
+                json_optional(f, r->rec_loss);
                 fprintf(f, ", \"kl_loss\": ");
-                json_number(f, r->kl_loss);
+                json_optional(f, r->kl_loss);
                 fprintf(f, ", \"changed\": ");
-                json_number(f, r->changed);
+                json_optional(f, r->changed);
                 fprintf(f, "}");
             }
             fprintf(f, "\n  ],\n  \"timings\": {");
@@ -293,7 +295,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     if (status == DSC_OK) status = preprocess_options_from_cli(&cmd, &po);
     if (status == DSC_OK) status = read_settings(&cmd, &mc, &oc, &to);
     if (status == DSC_OK && !dir) status = dsc_fail("dsc train: option -o DIR is required (the output folder)");
-    if (status == DSC_OK && resume && cli_get(&cmd, "output") && strcmp(cli_get(&cmd, "output"), resume) != 0)
+    if (status == DSC_OK && resume && cli_given(&cmd, "output") && strcmp(cli_get(&cmd, "output"), resume) != 0)
         status = dsc_fail("dsc train: --resume %s writes into %s; drop -o or give the same folder", resume, resume);
     if (status == DSC_OK && nfiles == 0) status = dsc_fail("dsc train: no input files; give the ERA5 netCDF files after the options");
     if (dsc_agree(comm, status) != DSC_OK) {
@@ -327,14 +329,14 @@ int train_command(int argc, char **argv, MPI_Comm comm)
         status = stat(ckpt_path, &sb) == 0 ? DSC_OK
                                             : dsc_fail("dsc train: --resume %s: no checkpoint.ckpt in that folder (%s); give the "
                                                        "output folder of a run that was stopped", resume, strerror(errno));
-        if (dsc_agree(comm, status) != DSC_OK) goto done;
+        if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
         model_config saved;
-        if (checkpoint_read_config(comm, ckpt_path, &saved, NULL, NULL) != DSC_OK) goto done;
+        if ((status = checkpoint_read_config(comm, ckpt_path, &saved, NULL, NULL)) != DSC_OK) goto done;
     } else {
         status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "train", files, nfiles);
         if (status != DSC_OK) goto done;
         status = rank == 0 ? write_config(dir, &cmd, files, nfiles) : DSC_OK;
-        if (dsc_agree(comm, status) != DSC_OK) goto done;
+        if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     }
 
     status = run_input_load(comm, files, nfiles, &eo, &po, NULL, &in);
@@ -346,30 +348,13 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     long long t0, n;
     block_range(T, nranks, rank, &t0, &n);
     if (to.k >= T) status = dsc_fail("dsc train: -k %d clusters for %lld time steps; give fewer clusters than time steps", to.k, T);
-    if (cli_get(&cmd, "truth") && status == DSC_OK) {
-        truth = dsc_malloc((size_t)T * sizeof(int), "truth labels");
-        status = truth ? DSC_OK : DSC_ERR;
-    }
-    if (dsc_agree(comm, status) != DSC_OK) goto done;
-    if (truth) {
-        label_table tab;
-        status = labels_read(comm, cli_get(&cmd, "truth"), &tab);
-        if (status != DSC_OK) goto done;
-        status = labels_match(truth, &tab, cli_get(&cmd, "truth"), in.cat.time, T, eo.daily_mean);
-        labels_destroy(&tab);
-        if (status == DSC_OK) {
-            kt = metrics_encode_labels(truth, truth, T);
-            if (kt < 0) status = dsc_fail("out of memory encoding the truth labels");
-        }
-        if (dsc_agree(comm, status) != DSC_OK) goto done;
-    }
-
+    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     mc.vars = in.stats.nvars;
     mc.height = in.stats.height;
     mc.width = in.stats.width;
     const int local_batch = (int)((to.batch + nranks - 1) / nranks);
     status = model_create(&m, &mc, local_batch > LATENT_PASS_BATCH ? local_batch : LATENT_PASS_BATCH);
-    if (dsc_agree(comm, status) != DSC_OK) goto done;
+    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     have_model = 1;
     status = model_init(&m, to.seed);
     if (status == DSC_OK) {
@@ -381,7 +366,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
         have_state = status == DSC_OK;
     }
     if (status == DSC_OK) status = run_stats_blob(&in.stats, &blob, &blob_bytes);
-    if (dsc_agree(comm, status) != DSC_OK) goto done;
+    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     data_fingerprint(&in, st.fingerprint);
     st.alpha = to.alpha;
 
@@ -397,7 +382,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
         if (status == DSC_OK && (extra.blob_bytes != blob_bytes || memcmp(extra.blob, blob, blob_bytes) != 0))
             status = dsc_fail("%s: the normalisation of these inputs differs from the run's; resume with the inputs and "
                               "pre-processing options of %s/config.txt", ckpt_path, dir);
-        if (dsc_agree(comm, status) != DSC_OK) goto done;
+        if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
         if (rank == 0 && to.verbose >= 1) printf("dsc train: resuming %s at step %ld\n", dir, st.iteration);
     } else if (rank == 0 && to.verbose >= 1) {
         char arch[256];
@@ -405,6 +390,24 @@ int train_command(int argc, char **argv, MPI_Comm comm)
         printf("dsc train: %lld time steps, %d x %d grid, %d variables, %d ranks; model %s (%zu parameters), K = %d\n", T,
                in.cat.nlat, in.cat.nlon, in.cat.nvars, nranks, arch, m.nparams, to.k);
         fflush(stdout);
+    }
+
+    if (cli_get(&cmd, "truth") && status == DSC_OK) {
+        truth = dsc_malloc((size_t)T * sizeof(int), "truth labels");
+        status = truth ? DSC_OK : DSC_ERR;
+    }
+    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
+    if (truth) {
+        label_table tab;
+        status = labels_read(comm, cli_get(&cmd, "truth"), &tab);
+        if (status != DSC_OK) goto done;
+        status = labels_match(truth, &tab, cli_get(&cmd, "truth"), in.cat.time, T, eo.daily_mean);
+        labels_destroy(&tab);
+        if (status == DSC_OK) {
+            kt = metrics_encode_labels(truth, truth, T);
+            if (kt < 0) status = dsc_fail("out of memory encoding the truth labels");
+        }
+        if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     }
 
     train_catch_signals();
@@ -428,7 +431,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     if (rank == 0) q_all = dsc_malloc((size_t)T * K * sizeof(double), "soft assignments");
     const size_t d_real = (size_t)in.stats.nvars * in.stats.nlat * in.stats.nlon;
     status = z && q && labels && labels_all && centroids && (rank != 0 || q_all) ? DSC_OK : DSC_ERR;
-    if (dsc_agree(comm, status) != DSC_OK) goto done;
+    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     status = train_soft_assign(comm, &m, in.x, T, to.alpha, z, q);
     if (status != DSC_OK) goto done;
     clustering_hard_labels(labels, q, n, K);
@@ -441,7 +444,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     metrics_data md = {.ntotal = T, .n = n, .d = (int)d_real, .x = in.x, .labels = labels, .k = K};
     long sample = 0;
     status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);
-    if (dsc_agree(comm, status) != DSC_OK) goto done;
+    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     pairwise_options popt = {.sample = sample, .seed = to.seed, .tile = 0};
     status = metrics_report_compute(comm, &md, &popt, truth, kt, labels_all, &rep);
     if (status != DSC_OK) goto done;

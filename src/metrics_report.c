@@ -48,7 +48,28 @@ int metrics_report_compute(MPI_Comm comm, const metrics_data *data, const pairwi
     r->k = data->k;
     r->sampled = popt->sample > 0 && popt->sample < data->ntotal ? popt->sample : 0;
     double t0 = MPI_Wtime();
-    if (pairwise_metrics_compute(comm, data, popt, &r->pm) != DSC_OK) return DSC_ERR;
+    /* A clustering run may end with every time step in one cluster: the
+     * silhouettes and distances between clusters do not exist then; they
+     * are reported as null (with a warning) instead of failing the run. */
+    int distinct = 0;
+    if (labels_all) {
+        int first = labels_all[0];
+        distinct = 1;
+        for (long long t = 1; t < data->ntotal && distinct < 2; t++) distinct += labels_all[t] != first;
+    }
+    if (labels_all && distinct < 2) {
+        int rank;
+        MPI_Comm_rank(comm, &rank);
+        if (rank == 0) dsc_warn("every time step is in cluster %d: silhouettes and inter-cluster distances are undefined (null)", labels_all[0]);
+        r->pm.inter = dsc_malloc((size_t)data->k * data->k * sizeof(double) + 1, "inter-cluster distances");
+        if (dsc_agree(comm, r->pm.inter ? DSC_OK : DSC_ERR) != DSC_OK) return DSC_ERR;
+        r->pm.n = data->ntotal;
+        r->pm.nlabels = 1;
+        r->pm.silhouette = r->pm.silhouette_cosine = r->pm.avg_inter_cluster_distance = NAN;
+        for (int i = 0; i < data->k * data->k; i++) r->pm.inter[i] = NAN;
+    } else if (pairwise_metrics_compute(comm, data, popt, &r->pm) != DSC_OK) {
+        return DSC_ERR;
+    }
     double t1 = MPI_Wtime();
     if (cluster_metrics_compute(comm, data, &r->cm) != DSC_OK) {
         pairwise_metrics_destroy(&r->pm);

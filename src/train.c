@@ -330,7 +330,7 @@ int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long
     int *labels_all = dsc_malloc((size_t)T * sizeof(int), "labels");
     int *counts = dsc_malloc((size_t)2 * P * sizeof(int), "counts");
     int status = order.perm && ids && frames && xb && dz && pb && z && q && labels_all && counts ? DSC_OK : DSC_ERR;
-    if (dsc_agree(comm, status) != DSC_OK) goto done;
+    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     int *displs = counts + P;
 
     double rec_sum = 0, kl_sum = 0; /* since the last record: this rank's share of the batch means */
@@ -358,7 +358,7 @@ int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long
             rec_sum = kl_sum = 0;
             nsum = 0;
             if (add_record(st, &r) != DSC_OK) status = DSC_ERR;
-            if (dsc_agree(comm, status) != DSC_OK) goto done;
+            if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
             if (!first && it > npre) {
                 st->below = changed < o->tol ? st->below + 1 : 0;
                 if (st->below >= o->patience) st->converged = 1;
@@ -372,7 +372,7 @@ int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long
                 char e[32], l[32];
                 format_duration(el, e, sizeof e);
                 format_duration(left, l, sizeof l);
-                printf("step %6ld/%ld  rec %.5f  kl %.5f  changed %6.2f%%  %6.1f samples/s  elapsed %s  left %s%s\n",
+                printf("step %6ld/%ld  rec %.4g  kl %.4g  changed %6.2f%%  %6.1f samples/s  elapsed %s  left %s%s\n",
                        it - npre, o->max_iter, r.rec_loss, r.kl_loss, first ? 0.0 : 100 * changed, rate, e,
                        rate > 0 ? l : "?", st->converged ? "  converged" : "");
                 fflush(stdout);
@@ -419,7 +419,7 @@ int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long
         double tb = MPI_Wtime();
         if (flags[1]) status = dsc_fail("dsc train: the loss is not finite at step %ld (%s); lower --lr or check the input "
                                         "data; the last checkpoint is left as it was", it, joint ? "joint training" : "pre-training");
-        if (dsc_agree(comm, status) != DSC_OK) goto done;
+        if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
         optimizer_step(opt, m->params, m->grads);
         rec_sum += rec * (double)nb / B;
         kl_sum += kl * (double)nb / B;
@@ -437,7 +437,7 @@ int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long
             MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_UINT64_T, MPI_MIN, comm);
             MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_UINT64_T, MPI_MAX, comm);
             if (lo != hi) status = dsc_fail("dsc train: --check-replicas: the replicas differ after step %ld", it);
-            if (dsc_agree(comm, status) != DSC_OK) goto done;
+            if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
         }
         if (!joint && (it + 1) % steps_per_epoch == 0) {
             double sum = rec_sum;
@@ -449,7 +449,7 @@ int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long
             if (rank == 0 && o->verbose >= 1) {
                 char e[32];
                 format_duration(MPI_Wtime() - t_start, e, sizeof e);
-                printf("pre-training epoch %3ld/%d  rec %.5f  elapsed %s\n", (it + 1) / steps_per_epoch, o->pretrain_epochs,
+                printf("pre-training epoch %3ld/%d  rec %.4g  elapsed %s\n", (it + 1) / steps_per_epoch, o->pretrain_epochs,
                        mean, e);
                 fflush(stdout);
             }
