@@ -35,7 +35,8 @@ void clustering_target(double *p, const double *q, const double *f, long long n,
 /* Local: returns scale * KL(P || Q) summed over the N rows (eq. 6, q
  * recomputed here from z and the centroids) and ACCUMULATES
  * scale * dKL/dz into dz (N, L) and scale * dKL/dc into dcentroids (K, L)
- * (either may be NULL).  scale is gamma / global batch size in training. */
+ * (either may be NULL).  scale is gamma / global batch size in training.
+ * Out of memory: returns NaN (message recorded with dsc_fail), adds nothing. */
 double clustering_kl_backward(float *dz, float *dcentroids, const float *z, const float *centroids, const double *p,
                               long long n, int k, int L, double alpha, double scale);
 

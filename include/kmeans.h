@@ -11,6 +11,14 @@
  * the result does not depend on the number of ranks (up to the rounding of
  * the allreduced sums).
  *
+ * k-means++ is scikit-learn's greedy variant: for every centroid after the
+ * first, 2 + floor(log K) candidate rows are drawn with probability
+ * proportional to the squared distance to the nearest chosen centroid and
+ * the one that lowers the summed distance most is kept.  An empty cluster is
+ * re-seeded with the row farthest from its centroid (lowest global row on
+ * ties) taken from a cluster of two or more rows.  With fewer distinct rows
+ * than K some clusters may stay empty.
+ *
  * Dimension letters: T rows over all ranks, N rows here (global rows
  * [t0, t0 + N), ranks in order), D features, K clusters.
  */
@@ -55,8 +63,9 @@ int kmeans_fit(MPI_Comm comm, const float *x, long long n, int d, const kmeans_o
 int kmeans_fit_from(MPI_Comm comm, const float *x, long long n, int d, const double *init, const kmeans_options *opt,
                     kmeans_result *res, int *labels);
 
-/* Local: labels (N) of the nearest centroid (K, D) of every row; returns the
- * sum of squared distances over these rows. */
+/* Local: labels (N) of the nearest centroid (K, D) of every row (lowest
+ * index on ties); returns the sum of squared distances over these rows, NaN
+ * when out of memory (message recorded with dsc_fail). */
 double kmeans_assign(int *labels, const float *x, long long n, int d, const double *centroids, int k);
 
 void kmeans_result_destroy(kmeans_result *res);
