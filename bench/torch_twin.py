@@ -34,7 +34,7 @@ import torch
 import torch.nn as nn
 
 MAGIC = b"DSCCKPT\0"
-VERSION = 1
+VERSIONS = (1, 2)  # version 2 adds a training-state section after the parameters
 VARIANTS = ["cnn-encoder", "cnn-autoencoder", "cnn-lstm-encoder", "cnn-lstm-autoencoder"]
 ACTIVATIONS = {0: None, 1: torch.tanh, 2: torch.sigmoid}  # activation_kind of layers.h
 
@@ -53,7 +53,7 @@ def read_checkpoint(path):
     if data[:8] != MAGIC:
         raise ValueError("%s: not a dsc checkpoint" % path)
     version, bom, total = struct.unpack_from("<IIQ", data, 8)
-    if version != VERSION or bom != 0x01020304 or total != len(data):
+    if version not in VERSIONS or bom != 0x01020304 or total != len(data):
         raise ValueError("%s: unsupported or truncated checkpoint" % path)
     pos = 24
     (narch,) = struct.unpack_from("<I", data, pos)
@@ -64,7 +64,7 @@ def read_checkpoint(path):
     pos += 8
     cfg = dict(variant=a[0], vars=a[1], height=a[2], width=a[3], steps=a[4], kernel=a[5],
                activation=a[6], latent_activation=a[7], conv=list(a[8:13]), lstm=[a[13], a[14]],
-               latent=a[15], dropout=dropout, recurrent_dropout=rdropout)
+               latent=a[15], clusters=a[16], dropout=dropout, recurrent_dropout=rdropout)
     (nt,) = struct.unpack_from("<I", data, pos)
     pos += 4
     table = []
@@ -108,6 +108,8 @@ class Twin(nn.Module):
         else:
             lat_in = self.features * cfg["steps"]
         self.to_latent = nn.Linear(lat_in, cfg["latent"])
+        if cfg.get("clusters", 0) > 0:  # the clustering layer's centroid matrix (K, L)
+            self.centroids = nn.Parameter(torch.zeros(cfg["clusters"], cfg["latent"]))
         if self.has_decoder:
             self.dec_dense = nn.Linear(cfg["latent"], self.features)
             self.up = nn.Upsample(scale_factor=2, mode="nearest")
@@ -201,6 +203,8 @@ class Twin(nn.Module):
                 m["dec.conv%d.bias" % (j + 1)] = conv.bias
             m["dec.out.weight"] = self.dec_out.weight
             m["dec.out.bias"] = self.dec_out.bias
+        if self.cfg.get("clusters", 0) > 0:
+            m["cluster.centroids"] = self.centroids
         return m
 
     def load_flat(self, table, params):
