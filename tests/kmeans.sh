@@ -24,7 +24,10 @@ for run in "lloyd 1e-4 300" "lloyd 1e-2 300" "lloyd 1e-4 2" "far 1e-4 300" "far 
   if ! "$PYTHON" "$REF" from "$WORK/$name.bin" "$WORK/$name.init" $tol $iters "$WORK/$case.ref.npz" > "$WORK/log" 2>&1; then
     fail "$name, tol $tol, max_iter $iters: scikit-learn reference"; continue
   fi
-  for np in 1 2 3; do
+  # every case on 1 rank; the rank-count independence on two of them
+  nps="1"
+  case $case in lloyd.1e-4.300|far.1e-4.2) nps="1 2 3" ;; esac
+  for np in $nps; do
     check "$name, tol $tol, max_iter $iters: Lloyd from the same centroids on $np rank(s): scikit-learn's labels and iterations, centroids within 1e-5" sh -c \
       "$(launcher $np) $DRIVER '$WORK/$name.bin' 6 '$WORK/$case.$np' --init-file '$WORK/$name.init' --tol $tol --max-iter $iters \
        > '$WORK/$case.$np.txt' && '$PYTHON' '$REF' compare-from '$WORK/$case.ref.npz' '$WORK/$case.$np'"
@@ -34,7 +37,7 @@ done
 
 if "$PYTHON" "$REF" make regimes "$WORK" > "$WORK/log" 2>&1 \
    && "$PYTHON" "$REF" fit "$WORK/regimes.bin" 5 "$WORK/regimes.ref.npz" > "$WORK/log" 2>&1; then
-  for np in 1 2 3; do
+  for np in 1 3; do
     check "regimes: k-means++ n_init 10 on $np rank(s): inertia at most scikit-learn's (n_init 10) x (1 + 1e-6)" sh -c \
       "$(launcher $np) $DRIVER '$WORK/regimes.bin' 5 '$WORK/regimes.$np' --n-init 10 --seed 3 > '$WORK/regimes.$np.txt' \
        && '$PYTHON' '$REF' compare-fit '$WORK/regimes.ref.npz' '$WORK/regimes.$np'"
