@@ -44,6 +44,8 @@ typedef struct {
     int patience;             /* ... for this many consecutive updates */
     double alpha;             /* Student-t degrees of freedom (eq. 3) */
     double gamma;             /* weight of the clustering loss (eq. 7) */
+    double pretrain_lr;       /* learning rate of the pre-training steps */
+    double joint_lr;          /* learning rate of the joint steps */
     int kmeans_init;          /* k-means restarts for the centroid initialisation */
     long checkpoint_every;    /* steps between checkpoints (0: none) */
     const char *checkpoint_path; /* where checkpoints go */

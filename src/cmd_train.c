@@ -43,12 +43,13 @@ static const cli_option train_option_table[] = {
     {"clusters", 'k', "K", "7", "number of clusters (weather regimes)"},
     {"output", 'o', "DIR", NULL, "output folder (required unless --resume): labels, composites, metrics, model.ckpt"},
     {"seed", 0, "N", "1", "seed of the weights, batch order, dropout and k-means"},
-    {"batch", 'b', "B", "16", "global batch: samples per step over all ranks (the authors: 8)"},
+    {"batch", 'b', "B", "32", "global batch: samples per step over all ranks (the authors: 8)"},
     {"optimizer", 0, "sgd|adam", "adam", "optimizer (the authors: sgd)"},
-    {"lr", 0, "RATE", "1e-3", "learning rate (the authors: 1e-7 with sgd, which leaves the network where it started)"},
+    {"lr", 0, "RATE", "3e-4", "learning rate of the pre-training (the authors: 1e-7 with sgd, which leaves the network where it started)"},
+    {"joint-lr", 0, "RATE", "1e-5", "learning rate of the joint training (0: the same as --lr)"},
     {"momentum", 0, "M", "0.9", "SGD momentum"},
     {"max-iter", 0, "N", "1000", "joint training steps at most (0: autoencoder + k-means only)"},
-    {"pretrain-epochs", 0, "N", "10", "autoencoder pre-training epochs on the reconstruction loss (the authors: 0)"},
+    {"pretrain-epochs", 0, "N", "20", "autoencoder pre-training epochs on the reconstruction loss (the authors: 0)"},
     {"update-interval", 0, "N", "50", "steps between updates of the target distribution (eq. 4)"},
     {"tol", 0, "FRACTION", "0.001", "stop when the fraction of labels changed between updates stays below this ..."},
     {"patience", 0, "N", "3", "... for this many consecutive updates"},
@@ -93,7 +94,7 @@ static int parse_ints(const cli_command *cmd, const char *name, int *out, int n)
 static int read_settings(const cli_command *cmd, model_config *mc, optimizer_config *oc, train_options *to)
 {
     long k, batch, seed, maxit, pre, upd, pat, steps, latent, kinit, every;
-    double lr, mom, tol, alpha, gamma, dropout;
+    double lr, jlr, mom, tol, alpha, gamma, dropout;
     optimizer_kind ok;
     int st = DSC_OK;
     *mc = model_config_default();
@@ -110,6 +111,7 @@ static int read_settings(const cli_command *cmd, model_config *mc, optimizer_con
     if (st == DSC_OK) st = cli_long(cmd, "kmeans-init", 1, 10000, &kinit);
     if (st == DSC_OK) st = cli_long(cmd, "checkpoint-every", 0, 1L << 40, &every);
     if (st == DSC_OK) st = cli_double(cmd, "lr", 0, 1e6, &lr);
+    if (st == DSC_OK) st = cli_double(cmd, "joint-lr", 0, 1e6, &jlr);
     if (st == DSC_OK) st = cli_double(cmd, "momentum", 0, 1, &mom);
     if (st == DSC_OK) st = cli_double(cmd, "tol", 0, 1, &tol);
     if (st == DSC_OK) st = cli_double(cmd, "alpha", 1e-6, 1e6, &alpha);
@@ -141,6 +143,8 @@ static int read_settings(const cli_command *cmd, model_config *mc, optimizer_con
     to->patience = (int)pat;
     to->alpha = alpha;
     to->gamma = gamma;
+    to->pretrain_lr = lr;
+    to->joint_lr = jlr > 0 ? jlr : lr;
     to->kmeans_init = (int)kinit;
     to->checkpoint_every = every;
     to->check_replicas = cli_flag(cmd, "check-replicas");

@@ -420,6 +420,7 @@ int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long
         if (flags[1]) status = dsc_fail("dsc train: the loss is not finite at step %ld (%s); lower --lr or check the input "
                                         "data; the last checkpoint is left as it was", it, joint ? "joint training" : "pre-training");
         if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
+        opt->cfg.learning_rate = (float)(joint ? o->joint_lr : o->pretrain_lr);
         optimizer_step(opt, m->params, m->grads);
         rec_sum += rec * (double)nb / B;
         kl_sum += kl * (double)nb / B;
