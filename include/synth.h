@@ -5,18 +5,35 @@
  * CDS download of the paper's seven variables (section 5.1: sst, sp, sshf,
  * slhf, t2m, u10, v10) on a 41 x 41 grid at 0.25 degrees near the Azores,
  * one field per day, plus truth.csv with the planted weather regime of every
- * day.  A value is
+ * day.  A value on day d (counted from 1900-01-01) is
  *
- *   mean + climatology(y, x) + seasonal harmonic(day of year)
- *        + regime amplitude * (pattern_r(y, x) + noise * eta_day(y, x))
+ *   mean + trend * (d - 2000-01-01) + climatology(y, x)
+ *        + a1(y, x) cos(2 pi (phase(d) - peak1 - lag1(y, x)))
+ *        + a2(y, x) cos(4 pi (phase(d) - peak2 - lag2(y, x)))
+ *        + regime amplitude * (s_d pattern_{r_d}(y, x) + noise * x_d(y, x))
  *        [+ diurnal harmonic(hour) when several steps per day are written]
  *
- * squeezed smoothly into the paper's range of the variable.  pattern_r is one
- * of K fixed smooth anomaly fields (the regimes), coupled across variables
- * (winds geostrophic to the pressure anomaly, temperatures following the
- * meridional wind, fluxes following the air-sea temperature contrast); r
- * follows a Markov chain with a mean persistence of 5 days; eta is smooth
- * noise of unit variance built from a few random low-wavenumber waves.
+ * squeezed smoothly into the paper's range of the variable.
+ *
+ * - Seasonal cycle: annual and semi-annual harmonics (phase(d) is the
+ *   fraction of the mean Gregorian year) whose amplitudes and dates vary in
+ *   space as along a coast (larger and earlier towards the "continent" in
+ *   the north-east, damped and late over the open ocean).  It is larger
+ *   than a regime anomaly, so clustering the raw fields mostly finds seasons.
+ * - Regimes: pattern_r is one of K fixed smooth anomaly fields, coupled
+ *   across variables (winds geostrophic to the pressure anomaly,
+ *   temperatures following the meridional wind, fluxes following the
+ *   air-sea temperature contrast).  r_d follows a Markov chain of episodes:
+ *   a new episode starts with probability 1/persistence (5 days on average)
+ *   and jumps to another regime with probabilities that depend on the day of
+ *   the year (even regimes are more frequent in winter, odd ones in summer).
+ *   Every episode has its own intensity (lognormal, mean 1) and s_d ramps up
+ *   on its first day and down on its last, so transition days are weak.
+ * - Noise: x_d is red noise, AR(1) in time with lag-1 autocorrelation 0.7
+ *   and unit variance, of smooth fields built from a few random
+ *   low-wavenumber waves; noise = 1.2 by default makes a single day often
+ *   ambiguous (k-means on anomalies from a smooth climatology finds the
+ *   regimes only in part; see doc/data.md).
  *
  * Every random number is a hash of (seed, stream, counters) with the day
  * counted from 1900-01-01, so a cell's value depends neither on the number
@@ -61,7 +78,7 @@ typedef struct {
 } synth_options;
 
 /* Defaults of dsc synth: sample/, 2001-2003, 41 x 41 at 0.25 deg from
- * 45N 30W, all variables, 7 regimes, noise 0.5, seed 42, daily, legacy. */
+ * 45N 30W, all variables, 7 regimes, noise 1.2, seed 42, daily, legacy. */
 void synth_options_default(synth_options *opt);
 
 /* Checks the options (the error names the command-line option); local. */
@@ -71,11 +88,19 @@ int synth_options_check(const synth_options *opt);
 int synth_parse_vars(const char *list, int use[SYNTH_NVARS]);
 
 /* Regime of every day from 1 Jan year_first to 31 Dec year_last:
- * regime[d], d = 0..ndays-1 (ndays from synth_count_days).  Identical on
- * every rank; the chain starts on 1900-01-01 so a day's regime does not
- * depend on year_first. */
+ * regime[d], d = 0..ndays-1 (ndays from synth_count_days), and, unless
+ * strength is NULL, the factor s_d of its pattern (episode intensity times
+ * the ramp).  Identical on every rank; the chain starts on 1900-01-01 and
+ * the ramp looks a few days ahead, so neither depends on the years asked
+ * for. */
 long long synth_count_days(int year_first, int year_last);
-int synth_regime_sequence(int *regime /* (ndays) */, const synth_options *opt);
+int synth_regime_sequence(int *regime /* (ndays) */, double *strength /* (ndays) or NULL */, const synth_options *opt);
+
+/* The red noise x_d of variable var (order of synth_variables) on the days
+ * day0 .. day0 + ndays - 1 from 1900-01-01, in units of its standard
+ * deviation, for the grid of opt: out (ndays, nlat, nlon).  The same values
+ * that synth_write uses, whatever day0 is. */
+int synth_red_noise(double *out, const synth_options *opt, int var, long long day0, long long ndays);
 
 /* Collective over comm: writes DIR/era5_YYYY.nc for every year and
  * DIR/truth.csv.  Every rank returns the same status; on failure rank 0 has

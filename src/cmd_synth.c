@@ -22,7 +22,7 @@ static const cli_option synth_cli[] = {
     {"vars", 0, "LIST", "sst,sp,sshf,slhf,t2m,u10,v10", "variables to write, comma-separated"},
     {"regimes", 0, "K", "7", "number of planted weather regimes"},
     {"persistence", 0, "DAYS", "5", "mean number of days a regime lasts"},
-    {"noise", 0, "SIGMA", "0.5", "std of the smooth noise, in units of the regime anomaly amplitude"},
+    {"noise", 0, "SIGMA", "1.2", "std of the smooth red noise (AR(1), lag-1 correlation 0.7), in units of the regime anomaly amplitude"},
     {"seed", 0, "N", "42", "random seed (the output depends on it, not on the rank count)"},
     {"encoding", 0, "legacy|cdf5", "legacy", "legacy: CDF-2 with packed shorts as CDS files; cdf5: CDF-5 with floats"},
     {"steps-per-day", 0, "N", "1", "time steps per day (divides 24; the regime is per day)"},

@@ -31,6 +31,14 @@
 
 #define PI 3.14159265358979323846
 #define NOISE_WAVES 8        /* M: random plane waves per noise field */
+#define NOISE_PHI 0.7        /* lag-1 autocorrelation of the daily noise (AR(1)) */
+#define NOISE_WINDOW 30      /* innovations summed at a restart: PHI^30 ~ 2e-5 is what is left out */
+#define NOISE_RESTART 32     /* the AR(1) recursion restarts on days that are multiples of this */
+#define RAMP_DAYS 1.0        /* an episode grows and decays over about this many days */
+#define EPISODE_SIGMA 0.3    /* log-standard deviation of the episode intensities (mean 1) */
+#define MAX_REGIMES 100      /* --regimes limit of synth_options_check */
+#define YEAR_DAYS 365.2425   /* mean Gregorian year: seasons do not drift over centuries */
+#define TREND_ORIGIN 36524   /* 2000-01-01 in days from 1900-01-01: the trend term is zero there */
 #define PACKED_MAX 32766     /* packed shorts use -32766..32766; -32767 is the fill */
 #define FILL_SHORT ((short)-32767)
 #define FILL_FLOAT (-32767.0f)
@@ -52,27 +60,32 @@ enum { SST, SP, SSHF, SLHF, T2M, U10, V10 };
  * subtropical North-East Atlantic box: SST and 2 m temperature peak in late
  * summer, heat losses (negative fluxes, ECMWF sign convention: downward
  * positive) are largest in winter, westerlies are strongest in winter.  The
- * sum of the terms stays inside the paper's range except in rare tails,
- * which synth_limit squeezes in. */
+ * seasonal cycle is larger than a regime anomaly, as in the real data, where
+ * the seasons are what clustering the raw fields finds first.  The sum of
+ * the terms stays inside the paper's range except in rare tails, which
+ * synth_limit squeezes in. */
 typedef struct {
     double mean;
     double clim;          /* amplitude of the fixed spatial structure */
-    double season;        /* amplitude of the annual harmonic */
-    double season_peak;   /* day of year of its maximum */
+    double season;        /* amplitude of the annual harmonic (times 0.5 .. 1.5 in space) */
+    double season_peak;   /* day of year of its maximum (shifted by -15 .. +15 days in space) */
+    double season2;       /* amplitude of the semi-annual harmonic */
+    double season2_peak;  /* day of year of one of its maxima */
+    double trend;         /* linear trend per decade, zero on 2000-01-01 */
     double regime;        /* amplitude of a regime pattern (max |pattern| = 1) */
     double diurnal;       /* amplitude of the daily harmonic (sub-daily steps only) */
     double diurnal_peak;  /* UTC hour of its maximum */
 } synth_physics;
 
 static const synth_physics physics[SYNTH_NVARS] = {
-    /* mean      clim     season  peak  regime   diurnal peak */
-    {292.5, 2.0, 2.5, 235, 1.0, 0.1, 15},               /* sst */
-    {101200.0, 300.0, 300.0, 200, 1000.0, 0.0, 0},      /* sp */
-    {-150000.0, 40000.0, 60000.0, 200, 100000.0, 30000.0, 15}, /* sshf */
-    {-550000.0, 80000.0, 120000.0, 200, 200000.0, 40000.0, 15}, /* slhf */
-    {290.5, 1.5, 3.0, 225, 1.5, 1.0, 15},               /* t2m */
-    {2.0, 1.5, 1.5, 15, 5.0, 0.3, 15},                  /* u10 */
-    {0.5, 1.0, 1.0, 100, 5.0, 0.3, 9},                  /* v10 */
+    /* mean      clim     season  peak  season2 peak trend  regime   diurnal peak */
+    {292.5, 2.0, 2.5, 235, 0.5, 60, 0.15, 1.0, 0.1, 15},                          /* sst */
+    {101200.0, 300.0, 500.0, 200, 200.0, 20, 0.0, 1000.0, 0.0, 0},               /* sp */
+    {-150000.0, 40000.0, 90000.0, 200, 25000.0, 40, 0.0, 100000.0, 30000.0, 15}, /* sshf */
+    {-550000.0, 80000.0, 180000.0, 200, 50000.0, 40, 0.0, 200000.0, 40000.0, 15}, /* slhf */
+    {290.5, 1.5, 3.0, 225, 0.6, 50, 0.2, 1.5, 1.0, 15},                           /* t2m */
+    {2.0, 1.5, 2.0, 15, 0.6, 80, 0.0, 5.0, 0.3, 15},                              /* u10 */
+    {0.5, 1.0, 1.5, 100, 0.5, 10, 0.0, 5.0, 0.3, 9},                              /* v10 */
 };
 
 /* Azores islands (latitude, longitude, radius in degrees): SST is missing on
@@ -91,7 +104,7 @@ static const double islands[][3] = {
  * splitmix64's finaliser (Steele, Lea & Flood 2014) applied to a chain of
  * counters: the number for (seed, stream, a, n) needs no state, so any rank
  * computes any day. */
-enum { STREAM_REGIME = 1, STREAM_PATTERN = 2, STREAM_NOISE = 3 };
+enum { STREAM_REGIME = 1, STREAM_PATTERN = 2, STREAM_NOISE = 3, STREAM_EPISODE = 4, STREAM_SEASON = 5 };
 
 static uint64_t mix64(uint64_t z)
 {
@@ -134,7 +147,7 @@ void synth_options_default(synth_options *opt)
     opt->lon_west = -30.0;
     for (int v = 0; v < SYNTH_NVARS; v++) opt->use_var[v] = 1;
     opt->regimes = 7;
-    opt->noise = 0.5;
+    opt->noise = 1.2;
     opt->persistence = 5.0;
     opt->seed = 42;
     opt->steps_per_day = 1;
@@ -213,26 +226,97 @@ long long synth_count_days(int year_first, int year_last)
     return day_of_year_start(year_last + 1) - day_of_year_start(year_first);
 }
 
-/* Regime Markov chain: stay with probability 1 - 1/persistence (a run then
- * lasts persistence days on average), else jump to one of the other K-1
- * regimes, uniformly.  Sequential from 1900-01-01 on every rank: about 10^5
- * hashes, negligible next to the fields. */
-int synth_regime_sequence(int *regime, const synth_options *opt)
+/* Fraction of the year at absolute day `day`, 0 on 1 January 1900: the
+ * seasonal terms use it rather than the calendar day of year so that they run
+ * on smoothly across the end of a leap year. */
+static double year_phase(long long day)
+{
+    double t = (double)day / YEAR_DAYS;
+    return t - floor(t);
+}
+
+/* Seasonal preference of every regime: weight 1 + amp_k cos(2 pi (phase -
+ * peak_k)).  Even regimes peak in winter, odd ones in summer (as the
+ * North-Atlantic regimes, some of which are rare in one season), with a
+ * strength and a date of their own so that no two are alike. */
+static void regime_seasons(double *amp /* (K) */, double *peak /* (K) */, const synth_options *opt)
+{
+    for (int k = 0; k < opt->regimes; k++) {
+        synth_rng g = {opt->seed, STREAM_SEASON, (uint64_t)k, 0};
+        amp[k] = 0.3 + 0.3 * rng_uniform(&g);
+        peak[k] = (k % 2 == 0 ? 15.0 : 197.0) / YEAR_DAYS + 0.1 * (rng_uniform(&g) - 0.5);
+    }
+}
+
+/* A new episode starts on day d (d > 0) with probability 1/persistence, so
+ * episodes last persistence days on average.  One hash: the lookahead of the
+ * ramp costs little. */
+static int episode_starts(const synth_options *opt, long long d)
+{
+    synth_rng g = {opt->seed, STREAM_REGIME, (uint64_t)d, 0};
+    return d > 0 && rng_uniform(&g) >= 1.0 - 1.0 / opt->persistence;
+}
+
+/* Intensity of the episode starting on day `start`: lognormal with mean 1,
+ * so most episodes are near the pattern amplitude and some are weak (about
+ * one in seven below 0.7 of it) or strong. */
+static double episode_intensity(const synth_options *opt, long long start)
+{
+    synth_rng g = {opt->seed, STREAM_EPISODE, (uint64_t)start, 0};
+    return exp(EPISODE_SIGMA * rng_normal(&g) - 0.5 * EPISODE_SIGMA * EPISODE_SIGMA);
+}
+
+/* Regime chain: on the first day of an episode the regime jumps to one of
+ * the other K - 1 regimes with probabilities proportional to their seasonal
+ * weights on that day (with K = 1 a new episode keeps the regime but gets
+ * its own intensity).  Within an episode of intensity a the regime anomaly
+ * is a * min(1, (j + 1/2) / R, (l + 1/2) / R) on its day j with l days
+ * left, R = RAMP_DAYS: with R = 1 its first and last days are at half
+ * strength, so it builds up and dies away instead of switching on and off.
+ * Sequential from 1900-01-01 on every rank (about 10^5 hashes, negligible
+ * next to the fields); the ramp looks ahead past the last day requested, so
+ * that day does not change a day's value. */
+int synth_regime_sequence(int *regime, double *strength, const synth_options *opt)
 {
     long long first = day_of_year_start(opt->year_first);
     long long ndays = synth_count_days(opt->year_first, opt->year_last);
     int K = opt->regimes;
-    double stay = 1.0 - 1.0 / opt->persistence;
+    const int lookahead = (int)ceil(RAMP_DAYS - 0.5);
+    double amp[MAX_REGIMES], peak[MAX_REGIMES], w[MAX_REGIMES];
+    regime_seasons(amp, peak, opt);
     int r = (int)(hash4(opt->seed, STREAM_REGIME, 0, 1) % (uint64_t)K);
+    long long start = 0;
+    double a = episode_intensity(opt, 0);
     for (long long d = 0; d < first + ndays; d++) {
-        if (d > 0 && K > 1) {
-            synth_rng g = {opt->seed, STREAM_REGIME, (uint64_t)d, 0};
-            if (rng_uniform(&g) >= stay) {
-                int j = (int)(hash4(opt->seed, STREAM_REGIME, (uint64_t)d, 7) % (uint64_t)(K - 1));
-                r = j >= r ? j + 1 : j;
+        if (episode_starts(opt, d)) {
+            start = d;
+            a = episode_intensity(opt, d);
+            if (K > 1) {
+                double ph = year_phase(d), total = 0.0;
+                for (int k = 0; k < K; k++) {
+                    w[k] = k == r ? 0.0 : 1.0 + amp[k] * cos(2.0 * PI * (ph - peak[k]));
+                    total += w[k];
+                }
+                synth_rng g = {opt->seed, STREAM_REGIME, (uint64_t)d, 1};
+                double u = rng_uniform(&g) * total;
+                int next = -1;
+                for (int k = 0; k < K; k++) {
+                    if (w[k] <= 0.0) continue;
+                    next = k; /* the last regime with weight takes any rounding left over */
+                    if (u < w[k]) break;
+                    u -= w[k];
+                }
+                r = next;
             }
         }
-        if (d >= first) regime[d - first] = r;
+        if (d < first) continue;
+        regime[d - first] = r;
+        if (strength) {
+            int left = 0;
+            while (left < lookahead && !episode_starts(opt, d + 1 + left)) left++;
+            double up = (double)(d - start) + 0.5, down = left + 0.5;
+            strength[d - first] = a * fmin(1.0, fmin(up, down) / RAMP_DAYS);
+        }
     }
     return DSC_OK;
 }
@@ -245,9 +329,13 @@ typedef struct {
     double *ys;          // (Y) 1 (north) .. 0 (south): row 0 is the northernmost
     double *clim;        // (V, Y, X) fixed spatial structure, about [-1, 1]
     double *pattern;     // (K, V, Y, X) regime anomaly patterns, max |.| = 1 per variable
+    double *season;      // (V, 4, Y, X) seasonal cycle: annual cos, sin, semi-annual cos, sin coefficients
     unsigned char *land; // (Y, X) 1: SST missing
     double *wave_x;      // (M, 2, X) scratch: cos, sin of the x part of each noise wave
     double *wave_y;      // (M, 2, Y) scratch: amplitude * cos, sin of the y part
+    double *eta;         // (Y, X) scratch: one day's innovation of the red noise
+    double *red;         // (V, Y, X) red noise of every variable on day red_day[v]
+    long long red_day[SYNTH_NVARS]; // -1: red[v] holds no day yet
     double *scratch;     // (6, Y, X) pattern construction
 } synth_model;
 
@@ -346,9 +434,12 @@ static void synth_model_destroy(synth_model *m)
     free(m->ys);
     free(m->clim);
     free(m->pattern);
+    free(m->season);
     free(m->land);
     free(m->wave_x);
     free(m->wave_y);
+    free(m->eta);
+    free(m->red);
     free(m->scratch);
     memset(m, 0, sizeof *m);
 }
@@ -368,8 +459,12 @@ static int synth_model_create(synth_model *m, const synth_options *opt)
     m->land = dsc_calloc(n, 1, "synth land mask");
     m->wave_x = dsc_malloc((size_t)NOISE_WAVES * 2 * X * sizeof(double), "synth noise");
     m->wave_y = dsc_malloc((size_t)NOISE_WAVES * 2 * Y * sizeof(double), "synth noise");
+    m->season = dsc_malloc(4 * nv * sizeof(double), "synth seasonal cycle");
+    m->eta = dsc_malloc(n * sizeof(double), "synth noise");
+    m->red = dsc_malloc(nv * sizeof(double), "synth noise");
     m->scratch = dsc_malloc(6 * n * sizeof(double), "synth scratch");
-    if (!m->xs || !m->ys || !m->clim || !m->pattern || !m->land || !m->wave_x || !m->wave_y || !m->scratch) {
+    if (!m->xs || !m->ys || !m->clim || !m->pattern || !m->season || !m->land || !m->wave_x || !m->wave_y || !m->eta ||
+        !m->red || !m->scratch) {
         synth_model_destroy(m);
         return DSC_ERR;
     }
@@ -391,6 +486,34 @@ static int synth_model_create(synth_model *m, const synth_options *opt)
             m->clim[T2M * n + c] = 2.0 * (0.5 - y);
             m->clim[U10 * n + c] = 2.0 * (y - 0.5);
             m->clim[V10 * n + c] = 2.0 * (x - 0.5);
+        }
+    for (int v = 0; v < SYNTH_NVARS; v++) m->red_day[v] = -1;
+
+    /* Seasonal cycle with a structure in space, as over a coast: kappa goes
+     * from 0 over the open ocean (south-west) to 1 towards the continent
+     * (north-east), with a bulge in the north-east corner.  The annual
+     * harmonic is three times as large and 30 days earlier where kappa = 1
+     * than where kappa = 0 (the sea lags and damps the seasons); the semi-annual harmonic varies the other way and drifts in
+     * phase from west to east.  The phase shifts are folded into cos / sin
+     * coefficients so a day costs two trigonometric calls per variable. */
+    for (int i = 0; i < Y; i++)
+        for (int j = 0; j < X; j++) {
+            size_t c = (size_t)i * X + j;
+            double x = m->xs[j], y = m->ys[i];
+            double bulge = exp(-((x - 0.85) * (x - 0.85) + (y - 0.75) * (y - 0.75)) / (2 * 0.2 * 0.2));
+            double kappa = fmin(1.0, fmax(0.0, 0.1 + 0.45 * y + 0.25 * x + 0.35 * bulge));
+            double a1 = 0.5 + kappa, shift1 = 15.0 - 30.0 * kappa;
+            double a2 = 1.4 - 0.8 * kappa, shift2 = 20.0 * (x - 0.5);
+            for (int v = 0; v < SYNTH_NVARS; v++) {
+                const synth_physics *p = &physics[v];
+                double *sc = m->season + (size_t)v * 4 * n;
+                double ph1 = 2.0 * PI * (p->season_peak + shift1) / YEAR_DAYS;
+                double ph2 = 4.0 * PI * (p->season2_peak + shift2) / YEAR_DAYS;
+                sc[c] = p->season * a1 * cos(ph1);
+                sc[n + c] = p->season * a1 * sin(ph1);
+                sc[2 * n + c] = p->season2 * a2 * cos(ph2);
+                sc[3 * n + c] = p->season2 * a2 * sin(ph2);
+            }
         }
 
     /* Regime patterns, redrawn (deterministically) while too similar to an
@@ -486,19 +609,73 @@ static double synth_limit(double x, double lo, double hi)
     return lo + w * t;
 }
 
-/* Daily part of variable v on absolute day `day` (from 1900-01-01). */
+/* Red noise of variable v on absolute day `day`: the AR(1) process
+ * x_d = phi x_{d-1} + sqrt(1 - phi^2) eta_d of the smooth unit fields eta,
+ * so x has unit variance and lag-1 autocorrelation phi.  To need no history,
+ * the recursion restarts on every day r that is a multiple of NOISE_RESTART
+ * from x_r = sqrt(1 - phi^2) sum_{j < NOISE_WINDOW} phi^j eta_{r-j}; the
+ * value of a day is then the same sequence of operations whichever rank
+ * computes it and whatever day it started from, at the cost of about one
+ * extra field a day.  Days are asked for in increasing order per variable,
+ * so the state of the previous day is usually at hand. */
+static const double *red_noise(synth_model *m, uint64_t seed, int v, long long day)
+{
+    size_t n = (size_t)m->nlat * m->nlon;
+    double *x = m->red + (size_t)v * n;
+    const double c = sqrt(1.0 - NOISE_PHI * NOISE_PHI);
+    long long r = day - day % NOISE_RESTART;
+    if (m->red_day[v] < r || m->red_day[v] > day) {
+        double w = c;
+        for (size_t k = 0; k < n; k++) x[k] = 0.0;
+        for (int j = 0; j < NOISE_WINDOW; j++) {
+            noise_field(m->eta, m, seed, r - j, v);
+            for (size_t k = 0; k < n; k++) x[k] += w * m->eta[k];
+            w *= NOISE_PHI;
+        }
+        m->red_day[v] = r;
+    }
+    for (long long t = m->red_day[v] + 1; t <= day; t++) {
+        noise_field(m->eta, m, seed, t, v);
+        for (size_t k = 0; k < n; k++) x[k] = NOISE_PHI * x[k] + c * m->eta[k];
+    }
+    m->red_day[v] = day;
+    return x;
+}
+
+/* Daily part of variable v on absolute day `day` (from 1900-01-01), in the
+ * regime `regime` at strength `strength` (the episode's intensity times its
+ * ramp). */
 static void day_field(double *out /* (Y, X) */, synth_model *m, const synth_options *opt, int v, long long day,
-                      int regime, int doy)
+                      int regime, double strength)
 {
     const synth_physics *p = &physics[v];
     size_t n = (size_t)m->nlat * m->nlon;
     const double *clim = m->clim + v * n;
     const double *pat = m->pattern + ((size_t)regime * SYNTH_NVARS + v) * n;
-    double season = p->season * cos(2.0 * PI * (doy - p->season_peak) / 365.25);
-    noise_field(out, m, opt->seed, day, v);
-    for (size_t c = 0; c < n; c++)
-        out[c] = synth_limit(p->mean + p->clim * clim[c] + season + p->regime * (pat[c] + opt->noise * out[c]),
+    const double *sc = m->season + (size_t)v * 4 * n;
+    double ph = 2.0 * PI * year_phase(day);
+    double c1 = cos(ph), s1 = sin(ph), c2 = cos(2.0 * ph), s2 = sin(2.0 * ph);
+    double base = p->mean + p->trend * (double)(day - TREND_ORIGIN) / (10.0 * YEAR_DAYS);
+    const double *eta = red_noise(m, opt->seed, v, day);
+    for (size_t c = 0; c < n; c++) {
+        /* cos(ph - phase_c) = cos ph cos phase_c + sin ph sin phase_c */
+        double season = c1 * sc[c] + s1 * sc[n + c] + c2 * sc[2 * n + c] + s2 * sc[3 * n + c];
+        out[c] = synth_limit(base + p->clim * clim[c] + season + p->regime * (strength * pat[c] + opt->noise * eta[c]),
                              synth_variables[v].lo, synth_variables[v].hi);
+    }
+}
+
+int synth_red_noise(double *out, const synth_options *opt, int var, long long day0, long long ndays)
+{
+    if (var < 0 || var >= SYNTH_NVARS || day0 < 0 || ndays < 0)
+        return dsc_fail("synth_red_noise: variable %d or days %lld + %lld out of range", var, day0, ndays);
+    synth_model m;
+    if (synth_model_create(&m, opt) != DSC_OK) return DSC_ERR;
+    size_t n = (size_t)opt->nlat * opt->nlon;
+    for (long long d = 0; d < ndays; d++)
+        memcpy(out + (size_t)d * n, red_noise(&m, opt->seed, var, day0 + d), n * sizeof(double));
+    synth_model_destroy(&m);
+    return DSC_OK;
 }
 
 /* Step s of a day: the daily value x plus a diurnal harmonic whose
@@ -600,7 +777,8 @@ static int define_file(int ncid, int *varid /* (2 + 1 + V) */, const synth_optio
  * scale_factor = (max - min) / (2 * 32766), so packed values lie in
  * -32766..32766 and -32767 is never a value. */
 static int year_packing(synth_packing *pk, synth_model *m, double *field /* (Y, X) */, const synth_options *opt,
-                        const int *regime, int year, long long d0, long long nd, MPI_Comm comm)
+                        const int *regime, const double *strength, int year, long long d0, long long nd,
+                        MPI_Comm comm)
 {
     size_t n = (size_t)m->nlat * m->nlon;
     double ext[2 * SYNTH_NVARS]; /* min, -max: one MPI_MIN reduction */
@@ -609,7 +787,7 @@ static int year_packing(synth_packing *pk, synth_model *m, double *field /* (Y, 
     for (long long d = d0; d < d0 + nd; d++) {
         for (int v = 0; v < SYNTH_NVARS; v++) {
             if (!opt->use_var[v]) continue;
-            day_field(field, m, opt, v, day0 + d, regime[d], (int)d + 1);
+            day_field(field, m, opt, v, day0 + d, regime[d], strength[d]);
             for (int s = 0; s < opt->steps_per_day; s++) {
                 double phase = step_phase(v, s, opt->steps_per_day), lo = HUGE_VAL, hi = -HUGE_VAL;
                 for (size_t c = 0; c < n; c++) {
@@ -670,8 +848,8 @@ static int write_coordinates(int ncid, const int *varid, const synth_options *op
  * makes the same number of collective calls (nchunks from the largest
  * block); status is agreed after each chunk. */
 static int write_data(int ncid, const int *varid, synth_model *m, double *field, const synth_options *opt,
-                      const synth_packing *pk, const int *regime, int year, long long ndays, long long d0, long long nd,
-                      MPI_Comm comm, const char *path)
+                      const synth_packing *pk, const int *regime, const double *strength, int year, long long ndays,
+                      long long d0, long long nd, MPI_Comm comm, const char *path)
 {
     int size;
     MPI_Comm_size(comm, &size);
@@ -697,7 +875,7 @@ static int write_data(int ncid, const int *varid, synth_model *m, double *field,
         for (int v = 0; v < SYNTH_NVARS; v++) {
             if (!opt->use_var[v]) continue;
             for (long long d = a; d < b; d++) {
-                day_field(field, m, opt, v, day0 + d0 + d, regime[d0 + d], (int)(d0 + d) + 1);
+                day_field(field, m, opt, v, day0 + d0 + d, regime[d0 + d], strength[d0 + d]);
                 for (int s = 0; s < spd; s++) {
                     double phase = step_phase(v, s, spd);
                     size_t base = ((size_t)(d - a) * spd + s) * n;
@@ -728,8 +906,8 @@ static int write_data(int ncid, const int *varid, synth_model *m, double *field,
 }
 
 /* One year: era5_YYYY.nc through a temporary name. */
-static int write_year(synth_model *m, double *field, const synth_options *opt, const int *regime, int year,
-                      MPI_Comm comm)
+static int write_year(synth_model *m, double *field, const synth_options *opt, const int *regime,
+                      const double *strength, int year, MPI_Comm comm)
 {
     int rank, size;
     MPI_Comm_rank(comm, &rank);
@@ -742,7 +920,7 @@ static int write_year(synth_model *m, double *field, const synth_options *opt, c
 
     synth_packing pk;
     memset(&pk, 0, sizeof pk);
-    if (opt->encoding == SYNTH_LEGACY) year_packing(&pk, m, field, opt, regime, year, d0, nd, comm);
+    if (opt->encoding == SYNTH_LEGACY) year_packing(&pk, m, field, opt, regime, strength, year, d0, nd, comm);
 
     int ncid = -1, varid[3 + SYNTH_NVARS];
     int cmode = NC_CLOBBER | (opt->encoding == SYNTH_LEGACY ? NC_64BIT_OFFSET : NC_64BIT_DATA);
@@ -755,7 +933,7 @@ static int write_year(synth_model *m, double *field, const synth_options *opt, c
     status = dsc_agree(comm, status);
     if (status == DSC_OK) status = dsc_agree(comm, write_coordinates(ncid, varid, opt, year, d0, nd, rank, tmp));
     if (status == DSC_OK)
-        status = write_data(ncid, varid, m, field, opt, &pk, regime, year, ndays, d0, nd, comm, tmp);
+        status = write_data(ncid, varid, m, field, opt, &pk, regime, strength, year, ndays, d0, nd, comm, tmp);
     if (opened) {
         err = ncmpi_close(ncid);
         if (err != NC_NOERR && status == DSC_OK) status = dsc_fail("%s: closing: %s", tmp, ncmpi_strerror(err));
@@ -823,20 +1001,22 @@ int synth_write(MPI_Comm comm, const synth_options *opt)
 
     long long ndays = synth_count_days(opt->year_first, opt->year_last);
     int *regime = dsc_malloc((size_t)ndays * sizeof(int), "regime sequence"); // (ndays)
+    double *strength = dsc_malloc((size_t)ndays * sizeof(double), "regime strengths"); // (ndays)
     double *field = dsc_malloc((size_t)opt->nlat * opt->nlon * sizeof(double), "synth field"); // (Y, X)
     synth_model m;
     memset(&m, 0, sizeof m);
-    status = (regime && field) ? synth_model_create(&m, opt) : DSC_ERR;
-    if (status == DSC_OK) synth_regime_sequence(regime, opt);
+    status = (regime && strength && field) ? synth_model_create(&m, opt) : DSC_ERR;
+    if (status == DSC_OK) synth_regime_sequence(regime, strength, opt);
     if (dsc_agree(comm, status) != DSC_OK) {
         synth_model_destroy(&m);
         free(regime);
+        free(strength);
         free(field);
         return DSC_ERR;
     }
     long long offset = 0;
     for (int year = opt->year_first; year <= opt->year_last && status == DSC_OK; year++) {
-        status = write_year(&m, field, opt, regime + offset, year, comm);
+        status = write_year(&m, field, opt, regime + offset, strength + offset, year, comm);
         offset += days_in_year(year);
     }
     if (status == DSC_OK) {
@@ -845,6 +1025,7 @@ int synth_write(MPI_Comm comm, const synth_options *opt)
     }
     synth_model_destroy(&m);
     free(regime);
+    free(strength);
     free(field);
     return status;
 }

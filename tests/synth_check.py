@@ -80,14 +80,36 @@ def check_values(d, first, last, k):
     runs = np.diff(np.flatnonzero(np.diff(np.r_[-1, lab, -1]) != 0))
     expect(2.5 < runs.mean() < 10, f"mean regime run {runs.mean():.2f} days, expected about 5")
 
-    # Planted regimes: the mean fields of different regimes differ far more
-    # than two halves of the same regime do, and a nearest-mean classifier
-    # fitted on half of the days finds the regime of the other half (chance:
-    # 1/K).  Without planted regime patterns both fail.
-    z = x.copy()
+    # Seasonal regime frequencies: the chain prefers the even regimes in
+    # winter and the odd ones in summer (synth.h), so the even regimes
+    # together take a clearly larger share of December-February than of
+    # June-August.  Without seasonal transition probabilities the two shares
+    # differ by a few hundredths only.
+    month = np.array([t.month for t in times])
+    winter, summer = np.isin(month, [12, 1, 2]), np.isin(month, [6, 7, 8])
+    even = lab % 2 == 0
+    shift = even[winter].mean() - even[summer].mean()
+    expect(shift > 0.15, f"even regimes take {even[winter].mean():.2f} of the winter days and "
+           f"{even[summer].mean():.2f} of the summer days: no seasonal preference")
+
+    # Anomalies from a smooth climatology (least squares of mean, trend and
+    # three annual harmonics per cell, as --climatology harmonic), each
+    # variable scaled to unit variance.
+    tau = (np.array([(t - times[0]).days for t in times]) - (len(times) - 1) / 2) / 365.2425
+    basis = np.stack([np.ones_like(tau), tau] + [f(2 * np.pi * h * tau) for h in (1, 2, 3) for f in (np.cos, np.sin)], 1)
+    z = np.nan_to_num(x.reshape(len(lab), -1))
+    z = z - basis @ np.linalg.lstsq(basis, z, rcond=None)[0]
+    z = z.reshape(x.shape)
     for v in range(z.shape[1]):
-        z[:, v] = (z[:, v] - np.nanmean(z[:, v])) / np.nanstd(z[:, v])
-    z = np.nan_to_num(z).reshape(len(lab), -1)
+        z[:, v] /= max(z[:, v].std(), 1e-30)
+    z = z.reshape(len(lab), -1)
+
+    # Planted regimes: the mean anomalies of different regimes differ far
+    # more than two halves of the same regime do, and a nearest-mean
+    # classifier fitted on half of the days finds the regime of the other
+    # half (chance: 1/K).  Without planted regime patterns both fail.  The
+    # noise makes single days ambiguous: the classifier must not be nearly
+    # perfect (as it is when the regimes are trivially separable).
     means = np.stack([z[lab == r].mean(0) for r in range(k)])
     between = np.mean([np.sqrt(((means[a] - means[b]) ** 2).mean()) for a in range(k) for b in range(a + 1, k)])
     within = np.mean([np.sqrt(((z[np.flatnonzero(lab == r)[::2]].mean(0)
@@ -95,10 +117,21 @@ def check_values(d, first, last, k):
     expect(between > 3 * within, f"regime means differ by {between:.3f}, halves of one regime by {within:.3f}")
     fit = (np.arange(len(lab)) // 20) % 2 == 0  # alternate blocks of 20 days: every season in both parts
     centres = np.stack([z[fit & (lab == r)].mean(0) for r in range(k)])
-    pred = np.argmin(((z[~fit, None, :] - centres[None]) ** 2).sum(-1), 1)
-    acc = (pred == lab[~fit]).mean()
-    expect(acc > 0.5, f"nearest regime mean finds {acc:.2f} of the held-out days")
-    print(f"regimes: between {between:.3f} within {within:.3f} held-out accuracy {acc:.2f} mean run {runs.mean():.2f}")
+    dist = ((z[:, None, :] - centres[None]) ** 2).sum(-1)  # (T, K)
+    acc = (np.argmin(dist[~fit], 1) == lab[~fit]).mean()
+    expect(0.5 < acc < 0.95, f"nearest regime mean finds {acc:.2f} of the held-out days, expected 0.5..0.95")
+
+    # Red noise: what the regime means leave over is persistent from one day
+    # to the next (AR(1) noise of lag-1 autocorrelation 0.7, plus the
+    # intensity of each episode); white noise would give about 0.1.
+    resid = z - means[lab]
+    same = np.flatnonzero(lab[1:] == lab[:-1])  # pairs of days in one regime
+    a, b = resid[same], resid[same + 1]
+    r1 = (a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum())
+    expect(0.5 < r1 < 0.9, f"lag-1 autocorrelation of the anomalies about the regime means {r1:.2f}, expected ~0.7")
+
+    print(f"regimes: between {between:.3f} within {within:.3f} held-out accuracy {acc:.2f} lag-1 {r1:.2f} "
+          f"even regimes winter - summer {shift:.2f} mean run {runs.mean():.2f}")
 
 
 def check_agree(legacy, cdf5, year):

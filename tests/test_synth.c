@@ -1,6 +1,8 @@
 /*
  * test_synth.c - the synth library: the regime chain (persistence, every
- * regime visited, independent of the first year), option checks, and
+ * regime visited, independent of the first year), the seasons of the
+ * regimes, episode intensities and ramps, the red noise (variance, lag-1
+ * autocorrelation, independent of the first day), option checks, and
  * synth_write on sub-communicators (two groups writing at once give the same
  * bytes as all ranks together; a failure stays inside its group).
  *
@@ -10,6 +12,7 @@
 #include "synth.h"
 #include "tap.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +53,7 @@ static void check_chain(void)
     opt.year_last = 2099;
     long long n = synth_count_days(opt.year_first, opt.year_last);
     int *r = malloc(n * sizeof(int));
-    synth_regime_sequence(r, &opt);
+    synth_regime_sequence(r, NULL, &opt);
     int seen[7] = {0}, ok = 1;
     long long runs = 1;
     for (long long d = 0; d < n; d++) {
@@ -72,15 +75,127 @@ static void check_chain(void)
     late.year_last = 2003;
     long long m = synth_count_days(2001, 2003), off = synth_count_days(1900, 2000);
     int *s = malloc(m * sizeof(int));
-    synth_regime_sequence(s, &late);
+    synth_regime_sequence(s, NULL, &late);
     tap_check(m == 1095 && memcmp(s, r + off, m * sizeof(int)) == 0, "the regime of a day does not depend on --years");
     opt.persistence = 20;
-    synth_regime_sequence(r, &opt);
+    synth_regime_sequence(r, NULL, &opt);
     runs = 1;
     for (long long d = 1; d < n; d++) runs += r[d] != r[d - 1];
     tap_check((double)n / runs > 18 && (double)n / runs < 22, "persistence 20 gives runs of %.2f days", (double)n / runs);
     free(r);
     free(s);
+}
+
+/* Fraction of the year of day d from 1900-01-01 (as the generator counts). */
+static double phase_of(long long d)
+{
+    double t = (double)d / 365.2425;
+    return t - (long long)t;
+}
+
+/* The regimes' seasons, episode intensities and ramps over 200 years. */
+static void check_episodes(void)
+{
+    synth_options opt;
+    synth_options_default(&opt);
+    opt.year_first = 1900;
+    opt.year_last = 2099;
+    long long n = synth_count_days(opt.year_first, opt.year_last);
+    int *r = malloc(n * sizeof(int));
+    double *a = malloc(n * sizeof(double));
+    synth_regime_sequence(r, a, &opt);
+
+    /* Even regimes prefer winter (December-February), odd ones summer
+     * (June-August): over 200 years the ratio of their frequencies is far
+     * from 1 in the expected direction for every regime. */
+    double win[7] = {0}, sum[7] = {0}, nwin = 0, nsum = 0;
+    for (long long d = 0; d < n; d++) {
+        double ph = phase_of(d);
+        if (ph < 59.0 / 365.25 || ph >= 334.0 / 365.25) win[r[d]] += 1, nwin += 1;
+        else if (ph >= 151.0 / 365.25 && ph < 243.0 / 365.25) sum[r[d]] += 1, nsum += 1;
+    }
+    int seasonal = 1;
+    double lo = 1e9, hi = 0;
+    for (int k = 0; k < 7; k++) {
+        double ratio = (win[k] / nwin) / (sum[k] / nsum);
+        seasonal &= k % 2 == 0 ? ratio > 1.3 : ratio < 1 / 1.3;
+        lo = ratio < lo ? ratio : lo;
+        hi = ratio > hi ? ratio : hi;
+    }
+    tap_check(seasonal, "regime frequencies winter/summer %.2f..%.2f: even regimes in winter, odd ones in summer", lo, hi);
+
+    /* Episodes (runs of one regime) of 3 days or more: the middle days hold
+     * the intensity, the first and last day half of it. */
+    long long nep = 0, nweak = 0;
+    double s1 = 0, s2 = 0;
+    int ramps = 1, positive = 1;
+    for (long long d = 0; d < n; d++) positive &= a[d] > 0;
+    for (long long b = 1, e; b < n; b = e) {
+        for (e = b + 1; e < n && r[e] == r[b]; e++) {}
+        if (r[b] == r[b - 1] || e == n || e - b < 3) continue; /* whole episodes only */
+        double x = a[b + 1];
+        for (long long d = b + 1; d < e - 1; d++) ramps &= a[d] == x;
+        ramps &= fabs(a[b] - 0.5 * x) < 1e-12 * x && fabs(a[e - 1] - 0.5 * x) < 1e-12 * x;
+        nep++;
+        nweak += x < 0.7;
+        s1 += x;
+        s2 += x * x;
+    }
+    double mean = s1 / nep, sd = sqrt(s2 / nep - mean * mean);
+    tap_check(positive, "the regime strength is positive every day");
+    tap_check(ramps, "an episode ramps up on its first day and down on its last (%lld episodes)", nep);
+    tap_check(mean > 0.95 && mean < 1.05 && sd > 0.2 && sd < 0.4 && nweak > nep / 20,
+              "episode intensities vary: mean %.3f, std %.3f, %.1f%% below 0.7", mean, sd, 100.0 * nweak / nep);
+
+    /* The strength of a day, the last requested one included (its ramp
+     * looks ahead), does not depend on --years. */
+    synth_options late = opt;
+    late.year_first = 2001;
+    late.year_last = 2003;
+    long long m = synth_count_days(2001, 2003), off = synth_count_days(1900, 2000);
+    int *rs = malloc(m * sizeof(int));
+    double *as = malloc(m * sizeof(double));
+    synth_regime_sequence(rs, as, &late);
+    tap_check(memcmp(as, a + off, m * sizeof(double)) == 0, "the strength of a day does not depend on --years");
+    free(r);
+    free(a);
+    free(rs);
+    free(as);
+}
+
+/* The red noise: unit variance, lag-1 autocorrelation 0.7 and a memory of a
+ * few days only, and the value of a day independent of the first day
+ * computed (the recursion restarts on fixed days). */
+static void check_noise(void)
+{
+    synth_options opt;
+    synth_options_default(&opt);
+    opt.nlat = 9;
+    opt.nlon = 11;
+    const long long day0 = 36890, nd = 3000; /* from 2001-01-01 */
+    size_t n = (size_t)opt.nlat * opt.nlon;
+    double *x = malloc(nd * n * sizeof(double)), *y = malloc(100 * n * sizeof(double));
+    int st = synth_red_noise(x, &opt, 4, day0, nd);
+    tap_check(st == DSC_OK, "synth_red_noise");
+    double c0 = 0, c1 = 0, c5 = 0, mean = 0;
+    for (size_t k = 0; k < nd * n; k++) mean += x[k];
+    mean /= (double)(nd * n);
+    for (long long d = 0; d < nd; d++)
+        for (size_t c = 0; c < n; c++) {
+            double v = x[d * n + c] - mean;
+            c0 += v * v;
+            if (d + 1 < nd) c1 += v * (x[(d + 1) * n + c] - mean);
+            if (d + 5 < nd) c5 += v * (x[(d + 5) * n + c] - mean);
+        }
+    double var = c0 / (double)(nd * n), r1 = c1 / c0, r5 = c5 / c0;
+    tap_check(var > 0.7 && var < 1.3, "noise variance %.3f (1)", var);
+    tap_check(r1 > 0.65 && r1 < 0.75, "noise lag-1 autocorrelation %.3f (0.7)", r1);
+    tap_check(r5 > 0.0 && r5 < 0.35, "noise lag-5 autocorrelation %.3f (0.7^5 = 0.17)", r5);
+    st = synth_red_noise(y, &opt, 4, day0 + 1037, 100);
+    tap_check(st == DSC_OK && memcmp(y, x + 1037 * n, 100 * n * sizeof(double)) == 0,
+              "the noise of a day does not depend on the first day computed");
+    free(x);
+    free(y);
 }
 
 static void check_options(void)
@@ -168,6 +283,8 @@ int main(int argc, char **argv)
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     check_chain();
+    check_episodes();
+    check_noise();
     check_options();
     char dir[256] = "";
     if (rank == 0) {
