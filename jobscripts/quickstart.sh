@@ -59,5 +59,5 @@ $launcher ./dsc synth -o sample
 echo "quickstart: main job: dsc train on 2 ranks (a reduced-width network), outputs in run1/"
 # The network's widths are reduced (the paper's are the defaults: 64,64,128,256,512 / 512,512 /
 # 256) so that the job takes minutes on 2 cores; see doc/training.md.
-$launcher ./dsc train -k 7 --anomalies --conv 16,16,32,64,128 --lstm 128,128 --latent 32 --batch 32 \
-  --pretrain-epochs 8 --max-iter 200 --truth sample/truth.csv --force -o run1 sample/era5_*.nc
+$launcher ./dsc train -k 7 --anomalies --conv 8,8,16,32,64 --lstm 64,64 --latent 16 --max-iter 200 \
+  --truth sample/truth.csv --force -o run1 sample/era5_*.nc

@@ -20,6 +20,7 @@
 #include "era5_catalog.h"
 #include "era5_reader.h"
 #include "labels.h"
+#include "latent_pass.h"
 #include "output_file.h"
 #include "metrics.h"
 #include "metrics_report.h"
@@ -54,7 +55,6 @@ typedef struct {
 
 /* Labels of every time step from a CSV file; checks the number of
  * distinct labels when check_count. */
-#define LATENT_BATCH 16 /* samples per encoder call */
 
 static int match_labels(MPI_Comm comm, const char *path, const era5_catalog *cat, const era5_options *opt, int check_count,
                         int *labels, int *k)
@@ -124,7 +124,7 @@ static int latent_model_open(MPI_Comm comm, const char *path, const era5_samples
         status = dsc_fail("%s: the model reads sequences of %d time steps; latent features of sequence models are not "
                           "supported by dsc eval, use --metric-space input", path, cfg.steps);
     if (dsc_agree(comm, status) != DSC_OK) return DSC_ERR;
-    status = model_create(net, &cfg, LATENT_BATCH);
+    status = model_create(net, &cfg, LATENT_PASS_BATCH);
     if (dsc_agree(comm, status) != DSC_OK) {
         if (status == DSC_OK) model_destroy(net);
         return DSC_ERR;
@@ -155,18 +155,6 @@ static int latent_model_open(MPI_Comm comm, const char *path, const era5_samples
         memset(stats, 0, sizeof *stats);
         model_destroy(net);
         return DSC_ERR;
-    }
-    return DSC_OK;
-}
-
-/* Local: z (n, L) = encoder(x (n, d)) in batches of LATENT_BATCH. */
-static int latent_encode(model *net, const float *x, long long n, int d, float *z)
-{
-    const int L = net->cfg.latent;
-    for (long long i = 0; i < n; i += LATENT_BATCH) {
-        int b = (int)(n - i < LATENT_BATCH ? n - i : LATENT_BATCH);
-        if (model_encode(net, x + (size_t)i * d, b) != DSC_OK) return DSC_ERR;
-        memcpy(z + (size_t)i * L, net->latent, (size_t)b * L * sizeof(float));
     }
     return DSC_OK;
 }
@@ -270,10 +258,12 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
         preprocess_unpad(&stats, x, samples.nt);
         d = stats.nvars * stats.nlat * stats.nlon;
     }
-    if (status == DSC_OK && latent_space) {
-        /* the metrics see the latent features E (paper eq. 1) instead */
+    if (latent_space && dsc_agree(comm, status) == DSC_OK) {
+        /* the metrics see the latent features E (paper eq. 1) instead, from
+         * batches aligned to global positions: the same at any rank count */
         float *z = dsc_malloc((size_t)(samples.nt * net.cfg.latent + 1) * sizeof(float), "latent features");
-        status = z ? latent_encode(&net, x, samples.nt, d, z) : DSC_ERR;
+        status = dsc_agree(comm, z ? DSC_OK : DSC_ERR);
+        if (status == DSC_OK) status = latent_pass(comm, &net, x, cat.ntime, z);
         free(x);
         x = z;
         d = net.cfg.latent;

@@ -65,6 +65,8 @@ if "$PYTHON" -c 'import torch' 2> /dev/null; then
     check "$np rank(s): latent-space metrics match scikit-learn on the same latents to 1e-5" \
       "$PYTHON" "$REF" compare "$WORK/latent$np.ref" "$WORK/l$np.json"
   done
+  check "the latent features at 1 and 3 ranks are bitwise identical (batches aligned to global positions)" \
+    cmp "$WORK/z1.nc" "$WORK/z3.nc"
   ./tests/make_checkpoint "$WORK/other.ckpt" 3 16 16 5 > /dev/null 2>&1
   expect_error "a model for other variables" "other.ckpt: the model takes 3 variables on a 16x16 grid but the data give 7" \
     $(launcher 2) "$DSC" eval --metric-space latent --model "$WORK/other.ckpt" -l "$D/truth.csv" -o "$WORK/o.json" "$D"/era5_200*.nc

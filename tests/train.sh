@@ -78,6 +78,10 @@ stop_and_resume "SIGUSR1 to mpirun (2 ranks)" 2 USR1 "$WORK/s"
 check "--resume ends with exactly the labels and parameters of the uninterrupted run" sh -c \
   "$(launcher 2) '$DSC' train --resume '$WORK/s' -q && cmp '$WORK/u/labels.csv' '$WORK/s/labels.csv' \
    && '$PYTHON' '$CHECK' params '$WORK/u/model.ckpt' '$WORK/s/model.ckpt' 0"
+check "uninterrupted reference run (3 ranks)" sh -c "$(launcher 3) '$DSC' train $LONG -q -o '$WORK/u3' $FILES"
+stop_and_resume "SIGUSR1 to mpirun (3 ranks)" 3 USR1 "$WORK/s3"
+check "--resume on 3 ranks: exactly the labels of the uninterrupted run" sh -c \
+  "$(launcher 3) '$DSC' train --resume '$WORK/s3' -q && cmp '$WORK/u3/labels.csv' '$WORK/s3/labels.csv'"
 check "uninterrupted reference run (1 rank)" sh -c "'$DSC' train $LONG -q -o '$WORK/u1' $FILES"
 stop_and_resume "SIGTERM to a single rank" 0 TERM "$WORK/s1"
 check "--resume after SIGTERM: the same labels as the uninterrupted run" sh -c \
