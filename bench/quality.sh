@@ -17,7 +17,7 @@ np=${3:-2}
 DSC=${DSC:-./dsc}
 GRID=${GRID:-24x24}
 YEARS=${YEARS:-2001-2003}
-STEPS=${STEPS:-"1 3 5"}
+STEPS=${STEPS-"1 3 5"}
 TRAIN_ARGS=${TRAIN_ARGS:-"--conv 16,16,32,64,128 --lstm 128,128 --latent 32 --batch 32 --pretrain-epochs 20 --max-iter 300"}
 export OMP_NUM_THREADS=1
 if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
