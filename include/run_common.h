@@ -12,6 +12,13 @@
 #include "era5_reader.h"
 #include "preprocess.h"
 
+/* Options every clustering command takes, for its cli_option table. */
+#define RUN_CLI_OPTIONS                                                                                           \
+    {"truth", 0, "FILE", NULL, "reference labelling ('time,label' CSV, e.g. truth.csv of dsc synth): ARI and NMI in metrics.json"}, \
+    {"sample", 0, "N", "0", "silhouettes of the final labels on a random subset of N time steps (0: all, exact)"},      \
+    {"force", 0, NULL, NULL, "write into a non-empty output folder"},                                                   \
+    {"quiet", 'q', NULL, NULL, "print nothing but errors"}
+
 /* Collective (rank 0 checks): creates dir if missing; refuses a folder that
  * holds files unless force, a path that is not a folder, one of the input
  * files, and a folder that cannot be written (a probe file is created and
@@ -37,6 +44,14 @@ typedef struct {
 int run_input_load(MPI_Comm comm, char **files, int nfiles, const era5_options *eo, const preprocess_options *po,
                    const preprocess_stats *given, run_input *in);
 void run_input_destroy(run_input *in);
+
+/* Collective: truth (T) receives the reference labelling of path matched to
+ * the catalog's time steps (by day with daily_mean), encoded 0..kt-1. */
+int run_truth_load(MPI_Comm comm, const char *path, const era5_catalog *cat, int daily_mean, int *truth, int *kt);
+
+/* Local: counts and displacements (P) of the per-time-step blocks of every
+ * rank, in units of per_row elements (block_range layout). */
+void run_block_counts(long long T, int P, int per_row, int *counts, int *displs);
 
 /* Collective: all (T) on every rank from this rank's block (N) of a
  * per-time-step int array (block_range layout). */

@@ -33,10 +33,7 @@ static const cli_option kmeans_options_table[] = {
     {"n-init", 0, "N", "10", "restarts; the one with the lowest inertia is kept"},
     {"max-iter", 0, "N", "300", "Lloyd iterations per restart at most"},
     {"tol", 0, "T", "1e-4", "stop when the centroid shift is below T times the mean feature variance"},
-    {"truth", 0, "FILE", NULL, "reference labelling ('time,label' CSV): ARI and NMI in metrics.json"},
-    {"sample", 0, "N", "0", "silhouettes on a random subset of N time steps (0: all, exact)"},
-    {"force", 0, NULL, NULL, "write into a non-empty output folder"},
-    {"quiet", 'q', NULL, NULL, "print nothing but errors"},
+    RUN_CLI_OPTIONS,
 };
 
 int kmeans_command(int argc, char **argv, MPI_Comm comm)
@@ -104,15 +101,7 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
         status = labels && labels_all && (truth || !cli_get(&cmd, "truth")) ? DSC_OK : DSC_ERR;
     }
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
-    if (truth) {
-        label_table tab;
-        status = labels_read(comm, cli_get(&cmd, "truth"), &tab);
-        if (status != DSC_OK) goto done;
-        status = labels_match(truth, &tab, cli_get(&cmd, "truth"), in.cat.time, T, eo.daily_mean);
-        labels_destroy(&tab);
-        if (status == DSC_OK && (kt = metrics_encode_labels(truth, truth, T)) < 0) status = dsc_fail("out of memory encoding labels");
-        if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
-    }
+    if (truth && (status = run_truth_load(comm, cli_get(&cmd, "truth"), &in.cat, eo.daily_mean, truth, &kt)) != DSC_OK) goto done;
     preprocess_unpad(&in.stats, in.x, n); /* k-means works on the real cells */
     const float *xu = in.x;
 

@@ -34,10 +34,7 @@ static const cli_option predict_options[] = {
     ERA5_CLI_OPTIONS,
     {"model", 'm', "FILE", NULL, "model.ckpt written by dsc train (required)"},
     {"output", 'o', "DIR", NULL, "output folder (required)"},
-    {"truth", 0, "FILE", NULL, "reference labelling ('time,label' CSV): ARI and NMI in metrics.json"},
-    {"sample", 0, "N", "0", "silhouettes on a random subset of N time steps (0: all, exact)"},
-    {"force", 0, NULL, NULL, "write into a non-empty output folder"},
-    {"quiet", 'q', NULL, NULL, "print nothing but errors"},
+    RUN_CLI_OPTIONS,
 };
 
 int predict_command(int argc, char **argv, MPI_Comm comm)
@@ -131,15 +128,7 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
         status = z && q && labels && labels_all && (rank || q_all) && (truth || !cli_get(&cmd, "truth")) ? DSC_OK : DSC_ERR;
     }
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
-    if (truth) {
-        label_table tab;
-        status = labels_read(comm, cli_get(&cmd, "truth"), &tab);
-        if (status != DSC_OK) goto done;
-        status = labels_match(truth, &tab, cli_get(&cmd, "truth"), in.cat.time, T, eo.daily_mean);
-        labels_destroy(&tab);
-        if (status == DSC_OK && (kt = metrics_encode_labels(truth, truth, T)) < 0) status = dsc_fail("out of memory encoding labels");
-        if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
-    }
+    if (truth && (status = run_truth_load(comm, cli_get(&cmd, "truth"), &in.cat, eo.daily_mean, truth, &kt)) != DSC_OK) goto done;
     double t1 = MPI_Wtime();
     status = train_soft_assign(comm, &m, in.x, T, alpha, z, q);
     if (status != DSC_OK) goto done;

@@ -63,15 +63,12 @@ static const cli_option train_option_table[] = {
     {"latent", 0, "L", "256", "latent size m"},
     {"dropout", 0, "P", "0.1", "LSTM dropout and recurrent dropout"},
     {"kmeans-init", 0, "N", "20", "k-means restarts for the centroid initialisation"},
-    {"truth", 0, "FILE", NULL, "reference labelling ('time,label' CSV, e.g. truth.csv of dsc synth): ARI and NMI in metrics.json"},
-    {"sample", 0, "N", "0", "silhouettes of the final labels on a random subset of N time steps (0: all, exact)"},
     {"config", 0, "FILE", NULL, "read options from FILE ('key = value' lines, 'input = FILE' for inputs); the command line wins"},
     {"resume", 0, "DIR", NULL, "continue the run in DIR from its checkpoint.ckpt (options and inputs from DIR/config.txt)"},
     {"checkpoint-every", 0, "N", "0", "write DIR/checkpoint.ckpt every N steps (0: only on a signal)"},
-    {"force", 0, NULL, NULL, "write into a non-empty output folder"},
     {"check-replicas", 0, NULL, NULL, "debug: verify after every step that all replicas hold bitwise identical parameters"},
-    {"quiet", 'q', NULL, NULL, "print nothing but errors"},
-    {"verbose", 'v', NULL, NULL, "print more detail"},
+    {"verbose", 'v', NULL, NULL, "also print one line per training step (losses of rank 0's share, step and allreduce time)"},
+    RUN_CLI_OPTIONS,
 };
 
 static int parse_ints(const cli_command *cmd, const char *name, int *out, int n)
@@ -401,18 +398,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
         status = truth ? DSC_OK : DSC_ERR;
     }
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
-    if (truth) {
-        label_table tab;
-        status = labels_read(comm, cli_get(&cmd, "truth"), &tab);
-        if (status != DSC_OK) goto done;
-        status = labels_match(truth, &tab, cli_get(&cmd, "truth"), in.cat.time, T, eo.daily_mean);
-        labels_destroy(&tab);
-        if (status == DSC_OK) {
-            kt = metrics_encode_labels(truth, truth, T);
-            if (kt < 0) status = dsc_fail("out of memory encoding the truth labels");
-        }
-        if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
-    }
+    if (truth && (status = run_truth_load(comm, cli_get(&cmd, "truth"), &in.cat, eo.daily_mean, truth, &kt)) != DSC_OK) goto done;
 
     train_catch_signals();
     train_timings tt;

@@ -3,6 +3,8 @@
  * clustering commands (see run_common.h).
  */
 #include "run_common.h"
+#include "labels.h"
+#include "metrics.h"
 #include "partition.h"
 #include "status.h"
 
@@ -121,6 +123,27 @@ void run_input_destroy(run_input *in)
     memset(in, 0, sizeof *in);
 }
 
+int run_truth_load(MPI_Comm comm, const char *path, const era5_catalog *cat, int daily_mean, int *truth, int *kt)
+{
+    label_table tab;
+    if (labels_read(comm, path, &tab) != DSC_OK) return DSC_ERR;
+    int status = labels_match(truth, &tab, path, cat->time, cat->ntime, daily_mean);
+    labels_destroy(&tab);
+    if (status == DSC_OK && (*kt = metrics_encode_labels(truth, truth, cat->ntime)) < 0)
+        status = dsc_fail("out of memory encoding the labels of %s", path);
+    return dsc_agree(comm, status);
+}
+
+void run_block_counts(long long T, int P, int per_row, int *counts, int *displs)
+{
+    for (int r = 0; r < P; r++) {
+        long long a, c;
+        block_range(T, P, r, &a, &c);
+        counts[r] = (int)(c * per_row);
+        displs[r] = (int)(a * per_row);
+    }
+}
+
 void run_allgather_ints(MPI_Comm comm, const int *mine, long long T, int *all)
 {
     int rank, P;
@@ -128,14 +151,8 @@ void run_allgather_ints(MPI_Comm comm, const int *mine, long long T, int *all)
     MPI_Comm_size(comm, &P);
     int *counts = malloc((size_t)2 * P * sizeof(int));
     if (!counts) MPI_Abort(comm, 1);
-    int *displs = counts + P;
-    for (int r = 0; r < P; r++) {
-        long long a, c;
-        block_range(T, P, r, &a, &c);
-        counts[r] = (int)c;
-        displs[r] = (int)a;
-    }
-    MPI_Allgatherv(mine, counts[rank], MPI_INT, all, counts, displs, MPI_INT, comm);
+    run_block_counts(T, P, 1, counts, counts + P);
+    MPI_Allgatherv(mine, counts[rank], MPI_INT, all, counts, counts + P, MPI_INT, comm);
     free(counts);
 }
 
@@ -146,14 +163,8 @@ void run_gather_rows(MPI_Comm comm, const double *mine, long long T, int K, doub
     MPI_Comm_size(comm, &P);
     int *counts = malloc((size_t)2 * P * sizeof(int));
     if (!counts) MPI_Abort(comm, 1);
-    int *displs = counts + P;
-    for (int r = 0; r < P; r++) {
-        long long a, c;
-        block_range(T, P, r, &a, &c);
-        counts[r] = (int)(c * K);
-        displs[r] = (int)(a * K);
-    }
-    MPI_Gatherv(mine, counts[rank], MPI_DOUBLE, all, counts, displs, MPI_DOUBLE, 0, comm);
+    run_block_counts(T, P, K, counts, counts + P);
+    MPI_Gatherv(mine, counts[rank], MPI_DOUBLE, all, counts, counts + P, MPI_DOUBLE, 0, comm);
     free(counts);
 }
 

@@ -9,6 +9,7 @@
 #include "kmeans.h"
 #include "latent_pass.h"
 #include "partition.h"
+#include "run_common.h"
 #include "sample_exchange.h"
 #include "status.h"
 
@@ -244,24 +245,14 @@ static int update_target(MPI_Comm comm, model *m, const float *x, long long T, c
     clustering_column_sums(f, q, n, K);
     MPI_Allreduce(MPI_IN_PLACE, f, K, MPI_DOUBLE, MPI_SUM, comm);
     clustering_target(st->p + (size_t)t0 * K, q, f, n, K);
-    for (int r = 0; r < P; r++) {
-        long long a, c;
-        block_range(T, P, r, &a, &c);
-        counts[r] = (int)(c * K);
-        displs[r] = (int)(a * K);
-    }
+    run_block_counts(T, P, K, counts, displs);
     MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, st->p, counts, displs, MPI_DOUBLE, comm);
     int *mine = labels_all + t0;
     clustering_hard_labels(mine, q, n, K);
     long long diff = 0;
     for (long long i = 0; i < n; i++) diff += mine[i] != st->prev_labels[t0 + i];
     MPI_Allreduce(MPI_IN_PLACE, &diff, 1, MPI_LONG_LONG, MPI_SUM, comm);
-    for (int r = 0; r < P; r++) {
-        long long a, c;
-        block_range(T, P, r, &a, &c);
-        counts[r] = (int)c;
-        displs[r] = (int)a;
-    }
+    run_block_counts(T, P, 1, counts, displs);
     MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, labels_all, counts, displs, MPI_INT, comm);
     memcpy(st->prev_labels, labels_all, (size_t)T * sizeof(int));
     *changed = (double)diff / (double)T;
@@ -432,6 +423,11 @@ int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long
             tm->joint_allreduce += tb - ta;
         } else {
             tm->pretrain += te - tc;
+        }
+        if (o->verbose >= 2 && rank == 0) {
+            printf("  %s step %ld: local rec %.4g, kl %.4g, %.3f s (allreduce %.3f s)\n", joint ? "joint" : "pre-training",
+                   joint ? it - npre : it, rec, kl, te - tc, tb - ta);
+            fflush(stdout);
         }
         if (o->check_replicas) {
             uint64_t h = fnv_bytes(m->params, m->nparams * sizeof(float)), lo = h, hi = h;
