@@ -54,8 +54,14 @@ int main(int argc, char **argv)
         if (argc >= 3 && strcmp(argv[1], "help") == 0) {
             /* dsc help CMD == dsc CMD --help */
             char *help_argv[] = {argv[2], "--help", NULL};
+            int found = 0;
             for (int i = 0; i < nsubcommands; i++)
-                if (strcmp(argv[2], subcommands[i].name) == 0) subcommands[i].run(2, help_argv, MPI_COMM_WORLD);
+                if (strcmp(argv[2], subcommands[i].name) == 0) {
+                    subcommands[i].run(2, help_argv, MPI_COMM_WORLD);
+                    found = 1;
+                }
+            if (!found)
+                status = dsc_agree(MPI_COMM_WORLD, dsc_fail("dsc help: unknown command '%s'; run 'dsc --help' for the list of commands", argv[2]));
         } else if (rank == 0) {
             print_usage();
         }
