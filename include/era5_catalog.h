@@ -20,6 +20,7 @@
 #define ERA5_MAX_VARS 16
 #define ERA5_NAME_LEN 64
 #define ERA5_PATH_LEN 4096
+#define ERA5_MAX_MISSING 8  /* values of a missing_value attribute that are honoured */
 
 /* Reading options shared by dsc info / train / eval. */
 typedef struct {
@@ -58,10 +59,11 @@ typedef struct {
     int xtype;                     /* NC_SHORT, NC_FLOAT, NC_DOUBLE, ... */
     int packed;                    /* has scale_factor or add_offset */
     double scale_factor, add_offset;
-    int has_fill, has_missing;     /* has_fill is also set, with netCDF's default fill of the type,
-                                      when there is no _FillValue attribute (not for bytes) */
-    double fill_value, missing_value; /* in the packed (stored) domain; may be NaN (new CDS
-                                         floats); a NaN value is missing in any case */
+    int has_fill;                  /* also set, with netCDF's default fill of the type, when there
+                                      is no _FillValue attribute (not for bytes) */
+    int has_missing;               /* number of missing_value entries (the attribute may list several) */
+    double fill_value, missing_value[ERA5_MAX_MISSING]; /* in the packed (stored) domain; may be NaN
+                                         (new CDS floats); a NaN or infinite value is missing in any case */
     int ndims;
     int dim_order[4];              /* position of T, E, Y, X in the variable's dims (-1 if absent) */
 } era5_file_variable;

@@ -330,17 +330,28 @@ static void get_text_att(int ncid, int varid, const char *name, char *buf, size_
     while (n > 0 && (buf[n - 1] == '\0' || buf[n - 1] == ' ')) buf[--n] = '\0';
 }
 
-/* Numeric attribute as double; 0 if absent. */
-static int get_double_att(int ncid, int varid, const char *name, double *out)
+/* Numeric attribute as doubles: its number of values (up to max are
+ * stored in out), 0 if absent or not numeric. */
+static int get_double_atts(int ncid, int varid, const char *name, double *out, int max)
 {
     nc_type t;
     MPI_Offset n;
-    if (ncmpi_inq_att(ncid, varid, name, &t, &n) != NC_NOERR || n < 1 || t == NC_CHAR) return 0;
-    double v[8];
-    if (n > 8) n = 8;
-    if (ncmpi_get_att_double(ncid, varid, name, v) != NC_NOERR) return 0;
-    *out = v[0];
-    return 1;
+    if (ncmpi_inq_att(ncid, varid, name, &t, &n) != NC_NOERR || n < 1 || t == NC_CHAR || n > INT_MAX) return 0;
+    /* the library writes every value of the attribute, however many */
+    double *v = malloc((size_t)n * sizeof *v);
+    if (!v || ncmpi_get_att_double(ncid, varid, name, v) != NC_NOERR) {
+        free(v);
+        return 0;
+    }
+    for (MPI_Offset i = 0; i < n && i < max; i++) out[i] = v[i];
+    free(v);
+    return (int)n;
+}
+
+/* Numeric attribute as double (its first value); 0 if absent. */
+static int get_double_att(int ncid, int varid, const char *name, double *out)
+{
+    return get_double_atts(ncid, varid, name, out, 1) > 0;
 }
 
 /* netCDF's default fill value of a type: data never written read as this,
@@ -505,10 +516,24 @@ static int inspect_header(int ncid, const char *path, file_scan *s, int *time_va
         int has_offset = get_double_att(ncid, v, "add_offset", &fv->add_offset);
         if (!has_scale) fv->scale_factor = 1.0;
         if (!has_offset) fv->add_offset = 0.0;
+        /* a zero scale_factor turns every value into add_offset, and a
+         * non-finite one or add_offset turns them into NaN or Inf: the data
+         * would silently read as constant or missing */
+        if (has_scale && (fv->scale_factor == 0.0 || !isfinite(fv->scale_factor)))
+            return dsc_fail("%s: variable %s has scale_factor %g, which cannot unpack its data; fix the attribute "
+                            "(a non-zero finite number)",
+                            path, name, fv->scale_factor);
+        if (has_offset && !isfinite(fv->add_offset))
+            return dsc_fail("%s: variable %s has add_offset %g, which cannot unpack its data; fix the attribute "
+                            "(a finite number)",
+                            path, name, fv->add_offset);
         fv->packed = has_scale || has_offset;
         fv->has_fill = get_double_att(ncid, v, "_FillValue", &fv->fill_value);
         if (!fv->has_fill) fv->has_fill = default_fill(t, &fv->fill_value);
-        fv->has_missing = get_double_att(ncid, v, "missing_value", &fv->missing_value);
+        fv->has_missing = get_double_atts(ncid, v, "missing_value", fv->missing_value, ERA5_MAX_MISSING);
+        if (fv->has_missing > ERA5_MAX_MISSING)
+            return dsc_fail("%s: variable %s lists %d values in missing_value; give at most %d", path, name,
+                            fv->has_missing, ERA5_MAX_MISSING);
         get_text_att(ncid, v, "units", s->units[i], sizeof s->units[i]);
         get_text_att(ncid, v, "long_name", s->long_name[i], sizeof s->long_name[i]);
     }

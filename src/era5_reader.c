@@ -27,7 +27,7 @@
  *      requests joins the remaining collectives with a zero count, as the
  *      PnetCDF examples do.
  *   2. The stored values (byte, short, int, float, double, ...) are tested
- *      for _FillValue / missing_value in the packed domain (NaN floats too),
+ *      for _FillValue / missing_value in the packed domain (NaN and Inf too),
  *      unpacked with that file's scale_factor / add_offset, the expver
  *      entries are combined (the first entry that is not missing wins: ERA5
  *      and ERA5T never overlap), and sub-daily steps are averaged into daily
@@ -127,30 +127,42 @@ static void stored_row(double *dst, const void *buf, int xtype, size_t first, si
 }
 
 /* n values as in stored_row, unpacked: value * scale + offset, NaN where
- * the stored value is NaN or equals fill or missing (NaN = no such value,
- * never equal).  Without branches, and with a path for contiguous values,
+ * the stored value equals fill or one of the nmiss missing values (NaN = no
+ * such value, never equal), or is not finite: an Inf in a float variable is
+ * no measurement and would make every metric NaN (with the finite non-zero
+ * scale_factor the catalog insists on, a non-finite unpacked value means a
+ * non-finite stored one).  Without branches, and with a path for contiguous values,
  * so that it vectorises: the selection of NaN is a blend once the compiler
  * may assume that comparisons do not trap (no change to any value). */
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-trapping-math")))
 #endif
 static void unpack_row(double *dst, const void *buf, int xtype, size_t first, size_t stride, int n, double scale, double offset, double fill,
-                       double missing)
+                       const double *missing, int nmiss)
 {
-#define UNPACK_ROW(T)                                                                 \
-    do {                                                                              \
-        const T *p = (const T *)buf + first;                                          \
-        if (stride == 1) {                                                            \
-            for (int i = 0; i < n; i++) {                                             \
-                const double r = (double)p[i], u = r * scale + offset;                \
-                dst[i] = ((r == fill) | (r == missing)) ? NAN : u;                    \
-            }                                                                         \
-        } else {                                                                      \
-            for (int i = 0; i < n; i++) {                                             \
-                const double r = (double)p[(size_t)i * stride], u = r * scale + offset; \
-                dst[i] = ((r == fill) | (r == missing)) ? NAN : u;                    \
-            }                                                                         \
-        }                                                                             \
+    const double m0 = nmiss > 0 ? missing[0] : NAN;
+    /* one missing value (the usual case) keeps the loops branch-free */
+#define UNPACK_ROW(T)                                                                      \
+    do {                                                                                   \
+        const T *p = (const T *)buf + first;                                               \
+        if (nmiss > 1) {                                                                   \
+            for (int i = 0; i < n; i++) {                                                  \
+                const double r = (double)p[(size_t)i * stride], u = r * scale + offset;    \
+                int miss = (r == fill) | !isfinite(u);                                     \
+                for (int k = 0; k < nmiss; k++) miss |= r == missing[k];                   \
+                dst[i] = miss ? NAN : u;                                                   \
+            }                                                                              \
+        } else if (stride == 1) {                                                          \
+            for (int i = 0; i < n; i++) {                                                  \
+                const double r = (double)p[i], u = r * scale + offset;                     \
+                dst[i] = ((r == fill) | (r == m0) | !isfinite(u)) ? NAN : u;               \
+            }                                                                              \
+        } else {                                                                           \
+            for (int i = 0; i < n; i++) {                                                  \
+                const double r = (double)p[(size_t)i * stride], u = r * scale + offset;    \
+                dst[i] = ((r == fill) | (r == m0) | !isfinite(u)) ? NAN : u;               \
+            }                                                                              \
+        }                                                                                  \
     } while (0)
     switch (xtype) {
     case NC_BYTE: UNPACK_ROW(signed char); break;
@@ -195,13 +207,20 @@ static const char *nc_reason(int err)
 
 /* Tests of one variable of one file for missing values, in the packed domain. */
 typedef struct {
-    int has_fill, has_missing;
-    double fill, missing;
+    double fill;           /* NaN where there is none */
+    const double *missing; /* (nmissing) the missing_value entries */
+    int nmissing;
 } missing_test;
 
+/* Non-finite stored values are missing as NaN is: with a finite, non-zero
+ * scale_factor (the catalog checks it) they are exactly the values that
+ * would unpack to NaN or Inf. */
 static inline int is_missing(const missing_test *m, double raw)
 {
-    return isnan(raw) || (m->has_fill && raw == m->fill) || (m->has_missing && raw == m->missing);
+    if (!isfinite(raw) || raw == m->fill) return 1;
+    for (int k = 0; k < m->nmissing; k++)
+        if (raw == m->missing[k]) return 1;
+    return 0;
 }
 
 void era5_samples_destroy(era5_samples *s)
@@ -531,8 +550,7 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
             /* fill and missing_value in the packed domain; NaN (never equal)
              * where there is none */
             const double fill = fv->has_fill ? fv->fill_value : (type.has_default_fill ? type.default_fill : NAN);
-            const double mval = fv->has_missing ? fv->missing_value : NAN;
-            const missing_test mt = {1, 1, fill, mval};
+            const missing_test mt = {fill, fv->missing_value, fv->has_missing};
             const double scale = fv->packed ? fv->scale_factor : 1.0, offset = fv->packed ? fv->add_offset : 0.0;
             /* the positions of T, E, Y, X among the variable's dimensions */
             const int pt = fv->dim_order[0], pe = fv->dim_order[1], py = fv->dim_order[2], px = fv->dim_order[3];
@@ -577,7 +595,8 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
                     const long long t = step_row[q->pos + j]; /* row of the tile */
                     for (int y = 0; y < ny; y++) {
                         if (Ev == 1) { /* the usual case */
-                            unpack_row(value, raw, fv->xtype, j * st + y * sy, sx, nx, scale, offset, fill, mval);
+                            unpack_row(value, raw, fv->xtype, j * st + y * sy, sx, nx, scale, offset, fill, fv->missing_value,
+                                       fv->has_missing);
                         } else { /* the first expver entry that is not missing wins */
                             for (int x = 0; x < nx; x++) value[x] = NAN;
                             for (long long e = 0; e < Ev; e++) {

@@ -112,6 +112,16 @@ echo "time,t2m" > "$WORK/text.nc"
 E2 "text file" "text\\.nc: not a netCDF file" "$WORK/text.nc"
 printf 'PK\003\004rest of a zip archive' > "$WORK/download.nc"
 E2 "zip archive from the CDS" "download\\.nc: is a zip archive.*unzip" "$WORK/download.nc"
+# packing attributes that cannot unpack the data: a zero scale_factor makes
+# every value add_offset, a non-finite one or add_offset every value NaN/Inf
+for bad in "scale_factor = 0.01/scale_factor = 0." "scale_factor = 0.01/scale_factor = NaN" \
+           "scale_factor = 0.01/scale_factor = -Infinity" "add_offset = 0./add_offset = Infinity"; do
+  sed -e "/u10:/s/$bad/" "$D/reader_all_missing.cdl" > "$WORK/badpack.cdl"
+  "$NCGEN" -k 64-bit-offset -o "$WORK/badpack.nc" "$WORK/badpack.cdl" || fail "ncgen badpack.cdl ($bad)"
+  att=${bad%% =*}
+  E2 "$att ${bad##*= } is refused" "badpack\\.nc: variable u10 has $att .*, which cannot unpack its data; fix the attribute" \
+    "$WORK/badpack.nc"
+done
 "$NCGEN" -k nc4 -o "$WORK/hdf5.nc" "$D/era5_cds_new.cdl"
 E2 "netCDF-4/HDF5 file names nccopy" "hdf5\\.nc: is netCDF-4/HDF5.*nccopy -k cdf5 -V number,valid_time,latitude,longitude" \
   "$WORK/hdf5.nc"
