@@ -7,15 +7,21 @@
  * all_leap and 360_day calendars are decoded in their own calendar first and
  * then placed on that common axis by their date (Feb 29 / day 30 of a 360-day
  * month map to the Gregorian date of the same name when it exists).
- * "gregorian" and "standard" are treated as proleptic Gregorian: they differ
- * only before 1582-10-15, long before any reanalysis.
+ * "gregorian" and "standard" (also the default) count days before
+ * 1582-10-15 in the Julian calendar, as CF and cftime do; this matters for
+ * reference dates such as "hours since 1-1-1 00:00:0.0", two days apart from
+ * proleptic Gregorian.  A decoded date before the switch keeps its Julian
+ * name on the common axis, as the other calendars keep theirs.
+ * Reference and decoded years are limited to -1000000..1000000.
  */
 #ifndef DSC_CF_TIME_H
 #define DSC_CF_TIME_H
 
 #include <stddef.h>
 
-typedef enum { CAL_GREGORIAN, CAL_NOLEAP, CAL_ALL_LEAP, CAL_360_DAY } cf_calendar;
+/* CAL_GREGORIAN is proleptic Gregorian; CAL_STANDARD is the CF standard
+ * (= gregorian) calendar, Julian before 1582-10-15. */
+typedef enum { CAL_GREGORIAN, CAL_NOLEAP, CAL_ALL_LEAP, CAL_360_DAY, CAL_STANDARD } cf_calendar;
 
 typedef struct {
     int year, month, day, hour, minute, second;
@@ -34,8 +40,10 @@ typedef struct {
  * attribute (NULL or "" = gregorian).  DSC_ERR with a message on failure. */
 int cf_time_parse(const char *units, const char *calendar, cf_time_units *out);
 
-/* value in units -> date (rounded to the nearest second). */
-void cf_time_decode(const cf_time_units *u, double value, dsc_datetime *out);
+/* value in units -> date (rounded to the nearest second).  DSC_ERR with a
+ * message for a value that is not finite or lands beyond the supported
+ * years; *out is then zeroed. */
+int cf_time_decode(const cf_time_units *u, double value, dsc_datetime *out);
 /* date -> value in units. */
 double cf_time_encode(const cf_time_units *u, const dsc_datetime *t);
 

@@ -10,11 +10,24 @@
 #include "status.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* Years a reference date or a decoded date may have.  Far beyond any data
+ * set, yet small enough that day and second counts (about 3.2e13 seconds)
+ * stay exact in a double and far from the limits of long long and int. */
+#define CF_YEAR_LIMIT 1000000L
+
+/* First day of the Gregorian calendar in the CF standard calendar; the day
+ * before it is 1582-10-04 in the Julian calendar. */
+#define SWITCH_YEAR 1582
+#define SWITCH_MONTH 10
+#define SWITCH_DAY 15
 
 static long long floor_div(long long a, long long b)
 {
@@ -34,6 +47,31 @@ static long long gregorian_days(int y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
+/* Days since 1970-01-01 (Gregorian) of a Julian calendar date: the same
+ * algorithm with 4-year eras of 1461 days; Julian 0000-03-01 is Gregorian
+ * 0000-02-29, two days earlier than in the Gregorian count. */
+static long long julian_days(int y, int m, int d)
+{
+    y -= m <= 2;
+    long long era = floor_div(y, 4);
+    long long yoe = y - era * 4;
+    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    return era * 1461 + yoe * 365 + doy - 719470;
+}
+
+static void julian_civil(long long z, int *y, int *m, int *d)
+{
+    z += 719470;
+    long long era = floor_div(z, 1461);
+    long long doe = z - era * 1461;
+    long long yoe = (doe - doe / 1460) / 365;
+    long long doy = doe - 365 * yoe;
+    long long mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 4 + (*m <= 2));
+}
+
 static void gregorian_civil(long long z, int *y, int *m, int *d)
 {
     z += 719468;
@@ -50,6 +88,13 @@ static void gregorian_civil(long long z, int *y, int *m, int *d)
 
 static int is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
+static int before_switch(int y, int m, int d)
+{
+    if (y != SWITCH_YEAR) return y < SWITCH_YEAR;
+    if (m != SWITCH_MONTH) return m < SWITCH_MONTH;
+    return d < SWITCH_DAY;
+}
+
 int days_in_month(int year, int month, cf_calendar cal)
 {
     static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -58,16 +103,18 @@ int days_in_month(int year, int month, cf_calendar cal)
     if (month == 2) {
         if (cal == CAL_NOLEAP) return 28;
         if (cal == CAL_ALL_LEAP) return 29;
+        if (cal == CAL_STANDARD && year < SWITCH_YEAR) return 28 + (year % 4 == 0);
         return 28 + is_leap(year);
     }
     return dm[month - 1];
 }
 
 /* Day number of a date in a calendar (day 0 = year 0, Jan 1 for the fixed
- * length calendars; 1970-01-01 for Gregorian). */
+ * length calendars; 1970-01-01 for Gregorian and standard). */
 static long long calendar_days(cf_calendar cal, int y, int m, int d)
 {
     if (cal == CAL_GREGORIAN) return gregorian_days(y, m, d);
+    if (cal == CAL_STANDARD) return before_switch(y, m, d) ? julian_days(y, m, d) : gregorian_days(y, m, d);
     if (cal == CAL_360_DAY) return (long long)y * 360 + (m - 1) * 30 + (d - 1);
     long long days = (long long)y * (cal == CAL_NOLEAP ? 365 : 366);
     for (int k = 1; k < m; k++) days += days_in_month(y, k, cal);
@@ -78,6 +125,11 @@ static void calendar_civil(cf_calendar cal, long long days, int *y, int *m, int 
 {
     if (cal == CAL_GREGORIAN) {
         gregorian_civil(days, y, m, d);
+        return;
+    }
+    if (cal == CAL_STANDARD) {
+        if (days < gregorian_days(SWITCH_YEAR, SWITCH_MONTH, SWITCH_DAY)) julian_civil(days, y, m, d);
+        else gregorian_civil(days, y, m, d);
         return;
     }
     int ylen = cal == CAL_360_DAY ? 360 : (cal == CAL_NOLEAP ? 365 : 366);
@@ -95,11 +147,27 @@ static void calendar_civil(cf_calendar cal, long long days, int *y, int *m, int 
 
 static int valid_date(const dsc_datetime *t, cf_calendar cal)
 {
+    /* the ten days dropped when the standard calendar switched to Gregorian */
+    if (cal == CAL_STANDARD && t->year == SWITCH_YEAR && t->month == SWITCH_MONTH && t->day > 4 && t->day < SWITCH_DAY)
+        return 0;
     return t->month >= 1 && t->month <= 12 && t->day >= 1 && t->day <= days_in_month(t->year, t->month, cal) &&
            t->hour >= 0 && t->hour <= 23 && t->minute >= 0 && t->minute <= 59 && t->second >= 0 && t->second <= 60;
 }
 
-/* Parses "Y-M-D[( |T)h[:m[:s[.frac]]]][Z| UTC| +00:00]"; returns chars used or -1. */
+/* Reads the unsigned decimal number at p into *out; 0 when there is none or
+ * it exceeds max, so that no later int arithmetic on it can overflow. */
+static int parse_field(const char *p, char **end, long max, int *out)
+{
+    if (!isdigit((unsigned char)*p)) return 0;
+    errno = 0;
+    long v = strtol(p, end, 10);
+    if (errno == ERANGE || v > max) return 0;
+    *out = (int)v;
+    return 1;
+}
+
+/* Parses "Y-M-D[( |T)h[:m[:s[.frac]]]][Z| UTC| +00:00]"; returns chars used,
+ * -1 when it is not a date, -2 when the year lies beyond CF_YEAR_LIMIT. */
 static int parse_date(const char *s, dsc_datetime *t)
 {
     const char *p = s;
@@ -108,24 +176,24 @@ static int parse_date(const char *s, dsc_datetime *t)
     int sign = 1;
     if (*p == '-') { sign = -1; p++; }
     if (!isdigit((unsigned char)*p)) return -1;
-    t->year = sign * (int)strtol(p, &end, 10);
+    if (!parse_field(p, &end, CF_YEAR_LIMIT, &t->year)) return -2;
+    t->year *= sign;
     if (*end != '-') return -1;
-    p = end + 1;
-    if (!isdigit((unsigned char)*p)) return -1;
-    t->month = (int)strtol(p, &end, 10);
-    if (*end != '-') return -1;
-    p = end + 1;
-    if (!isdigit((unsigned char)*p)) return -1;
-    t->day = (int)strtol(p, &end, 10);
+    /* fields of more than two digits are never valid; 99 keeps them in int */
+    if (!parse_field(end + 1, &end, 99, &t->month) || *end != '-') return -1;
+    if (!parse_field(end + 1, &end, 99, &t->day)) return -1;
     p = end;
     if ((*p == 'T' || *p == ' ') && isdigit((unsigned char)p[1])) {
-        t->hour = (int)strtol(p + 1, &end, 10);
+        if (!parse_field(p + 1, &end, 99, &t->hour)) return -1;
         p = end;
         if (*p == ':' && isdigit((unsigned char)p[1])) {
-            t->minute = (int)strtol(p + 1, &end, 10);
+            if (!parse_field(p + 1, &end, 99, &t->minute)) return -1;
             p = end;
             if (*p == ':' && isdigit((unsigned char)p[1])) {
                 double sec = strtod(p + 1, &end);
+                /* checked before the conversion to int, which is undefined
+                 * for values out of range */
+                if (!(sec >= 0 && sec < 61)) return -1;
                 t->second = (int)floor(sec + 0.5);
                 p = end;
             }
@@ -136,6 +204,14 @@ static int parse_date(const char *s, dsc_datetime *t)
     else if (strncmp(p, "+00:00", 6) == 0 || strncmp(p, " +00:00", 7) == 0) p += (*p == ' ') ? 7 : 6;
     else if (strncmp(p, " 00:00", 6) == 0) p += 6; /* "since 1900-01-01 00:00:00 00:00" time zone */
     return (int)(p - s);
+}
+
+static const char *cf_unit_name(const cf_time_units *u)
+{
+    if (u->seconds_per_unit == 1) return "seconds";
+    if (u->seconds_per_unit == 60) return "minutes";
+    if (u->seconds_per_unit == 3600) return "hours";
+    return "days";
 }
 
 int cf_time_parse(const char *units, const char *calendar, cf_time_units *out)
@@ -162,8 +238,10 @@ int cf_time_parse(const char *units, const char *calendar, cf_time_units *out)
     else
         return dsc_fail("time units '%s': '%s' is not seconds, minutes, hours or days", units, word);
 
-    if (!calendar || !*calendar || !strcasecmp(calendar, "gregorian") || !strcasecmp(calendar, "standard") ||
-        !strcasecmp(calendar, "proleptic_gregorian"))
+    /* CF: a missing calendar attribute means standard */
+    if (!calendar || !*calendar || !strcasecmp(calendar, "gregorian") || !strcasecmp(calendar, "standard"))
+        out->calendar = CAL_STANDARD;
+    else if (!strcasecmp(calendar, "proleptic_gregorian"))
         out->calendar = CAL_GREGORIAN;
     else if (!strcasecmp(calendar, "noleap") || !strcasecmp(calendar, "365_day"))
         out->calendar = CAL_NOLEAP;
@@ -177,6 +255,9 @@ int cf_time_parse(const char *units, const char *calendar, cf_time_units *out)
     const char *d = since + 7;
     while (isspace((unsigned char)*d)) d++;
     int used = parse_date(d, &out->epoch);
+    if (used == -2)
+        return dsc_fail("time units '%s': the reference year is out of range (years -%ld to %ld are supported)", units,
+                        CF_YEAR_LIMIT, CF_YEAR_LIMIT);
     if (used < 0 || !valid_date(&out->epoch, out->calendar))
         return dsc_fail("time units '%s': the reference date is not a valid date", units);
     out->epoch_day = calendar_days(out->calendar, out->epoch.year, out->epoch.month, out->epoch.day);
@@ -184,16 +265,32 @@ int cf_time_parse(const char *units, const char *calendar, cf_time_units *out)
     return DSC_OK;
 }
 
-void cf_time_decode(const cf_time_units *u, double value, dsc_datetime *out)
+int cf_time_decode(const cf_time_units *u, double value, dsc_datetime *out)
 {
+    memset(out, 0, sizeof *out);
+    if (!isfinite(value)) return dsc_fail("time value %g is not a number", value);
+    /* Bounding the offset to twice the supported years keeps llround and
+     * every sum below in range; the date itself is checked afterwards. */
+    const double limit = 2.0 * CF_YEAR_LIMIT * 366.0 * 86400.0;
     double total = value * u->seconds_per_unit + u->epoch_second;
-    long long secs = (long long)llround(total);
+    if (!(fabs(total) <= limit))
+        return dsc_fail("time value %g (%s) lies beyond year %ld", value, cf_unit_name(u), CF_YEAR_LIMIT);
+    /* rounded, not truncated: 1/24 days is 3599.99999... seconds in binary */
+    long long secs = llround(total);
     long long day = floor_div(secs, 86400);
     long long rem = secs - day * 86400;
-    calendar_civil(u->calendar, u->epoch_day + day, &out->year, &out->month, &out->day);
+    long long z = u->epoch_day + day;
+    /* the year fits in int here: at most CF_YEAR_LIMIT * 3 in magnitude */
+    calendar_civil(u->calendar, z, &out->year, &out->month, &out->day);
+    if (labs((long)out->year) > CF_YEAR_LIMIT) {
+        int year = out->year;
+        memset(out, 0, sizeof *out);
+        return dsc_fail("time value %g (%s) gives year %d, beyond year %ld", value, cf_unit_name(u), year, CF_YEAR_LIMIT);
+    }
     out->hour = (int)(rem / 3600);
     out->minute = (int)(rem % 3600 / 60);
     out->second = (int)(rem % 60);
+    return DSC_OK;
 }
 
 double cf_time_encode(const cf_time_units *u, const dsc_datetime *t)

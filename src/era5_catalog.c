@@ -604,7 +604,13 @@ static int scan_file(MPI_Comm comm, const char *path, file_scan *s)
             break;
         }
         dsc_datetime dt;
-        cf_time_decode(&units, s->hours[i], &dt);
+        if (cf_time_decode(&units, s->hours[i], &dt) != DSC_OK) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", dsc_message());
+            dsc_clear();
+            status = dsc_fail("%s: time step %lld: %s; fix or leave out the file", path, i, msg);
+            break;
+        }
         s->hours[i] = datetime_to_hours(&dt);
     }
     for (long long j = 0; status == DSC_OK && j < s->file.file_nlat; j++)
