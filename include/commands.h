@@ -14,6 +14,7 @@ int info_command(int argc, char **argv, MPI_Comm comm);  /* cmd_info.c  */
 
 int train_command(int argc, char **argv, MPI_Comm comm);   /* cmd_train.c   */
 int kmeans_command(int argc, char **argv, MPI_Comm comm);  /* cmd_kmeans.c  */
+int ward_command(int argc, char **argv, MPI_Comm comm);    /* cmd_ward.c    */
 int predict_command(int argc, char **argv, MPI_Comm comm); /* cmd_predict.c */
 int eval_command(int argc, char **argv, MPI_Comm comm);  /* cmd_eval.c  */
 

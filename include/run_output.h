@@ -8,6 +8,7 @@
  *                  q(time, cluster) the soft assignments when there are any
  *   latent.nc      z(time, latent): the latent vector of every time step
  *   centroids.nc   centroid(cluster, feature)
+ *   eofs.nc, pcs.nc  with --pca: the EOF patterns and principal components
  *   composites.nc  per cluster: the mean of every input variable in physical
  *                  units on the input's latitude / longitude, its anomaly from
  *                  the mean of all time steps, and the member count
@@ -40,7 +41,8 @@ int run_output_latent_file(MPI_Comm comm, const char *path, const era5_catalog *
                            long long n, int L);
 
 /* centroids.nc: centroids (K, D), identical on every rank; space names what
- * the D features are ("latent" or "input" for the normalised input cells). */
+ * the D features are ("latent", "input" for the normalised input cells, or
+ * "pca" for the principal components of dsc kmeans / ward --pca). */
 int run_output_centroids(MPI_Comm comm, const char *dir, const double *centroids, int k, int d, const char *space);
 
 /* composites.nc from the raw samples s (physical units, NaN = missing) of
@@ -48,5 +50,17 @@ int run_output_centroids(MPI_Comm comm, const char *dir, const double *centroids
  * Means skip missing values; a cell without valid values is _FillValue. */
 int run_output_composites(MPI_Comm comm, const char *dir, const era5_catalog *cat, const era5_samples *s,
                           const int *labels, int k);
+
+/* eofs.nc (rank 0 writes it): per input variable VAR_eof(mode, latitude,
+ * longitude), the EOF patterns (C, D) on the input grid (D = V * Y * X in
+ * that order), with explained_variance(mode) and
+ * explained_variance_ratio(mode). */
+int run_output_eofs(MPI_Comm comm, const char *dir, const era5_catalog *cat, const double *patterns, const double *variance,
+                    const double *ratio, int c);
+
+/* pcs.nc: pc(time, mode) from the rows scores (N, C) of every rank (global
+ * rows [t0, t0 + N)), with the explained variance (ratio) of every mode. */
+int run_output_pcs(MPI_Comm comm, const char *dir, const era5_catalog *cat, const float *scores, long long t0, long long n,
+                   const double *variance, const double *ratio, int c);
 
 #endif

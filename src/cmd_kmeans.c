@@ -3,8 +3,11 @@
  * climate-science standard for weather regimes (with --anomalies): k-means
  * on the normalised input matrix of the grid's real cells, distributed over
  * the ranks (kmeans.c), with the same output files as dsc train.
+ * With --pca N the matrix is first truncated to its N leading EOFs (pca.c)
+ * and k-means runs on the principal components (the "EOF + k-means"
+ * weather-regime method); eofs.nc and pcs.nc are written too.
  *
- *   mpirun -n 4 dsc kmeans -k 7 --anomalies -o km era5_*.nc
+ *   mpirun -n 4 dsc kmeans -k 7 --anomalies --pca 10 -o km era5_*.nc
  */
 #include "commands.h"
 #include "cli.h"
@@ -13,6 +16,7 @@
 #include "metrics.h"
 #include "metrics_report.h"
 #include "output_file.h"
+#include "pca.h"
 #include "partition.h"
 #include "preprocess.h"
 #include "run_common.h"
@@ -33,6 +37,7 @@ static const cli_option kmeans_options_table[] = {
     {"n-init", 0, "N", "10", "restarts; the one with the lowest inertia is kept"},
     {"max-iter", 0, "N", "300", "Lloyd iterations per restart at most"},
     {"tol", 0, "T", "1e-4", "stop when the centroid shift is below T times the mean feature variance"},
+    {"pca", 0, "N", "0", "k-means on the N leading principal components (EOF truncation; 0: on the full matrix); writes eofs.nc, pcs.nc"},
     RUN_CLI_OPTIONS,
 };
 
@@ -56,7 +61,7 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
     }
     era5_options eo;
     preprocess_options po;
-    long k = 0, seed = 1, ninit = 10, maxit = 300, sample = 0;
+    long k = 0, seed = 1, ninit = 10, maxit = 300, sample = 0, npca = 0;
     double tol = 1e-4;
     kmeans_init init = KMEANS_INIT_PLUSPLUS;
     const char *dir = status == DSC_OK ? cli_get(&cmd, "output") : NULL;
@@ -67,6 +72,7 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
     if (status == DSC_OK) status = cli_long(&cmd, "n-init", 1, 100000, &ninit);
     if (status == DSC_OK) status = cli_long(&cmd, "max-iter", 1, 1L << 30, &maxit);
     if (status == DSC_OK) status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);
+    if (status == DSC_OK) status = cli_long(&cmd, "pca", 0, 1000000, &npca);
     if (status == DSC_OK) status = cli_double(&cmd, "tol", 0, 1e6, &tol);
     if (status == DSC_OK && kmeans_init_parse(cli_get(&cmd, "init"), &init) != DSC_OK) {
         dsc_clear();
@@ -82,8 +88,10 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
     run_input in;
     metrics_report rep;
     kmeans_result kr;
-    int have_in = 0, have_rep = 0, have_kr = 0, kt = 0;
+    pca_result pr;
+    int have_in = 0, have_rep = 0, have_kr = 0, have_pr = 0, kt = 0;
     int *labels = NULL, *labels_all = NULL, *truth = NULL;
+    float *scores = NULL;
     status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "kmeans", cmd.args, cmd.nargs);
     if (status != DSC_OK) goto done;
     status = run_input_load(comm, cmd.args, cmd.nargs, &eo, &po, NULL, &in);
@@ -94,25 +102,41 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
     block_range(T, nranks, rank, &t0, &n);
     if (k >= T) status = dsc_fail("dsc kmeans: -k %ld clusters for %lld time steps; give fewer clusters than time steps", k, T);
     const int d = in.stats.nvars * in.stats.nlat * in.stats.nlon;
+    if (status == DSC_OK && npca > 0 && (npca > T - 1 || npca > d))
+        status = dsc_fail("dsc kmeans: --pca %ld components for %lld time steps x %d features; choose at most %lld", npca, T, d,
+                          T - 1 < d ? T - 1 : d);
     if (status == DSC_OK) {
         labels = dsc_malloc(((size_t)n + 1) * sizeof(int), "labels");
         labels_all = dsc_malloc((size_t)T * sizeof(int), "labels");
         if (cli_get(&cmd, "truth")) truth = dsc_malloc((size_t)T * sizeof(int), "truth labels");
-        status = labels && labels_all && (truth || !cli_get(&cmd, "truth")) ? DSC_OK : DSC_ERR;
+        if (npca > 0) scores = dsc_malloc(((size_t)n * npca + 1) * sizeof(float), "principal components");
+        status = labels && labels_all && (truth || !cli_get(&cmd, "truth")) && (scores || npca == 0) ? DSC_OK : DSC_ERR;
     }
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     if (truth && (status = run_truth_load(comm, cli_get(&cmd, "truth"), &in.cat, eo.daily_mean, truth, &kt)) != DSC_OK) goto done;
     preprocess_unpad(&in.stats, in.x, n); /* k-means works on the real cells */
     const float *xu = in.x;
 
-    double t1 = MPI_Wtime();
+    double t1 = MPI_Wtime(), t_pca = 0;
+    const float *xk = xu; /* the matrix k-means clusters */
+    int dk = d;
+    if (npca > 0) {
+        pca_options pco = pca_defaults((int)npca);
+        pco.seed = (uint64_t)seed;
+        if ((status = pca_fit(comm, xu, n, d, &pco, &pr, scores)) != DSC_OK) goto done;
+        have_pr = 1;
+        xk = scores;
+        dk = (int)npca;
+        t_pca = MPI_Wtime() - t1;
+        t1 = MPI_Wtime();
+    }
     kmeans_options ko = kmeans_defaults((int)k);
     ko.init = init;
     ko.n_init = (int)ninit;
     ko.max_iter = (int)maxit;
     ko.tol = tol;
     ko.seed = (uint64_t)seed;
-    status = kmeans_fit(comm, xu, n, d, &ko, &kr, labels);
+    status = kmeans_fit(comm, xk, n, dk, &ko, &kr, labels);
     if (status != DSC_OK) goto done;
     have_kr = 1;
     double t2 = MPI_Wtime();
@@ -124,7 +148,10 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
     have_rep = 1;
     double t3 = MPI_Wtime();
     status = run_output_labels(comm, dir, &in.cat, labels_all, NULL, (int)k);
-    if (status == DSC_OK) status = run_output_centroids(comm, dir, kr.centroids, (int)k, d, "input");
+    if (status == DSC_OK) status = run_output_centroids(comm, dir, kr.centroids, (int)k, dk, npca > 0 ? "pca" : "input");
+    if (status == DSC_OK && npca > 0) status = run_output_eofs(comm, dir, &in.cat, pr.patterns, pr.variance, pr.ratio, (int)npca);
+    if (status == DSC_OK && npca > 0)
+        status = run_output_pcs(comm, dir, &in.cat, scores, t0, n, pr.variance, pr.ratio, (int)npca);
     if (status == DSC_OK) status = run_output_composites(comm, dir, &in.cat, &in.samples, labels_all, (int)k);
     if (status != DSC_OK) goto done;
     double t4 = MPI_Wtime();
@@ -138,10 +165,11 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
             fprintf(f, "{\n  \"command\": \"kmeans\",\n  \"clusters\": %ld,\n  \"time_steps\": %lld,\n  \"ranks\": %d,\n", k, T, nranks);
             fprintf(f, "  \"anomalies\": %s,\n  \"init\": \"%s\",\n  \"n_init\": %ld,\n  \"inertia\": %.17g,\n  \"iterations\": %d,\n",
                     po.anomalies ? "true" : "false", cli_get(&cmd, "init"), ninit, kr.inertia, kr.iterations);
+            if (npca > 0) pca_write_json(f, &pr, "  ");
             fprintf(f, "  \"metric_space\": \"input\",\n");
             metrics_report_write_json(f, &rep, "  ");
-            fprintf(f, "  \"timings\": {\"read\": %.4f, \"preprocess\": %.4f, \"kmeans\": %.4f, \"evaluation\": %.4f, \"write\": %.4f}\n}\n",
-                    in.t_read, in.t_preprocess, t2 - t1, t3 - t2, t4 - t3);
+            fprintf(f, "  \"timings\": {\"read\": %.4f, \"preprocess\": %.4f, \"pca\": %.4f, \"kmeans\": %.4f, \"evaluation\": %.4f, \"write\": %.4f}\n}\n",
+                    in.t_read, in.t_preprocess, t_pca, t2 - t1, t3 - t2, t4 - t3);
             status = output_file_commit(&out);
         }
     }
@@ -155,6 +183,8 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
 done:
     if (have_rep) metrics_report_destroy(&rep);
     if (have_kr) kmeans_result_destroy(&kr);
+    if (have_pr) pca_result_destroy(&pr);
+    free(scores);
     free(labels);
     free(labels_all);
     free(truth);

@@ -27,6 +27,7 @@ static const subcommand subcommands[] = {
     {"info", info_command, "show what the reader sees in a list of ERA5 netCDF files"},
     {"train", train_command, "train Deep Spatiotemporal Clustering and label every time step (the main job)"},
     {"kmeans", kmeans_command, "k-means on the normalised input (the baseline; with --anomalies the weather-regime standard)"},
+    {"ward", ward_command, "agglomerative clustering with Ward's linkage (the hierarchical baseline; exact, T^2 memory)"},
     {"predict", predict_command, "label other years with a trained model"},
     {"eval", eval_command, "clustering metrics of a labelling (silhouette, Davies-Bouldin, RMSE, ARI, ...)"},
     {"bench", bench_command, "time training and inference of the network (samples/s, GFLOP/s)"},

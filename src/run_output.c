@@ -342,8 +342,8 @@ int run_output_centroids(MPI_Comm comm, const char *dir, const double *centroids
     if (rank == 0) {
         int *clusters = dsc_malloc((size_t)(k > 0 ? k : 1) * sizeof(int), "cluster numbers"); /* (K) */
         if (k < 1 || d < 1) status = dsc_fail("%s/centroids.nc: %d centroids of %d features", dir, k, d);
-        else if (strcmp(space, "latent") != 0 && strcmp(space, "input") != 0)
-            status = dsc_fail("%s/centroids.nc: feature space '%s' is not 'latent' or 'input'", dir, space);
+        else if (strcmp(space, "latent") != 0 && strcmp(space, "input") != 0 && strcmp(space, "pca") != 0)
+            status = dsc_fail("%s/centroids.nc: feature space '%s' is not 'latent', 'input' or 'pca'", dir, space);
         if (!clusters) status = DSC_ERR;
         char path[4096];
         if (status == DSC_OK) status = join_path(path, sizeof path, dir, "centroids.nc");
@@ -355,6 +355,7 @@ int run_output_centroids(MPI_Comm comm, const char *dir, const double *centroids
             int dims[2] = {dim_cluster, dim_feature};
             int v_c = def_var(&o, "centroid", NC_DOUBLE, 2, dims, "1",
                               strcmp(space, "latent") == 0 ? "cluster centroid in the latent space"
+                              : strcmp(space, "pca") == 0  ? "cluster centroid in the space of the principal components"
                                                            : "cluster centroid in the normalised input space");
             put_text(&o, v_c, "feature_space", space);
             put_globals(&o, "cluster centroids");
@@ -513,4 +514,114 @@ int run_output_composites(MPI_Comm comm, const char *dir, const era5_catalog *ca
     free(mean);
     free(anom);
     return dsc_agree(comm, status);
+}
+
+/* ---- EOF patterns and principal components (dsc kmeans / ward --pca) ---- */
+
+/* mode(mode) and the explained variance (ratio) of every mode. */
+static void def_modes(nc_out *o, int dim_mode, int *v_mode, int *v_var, int *v_ratio)
+{
+    *v_mode = def_var(o, "mode", NC_INT, 1, &dim_mode, "1", "EOF mode number, from 0, in decreasing explained variance");
+    *v_var = def_var(o, "explained_variance", NC_DOUBLE, 1, &dim_mode, "1",
+                     "variance of the principal component (normalised input units squared)");
+    *v_ratio = def_var(o, "explained_variance_ratio", NC_DOUBLE, 1, &dim_mode, "1",
+                       "fraction of the total variance explained by the mode");
+}
+
+static void put_modes(nc_out *o, int v_mode, int v_var, int v_ratio, const double *variance, const double *ratio, int c,
+                      int mine)
+{
+    int *modes = dsc_malloc((size_t)c * sizeof(int), "mode numbers");
+    if (!modes) {
+        o->status = DSC_ERR;
+        return;
+    }
+    for (int i = 0; i < c; i++) modes[i] = i;
+    MPI_Offset start = 0, count = mine ? c : 0;
+    nc_check(o, ncmpi_put_vara_int_all(o->ncid, v_mode, &start, &count, modes), "writing mode");
+    nc_check(o, ncmpi_put_vara_double_all(o->ncid, v_var, &start, &count, variance), "writing explained_variance");
+    nc_check(o, ncmpi_put_vara_double_all(o->ncid, v_ratio, &start, &count, ratio), "writing explained_variance_ratio");
+    free(modes);
+}
+
+int run_output_eofs(MPI_Comm comm, const char *dir, const era5_catalog *cat, const double *patterns, const double *variance,
+                    const double *ratio, int c)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    int status = DSC_OK;
+    if (rank == 0) {
+        const int V = cat->nvars, Y = cat->nlat, X = cat->nlon;
+        const size_t YX = (size_t)Y * X, D = (size_t)V * YX;
+        float *map = dsc_malloc((size_t)c * YX * sizeof(float), "EOF maps"); /* (C, Y, X) */
+        char path[4096];
+        if (!map) status = DSC_ERR;
+        if (status == DSC_OK) status = join_path(path, sizeof path, dir, "eofs.nc");
+        if (status == DSC_OK) {
+            nc_out o;
+            nc_out_create(&o, MPI_COMM_SELF, path);
+            int dim_mode = def_dim(&o, "mode", c), dim_lat = def_dim(&o, "latitude", Y), dim_lon = def_dim(&o, "longitude", X);
+            int v_mode, v_var, v_ratio;
+            def_modes(&o, dim_mode, &v_mode, &v_var, &v_ratio);
+            int v_lat = def_var(&o, "latitude", NC_DOUBLE, 1, &dim_lat, "degrees_north", "latitude");
+            put_text(&o, v_lat, "standard_name", "latitude");
+            put_text(&o, v_lat, "axis", "Y");
+            int v_lon = def_var(&o, "longitude", NC_DOUBLE, 1, &dim_lon, "degrees_east", "longitude");
+            put_text(&o, v_lon, "standard_name", "longitude");
+            put_text(&o, v_lon, "axis", "X");
+            int v_eof[ERA5_MAX_VARS], dims[3] = {dim_mode, dim_lat, dim_lon};
+            for (int v = 0; v < V; v++) {
+                char name[ERA5_NAME_LEN + 16], long_name[256];
+                const era5_variable *var = &cat->vars[v];
+                snprintf(name, sizeof name, "%s_eof", var->name);
+                snprintf(long_name, sizeof long_name,
+                         "%s, empirical orthogonal function (loading of the normalised input; unit length over all variables)",
+                         var->long_name[0] ? var->long_name : var->name);
+                v_eof[v] = def_var(&o, name, NC_FLOAT, 3, dims, "1", long_name);
+            }
+            put_globals(&o, "empirical orthogonal functions (EOFs) of the normalised input");
+            nc_out_enddef(&o);
+            if (o.status == DSC_OK) {
+                MPI_Offset start[3] = {0, 0, 0}, count[3] = {c, Y, X};
+                put_modes(&o, v_mode, v_var, v_ratio, variance, ratio, c, 1);
+                nc_check(&o, ncmpi_put_vara_double_all(o.ncid, v_lat, start, &count[1], cat->lat), "writing latitude");
+                nc_check(&o, ncmpi_put_vara_double_all(o.ncid, v_lon, start, &count[2], cat->lon), "writing longitude");
+                for (int v = 0; v < V && o.status == DSC_OK; v++) {
+                    for (int i = 0; i < c; i++)
+                        for (size_t j = 0; j < YX; j++) map[i * YX + j] = (float)patterns[i * D + v * YX + j];
+                    nc_check(&o, ncmpi_put_vara_float_all(o.ncid, v_eof[v], start, count, map), "writing an EOF");
+                }
+            }
+            status = nc_out_finish(&o);
+        }
+        free(map);
+    }
+    return dsc_agree(comm, status);
+}
+
+int run_output_pcs(MPI_Comm comm, const char *dir, const era5_catalog *cat, const float *scores, long long t0, long long n,
+                   const double *variance, const double *ratio, int c)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    const long long T = cat->ntime;
+    char path[4096];
+    if (dsc_agree(comm, join_path(path, sizeof path, dir, "pcs.nc")) != DSC_OK) return DSC_ERR;
+    nc_out o;
+    nc_out_create(&o, comm, path);
+    int dim_time = def_dim(&o, "time", T), dim_mode = def_dim(&o, "mode", c);
+    int v_time = def_time(&o, dim_time), v_mode, v_var, v_ratio;
+    def_modes(&o, dim_mode, &v_mode, &v_var, &v_ratio);
+    int dims[2] = {dim_time, dim_mode};
+    int v_pc = def_var(&o, "pc", NC_FLOAT, 2, dims, "1", "principal component: the centred normalised input times the EOF");
+    put_globals(&o, "principal component time series of the EOFs");
+    nc_out_enddef(&o);
+    if (!any_failed(comm, o.status)) {
+        float dummy_f = 0.0f;
+        MPI_Offset start[2] = {t0, 0}, count[2] = {n, c};
+        put_modes(&o, v_mode, v_var, v_ratio, variance, ratio, c, rank == 0);
+        nc_check(&o, ncmpi_put_vara_double_all(o.ncid, v_time, start, count, n ? cat->time + t0 : &(double){0}), "writing time");
+        nc_check(&o, ncmpi_put_vara_float_all(o.ncid, v_pc, start, count, n ? scores : &dummy_f), "writing pc");
+    }
+    return dsc_agree(comm, nc_out_finish(&o));
 }
