@@ -9,8 +9,8 @@ in float64 as dsc does (double arithmetic on the float32 values).
         components, scores
   baselines_sklearn.py pca-compare REF.npz PREFIX OUTDIR DATA.nc
         exits 1 unless dsc's output folder of `kmeans --pca C` agrees:
-        explained_variance_ratio (eofs.nc, pcs.nc, metrics.json) to 1e-5
-        relative; every VAR_eof map on the input's latitude / longitude, the
+        explained_variance_ratio (eofs.nc, pcs.nc, metrics.json) and
+        explained_variance (eofs.nc) to 1e-5 relative; every VAR_eof map on the input's latitude / longitude, the
         largest loading of each mode positive, and pc(time, mode) equal to
         scikit-learn's up to the sign of each mode (1e-4 of the largest
         value); KMeans(init = the cluster means of dsc's labels on
@@ -85,6 +85,7 @@ def pca_compare(ref_path, prefix, out, data):
         bad += report(np.array_equal(e.variables["latitude"][:], lat) and np.array_equal(e.variables["longitude"][:], lon),
                       "eofs.nc: the input's latitude and longitude")
         r_eof = np.asarray(e.variables["explained_variance_ratio"][:])
+        v_eof = np.asarray(e.variables["explained_variance"][:])
         maps = np.concatenate([np.asarray(e.variables[f"{n}_eof"][:], dtype=np.float64).reshape(c, ny * nx)
                                for n in present], axis=1)  # (C, V*Y*X) in the twin's variable order
     with netCDF4.Dataset(f"{out}/pcs.nc") as p:
@@ -96,6 +97,8 @@ def pca_compare(ref_path, prefix, out, data):
         err = np.max(np.abs(r - ratio) / ratio) if r.shape == ratio.shape else np.inf
         bad += report(err <= 1e-5, f"{what}: explained_variance_ratio {np.array2string(r[:4], precision=6)}... "
                                    f"relative difference to scikit-learn {err:.2e} (limit 1e-5)")
+    verr = np.max(np.abs(v_eof - ref["variance"]) / ref["variance"]) if v_eof.shape == ratio.shape else np.inf
+    bad += report(verr <= 1e-5, f"eofs.nc: explained_variance relative difference to scikit-learn {verr:.2e} (limit 1e-5)")
     sign = np.sign(np.sum(maps * comps, axis=1))
     largest = maps[np.arange(c), np.argmax(np.abs(maps), axis=1)]
     bad += report(bool(np.all(largest > 0)), "every EOF's largest loading is positive")
