@@ -71,6 +71,12 @@ static void dependent_row(long long t, double *row, int l)
     row[3] = row[1] - 2.0 * row[2];
 }
 
+static void graded_row(long long t, double *row, int l)
+{
+    random_row(t, row, l);
+    for (int j = 1; j < l; j++) row[j] = row[0] + 1e-4 * row[j]; /* nearly parallel: condition number about 1e4 */
+}
+
 static void check_cholesky_qr(row_fn fn, int expect_kept, const char *what)
 {
     enum { T = 53, L = 6 };
@@ -191,8 +197,73 @@ static void check_pca_errors(void)
     tap_check_all(MPI_COMM_WORLD, status == DSC_ERR, "pca_fit: 4 components of 4 rows is refused on every rank (error above)");
 }
 
+/* Greedy Ward from the definition: merge the pair of clusters whose union
+ * raises the within-cluster sum of squares least, n_a n_b / (n_a + n_b)
+ * |c_a - c_b|^2, until K clusters are left; labels by first row. */
+static void ward_brute_force(const double *x, int T, int D, int K, int *labels)
+{
+    int *owner = malloc(T * sizeof(int)), *size = malloc(T * sizeof(int));
+    double *c = malloc((size_t)T * D * sizeof(double));
+    for (int i = 0; i < T; i++) {
+        owner[i] = i;
+        size[i] = 1;
+        memcpy(c + (size_t)i * D, x + (size_t)i * D, D * sizeof(double));
+    }
+    for (int left = T; left > K; left--) {
+        int ba = -1, bb = -1;
+        double best = INFINITY;
+        for (int a = 0; a < T; a++)
+            for (int b = a + 1; b < T && size[a]; b++) {
+                if (!size[b]) continue;
+                double e = 0;
+                for (int f = 0; f < D; f++) e += (c[a * D + f] - c[b * D + f]) * (c[a * D + f] - c[b * D + f]);
+                e *= (double)size[a] * size[b] / (size[a] + size[b]);
+                if (e < best) {
+                    best = e;
+                    ba = a;
+                    bb = b;
+                }
+            }
+        for (int f = 0; f < D; f++) c[ba * D + f] = (size[ba] * c[ba * D + f] + size[bb] * c[bb * D + f]) / (size[ba] + size[bb]);
+        size[ba] += size[bb];
+        size[bb] = 0;
+        for (int i = 0; i < T; i++)
+            if (owner[i] == bb) owner[i] = ba;
+    }
+    int *number = malloc(T * sizeof(int)), next = 0;
+    for (int i = 0; i < T; i++) number[i] = -1;
+    for (int i = 0; i < T; i++) {
+        if (number[owner[i]] < 0) number[owner[i]] = next++;
+        labels[i] = number[owner[i]];
+    }
+    free(owner);
+    free(size);
+    free(c);
+    free(number);
+}
+
 static void check_ward_linkage(void)
 {
+    {
+        enum { T = 40, D = 3 };
+        double x[T * D], dist[T * (T - 1) / 2];
+        int got[T], want[T], same = 1;
+        rng_state r;
+        rng_seed(&r, 3, 0);
+        for (int i = 0; i < T * D; i++) x[i] = rng_normal(&r) + 4.0 * (i / D % 4); /* 4 loose groups */
+        for (int k = 2; k <= 9; k++) {
+            for (int i = 1; i < T; i++)
+                for (int j = 0; j < i; j++) {
+                    double e = 0;
+                    for (int f = 0; f < D; f++) e += (x[i * D + f] - x[j * D + f]) * (x[i * D + f] - x[j * D + f]);
+                    dist[i * (i - 1) / 2 + j] = e;
+                }
+            ward_linkage_labels(dist, T, k, got);
+            ward_brute_force(x, T, D, k, want);
+            for (int i = 0; i < T; i++) same &= got[i] == want[i];
+        }
+        tap_check(same, "Ward linkage (nearest-neighbour chain, Lance-Williams) = greedy Ward from the definition, 40 points, K = 2..9");
+    }
     /* points on a line: 0, 1, 5, 6.5, 20 */
     const double p[5] = {0, 1, 5, 6.5, 20};
     const int expect3[5] = {0, 0, 1, 1, 2}, expect2[5] = {0, 0, 0, 0, 1};
@@ -231,6 +302,7 @@ int main(int argc, char **argv)
     check_eigen();
     check_cholesky_qr(random_row, 6, "independent columns");
     check_cholesky_qr(dependent_row, 5, "column 3 = column 1 - 2 column 2");
+    check_cholesky_qr(graded_row, 6, "nearly parallel columns (one pass would leave Q^T Q - I near 1e-8)");
     check_pca(120, 14, 3, 10);  /* L = 13 < D: iterated */
     check_pca(60, 8, 3, 10);    /* L = min(T - 1, D) = 8: exact subspace */
     check_pca(30, 40, 5, 2);    /* D > T, little oversampling */
