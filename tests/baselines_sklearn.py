@@ -4,6 +4,10 @@ The matrix is the numpy twin of dsc's normalised input (metrics_sklearn.py
 netcdf PREFIX FILES: PREFIX.bin (T, V*Y*X) float32, PREFIX.times), used
 in float64 as dsc does (double arithmetic on the float32 values).
 
+  baselines_sklearn.py anomaly-twin PREFIX FILES...
+        the same for --anomalies (harmonic climatology) through the numpy
+        twin of preprocess.c in reader_compare.py (float32 rounding and the
+        least-squares fit may differ from dsc's in the last bits)
   baselines_sklearn.py pca-ref PREFIX C REF.npz
         PCA(n_components=C, svd_solver="full"): explained variance (ratio),
         components, scores
@@ -54,6 +58,42 @@ def read_labels_csv(path, times):
 
 def matrix(prefix):
     return read_bin(prefix + ".bin").astype(np.float64)
+
+
+def anomaly_twin(prefix, files):
+    """PREFIX.bin / PREFIX.times: the --anomalies matrix (harmonic
+    climatology, 3 harmonics, min-max per variable) from the numpy twin of
+    preprocess.c in reader_compare.py, on the real cells."""
+    import datetime
+    import os
+    import netCDF4
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from reader_compare import preprocess
+    names = ["sst", "sp", "sshf", "slhf", "t2m", "u10", "v10"]
+    fields, hours = [], []
+    epoch = datetime.datetime(1900, 1, 1)
+    for path in files:
+        with netCDF4.Dataset(path) as ds:
+            tvar = ds.variables["time"]
+            dates = netCDF4.num2date(tvar[:], tvar.units, calendar=getattr(tvar, "calendar", "standard"),
+                                     only_use_cftime_datetimes=True)
+            hours += [(datetime.datetime(d.year, d.month, d.day, d.hour) - epoch).total_seconds() / 3600 for d in dates]
+            present = [n for n in names if n in ds.variables]
+            fields.append(np.stack([np.ma.filled(ds.variables[n][:].astype(np.float32), np.nan) for n in present], axis=1))
+    x = np.concatenate(fields)  # (T, V, Y, X) float32 as read
+    order = np.argsort(hours)
+    x, hours = x[order], np.array(hours)[order]
+    t, v, ny, nx = x.shape
+    padded = preprocess(x.reshape(t, -1), hours, (ny, nx, v), "variable", True)
+    h, w = (ny + 15) // 16 * 16, (nx + 15) // 16 * 16
+    real = padded.reshape(t, v, h, w)[:, :, :ny, :nx].reshape(t, -1)
+    with open(prefix + ".bin", "wb") as f:
+        np.array(real.shape, dtype=np.int64).tofile(f)
+        np.ascontiguousarray(real, dtype=np.float32).tofile(f)
+    with open(prefix + ".times", "w") as f:
+        for hr in hours:
+            f.write((epoch + datetime.timedelta(hours=float(hr))).strftime("%Y-%m-%dT%H:%M:%S") + "\n")
+    return 0
 
 
 def pca(x, c):
@@ -162,6 +202,8 @@ def ward_compare(ref, prefix, out):
 def main():
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
     a = sys.argv[2:]
+    if cmd == "anomaly-twin":
+        return anomaly_twin(a[0], a[1:])
     if cmd == "pca-ref":
         p, scores = pca(matrix(a[0]), int(a[1]))
         np.savez(a[2], ratio=p.explained_variance_ratio_, variance=p.explained_variance_, components=p.components_,

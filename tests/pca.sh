@@ -4,7 +4,8 @@
 # normalised matrix of dsc synth data (1 year, 12 x 10 grid): explained
 # variance ratio to 1e-5, EOF maps and principal components up to sign,
 # labels and centroids of k-means on the components, at 1, 2 and 3 ranks;
-# --anomalies --pca gives the same labels at 1 and 3 ranks; tests/test_pca
+# the same with --anomalies (numpy twin of the harmonic climatology) at 1
+# and 3 ranks, with identical labels; tests/test_pca
 # on 3 ranks; a component count out of range is one clear error and leaves
 # no output.
 . ./tests/testenv.sh
@@ -26,10 +27,15 @@ for np in 1 2 3; do
   sed -n 's/^ok: eofs.nc: explained/# &/p; s/^ok: EOF/# &/p' "$WORK/log"
 done
 
-check "--anomalies --pca 4: the same labels on 1 and 3 ranks" sh -c \
-  "$(launcher 1) '$DSC' kmeans -q -k 4 --anomalies --pca 4 -o '$WORK/a1' '$D/era5_2001.nc' \
-   && $(launcher 3) '$DSC' kmeans -q -k 4 --anomalies --pca 4 -o '$WORK/a3' '$D/era5_2001.nc' \
-   && cmp '$WORK/a1/labels.csv' '$WORK/a3/labels.csv'"
+# --anomalies: the matrix from the numpy twin of the harmonic climatology
+check "numpy twin of the --anomalies matrix" "$PYTHON" "$REF" anomaly-twin "$WORK/ax" "$D/era5_2001.nc"
+check "scikit-learn PCA of the anomalies, 4 components" "$PYTHON" "$REF" pca-ref "$WORK/ax" 4 "$WORK/apca4.npz"
+for np in 1 3; do
+  check "kmeans --anomalies --pca 4 on $np rank(s): agrees with scikit-learn PCA + KMeans on the anomalies" sh -c \
+    "$(launcher $np) '$DSC' kmeans -q -k 4 --anomalies --pca 4 -o '$WORK/a$np' '$D/era5_2001.nc' \
+     && '$PYTHON' '$REF' pca-compare '$WORK/apca4.npz' '$WORK/ax' '$WORK/a$np' '$D/era5_2001.nc'"
+done
+check "--anomalies --pca 4: the same labels on 1 and 3 ranks" cmp "$WORK/a1/labels.csv" "$WORK/a3/labels.csv"
 
 check "tests/test_pca on 3 ranks ran" $(launcher 3) "$top_builddir/tests/test_pca"
 if grep -q '^not ok' "$WORK/log" || ! grep -q '^1\.\.[1-9]' "$WORK/log"; then
