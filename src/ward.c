@@ -240,6 +240,8 @@ int ward_fit(MPI_Comm comm, const float *x, long long n, int d, int k, double ma
         free(rows);
     }
     MPI_Alltoallv(send, scount, sdisp, MPI_FLOAT, slice, rcount, rdisp, MPI_FLOAT, comm);
+    free(send); /* the peak is the slice in float and double, not the rows as well */
+    send = NULL;
 
     /* centre the slice (the rows of all ranks arrived in time order) */
     for (long long f = 0; f < nf; f++) {
