@@ -16,6 +16,7 @@ int train_command(int argc, char **argv, MPI_Comm comm);   /* cmd_train.c   */
 int kmeans_command(int argc, char **argv, MPI_Comm comm);  /* cmd_kmeans.c  */
 int predict_command(int argc, char **argv, MPI_Comm comm); /* cmd_predict.c */
 int eval_command(int argc, char **argv, MPI_Comm comm);  /* cmd_eval.c  */
+int compare_command(int argc, char **argv, MPI_Comm comm); /* cmd_compare.c */
 
 int bench_command(int argc, char **argv, MPI_Comm comm); /* cmd_bench.c */
 
