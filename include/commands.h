@@ -17,6 +17,7 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm);  /* cmd_kmeans.c  */
 int ward_command(int argc, char **argv, MPI_Comm comm);    /* cmd_ward.c    */
 int predict_command(int argc, char **argv, MPI_Comm comm); /* cmd_predict.c */
 int eval_command(int argc, char **argv, MPI_Comm comm);  /* cmd_eval.c  */
+int compare_command(int argc, char **argv, MPI_Comm comm); /* cmd_compare.c */
 
 int bench_command(int argc, char **argv, MPI_Comm comm); /* cmd_bench.c */
 

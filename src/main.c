@@ -30,6 +30,7 @@ static const subcommand subcommands[] = {
     {"ward", ward_command, "agglomerative clustering with Ward's linkage (the hierarchical baseline; exact, T^2 memory)"},
     {"predict", predict_command, "label other years with a trained model"},
     {"eval", eval_command, "clustering metrics of a labelling (silhouette, Davies-Bouldin, RMSE, ARI, ...)"},
+    {"compare", compare_command, "every method on the same data, once per seed, scored side by side (the paper's tables)"},
     {"bench", bench_command, "time training and inference of the network (samples/s, GFLOP/s)"},
 };
 static const int nsubcommands = (int)(sizeof subcommands / sizeof subcommands[0]);

@@ -1,0 +1,447 @@
+/*
+ * cmd_compare.c - dsc compare: the paper's comparison (its Tables 2 and 3)
+ * on the user's data in one command.  Every method runs on the same files
+ * and ranks, once per seed, through the same code as its own subcommand
+ * (dsc kmeans, dsc train, ...), into DIR/runs/METHOD/seedN; then every
+ * labelling is scored twice from data read once per space: on the
+ * normalised raw matrix (the paper's metrics) and on the anomaly matrix
+ * (the seasonal cycle removed), with ARI and NMI against --truth.
+ * DIR/compare.csv and DIR/compare.md get one row per method: the mean and
+ * standard deviation over seeds (the honest figure) and the best value
+ * over seeds (the paper's convention), and the time per run.
+ *
+ *   mpirun -n 4 dsc compare -k 7 --seeds 5 --truth sample/truth.csv -o cmp sample/era5_*.nc
+ */
+#include "commands.h"
+#include "cli.h"
+#include "metrics.h"
+#include "metrics_report.h"
+#include "output_file.h"
+#include "partition.h"
+#include "preprocess.h"
+#include "run_common.h"
+#include "status.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define COMPARE_MAX_ARGS 96
+#define COMPARE_MAX_SEEDS 100
+
+typedef struct {
+    const char *name;
+    const char *command;           /* subcommand that runs it */
+    const char *args[6];           /* its own options; "@PCA" and "@STEPS" are replaced */
+    int seeded;                    /* 0: deterministic, one run whatever --seeds says */
+    int network;                   /* takes --train-options */
+    const char *what;
+} compare_method;
+
+static const compare_method methods[] = {
+    {"kmeans", "kmeans", {NULL}, 1, 0, "k-means on the normalised raw matrix (paper Table 2)"},
+    {"kmeans-anomalies", "kmeans", {"--anomalies", NULL}, 1, 0, "k-means on the anomalies (the weather-regime standard)"},
+    {"dsc", "train", {NULL}, 1, 1, "DSC, the CNN-LSTM autoencoder with the clustering layer, on the raw matrix (the paper)"},
+    {"dsc-anomalies", "train", {"--anomalies", "--scaling", "cell", NULL}, 1, 1, "DSC on per-cell scaled anomalies"},
+    {"cnn-encoder", "train", {"--variant", "cnn-encoder", NULL}, 1, 1, "ablation: CNN encoder, clustering loss only (Table 3)"},
+    {"cnn-autoencoder", "train", {"--variant", "cnn-autoencoder", NULL}, 1, 1, "ablation: CNN autoencoder (Table 3)"},
+    {"cnn-lstm-encoder", "train", {"--variant", "cnn-lstm-encoder", NULL}, 1, 1, "ablation: CNN-LSTM encoder, clustering loss only (Table 3)"},
+    {"dsc-steps", "train", {"--steps", "@STEPS", NULL}, 1, 1, "DSC with a sequence window of --steps consecutive time steps"},
+};
+static const int nmethods = (int)(sizeof methods / sizeof methods[0]);
+
+static const cli_option compare_options_table[] = {
+    ERA5_CLI_OPTIONS,
+    {"clusters", 'k', "K", "7", "number of clusters of every method"},
+    {"output", 'o', "DIR", NULL, "output folder (required): compare.csv, compare.md and runs/METHOD/seedN/"},
+    {"seeds", 0, "N", "5", "runs of every seeded method, with --seed 1..N"},
+    {"methods", 0, "LIST", "all", "comma-separated subset of: kmeans, kmeans-anomalies, dsc, dsc-anomalies, cnn-encoder, "
+                                  "cnn-autoencoder, cnn-lstm-encoder, dsc-steps"},
+    {"steps", 0, "S", "3", "sequence window of the dsc-steps method"},
+    {"train-options", 0, "\"OPTS\"", NULL, "options added to every dsc train run (e.g. \"--conv 8,8,16,32,64 --max-iter 200\")"},
+    RUN_CLI_OPTIONS,
+};
+
+typedef struct {
+    int method;
+    int seed;
+    double seconds;
+    /* space 0: raw, 1: anomalies */
+    double silhouette[2], davies_bouldin[2];
+    double ari, nmi;
+    int nclusters;                 /* non-empty clusters of the labelling */
+} compare_run;
+
+/* argv builder: a growing list of pointers into strings that live until the end of the command */
+typedef struct {
+    char *argv[COMPARE_MAX_ARGS];
+    int argc;
+    char owned[COMPARE_MAX_ARGS][64];
+} arglist;
+
+static int arg_add(arglist *a, const char *s)
+{
+    if (a->argc >= COMPARE_MAX_ARGS - 1) return dsc_fail("dsc compare: too many options for one run (at most %d)", COMPARE_MAX_ARGS);
+    a->argv[a->argc++] = (char *)s;
+    a->argv[a->argc] = NULL;
+    return DSC_OK;
+}
+
+static int arg_addf(arglist *a, const char *fmt, long v)
+{
+    if (a->argc >= COMPARE_MAX_ARGS - 1) return dsc_fail("dsc compare: too many options for one run (at most %d)", COMPARE_MAX_ARGS);
+    snprintf(a->owned[a->argc], sizeof a->owned[a->argc], fmt, v);
+    return arg_add(a, a->owned[a->argc]);
+}
+
+static int method_find(const char *name, size_t len)
+{
+    for (int m = 0; m < nmethods; m++)
+        if (strlen(methods[m].name) == len && strncmp(methods[m].name, name, len) == 0) return m;
+    return -1;
+}
+
+/* The methods of --methods, in the table's order; DSC_ERR naming an unknown one. */
+static int parse_methods(const char *list, int *chosen)
+{
+    for (int m = 0; m < nmethods; m++) chosen[m] = strcmp(list, "all") == 0;
+    if (strcmp(list, "all") == 0) return DSC_OK;
+    const char *p = list;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        int m = method_find(p, len);
+        if (m < 0) return dsc_fail("dsc compare: option --methods: '%.*s' is not a method; choose from kmeans, kmeans-anomalies, dsc, "
+                                   "dsc-anomalies, cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, dsc-steps", (int)len, p);
+        chosen[m] = 1;
+        p += len + (p[len] == ',');
+    }
+    return DSC_OK;
+}
+
+static void run_dir(char *out, size_t size, const char *dir, const compare_run *r)
+{
+    snprintf(out, size, "%s/runs/%s/seed%d", dir, methods[r->method].name, r->seed);
+}
+
+/* Collective: one method, one seed, through its own subcommand; r->seconds. */
+static int compare_one(MPI_Comm comm, const cli_command *cmd, const char *dir, char *train_opts, compare_run *r)
+{
+    const compare_method *m = &methods[r->method];
+    char path[4200];
+    run_dir(path, sizeof path, dir, r);
+    arglist a = {.argc = 0};
+    int st = arg_add(&a, m->command);
+    for (int i = 0; st == DSC_OK && m->args[i]; i++) {
+        if (strcmp(m->args[i], "@STEPS") == 0) st = arg_add(&a, cli_get(cmd, "steps"));
+        else st = arg_add(&a, m->args[i]);
+    }
+    if (st == DSC_OK) st = arg_add(&a, "-k");
+    if (st == DSC_OK) st = arg_add(&a, cli_get(cmd, "clusters"));
+    if (st == DSC_OK && m->seeded) st = arg_add(&a, "--seed");
+    if (st == DSC_OK && m->seeded) st = arg_addf(&a, "%ld", r->seed);
+    if (st == DSC_OK) st = arg_add(&a, "--sample");
+    if (st == DSC_OK) st = arg_add(&a, cli_get(cmd, "sample"));
+    static const char *read_opts[] = {"vars", "box", "time-range", "process-grid"};
+    for (int i = 0; st == DSC_OK && i < 4; i++)
+        if (cli_given(cmd, read_opts[i])) {
+            char *opt = a.owned[a.argc];
+            snprintf(opt, sizeof a.owned[0], "--%s", read_opts[i]);
+            st = arg_add(&a, opt);
+            if (st == DSC_OK) st = arg_add(&a, cli_get(cmd, read_opts[i]));
+        }
+    if (st == DSC_OK && cli_flag(cmd, "daily-mean")) st = arg_add(&a, "--daily-mean");
+    if (st == DSC_OK && cli_get(cmd, "truth")) st = arg_add(&a, "--truth");
+    if (st == DSC_OK && cli_get(cmd, "truth")) st = arg_add(&a, cli_get(cmd, "truth"));
+    if (st == DSC_OK && m->network && train_opts)
+        for (char *tok = strtok(train_opts, " \t"); st == DSC_OK && tok; tok = strtok(NULL, " \t")) st = arg_add(&a, tok);
+    if (st == DSC_OK) st = arg_add(&a, "--quiet");
+    if (st == DSC_OK) st = arg_add(&a, "--force");
+    if (st == DSC_OK) st = arg_add(&a, "-o");
+    if (st == DSC_OK) st = arg_add(&a, path);
+    for (int i = 0; st == DSC_OK && i < cmd->nargs; i++) st = arg_add(&a, cmd->args[i]);
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    if (st == DSC_OK && rank == 0) { /* DIR/runs/METHOD: the command creates seedN itself */
+        char parent[4200];
+        snprintf(parent, sizeof parent, "%s/runs", dir);
+        if (mkdir(parent, 0777) != 0 && errno != EEXIST) st = dsc_fail("dsc compare: cannot create %s: %s", parent, strerror(errno));
+        snprintf(parent, sizeof parent, "%s/runs/%s", dir, m->name);
+        if (st == DSC_OK && mkdir(parent, 0777) != 0 && errno != EEXIST)
+            st = dsc_fail("dsc compare: cannot create %s: %s", parent, strerror(errno));
+    }
+    if (dsc_agree(comm, st) != DSC_OK) return DSC_ERR;
+    double t0 = MPI_Wtime();
+    int status = strcmp(m->command, "train") == 0 ? train_command(a.argc, a.argv, comm) : kmeans_command(a.argc, a.argv, comm);
+    double dt = MPI_Wtime() - t0;
+    MPI_Allreduce(&dt, &r->seconds, 1, MPI_DOUBLE, MPI_MAX, comm);
+    if (status != DSC_OK) {
+        if (rank == 0) fprintf(stderr, "dsc compare: the error above stopped method %s, seed %d (%s)\n", m->name, r->seed, path);
+        return DSC_ERR;
+    }
+    return DSC_OK;
+}
+
+/* Collective: every run's labels scored in one space (raw or anomalies). */
+static int score_space(MPI_Comm comm, const cli_command *cmd, const char *dir, int space, compare_run *runs, int nruns)
+{
+    int rank, nranks;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &nranks);
+    era5_options eo;
+    preprocess_options po;
+    int status = era5_options_from_cli(cmd, &eo);
+    if (dsc_agree(comm, status) != DSC_OK) return DSC_ERR;
+    /* the defaults of every command: min-max per variable; anomalies from the harmonic climatology */
+    memset(&po, 0, sizeof po);
+    po.scaling = SCALE_VARIABLE;
+    po.anomalies = space == 1;
+    po.climatology = CLIMATOLOGY_HARMONIC;
+    po.harmonics = 3;
+    long sample = 0;
+    cli_long(cmd, "sample", 0, 1L << 40, &sample);
+    run_input in;
+    if (run_input_load(comm, cmd->args, cmd->nargs, &eo, &po, NULL, &in) != DSC_OK) return DSC_ERR;
+    const long long T = in.cat.ntime;
+    long long t0, n;
+    block_range(T, nranks, rank, &t0, &n);
+    preprocess_unpad(&in.stats, in.x, n);
+    const int d = in.stats.nvars * in.stats.nlat * in.stats.nlon;
+    int *labels_all = dsc_malloc((size_t)T * sizeof(int), "labels");
+    int *truth = cli_get(cmd, "truth") ? dsc_malloc((size_t)T * sizeof(int), "truth labels") : NULL;
+    int kt = 0;
+    status = labels_all && (truth || !cli_get(cmd, "truth")) ? DSC_OK : DSC_ERR;
+    if ((status = dsc_agree(comm, status)) == DSC_OK && truth)
+        status = run_truth_load(comm, cli_get(cmd, "truth"), &in.cat, eo.daily_mean, truth, &kt);
+    for (int i = 0; status == DSC_OK && i < nruns; i++) {
+        compare_run *r = &runs[i];
+        char path[4300];
+        run_dir(path, sizeof path - 20, dir, r);
+        strcat(path, "/labels.csv");
+        int k = 0;
+        status = run_truth_load(comm, path, &in.cat, eo.daily_mean, labels_all, &k);
+        if (status != DSC_OK) break;
+        r->nclusters = k;
+        metrics_data md = {.ntotal = T, .n = n, .d = d, .x = in.x, .labels = labels_all + t0, .k = k};
+        pairwise_options popt = {.sample = sample, .seed = 1, .tile = 0};
+        metrics_report rep;
+        if (k < 2) { /* one cluster: nothing to score; null in the table */
+            r->silhouette[space] = r->davies_bouldin[space] = NAN;
+            if (space == 0) r->ari = r->nmi = NAN;
+            continue;
+        }
+        status = metrics_report_compute(comm, &md, &popt, truth, kt, labels_all, &rep);
+        if (status != DSC_OK) break;
+        r->silhouette[space] = rep.pm.silhouette;
+        r->davies_bouldin[space] = rep.cm.davies_bouldin;
+        if (space == 0) {
+            r->ari = rep.has_truth ? rep.ari : NAN;
+            r->nmi = rep.has_truth ? rep.nmi : NAN;
+        }
+        metrics_report_destroy(&rep);
+    }
+    free(labels_all);
+    free(truth);
+    run_input_destroy(&in);
+    return dsc_agree(comm, status);
+}
+
+/* mean, standard deviation (n - 1; 0 for one run) and best of the finite values */
+static void summarise(const double *v, int n, int larger_is_better, double *mean, double *sd, double *best, int *count)
+{
+    double s = 0, s2 = 0, b = NAN;
+    int c = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isfinite(v[i])) continue;
+        s += v[i];
+        c++;
+        if (isnan(b) || (larger_is_better ? v[i] > b : v[i] < b)) b = v[i];
+    }
+    *mean = c ? s / c : NAN;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i])) s2 += (v[i] - *mean) * (v[i] - *mean);
+    *sd = c > 1 ? sqrt(s2 / (c - 1)) : c == 1 ? 0 : NAN;
+    *best = b;
+    *count = c;
+}
+
+static void csv_num(FILE *f, double v)
+{
+    if (isfinite(v)) fprintf(f, ",%.6g", v);
+    else fprintf(f, ",");
+}
+
+typedef struct {
+    const char *key;               /* column prefix */
+    const char *title;             /* compare.md header */
+    int larger_is_better;
+} compare_metric;
+
+static const compare_metric metrics_cols[] = {
+    {"raw_silhouette", "silhouette (raw)", 1},
+    {"raw_davies_bouldin", "Davies-Bouldin (raw)", 0},
+    {"anomaly_silhouette", "silhouette (anomalies)", 1},
+    {"anomaly_davies_bouldin", "Davies-Bouldin (anomalies)", 0},
+    {"ari", "ARI", 1},
+    {"nmi", "NMI", 1},
+    {"time_s", "time per run (s)", 0},
+};
+enum { NCOLS = 7 };
+
+static double metric_value(const compare_run *r, int c)
+{
+    switch (c) {
+    case 0: return r->silhouette[0];
+    case 1: return r->davies_bouldin[0];
+    case 2: return r->silhouette[1];
+    case 3: return r->davies_bouldin[1];
+    case 4: return r->ari;
+    case 5: return r->nmi;
+    default: return r->seconds;
+    }
+}
+
+/* Rank 0: compare.csv and compare.md. */
+static int write_tables(const cli_command *cmd, const char *dir, const compare_run *runs, int nruns, const int *chosen, int has_truth)
+{
+    char path[4200];
+    output_file csv, md;
+    snprintf(path, sizeof path, "%s/compare.csv", dir);
+    if (output_file_open(&csv, path, "w") != DSC_OK) return DSC_ERR;
+    snprintf(path, sizeof path, "%s/compare.md", dir);
+    if (output_file_open(&md, path, "w") != DSC_OK) {
+        output_file_abort(&csv);
+        return DSC_ERR;
+    }
+    int ncols = has_truth ? NCOLS : NCOLS - 2;
+    fprintf(csv.f, "method,runs");
+    for (int c = 0; c < NCOLS; c++) {
+        if (!has_truth && (c == 4 || c == 5)) continue;
+        fprintf(csv.f, ",%s_mean,%s_std,%s_best", metrics_cols[c].key, metrics_cols[c].key, metrics_cols[c].key);
+    }
+    fprintf(csv.f, "\n");
+    fprintf(md.f, "# dsc compare: K = %s, %d file(s)\n\nEach cell: mean +- standard deviation over the seeds, and in brackets the best run "
+                  "(the papers' convention: the largest silhouette, ARI and NMI, the smallest Davies-Bouldin and time). "
+                  "Raw: the normalised input matrix (the paper's metrics, which reward clustering by season); anomalies: "
+                  "the seasonal cycle of every cell removed first.%s\n\n| method | runs |",
+            cli_get(cmd, "clusters"), cmd->nargs, has_truth ? " ARI and NMI against the reference labelling." : "");
+    for (int c = 0; c < NCOLS; c++)
+        if (has_truth || (c != 4 && c != 5)) fprintf(md.f, " %s |", metrics_cols[c].title);
+    fprintf(md.f, "\n|---|---|");
+    for (int c = 0; c < ncols; c++) fprintf(md.f, "---|");
+    fprintf(md.f, "\n");
+    for (int m = 0; m < nmethods; m++) {
+        if (!chosen[m]) continue;
+        double v[COMPARE_MAX_SEEDS];
+        int n = 0;
+        for (int i = 0; i < nruns; i++)
+            if (runs[i].method == m) n++;
+        fprintf(csv.f, "%s,%d", methods[m].name, n);
+        fprintf(md.f, "| %s | %d |", methods[m].name, n);
+        for (int c = 0; c < NCOLS; c++) {
+            if (!has_truth && (c == 4 || c == 5)) continue;
+            int j = 0;
+            for (int i = 0; i < nruns; i++)
+                if (runs[i].method == m) v[j++] = metric_value(&runs[i], c);
+            double mean, sd, best;
+            int count;
+            summarise(v, j, metrics_cols[c].larger_is_better, &mean, &sd, &best, &count);
+            csv_num(csv.f, mean);
+            csv_num(csv.f, sd);
+            csv_num(csv.f, best);
+            if (count) fprintf(md.f, " %.3f +- %.3f (%.3f) |", mean, sd, best);
+            else fprintf(md.f, " - |");
+        }
+        fprintf(csv.f, "\n");
+        fprintf(md.f, "\n");
+    }
+    fprintf(md.f, "\nMethods:\n\n");
+    for (int m = 0; m < nmethods; m++)
+        if (chosen[m]) fprintf(md.f, "- %s: %s (dsc %s)\n", methods[m].name, methods[m].what, methods[m].command);
+    int st = output_file_commit(&csv);
+    if (st == DSC_OK) st = output_file_commit(&md);
+    else output_file_abort(&md);
+    return st;
+}
+
+int compare_command(int argc, char **argv, MPI_Comm comm)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    cli_command cmd = {
+        .command = "compare",
+        .usage = "-k K -o DIR [OPTIONS] FILES...",
+        .summary = "Run every clustering method (k-means on raw data and on anomalies, DSC and its ablation variants) on "
+                   "the same files, once per seed, score every labelling on the raw and on the anomaly matrix (and against "
+                   "--truth), and write compare.csv and compare.md: mean, standard deviation and best over the seeds, "
+                   "and the time of every method.",
+        .options = compare_options_table,
+        .noptions = (int)(sizeof compare_options_table / sizeof compare_options_table[0]),
+    };
+    int status = cli_parse(&cmd, argc, argv, rank);
+    if (status == CLI_HELP) {
+        cli_free(&cmd);
+        return CLI_HELP;
+    }
+    long k = 0, seeds = 0, steps = 0, sample = 0;
+    int chosen[sizeof methods / sizeof methods[0]];
+    const char *dir = status == DSC_OK ? cli_get(&cmd, "output") : NULL;
+    if (status == DSC_OK) status = cli_long(&cmd, "clusters", 2, 1000000, &k);
+    if (status == DSC_OK) status = cli_long(&cmd, "seeds", 1, COMPARE_MAX_SEEDS, &seeds);
+    if (status == DSC_OK) status = cli_long(&cmd, "steps", 1, 1000, &steps);
+    if (status == DSC_OK) status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);
+    if (status == DSC_OK) status = parse_methods(cli_get(&cmd, "methods"), chosen);
+    if (status == DSC_OK && !dir) status = dsc_fail("dsc compare: option -o DIR is required (the output folder)");
+    if (status == DSC_OK && cmd.nargs == 0) status = dsc_fail("dsc compare: no input files; give the ERA5 netCDF files after the options");
+    if (dsc_agree(comm, status) != DSC_OK) {
+        cli_free(&cmd);
+        return DSC_ERR;
+    }
+    compare_run *runs = NULL;
+    int nruns = 0;
+    status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "compare", cmd.args, cmd.nargs);
+    if (status == DSC_OK) {
+        runs = calloc((size_t)nmethods * (size_t)seeds, sizeof *runs);
+        status = dsc_agree(comm, runs ? DSC_OK : dsc_fail("dsc compare: out of memory"));
+    }
+    const int quiet = cli_flag(&cmd, "quiet");
+    for (int m = 0; status == DSC_OK && m < nmethods; m++) {
+        if (!chosen[m]) continue;
+        int nseed = methods[m].seeded ? (int)seeds : 1;
+        for (int s = 1; status == DSC_OK && s <= nseed; s++) {
+            compare_run *r = &runs[nruns];
+            r->method = m;
+            r->seed = s;
+            const char *topts = cli_get(&cmd, "train-options");
+            char *copy = topts ? strdup(topts) : NULL;
+            status = compare_one(comm, &cmd, dir, copy, r);
+            free(copy);
+            if (status != DSC_OK) break;
+            nruns++;
+            if (rank == 0 && !quiet) {
+                printf("dsc compare: %-18s seed %d/%d  %.1f s\n", methods[m].name, s, nseed, r->seconds);
+                fflush(stdout);
+            }
+        }
+    }
+    if (status == DSC_OK) status = score_space(comm, &cmd, dir, 0, runs, nruns);
+    if (status == DSC_OK) status = score_space(comm, &cmd, dir, 1, runs, nruns);
+    if (status == DSC_OK) {
+        if (rank == 0) status = write_tables(&cmd, dir, runs, nruns, chosen, cli_get(&cmd, "truth") != NULL);
+        status = dsc_agree(comm, status);
+    }
+    if (status == DSC_OK && rank == 0 && !quiet) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/compare.md", dir);
+        FILE *f = fopen(path, "r");
+        char line[4096];
+        while (f && fgets(line, sizeof line, f)) fputs(line, stdout);
+        if (f) fclose(f);
+        fflush(stdout);
+    }
+    free(runs);
+    cli_free(&cmd);
+    return status;
+}
