@@ -44,6 +44,8 @@ typedef struct {
 static const compare_method methods[] = {
     {"kmeans", "kmeans", {NULL}, 1, 0, "k-means on the normalised raw matrix (paper Table 2)"},
     {"kmeans-anomalies", "kmeans", {"--anomalies", NULL}, 1, 0, "k-means on the anomalies (the weather-regime standard)"},
+    {"eof-kmeans", "kmeans", {"--anomalies", "--pca", "@PCA", NULL}, 1, 0, "anomalies, EOF truncation to --pca components, k-means: the climate-science standard"},
+    {"ward", "ward", {NULL}, 0, 0, "agglomerative clustering with Ward linkage on the raw matrix (the paper's hierarchical)"},
     {"dsc", "train", {NULL}, 1, 1, "DSC, the CNN-LSTM autoencoder with the clustering layer, on the raw matrix (the paper)"},
     {"dsc-anomalies", "train", {"--anomalies", "--scaling", "cell", NULL}, 1, 1, "DSC on per-cell scaled anomalies"},
     {"cnn-encoder", "train", {"--variant", "cnn-encoder", NULL}, 1, 1, "ablation: CNN encoder, clustering loss only (Table 3)"},
@@ -58,8 +60,10 @@ static const cli_option compare_options_table[] = {
     {"clusters", 'k', "K", "7", "number of clusters of every method"},
     {"output", 'o', "DIR", NULL, "output folder (required): compare.csv, compare.md and runs/METHOD/seedN/"},
     {"seeds", 0, "N", "5", "runs of every seeded method, with --seed 1..N"},
-    {"methods", 0, "LIST", "all", "comma-separated subset of: kmeans, kmeans-anomalies, dsc, dsc-anomalies, cnn-encoder, "
-                                  "cnn-autoencoder, cnn-lstm-encoder, dsc-steps"},
+    {"methods", 0, "LIST", "all", "comma-separated subset of: kmeans, kmeans-anomalies, eof-kmeans, ward, dsc, dsc-anomalies, "
+                                  "cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, dsc-steps (ward keeps T (T - 1) / 2 distances "
+                                  "on rank 0: leave it out beyond ~32,000 time steps)"},
+    {"pca", 0, "N", "10", "principal components of the eof-kmeans method"},
     {"steps", 0, "S", "3", "sequence window of the dsc-steps method"},
     {"train-options", 0, "\"OPTS\"", NULL, "options added to every dsc train run (e.g. \"--conv 8,8,16,32,64 --max-iter 200\")"},
     RUN_CLI_OPTIONS,
@@ -113,7 +117,7 @@ static int parse_methods(const char *list, int *chosen)
     while (*p) {
         size_t len = strcspn(p, ",");
         int m = method_find(p, len);
-        if (m < 0) return dsc_fail("dsc compare: option --methods: '%.*s' is not a method; choose from kmeans, kmeans-anomalies, dsc, "
+        if (m < 0) return dsc_fail("dsc compare: option --methods: '%.*s' is not a method; choose from kmeans, kmeans-anomalies, eof-kmeans, ward, dsc, "
                                    "dsc-anomalies, cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, dsc-steps", (int)len, p);
         chosen[m] = 1;
         p += len + (p[len] == ',');
@@ -136,6 +140,7 @@ static int compare_one(MPI_Comm comm, const cli_command *cmd, const char *dir, c
     int st = arg_add(&a, m->command);
     for (int i = 0; st == DSC_OK && m->args[i]; i++) {
         if (strcmp(m->args[i], "@STEPS") == 0) st = arg_add(&a, cli_get(cmd, "steps"));
+        else if (strcmp(m->args[i], "@PCA") == 0) st = arg_add(&a, cli_get(cmd, "pca"));
         else st = arg_add(&a, m->args[i]);
     }
     if (st == DSC_OK) st = arg_add(&a, "-k");
@@ -174,7 +179,9 @@ static int compare_one(MPI_Comm comm, const cli_command *cmd, const char *dir, c
     }
     if (dsc_agree(comm, st) != DSC_OK) return DSC_ERR;
     double t0 = MPI_Wtime();
-    int status = strcmp(m->command, "train") == 0 ? train_command(a.argc, a.argv, comm) : kmeans_command(a.argc, a.argv, comm);
+    int status = strcmp(m->command, "train") == 0  ? train_command(a.argc, a.argv, comm)
+                 : strcmp(m->command, "ward") == 0 ? ward_command(a.argc, a.argv, comm)
+                                                   : kmeans_command(a.argc, a.argv, comm);
     double dt = MPI_Wtime() - t0;
     MPI_Allreduce(&dt, &r->seconds, 1, MPI_DOUBLE, MPI_MAX, comm);
     if (status != DSC_OK) {
@@ -373,7 +380,8 @@ int compare_command(int argc, char **argv, MPI_Comm comm)
     cli_command cmd = {
         .command = "compare",
         .usage = "-k K -o DIR [OPTIONS] FILES...",
-        .summary = "Run every clustering method (k-means on raw data and on anomalies, DSC and its ablation variants) on "
+        .summary = "Run every clustering method (k-means on raw data and on anomalies, EOF truncation + k-means, Ward, DSC "
+                   "and its ablation variants) on "
                    "the same files, once per seed, score every labelling on the raw and on the anomaly matrix (and against "
                    "--truth), and write compare.csv and compare.md: mean, standard deviation and best over the seeds, "
                    "and the time of every method.",
@@ -385,12 +393,13 @@ int compare_command(int argc, char **argv, MPI_Comm comm)
         cli_free(&cmd);
         return CLI_HELP;
     }
-    long k = 0, seeds = 0, steps = 0, sample = 0;
+    long k = 0, seeds = 0, steps = 0, sample = 0, pca = 0;
     int chosen[sizeof methods / sizeof methods[0]];
     const char *dir = status == DSC_OK ? cli_get(&cmd, "output") : NULL;
     if (status == DSC_OK) status = cli_long(&cmd, "clusters", 2, 1000000, &k);
     if (status == DSC_OK) status = cli_long(&cmd, "seeds", 1, COMPARE_MAX_SEEDS, &seeds);
     if (status == DSC_OK) status = cli_long(&cmd, "steps", 1, 1000, &steps);
+    if (status == DSC_OK) status = cli_long(&cmd, "pca", 1, 100000, &pca);
     if (status == DSC_OK) status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);
     if (status == DSC_OK) status = parse_methods(cli_get(&cmd, "methods"), chosen);
     if (status == DSC_OK && !dir) status = dsc_fail("dsc compare: option -o DIR is required (the output folder)");

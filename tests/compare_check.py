@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """compare_check.py - dsc compare's tables against the runs they summarise.
 
-    compare_check.py DIR SEEDS METHOD[:SEEDED] ...
+    compare_check.py DIR SEEDS METHOD[:RUNS] ...   (RUNS defaults to SEEDS; 1 for a deterministic method)
 
 Checks that compare.csv has one row per method with the documented columns; that the
 mean, standard deviation and best of every metric follow from the per-run values; and
@@ -15,7 +15,8 @@ import math
 import sys
 
 d, seeds = sys.argv[1], int(sys.argv[2])
-methods = sys.argv[3:]
+nruns = {a.split(":")[0]: int(a.split(":")[1]) if ":" in a else seeds for a in sys.argv[3:]}
+methods = list(nruns)
 rows = {r["method"]: r for r in csv.DictReader(open(d + "/compare.csv"))}
 bad = []
 if sorted(rows) != sorted(methods):
@@ -29,12 +30,12 @@ for m in methods:
     r = rows.get(m)
     if r is None:
         continue
-    if int(r["runs"]) != seeds:
-        bad.append("%s: %s runs, expected %d" % (m, r["runs"], seeds))
-    own = [json.load(open("%s/runs/%s/seed%d/metrics.json" % (d, m, s))) for s in range(1, seeds + 1)]
+    if int(r["runs"]) != nruns[m]:
+        bad.append("%s: %s runs, expected %d" % (m, r["runs"], nruns[m]))
+    own = [json.load(open("%s/runs/%s/seed%d/metrics.json" % (d, m, s))) for s in range(1, nruns[m] + 1)]
     # the run's own metric in its own space, and the compare value of that space
-    space = "anomaly" if m.endswith("anomalies") else "raw"
-    if m.startswith("kmeans"):
+    space = "anomaly" if m.endswith("anomalies") or m.startswith("eof") else "raw"
+    if m.startswith(("kmeans", "eof", "ward")):  # these score themselves on the same matrix
         for key, col, larger in (("silhouette", space + "_silhouette", True), ("davies_bouldin", space + "_davies_bouldin", False),
                                  ("ari", "ari", True), ("nmi", "nmi", True)):
             v = [o[key] for o in own]
@@ -56,7 +57,7 @@ for m in methods:
             bad.append("%s %s_mean is empty" % (m, c))
 md = open(d + "/compare.md").read()
 for m in methods:
-    if "| %s | %d |" % (m, seeds) not in md:
+    if "| %s | %d |" % (m, nruns[m]) not in md:
         bad.append("compare.md has no row for %s" % m)
 for b in bad:
     print(b)
