@@ -144,6 +144,7 @@ static int read_settings(const cli_command *cmd, model_config *mc, optimizer_con
     to->joint_lr = jlr > 0 ? jlr : lr;
     to->kmeans_init = (int)kinit;
     to->checkpoint_every = every;
+    to->resumed_from = -1;
     to->check_replicas = cli_flag(cmd, "check-replicas");
     to->verbose = cli_flag(cmd, "quiet") ? 0 : cli_flag(cmd, "verbose") ? 2 : 1;
     return DSC_OK;
@@ -384,6 +385,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
             status = dsc_fail("%s: the normalisation of these inputs differs from the run's; resume with the inputs and "
                               "pre-processing options of %s/config.txt", ckpt_path, dir);
         if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
+        to.resumed_from = st.iteration;
         if (rank == 0 && to.verbose >= 1) printf("dsc train: resuming %s at step %ld\n", dir, st.iteration);
     } else if (rank == 0 && to.verbose >= 1) {
         char arch[256];
