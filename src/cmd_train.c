@@ -35,7 +35,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const cli_option train_option_table[] = {
     ERA5_CLI_OPTIONS,
@@ -171,6 +173,25 @@ static void data_fingerprint(const run_input *in, double fp[8])
 }
 
 static void path_join(char *out, size_t n, const char *dir, const char *name) { snprintf(out, n, "%s/%s", dir, name); }
+
+/* Rank 0, on --resume: a run killed while it wrote a checkpoint leaves
+ * checkpoint.ckpt.tmp.PID next to the previous, complete checkpoint;
+ * remove such files from dir. */
+static void remove_stale_checkpoints(const char *dir)
+{
+    static const char prefix[] = "checkpoint.ckpt.tmp.";
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *tail = e->d_name + sizeof prefix - 1;
+        if (strncmp(e->d_name, prefix, sizeof prefix - 1) != 0 || !*tail || strspn(tail, "0123456789") != strlen(tail)) continue;
+        char path[4300];
+        path_join(path, sizeof path, dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+}
 
 /* Rank 0: the effective configuration, key = value lines. */
 static int write_config(const char *dir, const cli_command *cmd, char **files, int nfiles)
@@ -332,6 +353,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
                                             : dsc_fail("dsc train: --resume %s: no checkpoint.ckpt in that folder (%s); give the "
                                                        "output folder of a run that was stopped", resume, strerror(errno));
         if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
+        if (rank == 0) remove_stale_checkpoints(resume);
         model_config saved;
         if ((status = checkpoint_read_config(comm, ckpt_path, &saved, NULL, NULL)) != DSC_OK) goto done;
     } else {

@@ -76,10 +76,14 @@ else
   wait_end 60; cp "$WORK/kill.log" "$WORK/log"; fail "the run to kill did not reach 50 steps (status $rc)"
 fi
 check "no labels were written by the killed run" test ! -e "$WORK/kill/labels.csv"
+# what a kill during the write of a checkpoint leaves: the temporary file
+# (the complete one stays), which --resume removes
+head -c 1000 "$WORK/kill/checkpoint.ckpt" > "$WORK/kill/checkpoint.ckpt.tmp.99999"
 check "its last periodic checkpoint (40 steps or later) resumes and ends with the uninterrupted labels and centroids" sh -c \
   "$T3 --resume '$WORK/kill' > '$WORK/kill2.log' 2>&1 && s=\$(sed -n 's/^dsc train: resuming .* at step //p' '$WORK/kill2.log') \
    && [ \$((s % 20)) -eq 0 ] && [ \$s -ge 40 ] && cmp '$WORK/ref/labels.csv' '$WORK/kill/labels.csv' \
    && cmp '$WORK/ref/centroids.nc' '$WORK/kill/centroids.nc'"
+check "--resume removed the half-written checkpoint.ckpt.tmp.99999" test ! -e "$WORK/kill/checkpoint.ckpt.tmp.99999"
 
 # ---- five cycles: SIGUSR1 to mpirun (odd cycles) or SIGTERM to every rank
 # (even cycles) after 20 more steps, then --resume
