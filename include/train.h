@@ -49,6 +49,7 @@ typedef struct {
     int kmeans_init;          /* k-means restarts for the centroid initialisation */
     long checkpoint_every;    /* steps between checkpoints (0: none) */
     const char *checkpoint_path; /* where checkpoints go */
+    long resumed_from;           /* steps done in the checkpoint resumed from (-1: a new run) */
     int check_replicas;       /* verify bitwise identical replicas after every step */
     int verbose;              /* 0 quiet, 1 progress, 2 more */
 } train_options;

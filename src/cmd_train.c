@@ -35,7 +35,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const cli_option train_option_table[] = {
     ERA5_CLI_OPTIONS,
@@ -144,6 +146,7 @@ static int read_settings(const cli_command *cmd, model_config *mc, optimizer_con
     to->joint_lr = jlr > 0 ? jlr : lr;
     to->kmeans_init = (int)kinit;
     to->checkpoint_every = every;
+    to->resumed_from = -1;
     to->check_replicas = cli_flag(cmd, "check-replicas");
     to->verbose = cli_flag(cmd, "quiet") ? 0 : cli_flag(cmd, "verbose") ? 2 : 1;
     return DSC_OK;
@@ -170,6 +173,25 @@ static void data_fingerprint(const run_input *in, double fp[8])
 }
 
 static void path_join(char *out, size_t n, const char *dir, const char *name) { snprintf(out, n, "%s/%s", dir, name); }
+
+/* Rank 0, on --resume: a run killed while it wrote a checkpoint leaves
+ * checkpoint.ckpt.tmp.PID next to the previous, complete checkpoint;
+ * remove such files from dir. */
+static void remove_stale_checkpoints(const char *dir)
+{
+    static const char prefix[] = "checkpoint.ckpt.tmp.";
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *tail = e->d_name + sizeof prefix - 1;
+        if (strncmp(e->d_name, prefix, sizeof prefix - 1) != 0 || !*tail || strspn(tail, "0123456789") != strlen(tail)) continue;
+        char path[4300];
+        path_join(path, sizeof path, dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+}
 
 /* Rank 0: the effective configuration, key = value lines. */
 static int write_config(const char *dir, const cli_command *cmd, char **files, int nfiles)
@@ -331,6 +353,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
                                             : dsc_fail("dsc train: --resume %s: no checkpoint.ckpt in that folder (%s); give the "
                                                        "output folder of a run that was stopped", resume, strerror(errno));
         if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
+        if (rank == 0) remove_stale_checkpoints(resume);
         model_config saved;
         if ((status = checkpoint_read_config(comm, ckpt_path, &saved, NULL, NULL)) != DSC_OK) goto done;
     } else {
@@ -384,6 +407,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
             status = dsc_fail("%s: the normalisation of these inputs differs from the run's; resume with the inputs and "
                               "pre-processing options of %s/config.txt", ckpt_path, dir);
         if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
+        to.resumed_from = st.iteration;
         if (rank == 0 && to.verbose >= 1) printf("dsc train: resuming %s at step %ld\n", dir, st.iteration);
     } else if (rank == 0 && to.verbose >= 1) {
         char arch[256];

@@ -642,6 +642,26 @@ static void list_fields(const file_scan *s, char *buf, size_t len)
         used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", s->fields[i].nc_name);
 }
 
+/* Error path of --vars: when the file has a variable of that name that is
+ * no field (text, or not along time, latitude and longitude), say so. */
+static void why_not_field(const char *path, const char *name, char *buf, size_t len)
+{
+    static const char *types[] = {"", "byte", "char", "short", "int", "float", "double", "ubyte", "ushort", "uint",
+                                  "int64", "uint64"};
+    buf[0] = '\0';
+    int ncid, varid, ndims, dimids[VAR_DIMS_MAX];
+    nc_type t;
+    char vname[NC_MAX_NAME + 1];
+    if (ncmpi_open(MPI_COMM_SELF, path, NC_NOWRITE, MPI_INFO_NULL, &ncid) != NC_NOERR) return;
+    if (ncmpi_inq_varid(ncid, name, &varid) == NC_NOERR && inquire_var(ncid, varid, vname, &t, &ndims, dimids) == NC_NOERR) {
+        if (!is_numeric(t))
+            snprintf(buf, len, " that holds numbers along time, latitude and longitude: its '%s' is of type %s", name,
+                     t > 0 && t < (nc_type)(sizeof types / sizeof types[0]) ? types[t] : "string");
+        else snprintf(buf, len, " along time, latitude and longitude: its '%s' has other dimensions", name);
+    }
+    ncmpi_close(ncid);
+}
+
 /* The catalog's variables from the first file and the options. */
 static int choose_variables(const file_scan *first, const era5_options *opt, era5_catalog *cat, int *index)
 {
@@ -668,9 +688,11 @@ static int choose_variables(const file_scan *first, const era5_options *opt, era
             const char *c = era5_canonical_name(opt->vars[v]);
             int i = find_field(first, c);
             if (i < 0) {
+                char why[NC_MAX_NAME + 64];
                 list_fields(first, have, sizeof have);
-                return dsc_fail("%s: no variable '%s' (asked for with --vars); the file has %s", first->file.path,
-                                opt->vars[v], have);
+                why_not_field(first->file.path, opt->vars[v], why, sizeof why);
+                return dsc_fail("%s: no variable '%s' (asked for with --vars)%s; the file has %s", first->file.path,
+                                opt->vars[v], why, have);
             }
             index[v] = i;
             snprintf(cat->vars[v].name, ERA5_NAME_LEN, "%s", c);

@@ -73,7 +73,10 @@ static int parse_file(const char *path, label_table *t)
             status = dsc_fail("%s: line %lld: line too long; expected 'TIME,LABEL'", path, lineno);
             break;
         }
-        char *s = trim(buf);
+        char *s = buf;
+        if (lineno == 1 && (unsigned char)s[0] == 0xef && (unsigned char)s[1] == 0xbb && (unsigned char)s[2] == 0xbf)
+            s += 3; /* UTF-8 byte-order mark (spreadsheet exports) */
+        s = trim(s);
         if (*s == '\0' || *s == '#') continue;
         char *comma = strchr(s, ',');
         char *time_text = s, *label_text = comma ? comma + 1 : NULL;

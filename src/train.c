@@ -290,6 +290,48 @@ static int init_centroids(MPI_Comm comm, model *m, const float *x, long long T, 
     return DSC_OK;
 }
 
+/* Sum of squares of n floats in double: Inf or NaN as soon as one value is. */
+static double gradient_sumsq(const float *g, size_t n)
+{
+    double s = 0;
+#pragma omp parallel for reduction(+ : s) schedule(static)
+    for (size_t i = 0; i < n; i++) s += (double)g[i] * g[i];
+    return s;
+}
+
+/* The error of a run that diverged at global step it: names the step as the
+ * progress lines do, and the checkpoint to go on from. */
+static int fail_not_finite(const char *what, long it, long npre, long last_checkpoint, const train_options *o)
+{
+    char step[64], ckpt[4300];
+    if (it < npre) snprintf(step, sizeof step, "pre-training step %ld", it);
+    else snprintf(step, sizeof step, "joint step %ld", it - npre);
+    if (last_checkpoint >= 0)
+        snprintf(ckpt, sizeof ckpt, "%s, written after %ld steps, is left as it was: resume from it with --resume and a "
+                 "lower rate", o->checkpoint_path, last_checkpoint);
+    else snprintf(ckpt, sizeof ckpt, "no checkpoint was written (--checkpoint-every N keeps one)");
+    return dsc_fail("dsc train: %s at %s (global step %ld); lower --lr (pre-training) or --joint-lr, or check the "
+                    "input data; %s", what, step, it, ckpt);
+}
+
+/* Debugging: DSC_FAULT_NAN_STEP=N poisons one gradient value at global step N
+ * (on rank DSC_FAULT_NAN_RANK only, when given) before the allreduce, to
+ * exercise the detection of a diverging run.  -1: not set. */
+static int fault_step(MPI_Comm comm, long *step)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    *step = -1;
+    const char *s = getenv("DSC_FAULT_NAN_STEP"), *r = getenv("DSC_FAULT_NAN_RANK");
+    if (!s) return DSC_OK;
+    char *end;
+    long v = strtol(s, &end, 10), who = r ? strtol(r, NULL, 10) : rank;
+    if (end == s || *end != '\0' || v < 0)
+        return dsc_fail("environment variable DSC_FAULT_NAN_STEP: '%s' is not a step number; unset it", s);
+    if (who == rank) *step = v;
+    return DSC_OK;
+}
+
 /* ---- the loop ------------------------------------------------------------------- */
 
 int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long T, const train_options *o,
@@ -321,6 +363,8 @@ int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long
     int *labels_all = dsc_malloc((size_t)T * sizeof(int), "labels");
     int *counts = dsc_malloc((size_t)2 * P * sizeof(int), "counts");
     int status = order.perm && ids && frames && xb && dz && pb && z && q && labels_all && counts ? DSC_OK : DSC_ERR;
+    long nan_step = -1;
+    if (status == DSC_OK) status = fault_step(comm, &nan_step);
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     int *displs = counts + P;
 
@@ -328,6 +372,7 @@ int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long
     long nsum = 0;                  /* steps since the last record (the same on every rank) */
     double t_start = MPI_Wtime(), t_joint0 = 0;
     long joint_done0 = -1;
+    long last_checkpoint = o->resumed_from; /* step of the checkpoint on disk, -1 none */
     while (st->iteration < nend && !st->converged) {
         const long it = st->iteration;
         const int joint = it >= npre;
@@ -403,13 +448,18 @@ int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long
                 status = model_backward(m, m->has_decoder ? (float)((double)nb / B) : 0.0f, dlatent);
             model_set_dropout_keys(m, 0, 0, NULL);
         }
+        /* flags: a signal arrived; the loss or the gradient is not finite.
+         * The gradient after the allreduce is the same on every rank, so its
+         * norm needs no further communication; the flag allreduce that every
+         * step does anyway makes all ranks stop at this step together. */
         int flags[2] = {stop_requested, status == DSC_OK && isfinite(rec) && isfinite(kl) ? 0 : 1};
         double ta = MPI_Wtime();
+        if (it == nan_step && m->nparams > 0) m->grads[m->nparams - 1] = NAN;
         if (status == DSC_OK) status = model_allreduce_gradients(m, comm);
+        if (status == DSC_OK && !flags[1] && !isfinite(gradient_sumsq(m->grads, m->nparams))) flags[1] = 1;
         MPI_Allreduce(MPI_IN_PLACE, flags, 2, MPI_INT, MPI_MAX, comm);
         double tb = MPI_Wtime();
-        if (flags[1]) status = dsc_fail("dsc train: the loss is not finite at step %ld (%s); lower --lr or check the input "
-                                        "data; the last checkpoint is left as it was", it, joint ? "joint training" : "pre-training");
+        if (flags[1]) status = fail_not_finite("the loss or its gradient is not finite", it, npre, last_checkpoint, o);
         if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
         opt->cfg.learning_rate = (float)(joint ? o->joint_lr : o->pretrain_lr);
         optimizer_step(opt, m->params, m->grads);
@@ -453,8 +503,14 @@ int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long
         }
         const int periodic = o->checkpoint_every > 0 && st->iteration % o->checkpoint_every == 0;
         if (flags[0] || periodic) {
+            /* finite gradients can still overflow the parameters (a huge
+             * learning rate): never replace a good checkpoint by such a model */
+            if (!isfinite(gradient_sumsq(m->params, m->nparams)))
+                status = fail_not_finite("the parameters are not finite", it, npre, last_checkpoint, o);
+            if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
             status = save_checkpoint(comm, m, opt, o, st, blob, blob_bytes);
             if (status != DSC_OK) goto done;
+            last_checkpoint = st->iteration;
             if (flags[0]) {
                 if (rank == 0)
                     fprintf(stderr, "dsc train: stopped by a signal at step %ld; checkpoint written to %s; continue with "
