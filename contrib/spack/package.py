@@ -11,7 +11,8 @@ class Dsc(AutotoolsPackage):
     MPI, PnetCDF, OpenBLAS and OpenMP."""
 
     homepage = "https://example.org/dsc"
-    # A release tarball made by `make dist`; set url/sha256 to the site's copy.
+    # A release tarball made by `make dist`: point url at the site's copy and
+    # give its sha256 (`spack checksum dsc` prints it).
     url = "file:///path/to/dsc-0.1.0.tar.gz"
 
     license("MIT")
