@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # modulefile_helpers.sh - sourced by modulefile.sh (Lmod) and
 # modulefile_tcl.sh (Tcl Environment Modules): `make install` into a staging
 # tree, then load, inspect and unload dsc with the module system whose
