@@ -14,7 +14,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 build_packages="gcc make autoconf automake libtool pkg-config libopenmpi-dev openmpi-bin libpnetcdf-dev pnetcdf-bin libopenblas-dev netcdf-bin"
-test_packages="cdo nco python3 python3-numpy python3-netcdf4 python3-sklearn python3-scipy python3-matplotlib python3-torch slurm-wlm munge lmod procps"
+test_packages="cdo nco python3 python3-numpy python3-netcdf4 python3-sklearn python3-scipy python3-matplotlib python3-torch slurm-wlm munge lmod procps tcl groff-base man-db"
 packages=$build_packages
 [ "$mode" = check ] && packages="$build_packages $test_packages"
 
@@ -28,6 +28,23 @@ if [ -n "$missing" ]; then
   [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $missing
+fi
+
+# Tcl Environment Modules for tests/modulefile_tcl.sh: Debian's environment-modules
+# conflicts with lmod, so it is unpacked into /opt/environment-modules, not installed.
+em=/opt/environment-modules
+if [ "$mode" = check ] && [ ! -f /usr/share/modules/init/bash ] && [ ! -f $em/usr/lib/x86_64-linux-gnu/modulecmd.tcl ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  tmp=$(mktemp -d)
+  chmod 755 "$tmp"
+  if (cd "$tmp" && $sudo apt-get download -q environment-modules) && $sudo mkdir -p $em &&
+     $sudo dpkg-deb -x "$tmp"/environment-modules_*.deb $em; then
+    echo "quickstart: unpacked environment-modules into $em"
+  else
+    echo "quickstart: could not unpack environment-modules; tests/modulefile_tcl.sh will be skipped"
+  fi
+  rm -rf "$tmp"
 fi
 
 if [ "$(id -u)" = 0 ]; then
