@@ -70,9 +70,11 @@ else
   fail "scancel --signal=USR1 --batch (mpirun, --no-requeue): exit status $rc, expected 3 and a checkpoint"
 fi
 check "the stopped job says how to continue" grep -q "submit this job again" "$J/stop.out"
-check "the resubmitted job resumes and ends with exactly the labels of the uninterrupted run" sh -c \
-  "DSC='$DSC' DSC_LAUNCHER=mpirun DSC_WORKDIR='$J' DSC_OUTPUT='$J/stop' DSC_INPUT_LIST=years.txt DSC_ARGS='$LONG' \
-   timeout 300 sbatch --wait --ntasks=2 -o '$J/stop2.out' '$top_srcdir/jobscripts/train.sbatch' \
+# Submitted again from another directory: the run's relative inputs were made absolute.
+mkdir -p "$J/elsewhere"
+check "the resubmitted job (another directory) resumes and ends with exactly the labels of the uninterrupted run" sh -c \
+  "DSC='$DSC' DSC_LAUNCHER=mpirun DSC_WORKDIR='$J' DSC_OUTPUT='$J/stop' DSC_INPUT_LIST='$J/years.txt' DSC_ARGS='$LONG' \
+   timeout 300 sbatch --wait --ntasks=2 -D '$J/elsewhere' -o '$J/stop2.out' '$top_srcdir/jobscripts/train.sbatch' \
    && grep -q 'resuming' '$J/stop2.out' && cmp '$J/ref/labels.csv' '$J/stop/labels.csv'"
 
 stop_job requeue srun --requeue

@@ -40,6 +40,14 @@ check "predict.sbatch gives the labels of dsc predict outside Slurm (3 ranks)" s
   "$(echo "$TESTMPIRUN" | sed s/NP/3/) '$DSC' predict -q -m '$J/run/model.ckpt' -o '$J/predict3' '$D/era5_2003.nc' \
    && cmp '$J/predict/labels.csv' '$J/predict3/labels.csv'"
 
+# OpenMP threads from --cpus-per-task: a wrapper records what dsc sees.
+printf '#!/bin/sh\necho "$OMP_NUM_THREADS" > "%s/threads.$$"\nexec "%s" "$@"\n' "$J" "$DSC" > "$J/dsc-wrapper"
+chmod +x "$J/dsc-wrapper"
+check "predict.sbatch with --ntasks=1 --cpus-per-task=2" env DSC="$J/dsc-wrapper" DSC_MODEL="$J/run/model.ckpt" \
+  DSC_INPUT="$D/era5_2003.nc" DSC_OUTPUT="$J/predict-t2" timeout 300 sbatch --wait --ntasks=1 --cpus-per-task=2 \
+  -o "$J/predict-t2.out" "$top_srcdir/jobscripts/predict.sbatch"
+check "... dsc ran with OMP_NUM_THREADS=2" sh -c "test \"\$(cat '$J'/threads.*)\" = 2"
+
 # eval.sbatch (mpirun): the run's own metrics again
 printf '%s\n' "$D/era5_2001.nc" "$D/era5_2002.nc" > "$J/years.txt"
 if job eval.sbatch "$J/eval.out" DSC_LAUNCHER=mpirun DSC_LABELS="$J/run/labels.csv" DSC_INPUT_LIST="$J/years.txt" \
