@@ -79,16 +79,19 @@ check "the failed jobs left no output behind" sh -c "test ! -e '$J/p-bad' && tes
 
 # Scaling series: 1 and 2 ranks, strong (2 years) and weak (1 year per rank)
 # into one CSV; dsc eval strong into another.
-S="$top_srcdir/jobscripts/scaling.sh"
-check "scaling.sh --mode strong --ranks 1,2 --wait" env DSC="$DSC" bash "$S" --mode strong --ranks 1,2 --wait \
+SCALING="$top_srcdir/jobscripts/scaling.sh"
+check "scaling.sh --mode strong --ranks 1,2 --wait" env DSC="$DSC" bash "$SCALING" --mode strong --ranks 1,2 --wait \
   --csv "$J/train.csv" --outdir "$J/sc" --args "$SMALL" "$D/era5_2001.nc" "$D/era5_2002.nc"
-check "scaling.sh --mode weak --ranks 1,2 --years-per-rank 1 --wait" env DSC="$DSC" bash "$S" --mode weak --ranks 1,2 \
+check "scaling.sh --mode weak --ranks 1,2 --years-per-rank 1 --wait" env DSC="$DSC" bash "$SCALING" --mode weak --ranks 1,2 \
   --years-per-rank 1 --wait --csv "$J/train.csv" --outdir "$J/sc" --args "$SMALL" "$D/era5_2001.nc" "$D/era5_2002.nc" "$D/era5_2003.nc"
 check "train CSV: strong 1,2 ranks on 2 years, weak 1,2 ranks on 1,2 years; phases of metrics.json" \
   "$PYTHON" "$top_srcdir/tests/scaling_check.py" "$J/train.csv" "$J/sc" train \
   strong:1:2:730 strong:2:2:730 weak:1:1:365 weak:2:2:730
-check "scaling.sh --command eval --ranks 1,2 --wait" env DSC="$DSC" DSC_LAUNCHER=mpirun bash "$S" --command eval \
-  --labels "$J/run/labels.csv" --ranks 1,2 --wait --csv "$J/eval.csv" --outdir "$J/sc" "$D/era5_2001.nc" "$D/era5_2002.nc"
+# Without --wait: a chain of jobs, each depending on the one before.
+check "scaling.sh --command eval --ranks 1,2 submits a chain of jobs" env DSC="$DSC" DSC_LAUNCHER=mpirun bash "$SCALING" \
+  --command eval --labels "$J/run/labels.csv" --ranks 1,2 --csv "$J/eval.csv" --outdir "$J/sc" "$D/era5_2001.nc" "$D/era5_2002.nc"
+_i=0
+while [ -n "$(squeue -h -o %i 2> /dev/null)" ] && [ $_i -lt 300 ]; do sleep 1; _i=$((_i + 1)); done
 check "eval CSV: strong 1,2 ranks on 2 years; phases of eval.json" \
   "$PYTHON" "$top_srcdir/tests/scaling_check.py" "$J/eval.csv" "$J/sc" eval strong:1:2:730 strong:2:2:730
 cp "$J/train.csv" "$J/train.before"
@@ -97,7 +100,7 @@ job_fails "an eval row into the train CSV fails naming the CSV" "scaling.sbatch:
   DSC_OUTPUT="$J/sc-mixed"
 check "... and leaves the CSV as it was" cmp "$J/train.before" "$J/train.csv"
 : > "$WORK/log"
-if bash "$S" --mode weak --ranks 1,4 --csv "$J/w.csv" --outdir "$J/sc-w" "$D/era5_2001.nc" "$D/era5_2002.nc" \
+if bash "$SCALING" --mode weak --ranks 1,4 --csv "$J/w.csv" --outdir "$J/sc-w" "$D/era5_2001.nc" "$D/era5_2002.nc" \
    > "$WORK/log" 2>&1; then
   fail "scaling.sh: weak scaling past the number of files is refused"
 elif grep -q "needs 4 input files, got 2" "$WORK/log" && [ ! -e "$J/w.csv" ] && ! ls "$J"/sc-w/*.out > /dev/null 2>&1; then

@@ -1,10 +1,10 @@
 # slurm_cluster.sh - sourced by the job script tests after testenv.sh:
 # starts a private single-node Slurm (munged, slurmctld, slurmd, all under
-# $WORK/slurm, ports from the process id) and stops it on exit.  Skips the
-# whole test when Slurm or munge is missing or when not root.
+# $S = $WORK/slurm, ports from the process id) and stops it on exit (the test
+# must leave $S as it is).  Skips the whole test when Slurm or munge is
+# missing or when not root.
 #
 #   slurm_start        four checks: the daemons start and the node is idle
-#   slurm_job_id FILE  the job id in sbatch --parsable output FILE
 
 for p in munged slurmctld slurmd sbatch; do
   command -v "$p" > /dev/null 2>&1 || [ -x "/usr/sbin/$p" ] || skip_all "$p not installed (Debian packages slurm-wlm munge)"
@@ -21,14 +21,19 @@ slurm_stop() {
   rm -rf "$WORK"
 }
 trap slurm_stop EXIT
+trap 'exit 1' INT TERM # so that the daemons are stopped when the test is killed
 
 slurm_start() {
   mkdir -p "$S/state" "$S/spool" "$S/munge"
   chmod 700 "$S/munge"
   _host=$(hostname -s)
-  _port=$(( 20000 + ($$ % 20000) ))
-  # MinJobAge: sbatch --wait polls every 2 s only when MinJobAge/2 > 2
-  # (the default, 300, lets its interval grow to 32 s).
+  # Two ports per test, from its process id: tests running at once (make -j)
+  # never share one.
+  _port=$(( 20000 + 2 * ($$ % 15000) ))
+  # MinJobAge: sbatch --wait polls every 2 s only when MinJobAge/2 > 2 (the
+  # default, 300, lets its interval grow to 32 s).  cred_expire: a requeued
+  # job is held that long before it may start again (default 120 s).
+  # sched_interval: how often the scheduler looks at eligible jobs (60 s).
   cat > "$S/slurm.conf" <<EOS
 ClusterName=dsctest
 SlurmctldHost=$_host
