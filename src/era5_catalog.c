@@ -1026,7 +1026,6 @@ static int build_catalog(MPI_Comm comm, file_scan *scans, int nfiles, const era5
                             scans[i].file.path, scans[i].calendar[0] ? scans[i].calendar : "standard",
                             scans[0].calendar[0] ? scans[0].calendar : "standard", scans[0].file.path);
     }
-    cat->calendar = scans[0].calendar_kind;
     if (select_box(&scans[0], opt, cat) != DSC_OK) return DSC_ERR;
 
     /* files in the order of their first time step (stable for equal times) */
@@ -1052,6 +1051,7 @@ static int build_catalog(MPI_Comm comm, file_scan *scans, int nfiles, const era5
     free(sorted);
     cat->nfiles = nfiles;
     for (int i = 0; i < nfiles; i++) cat->files[i] = scans[i].file;
+    cat->calendar = scans[0].calendar_kind; /* of the earliest file */
     return build_time_axis(scans, opt, cat, rank);
 }
 

@@ -47,7 +47,8 @@ check_info "--time-range in the noleap calendar: 28 February and 1 March, one da
 check_info "--daily-mean in the noleap calendar keeps the 5 days" 2 time.count=5 time.daily_mean=true \
   time.first=2004-02-27T00:00:00 time.last=2004-03-03T00:00:00 -- --daily-mean "$WORK/noleap.nc"
 check_info "standard and proleptic_gregorian files together" 2 time.count=10 time.first=1900-02-27T00:00:00 \
-  time.last=2004-03-02T00:00:00 "warning=1 gaps in the time steps" -- "$WORK/standard.nc" "$WORK/proleptic.nc"
+  time.last=2004-03-02T00:00:00 time.calendar=proleptic_gregorian "warning=1 gaps in the time steps" \
+  -- "$WORK/standard.nc" "$WORK/proleptic.nc"
 
 # a command that writes the dates: labels.csv of dsc kmeans
 for c in standard noleap; do
