@@ -544,7 +544,6 @@ static int inspect_header(int ncid, const char *path, file_scan *s, int *time_va
     return DSC_OK;
 }
 
-
 /* The calendars whose dates the common axis (Gregorian, cf_time.h) holds
  * without loss: standard / gregorian (from 1582-10-15 on, checked per step),
  * proleptic_gregorian and noleap (every noleap date is a Gregorian date; the
