@@ -3,15 +3,13 @@
  *
  * Internally every time step is kept as hours since 1900-01-01 00:00 UTC in
  * the proleptic Gregorian calendar, which orders files and steps and gives
- * the ISO 8601 strings written to labels and JSON.  Dates in the noleap,
- * all_leap and 360_day calendars are decoded in their own calendar first and
- * then placed on that common axis by their date (Feb 29 / day 30 of a 360-day
- * month map to the Gregorian date of the same name when it exists).
- * "gregorian" and "standard" (also the default) count days before
- * 1582-10-15 in the Julian calendar, as CF and cftime do; this matters for
- * reference dates such as "hours since 1-1-1 00:00:0.0", two days apart from
- * proleptic Gregorian.  A decoded date before the switch keeps its Julian
- * name on the common axis, as the other calendars keep theirs.
+ * the ISO 8601 strings written to labels and JSON.  Times are decoded in
+ * their own calendar (cf_time_decode; the standard calendar counts days
+ * before 1582-10-15 in the Julian calendar, as CF and cftime do, which
+ * matters for reference dates such as "hours since 1-1-1 00:00:0.0").
+ * Only dates that name the same day in the proleptic Gregorian calendar
+ * have a place on the common axis (cf_date_is_gregorian): the catalog
+ * refuses the others (era5_catalog.c).
  * Reference and decoded years are limited to -1000000..1000000.
  */
 #ifndef DSC_CF_TIME_H
@@ -20,8 +18,9 @@
 #include <stddef.h>
 
 /* CAL_GREGORIAN is proleptic Gregorian; CAL_STANDARD is the CF standard
- * (= gregorian) calendar, Julian before 1582-10-15. */
-typedef enum { CAL_GREGORIAN, CAL_NOLEAP, CAL_ALL_LEAP, CAL_360_DAY, CAL_STANDARD } cf_calendar;
+ * (= gregorian) calendar, Julian before 1582-10-15; CAL_JULIAN is Julian
+ * throughout.  The CF calendar "none" is refused by cf_time_parse. */
+typedef enum { CAL_GREGORIAN, CAL_NOLEAP, CAL_ALL_LEAP, CAL_360_DAY, CAL_STANDARD, CAL_JULIAN } cf_calendar;
 
 typedef struct {
     int year, month, day, hour, minute, second;
@@ -46,6 +45,16 @@ int cf_time_parse(const char *units, const char *calendar, cf_time_units *out);
 int cf_time_decode(const cf_time_units *u, double value, dsc_datetime *out);
 /* date -> value in units. */
 double cf_time_encode(const cf_time_units *u, const dsc_datetime *t);
+
+/* The CF name of a calendar ("standard", "proleptic_gregorian", "noleap",
+ * "all_leap", "360_day", "julian"). */
+const char *cf_calendar_name(cf_calendar cal);
+/* 1 when date t of calendar cal names the same day in the proleptic
+ * Gregorian calendar, so that it has its own place on the common axis:
+ * every date of proleptic_gregorian and noleap, and of standard from
+ * 1582-10-15 on; never for julian, all_leap and 360_day, whose dates
+ * (30 February, Julian names) the common axis cannot hold. */
+int cf_date_is_gregorian(cf_calendar cal, const dsc_datetime *t);
 
 /* The common axis: hours since 1900-01-01 00:00, proleptic Gregorian. */
 double datetime_to_hours(const dsc_datetime *t);

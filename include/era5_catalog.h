@@ -102,6 +102,8 @@ typedef struct {
     long long ntime;
     double *time;                  /* (ntime) hours since 1900-01-01 */
     long long *time_first_step;    /* (ntime + 1) steps [first[t], first[t+1]) make output time t */
+    cf_calendar calendar;          /* of the files: CAL_STANDARD, CAL_GREGORIAN or CAL_NOLEAP (the others
+                                      are refused); the axis is Gregorian in every case */
 } era5_catalog;
 
 /* Collective over comm.  paths: nfiles file names (globs already expanded by

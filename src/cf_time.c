@@ -103,7 +103,7 @@ int days_in_month(int year, int month, cf_calendar cal)
     if (month == 2) {
         if (cal == CAL_NOLEAP) return 28;
         if (cal == CAL_ALL_LEAP) return 29;
-        if (cal == CAL_STANDARD && year < SWITCH_YEAR) return 28 + (year % 4 == 0);
+        if (cal == CAL_JULIAN || (cal == CAL_STANDARD && year < SWITCH_YEAR)) return 28 + (year % 4 == 0);
         return 28 + is_leap(year);
     }
     return dm[month - 1];
@@ -114,6 +114,7 @@ int days_in_month(int year, int month, cf_calendar cal)
 static long long calendar_days(cf_calendar cal, int y, int m, int d)
 {
     if (cal == CAL_GREGORIAN) return gregorian_days(y, m, d);
+    if (cal == CAL_JULIAN) return julian_days(y, m, d);
     if (cal == CAL_STANDARD) return before_switch(y, m, d) ? julian_days(y, m, d) : gregorian_days(y, m, d);
     if (cal == CAL_360_DAY) return (long long)y * 360 + (m - 1) * 30 + (d - 1);
     long long days = (long long)y * (cal == CAL_NOLEAP ? 365 : 366);
@@ -125,6 +126,10 @@ static void calendar_civil(cf_calendar cal, long long days, int *y, int *m, int 
 {
     if (cal == CAL_GREGORIAN) {
         gregorian_civil(days, y, m, d);
+        return;
+    }
+    if (cal == CAL_JULIAN) {
+        julian_civil(days, y, m, d);
         return;
     }
     if (cal == CAL_STANDARD) {
@@ -249,8 +254,15 @@ int cf_time_parse(const char *units, const char *calendar, cf_time_units *out)
         out->calendar = CAL_ALL_LEAP;
     else if (!strcasecmp(calendar, "360_day"))
         out->calendar = CAL_360_DAY;
+    else if (!strcasecmp(calendar, "julian"))
+        out->calendar = CAL_JULIAN;
+    else if (!strcasecmp(calendar, "none"))
+        return dsc_fail("calendar 'none' gives the time steps no dates; give a time variable with a calendar such as "
+                        "standard");
     else
-        return dsc_fail("calendar '%s' is not supported (use gregorian, standard, proleptic_gregorian, noleap, all_leap or 360_day)", calendar);
+        return dsc_fail("calendar '%s' is not a CF calendar (use standard, gregorian, proleptic_gregorian, julian, "
+                        "noleap, 365_day, all_leap, 366_day or 360_day)",
+                        calendar);
 
     const char *d = since + 7;
     while (isspace((unsigned char)*d)) d++;
@@ -298,6 +310,25 @@ double cf_time_encode(const cf_time_units *u, const dsc_datetime *t)
     long long day = calendar_days(u->calendar, t->year, t->month, t->day) - u->epoch_day;
     double secs = (double)day * 86400.0 + t->hour * 3600.0 + t->minute * 60.0 + t->second - u->epoch_second;
     return secs / u->seconds_per_unit;
+}
+
+const char *cf_calendar_name(cf_calendar cal)
+{
+    switch (cal) {
+    case CAL_GREGORIAN: return "proleptic_gregorian";
+    case CAL_NOLEAP: return "noleap";
+    case CAL_ALL_LEAP: return "all_leap";
+    case CAL_360_DAY: return "360_day";
+    case CAL_JULIAN: return "julian";
+    case CAL_STANDARD: break;
+    }
+    return "standard";
+}
+
+int cf_date_is_gregorian(cf_calendar cal, const dsc_datetime *t)
+{
+    if (cal == CAL_STANDARD) return !before_switch(t->year, t->month, t->day);
+    return cal == CAL_GREGORIAN || cal == CAL_NOLEAP;
 }
 
 double datetime_to_hours(const dsc_datetime *t)

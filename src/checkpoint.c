@@ -186,6 +186,7 @@ typedef struct {
     const char *path;
     int failed;
     uint32_t version;
+    uint64_t total; /* bytes, as the header says */
 } reader;
 
 static int get(reader *r, void *data, size_t n)
@@ -237,6 +238,7 @@ static int open_checked(reader *r, const char *path, file_header *h)
     uint32_t version = get_u32(r), bom = get_u32(r);
     r->version = version;
     uint64_t total = get_u64(r);
+    r->total = total;
     if (bom != BYTE_ORDER_MARK)
         return dsc_fail("%s: checkpoint written with another byte order; convert it on a little-endian machine", path);
     if (version < 1 || version > CHECKPOINT_VERSION)
@@ -397,6 +399,27 @@ static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, 
             x->blob = x->state = NULL;
             return DSC_ERR;
         }
+    } else {
+        /* skipped, but walked over, so that the end is checked below */
+        uint64_t ns = 0;
+        if (nb > r->total || fseek(r->f, (long)nb, SEEK_CUR) != 0) r->failed = 1;
+        else if (r->version >= 2) ns = get_u64(r);
+        if (!r->failed && (ns > r->total || fseek(r->f, (long)ns, SEEK_CUR) != 0)) r->failed = 1;
+        if (r->failed) return dsc_fail("%s: checkpoint is truncated or corrupt (a section runs past the end); use a "
+                                       "complete checkpoint",
+                                       path);
+    }
+    /* The last section ends where the checksum begins: a file that the
+     * header makes longer than its sections is not one dsc wrote. */
+    long end = ftell(r->f);
+    if (end < 0 || (uint64_t)end + 8 != r->total) {
+        if (x) {
+            free(x->blob);
+            free(x->state);
+            x->blob = x->state = NULL;
+        }
+        return dsc_fail("%s: checkpoint sections end at byte %ld, but its header says %llu bytes; the file is corrupt",
+                        path, end, (unsigned long long)r->total);
     }
     return DSC_OK;
 }

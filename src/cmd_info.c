@@ -146,6 +146,7 @@ static void print_text(const era5_catalog *cat, const era5_options *opt, const l
         printf(" (every %g hours) of %lld steps every %g hours\n", output_step_hours(cat, opt), cat->nsteps,
                cat->step_hours);
     else printf(", every %g hours\n", cat->step_hours);
+    printf("  calendar %s\n", cf_calendar_name(cat->calendar));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -237,7 +238,8 @@ static void print_json(const era5_catalog *cat, const era5_options *opt, const l
     json_number(output_step_hours(cat, opt));
     printf(", \"steps\": %lld, \"input_step_hours\": ", cat->nsteps);
     json_number(cat->step_hours);
-    printf(", \"daily_mean\": %s}\n}\n", opt->daily_mean ? "true" : "false");
+    printf(", \"daily_mean\": %s, \"calendar\": \"%s\"}\n}\n", opt->daily_mean ? "true" : "false",
+           cf_calendar_name(cat->calendar));
 }
 
 int info_command(int argc, char **argv, MPI_Comm comm)

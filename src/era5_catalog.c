@@ -230,6 +230,7 @@ typedef struct {
     char long_name[MAX_FIELDS][128];
     double *lat, *lon;                             /* (file_nlat), (file_nlon) */
     double *hours;                                 /* (ntime) hours since 1900-01-01 */
+    cf_calendar calendar_kind;                     /* the decoded calendar attribute */
 } file_scan;
 
 static void file_scan_destroy(file_scan *s)
@@ -543,6 +544,25 @@ static int inspect_header(int ncid, const char *path, file_scan *s, int *time_va
     return DSC_OK;
 }
 
+/* The calendars whose dates the common axis (Gregorian, cf_time.h) holds
+ * without loss: standard / gregorian (from 1582-10-15 on, checked per step),
+ * proleptic_gregorian and noleap (every noleap date is a Gregorian date; the
+ * leap days are simply absent).  A 360_day or all_leap date such as 30 or
+ * 29 February 2001 has no Gregorian day, and a Julian date names another
+ * day than the same Gregorian one: placing them by name would drop or
+ * misdate steps, so such files are refused. */
+static int check_calendar(const char *path, const char *attribute, cf_calendar cal)
+{
+    const char *why = NULL;
+    if (cal == CAL_360_DAY) why = "its dates include 30 February, which no Gregorian date matches";
+    else if (cal == CAL_ALL_LEAP) why = "its dates include 29 February of every year, which Gregorian dates lack in three years of four";
+    else if (cal == CAL_JULIAN) why = "its dates name other days than the Gregorian dates of the same name (13 days apart in 1900-2099)";
+    if (!why) return DSC_OK;
+    return dsc_fail("%s: calendar '%s' is not supported: dsc dates time steps (labels, --time-range, climatology) in the "
+                    "Gregorian calendar and %s; give data on the standard, proleptic_gregorian or noleap calendar",
+                    path, attribute, why);
+}
+
 /* Collective: looks at one file and closes it again. */
 static int scan_file(MPI_Comm comm, const char *path, file_scan *s)
 {
@@ -569,6 +589,10 @@ static int scan_file(MPI_Comm comm, const char *path, file_scan *s)
         snprintf(msg, sizeof msg, "%s", dsc_message());
         dsc_clear();
         status = dsc_fail("%s: %s; fix the attributes of variable %s", path, msg, s->time_dim_name);
+    }
+    if (status == DSC_OK) {
+        s->calendar_kind = units.calendar;
+        status = check_calendar(path, s->calendar[0] ? s->calendar : "standard", units.calendar);
     }
     if (status == DSC_OK && rank == 0) {
         long long need = expected_file_size(ncid);
@@ -609,6 +633,15 @@ static int scan_file(MPI_Comm comm, const char *path, file_scan *s)
             snprintf(msg, sizeof msg, "%s", dsc_message());
             dsc_clear();
             status = dsc_fail("%s: time step %lld: %s; fix or leave out the file", path, i, msg);
+            break;
+        }
+        if (!cf_date_is_gregorian(units.calendar, &dt)) {
+            char when[32];
+            datetime_format(&dt, when, sizeof when);
+            status = dsc_fail("%s: time step %lld is %s, before 1582-10-15, where the standard calendar is Julian; "
+                              "dsc dates time steps in the Gregorian calendar: give data from 1582-10-15 on, or set "
+                              "the calendar to proleptic_gregorian if the dates are Gregorian",
+                              path, i, when);
             break;
         }
         s->hours[i] = datetime_to_hours(&dt);
@@ -834,6 +867,26 @@ static int select_box(const file_scan *first, const era5_options *opt, era5_cata
     return DSC_OK;
 }
 
+/* Hours from step h0 to step h1 in the calendar of the files, for the step
+ * and the gaps: a noleap record goes from 28 February to 1 March without a
+ * gap, so the Gregorian leap days that lie whole between the steps do not
+ * count. */
+static double calendar_spacing(cf_calendar cal, double h0, double h1)
+{
+    double spacing = h1 - h0;
+    if (cal != CAL_NOLEAP) return spacing;
+    dsc_datetime a, b;
+    datetime_from_hours(h0, &a);
+    datetime_from_hours(h1, &b);
+    for (int y = a.year; y <= b.year; y++) {
+        if (days_in_month(y, 2, CAL_GREGORIAN) != 29) continue;
+        dsc_datetime leap = {y, 2, 29, 0, 0, 0};
+        double d = datetime_to_hours(&leap);
+        if (d >= h0 && d + 24 <= h1) spacing -= 24;
+    }
+    return spacing;
+}
+
 /* Steps of all files in time order, duplicates dropped, time range applied,
  * step_hours, and the output axis.  Warnings on rank 0. */
 static int build_time_axis(file_scan *scans, const era5_options *opt, era5_catalog *cat, int rank)
@@ -909,7 +962,9 @@ static int build_time_axis(file_scan *scans, const era5_options *opt, era5_catal
     long long nd = cat->nsteps - 1;
     if (nd > 0) {
         long long *d = (long long *)keys; /* reuse: nd <= total */
-        for (long long i = 0; i < nd; i++) d[i] = keys[a + i + 1].second - keys[a + i].second;
+        for (long long i = 0; i < nd; i++)
+            d[i] = llround(calendar_spacing(cat->calendar, (double)keys[a + i].second / 3600.0,
+                                            (double)keys[a + i + 1].second / 3600.0) * 3600.0);
         qsort(d, (size_t)nd, sizeof *d, compare_ll);
         long long best = d[0], best_run = 0;
         for (long long i = 0; i < nd;) {
@@ -927,7 +982,9 @@ static int build_time_axis(file_scan *scans, const era5_options *opt, era5_catal
         double limit = cat->step_hours >= 24 * 27 ? 24 * 32 : cat->step_hours * 1.5;
         long long ngaps = 0, gap = -1;
         for (long long i = 0; i < nd; i++)
-            if (cat->steps[i + 1].hours - cat->steps[i].hours > limit + 1e-6 && ngaps++ == 0) gap = i;
+            if (calendar_spacing(cat->calendar, cat->steps[i].hours, cat->steps[i + 1].hours) > limit + 1e-6 &&
+                ngaps++ == 0)
+                gap = i;
         if (ngaps > 0 && rank == 0) {
             char t0[32], t1[32];
             format_hours(cat->steps[gap].hours, t0, sizeof t0);
@@ -979,6 +1036,17 @@ static int build_catalog(MPI_Comm comm, file_scan *scans, int nfiles, const era5
     for (int v = 0; v < cat->nvars; v++) scans[0].file.vars[v] = scans[0].fields[index[v]];
     for (int i = 1; i < nfiles; i++)
         if (match_file(&scans[0], &scans[i], cat, opt) != DSC_OK) return DSC_ERR;
+    /* one calendar per run; standard and proleptic_gregorian agree on every
+     * date the catalog accepts (from 1582-10-15 on), as in legacy and new
+     * CDS downloads */
+    for (int i = 1; i < nfiles; i++) {
+        cf_calendar a = scans[0].calendar_kind, b = scans[i].calendar_kind;
+        int gregorian_a = a == CAL_STANDARD || a == CAL_GREGORIAN, gregorian_b = b == CAL_STANDARD || b == CAL_GREGORIAN;
+        if (a != b && !(gregorian_a && gregorian_b))
+            return dsc_fail("%s: calendar '%s' differs from calendar '%s' of %s; give files of one calendar",
+                            scans[i].file.path, scans[i].calendar[0] ? scans[i].calendar : "standard",
+                            scans[0].calendar[0] ? scans[0].calendar : "standard", scans[0].file.path);
+    }
     if (select_box(&scans[0], opt, cat) != DSC_OK) return DSC_ERR;
 
     /* files in the order of their first time step (stable for equal times) */
@@ -1004,6 +1072,7 @@ static int build_catalog(MPI_Comm comm, file_scan *scans, int nfiles, const era5
     free(sorted);
     cat->nfiles = nfiles;
     for (int i = 0; i < nfiles; i++) cat->files[i] = scans[i].file;
+    cat->calendar = scans[0].calendar_kind; /* of the earliest file */
     return build_time_axis(scans, opt, cat, rank);
 }
 

@@ -92,6 +92,19 @@ def make(name, out):
         x = np.clip(centres[which] + 0.1 * rng.standard_normal((2000, 1000)), 0, 1)
         labels = KMeans(n_clusters=7, n_init=2, random_state=0).fit_predict(x)
         truth = which
+    elif name == "coincide":
+        # clusters 0 and 1 around the same point (exact centroids, M = 0):
+        # scikit-learn leaves the pair out of Davies-Bouldin's maximum
+        c = np.round(10 * rng.random(20))
+        offsets = []
+        for f, step in ((0, 2.0), (1, 2.0), (2, 1.0), (3, 3.0)):
+            for sign in (1, -1):
+                e = np.zeros(20)
+                e[f] = sign * step
+                offsets.append(e)
+        far = c + 20 + np.round(4 * rng.standard_normal((10, 20)))
+        x = np.vstack([c + np.array(offsets), far])
+        labels = np.array([0] * 4 + [1] * 4 + [2] * 10)
     else:
         sys.exit("unknown data set " + name)
     write_bin(f"{out}/{name}.bin", x)

@@ -58,6 +58,10 @@ int main(int argc, char **argv)
     check_decode("hours since 1-1-1 00:00:0.0", "standard", 17338824, "1979-01-01T00:00:00");
     check_decode("hours since 1-1-1 00:00:0.0", "gregorian", 17690154, "2019-01-29T18:00:00");
     check_decode("hours since 1-1-1 00:00:0.0", NULL, 17347536, "1979-12-30T00:00:00");
+    /* julian: Julian throughout (cftime num2date with calendar='julian') */
+    check_decode("days since 1900-02-27", "julian", 2, "1900-02-29T00:00:00");
+    check_decode("days since 1900-02-27", "julian", 3, "1900-03-01T00:00:00");
+    check_decode("hours since 1-1-1 00:00:0.0", "julian", 17259888, "1969-12-17T00:00:00");
     check_decode("hours since 1-1-1 00:00:0.0", "proleptic_gregorian", 17347536, "1980-01-01T00:00:00");
     check_decode("days since 1582-10-15", "standard", -1, "1582-10-04T00:00:00");
     check_decode("days since 1582-10-04", "standard", 1, "1582-10-15T00:00:00");
@@ -108,6 +112,10 @@ int main(int argc, char **argv)
     dsc_clear();
     tap_check(cf_time_parse("hours since 2000-01-01", "julian_leap", &u) == DSC_ERR && strstr(dsc_message(), "julian_leap"),
               "unknown calendar rejected with its name");
+    dsc_clear();
+    tap_check(cf_time_parse("days since 2000-01-01", "none", &u) == DSC_ERR && strstr(dsc_message(), "'none'") &&
+                  strstr(dsc_message(), "no dates"),
+              "calendar none rejected: it gives no dates");
     dsc_clear();
     tap_check(cf_time_parse("hours", NULL, &u) == DSC_ERR, "units without 'since' rejected");
     dsc_clear();

@@ -8,7 +8,8 @@
  * batches taken in order; a second run saves at step k = 3, loads into a
  * fresh model and optimizer and continues to N.  Parameters and optimizer
  * moments must be bitwise identical to the uninterrupted run.  Then a
- * truncated file, a flipped byte, a wrong magic, a newer version, another
+ * truncated file, a file longer than its header says, a flipped byte, a
+ * wrong magic, a newer version, another
  * architecture and another optimizer kind must each be rejected with one
  * message naming the file.  Works on any number of ranks (each rank holds a
  * replica; gradients are averaged as in data-parallel training).
@@ -112,6 +113,48 @@ static int file_copy_modified(const char *src, const char *dst, long keep_bytes,
     if (f) fclose(f);
     free(b);
     return ok ? (int)n : -1;
+}
+
+/* FNV-1a, 64 bit, as the checkpoint's checksum. */
+static uint64_t fnv1a(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* dst = src with extra zero bytes: after the checksum (the header's size
+ * left alone), or before it with the size at byte 16 and the checksum
+ * rewritten to match.  Returns the new size or -1. */
+static long file_copy_longer(const char *src, const char *dst, long extra, int before_checksum)
+{
+    FILE *f = fopen(src, "rb");
+    if (!f) return -1;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    unsigned char *b = calloc((size_t)(n + extra), 1);
+    if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        free(b);
+        return -1;
+    }
+    fclose(f);
+    if (before_checksum) {
+        uint64_t total = (uint64_t)(n + extra);
+        memset(b + n - 8, 0, (size_t)extra);
+        memcpy(b + 16, &total, 8);
+        uint64_t sum = fnv1a(b, (size_t)(total - 8));
+        memcpy(b + total - 8, &sum, 8);
+    }
+    f = fopen(dst, "wb");
+    int ok = f && fwrite(b, 1, (size_t)(n + extra), f) == (size_t)(n + extra);
+    if (f) fclose(f);
+    free(b);
+    return ok ? n + extra : -1;
 }
 
 static void round_trip(const char *dir, optimizer_kind kind)
@@ -267,6 +310,22 @@ static void rejections(const char *dir, int rank)
         int ok = size > 0 && st == DSC_ERR && strstr(msg, bad) && strstr(msg, cases[i].expect) &&
                  !strncmp(msg, "dsc: error: ", 12);
         tap_check_all(MPI_COMM_WORLD, ok, "%s rejected: \"%s\"", cases[i].what, msg);
+    }
+
+    /* Longer than the header says: 16 bytes appended after the checksum; and
+     * 16 bytes inserted before the checksum with the header's size and the
+     * checksum made to match, so that only the sections give it away. */
+    for (int inserted = 0; inserted < 2; inserted++) {
+        long size = 0;
+        if (rank == 0) size = file_copy_longer(good, bad, 16, inserted);
+        MPI_Bcast(&size, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+        int st = load_capture(dir, bad, &m, &opt, msg, sizeof msg);
+        tap_check_all(MPI_COMM_WORLD, size > 0 && st == DSC_ERR && strstr(msg, bad) && strstr(msg, "header says"),
+                      "%s rejected: \"%s\"", inserted ? "16 bytes before the checksum, header and checksum matching"
+                                                     : "16 bytes after the checksum", msg);
+        st = load_capture(dir, bad, &m, NULL, msg, sizeof msg);
+        tap_check_all(MPI_COMM_WORLD, size > 0 && st == DSC_ERR && strstr(msg, "header says"),
+                      "%s rejected when loading the weights only", inserted ? "16 bytes before the checksum" : "16 bytes after the checksum");
     }
 
     /* Another architecture: one more latent unit. */

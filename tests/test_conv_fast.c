@@ -113,6 +113,11 @@ int main(int argc, char **argv)
         test_conv(2, 16, 32, 24, 40, 1);  // non-square
         test_conv(7, 16, 16, 40, 30, 1);  // 4 chunks of 2 images, the last one short
         test_conv(7, 16, 16, 40, 30, 0);  // first layer: no dinp
+        // the weight gradient summed over several chunks (512 tiles per chunk):
+        test_conv(5, 16, 8, 33, 35, 1);   // 306 tiles per image: 3 chunks (2, 2, 1), odd grid
+        test_conv(4, 20, 12, 46, 46, 0);  // 529 tiles: 4 chunks of one image each
+        test_conv(6, 16, 24, 20, 26, 1);  // 130 tiles: 2 chunks (4, 2)
+        test_conv(10, 16, 16, 16, 16, 1); // 64 tiles: 2 chunks (8, 2)
         test_conv(2, 16, 7, 24, 24, 1);   // few output channels (the decoder's last layer)
         test_conv(8, 32, 16, 6, 6, 1);    // 72 tiles of 6x6 maps
         test_conv(4, 32, 16, 6, 6, 1);    // too few tiles: im2col

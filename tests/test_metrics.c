@@ -109,6 +109,21 @@ static void builtin_checks(void)
         free(centre);
     }
 
+    /* Davies-Bouldin with two coinciding centroids: scikit-learn sets their
+     * distance to inf, so the pair drops out of the maximum; the others keep
+     * their ratios (S_a + S_c) / M_ac.  Without that rule DB is inf and
+     * metrics.json no longer JSON. */
+    {
+        double scatter[3] = {1.0, 2.0, 0.5}, centroids[3 * 2] = {1.0, 2.0, 1.0, 2.0, 4.0, 6.0};
+        long long sizes[3] = {4, 4, 10};
+        double m = hypot(centroids[4] - centroids[0], centroids[5] - centroids[1]);
+        double want = ((scatter[0] + scatter[2]) / m + (scatter[1] + scatter[2]) / m +
+                       fmax(scatter[0] + scatter[2], scatter[1] + scatter[2]) / m) / 3;
+        double db = davies_bouldin_from_centroids(scatter, centroids, sizes, 3, 2);
+        tap_check(isfinite(db) && fabs(db - want) <= 1e-12 * want,
+                  "Davies-Bouldin leaves coinciding centroids out: %.17g (expected %.17g)", db, want);
+    }
+
     /* Label encoding as scikit-learn's LabelEncoder. */
     int in[] = {7, -3, 7, 42, -3, 0}, enc[6], expect[] = {2, 0, 2, 3, 0, 1};
     int k = metrics_encode_labels(enc, in, 6);
