@@ -22,6 +22,7 @@
  * ranks sharing the cores would only measure each other.
  */
 #include "commands.h"
+#include "blas_env.h"
 #include "cli.h"
 #include "config.h"
 #include "model.h"
@@ -29,7 +30,6 @@
 #include "rng.h"
 #include "status.h"
 
-#include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +73,15 @@ static double median(double *t, int n)
 {
     qsort(t, (size_t)n, sizeof *t, cmp_double);
     return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+/* text without the characters a JSON string would need escaped */
+static void json_safe(char *out, size_t size, const char *in)
+{
+    size_t n = 0;
+    for (; *in && n + 1 < size; in++)
+        out[n++] = (*in == '"' || *in == '\\' || (unsigned char)*in < 0x20) ? ' ' : *in;
+    out[n] = '\0';
 }
 
 /* "48x48" */
@@ -178,12 +187,8 @@ static double sgemm_rate(int n, float *a, float *b, float *c)
 
 static int run(const bench_options_t *o)
 {
-    if (o->threads > 0) {
-        omp_set_num_threads(o->threads);
-#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
-        openblas_set_num_threads(o->threads);
-#endif
-    }
+    blas_threads_saved threads_before = {-1, -1};
+    if (o->threads > 0) threads_before = blas_threads_use(o->threads);
     const int B = o->batch, R = o->iterations;
     const model_config *cfg = &o->cfg;
     model m;
@@ -203,6 +208,7 @@ static int run(const bench_options_t *o)
         free(x);
         free(times);
         free(ga);
+        blas_threads_restore(threads_before);
         return DSC_ERR;
     }
     rng_state r;
@@ -222,10 +228,9 @@ static int run(const bench_options_t *o)
     /* The sgemm ceiling first, with OpenBLAS threaded on the same number of
      * threads (the layers then switch it to one thread, see gemm.h). */
     const size_t nn = (size_t)ngemm * ngemm;
-#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
-    openblas_set_num_threads(omp_get_max_threads());
-#endif
+    blas_threads_saved blas_before = blas_threads_use(0);
     const double sgemm = sgemm_rate(ngemm, ga, ga + nn, ga + 2 * nn);
+    blas_threads_restore(blas_before);
 
     double *t_train = times, *t_infer = times + R, *t_encode = times + 2 * R;
     for (int it = 0; status == DSC_OK && it < o->warmup + R; it++) {
@@ -255,8 +260,18 @@ static int run(const bench_options_t *o)
         char arch[256];
         model_config_format(cfg, arch, sizeof arch);
         const int threads = omp_get_max_threads();
+        const char *core = blas_core_name();
+        cpu_features cpu;
+        cpu_features_detect(&cpu);
+        const blas_verdict v = blas_core_verdict(core, &cpu);
+        char library[512];
+        json_safe(library, sizeof library, blas_library_name());
         if (o->json) {
-            printf("{\"model\": \"%s\", \"batch\": %d, \"threads\": %d, \"iterations\": %d, \"params\": %zu,\n"
+            printf("{\"blas\": \"%s\", \"blas_core\": \"%s\", \"blas_core_isa\": \"%s\", \"cpu_isa\": \"%s\", "
+                   "\"blas_core_weaker\": %s,\n",
+                   library, core ? core : "unknown", blas_isa_name(v.core_isa), blas_isa_name(v.cpu_isa),
+                   v.weaker ? "true" : "false");
+            printf(" \"model\": \"%s\", \"batch\": %d, \"threads\": %d, \"iterations\": %d, \"params\": %zu,\n"
                    " \"train_gflop_per_sample\": %.4f, \"infer_gflop_per_sample\": %.4f,\n"
                    " \"train_s\": %.6f, \"infer_s\": %.6f, \"encode_s\": %.6f,\n"
                    " \"train_samples_per_s\": %.3f, \"infer_samples_per_s\": %.3f, \"encode_samples_per_s\": %.3f,\n"
@@ -265,6 +280,10 @@ static int run(const bench_options_t *o)
                    arch, B, threads, R, m.nparams, train_flops / B * 1e-9, fwd / B * 1e-9, tt, ti, te, B / tt,
                    B / ti, B / te, train_gf, infer_gf, enc / te * 1e-9, sgemm, train_gf / sgemm, infer_gf / sgemm);
         } else {
+            printf("blas %s\nblas_core %s\nblas_core_isa %s\ncpu_isa %s\nblas_core_weaker %s\n", library,
+                   core ? core : "unknown", blas_isa_name(v.core_isa), blas_isa_name(v.cpu_isa),
+                   v.weaker ? "yes" : "no");
+            if (v.weaker) printf("blas_fix export OPENBLAS_CORETYPE=%s\n", v.coretype);
             printf("model %s\n", arch);
             printf("batch %d\nthreads %d\niterations %d\nparams %zu\n", B, threads, R, m.nparams);
             printf("train_gflop_per_sample %.4f\ninfer_gflop_per_sample %.4f\n", train_flops / B * 1e-9,
@@ -278,6 +297,7 @@ static int run(const bench_options_t *o)
                    train_gf / sgemm, infer_gf / sgemm);
         }
     }
+    blas_threads_restore(threads_before);
     optimizer_destroy(&opt);
     model_destroy(&m);
     free(dlatent);

@@ -39,11 +39,11 @@
  * the inertia and the re-seeding use exact double distances.
  */
 #include "kmeans.h"
+#include "blas_env.h"
 #include "rng.h"
 #include "status.h"
 #include "config.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -190,19 +190,14 @@ static void assign_rows(assign_work *w, int *labels, double *dist, const float *
         }
         w->ncc[j] = s;
     }
-#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-#endif
+    blas_threads_saved blas = blas_threads_single();
     long long ntiles = (n + ROW_TILE - 1) / ROW_TILE;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(w->nthreads)
     for (long long t = 0; t < ntiles; t++) {
         long long i0 = t * ROW_TILE, m = n - i0 < ROW_TILE ? n - i0 : ROW_TILE;
         assign_tile(w, omp_get_thread_num(), labels, dist, x, i0, m, centroids, shift);
     }
-#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
-    openblas_set_num_threads(blas_threads);
-#endif
+    blas_threads_restore(blas);
 }
 
 double kmeans_assign(int *labels, const float *x, long long n, int d, const double *centroids, int k)

@@ -30,11 +30,11 @@
  * y'.w + w.w for the original rows.
  */
 #include "metrics.h"
+#include "blas_env.h"
 #include "partition.h"
 #include "status.h"
 #include "config.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdint.h>
@@ -477,10 +477,7 @@ int pairwise_metrics_compute(MPI_Comm comm, const metrics_data *data, const pair
     }
 
     /* OpenBLAS runs single-threaded inside the OpenMP tile loop. */
-#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-#endif
+    blas_threads_saved blas = blas_threads_single();
     pass_context ctx = {.d = d, .k = K, .tile = tile, .mean = mean};
     MPI_Datatype row_type;
     MPI_Type_contiguous(d, MPI_FLOAT, &row_type);
@@ -528,9 +525,7 @@ int pairwise_metrics_compute(MPI_Comm comm, const metrics_data *data, const pair
     }
     MPI_Waitall(nback, back, MPI_STATUSES_IGNORE);
     MPI_Type_free(&row_type);
-#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
-    openblas_set_num_threads(blas_threads);
-#endif
+    blas_threads_restore(blas);
 
     /* Sum the per-cluster distance sums of the own rows. */
     long long direct = 0;
