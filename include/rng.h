@@ -21,6 +21,10 @@ typedef struct {
  * streams (stream = 0 for the weights, the rank for per-rank dropout). */
 void rng_seed(rng_state *r, uint64_t seed, uint64_t stream);
 uint64_t rng_next(rng_state *r);
+/* splitmix64 (Steele, Lea and Flood 2014): advances *state by the golden
+ * gamma and returns the mixed value; a one-word generator for a few draws
+ * identical on every rank (and the seeding of rng_seed). */
+uint64_t rng_splitmix64(uint64_t *state);
 /* Uniform double in [0, 1) with 53 random bits. */
 double rng_uniform(rng_state *r);
 /* Uniform float in [lo, hi). */

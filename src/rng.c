@@ -6,7 +6,7 @@
 
 #include <math.h>
 
-static uint64_t splitmix64(uint64_t *x)
+uint64_t rng_splitmix64(uint64_t *x)
 {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -21,9 +21,9 @@ void rng_seed(rng_state *r, uint64_t seed, uint64_t stream)
     /* Mix the stream into the seed with a second splitmix round so that
      * (seed, stream) and (seed + 1, stream - 1) do not collide. */
     uint64_t x = seed;
-    uint64_t mixed = splitmix64(&x);
+    uint64_t mixed = rng_splitmix64(&x);
     x = mixed ^ (stream * 0xd1b54a32d192ed03ULL + 0x8cb92ba72f3d8dd7ULL);
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
+    for (int i = 0; i < 4; i++) r->s[i] = rng_splitmix64(&x);
     if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3])) r->s[0] = 1; /* the all-zero state is a fixed point */
 }
 
