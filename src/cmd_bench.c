@@ -24,17 +24,18 @@
 #include "commands.h"
 #include "blas_env.h"
 #include "cli.h"
+#include "json.h"
 #include "config.h"
 #include "model.h"
 #include "optimizer.h"
 #include "rng.h"
 #include "status.h"
+#include "timing.h"
 
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const cli_option bench_options[] = {
     {"batch", 'b', "B", "8", "samples per batch"},
@@ -55,34 +56,6 @@ typedef struct {
     uint64_t seed;
     int json;
 } bench_options_t;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *t, int n)
-{
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
-    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
-
-/* text without the characters a JSON string would need escaped */
-static void json_safe(char *out, size_t size, const char *in)
-{
-    size_t n = 0;
-    for (; *in && n + 1 < size; in++)
-        out[n++] = (*in == '"' || *in == '\\' || (unsigned char)*in < 0x20) ? ' ' : *in;
-    out[n] = '\0';
-}
 
 /* "48x48" */
 static int parse_grid(const char *text, int *h, int *w)
@@ -178,11 +151,11 @@ static double sgemm_rate(int n, float *a, float *b, float *c)
     double t[RUNS];
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n); /* warm-up */
     for (int r = 0; r < RUNS; r++) {
-        double t0 = now();
+        double t0 = timing_now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        t[r] = now() - t0;
+        t[r] = timing_now() - t0;
     }
-    return 2.0 * n * n * n / median(t, RUNS) * 1e-9;
+    return 2.0 * n * n * n / timing_median(t, RUNS) * 1e-9;
 }
 
 static int run(const bench_options_t *o)
@@ -234,28 +207,28 @@ static int run(const bench_options_t *o)
 
     double *t_train = times, *t_infer = times + R, *t_encode = times + 2 * R;
     for (int it = 0; status == DSC_OK && it < o->warmup + R; it++) {
-        double t0 = now();
+        double t0 = timing_now();
         model_zero_grad(&m);
         status = model_forward(&m, x, B, 1);
         if (status == DSC_OK) status = model_backward(&m, 1.0f, dlatent);
         if (status == DSC_OK) optimizer_step(&opt, m.params, m.grads);
-        if (it >= o->warmup) t_train[it - o->warmup] = now() - t0;
+        if (it >= o->warmup) t_train[it - o->warmup] = timing_now() - t0;
     }
     for (int it = 0; status == DSC_OK && it < o->warmup + R; it++) {
-        double t0 = now();
+        double t0 = timing_now();
         status = model_forward(&m, x, B, 0);
-        if (it >= o->warmup) t_infer[it - o->warmup] = now() - t0;
+        if (it >= o->warmup) t_infer[it - o->warmup] = timing_now() - t0;
     }
     for (int it = 0; status == DSC_OK && it < o->warmup + R; it++) {
-        double t0 = now();
+        double t0 = timing_now();
         status = model_encode(&m, x, B);
-        if (it >= o->warmup) t_encode[it - o->warmup] = now() - t0;
+        if (it >= o->warmup) t_encode[it - o->warmup] = timing_now() - t0;
     }
     if (status == DSC_OK) {
         double first;
         const double fwd = forward_flops(&m, B, &first), enc = encode_flops(&m, B);
         const double train_flops = 3.0 * fwd - first;
-        const double tt = median(t_train, R), ti = median(t_infer, R), te = median(t_encode, R);
+        const double tt = timing_median(t_train, R), ti = timing_median(t_infer, R), te = timing_median(t_encode, R);
         const double train_gf = train_flops / tt * 1e-9, infer_gf = fwd / ti * 1e-9;
         char arch[256];
         model_config_format(cfg, arch, sizeof arch);
@@ -264,12 +237,12 @@ static int run(const bench_options_t *o)
         cpu_features cpu;
         cpu_features_detect(&cpu);
         const blas_verdict v = blas_core_verdict(core, &cpu);
-        char library[512];
-        json_safe(library, sizeof library, blas_library_name());
+        const char *library = blas_library_name();
         if (o->json) {
-            printf("{\"blas\": \"%s\", \"blas_core\": \"%s\", \"blas_core_isa\": \"%s\", \"cpu_isa\": \"%s\", "
-                   "\"blas_core_weaker\": %s,\n",
-                   library, core ? core : "unknown", blas_isa_name(v.core_isa), blas_isa_name(v.cpu_isa),
+            fputs("{\"blas\": ", stdout);
+            json_write_string(stdout, library);
+            printf(", \"blas_core\": \"%s\", \"blas_core_isa\": \"%s\", \"cpu_isa\": \"%s\", \"blas_core_weaker\": %s,\n",
+                   core ? core : "unknown", blas_isa_name(v.core_isa), blas_isa_name(v.cpu_isa),
                    v.weaker ? "true" : "false");
             printf(" \"model\": \"%s\", \"batch\": %d, \"threads\": %d, \"iterations\": %d, \"params\": %zu,\n"
                    " \"train_gflop_per_sample\": %.4f, \"infer_gflop_per_sample\": %.4f,\n"
