@@ -60,20 +60,15 @@ typedef struct {
 /* "48x48" */
 static int parse_grid(const char *text, int *h, int *w)
 {
-    char *end;
-    long a = strtol(text, &end, 10), b = 0;
-    if (end == text || *end != 'x') goto bad;
-    const char *s = end + 1;
-    b = strtol(s, &end, 10);
-    if (end == s || *end != '\0') goto bad;
+    long hw[2];
+    if (cli_parse_dims(text, 2, hw) != DSC_OK) return dsc_fail("dsc bench: option --grid: '%s' is not HxW such as 48x48", text);
+    const long a = hw[0], b = hw[1];
     if (a < 16 || b < 16 || a > 4096 || b > 4096 || a % 16 || b % 16)
         return dsc_fail("dsc bench: option --grid: '%s' must be 16 to 4096 in each direction and a multiple of 16",
                         text);
     *h = (int)a;
     *w = (int)b;
     return DSC_OK;
-bad:
-    return dsc_fail("dsc bench: option --grid: '%s' is not HxW such as 48x48", text);
 }
 
 static int parse_options(bench_options_t *o, const cli_command *cmd)

@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "cli.h"
 #include "era5_catalog.h"
+#include "run_common.h"
 #include "json.h"
 #include "era5_reader.h"
 #include "status.h"

@@ -25,8 +25,8 @@ typedef struct {
 } subcommand;
 
 static const subcommand subcommands[] = {
-    {"synth", synth_command, "write the ERA5-like sample data set (one netCDF file per year, truth.csv)"},
-    {"info", info_command, "show what the reader sees in a list of ERA5 netCDF files"},
+    {"synth", synth_command, "write the ERA5-like sample data set (one netCDF file per year, truth.csv)", 0},
+    {"info", info_command, "show what the reader sees in a list of ERA5 netCDF files", 0},
     {"train", train_command, "train Deep Spatiotemporal Clustering and label every time step (the main job)", 1},
     {"kmeans", kmeans_command, "k-means on the normalised input (the baseline; with --anomalies the weather-regime standard)", 1},
     {"predict", predict_command, "label other years with a trained model", 1},
