@@ -7,6 +7,9 @@
  */
 #include "blas_env.h"
 #include "gemm.h"
+#include "kmeans.h"
+#include "metrics.h"
+#include "status.h"
 #include "tap.h"
 
 #include <omp.h>
@@ -127,6 +130,26 @@ static void check_threads(void)
             exact &= s == c[i * 4 + j];
         }
     tap_check(exact, "layer_gemm product (small integers and halves: exact)");
+
+    /* k-means and the silhouette run the BLAS on one thread in their loops
+     * and give the count back */
+    enum { N = 12, D = 3 };
+    float x[N * D];
+    int labels[N];
+    for (int i = 0; i < N; i++) {
+        labels[i] = i % 2;
+        for (int f = 0; f < D; f++) x[i * D + f] = (float)(labels[i] * 5 + (i * 7 + f * 3) % 4);
+    }
+    double centroids[2 * D] = {1, 1, 1, 6, 6, 6};
+    int assigned[N];
+    kmeans_assign(assigned, x, N, D, centroids, 2);
+    tap_check(blas_threads_get() == 3 && omp_get_max_threads() == 3, "kmeans_assign leaves the thread counts as it found them");
+    metrics_data data = {.ntotal = N, .n = N, .d = D, .x = x, .labels = labels, .k = 2};
+    pairwise_metrics pm;
+    int status = pairwise_metrics_compute(MPI_COMM_SELF, &data, NULL, &pm);
+    tap_check(status == DSC_OK && pm.silhouette > 0.5 && blas_threads_get() == 3 && omp_get_max_threads() == 3,
+              "pairwise_metrics_compute leaves the thread counts as it found them");
+    if (status == DSC_OK) pairwise_metrics_destroy(&pm);
 
     blas_threads_restore(use);
     tap_check(omp_get_max_threads() == omp0 && blas_threads_get() == blas0,
