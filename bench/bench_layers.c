@@ -11,24 +11,11 @@
  * quote.
  */
 #include "layers.h"
+#include "timing.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static float *alloc_rand(size_t n)
 {
@@ -62,18 +49,17 @@ int main(int argc, char **argv)
         const int first = s == 0; // the input layer needs no input gradient
         double tf[64], tb[64];
         for (int r = 0; r <= R && r < 64; r++) { // r = 0 warms up
-            double t0 = now();
+            double t0 = timing_now();
             conv2d_forward(out, inp, w, b, scratch, &d);
-            double t1 = now();
+            double t1 = timing_now();
             conv2d_backward(first ? NULL : dinp, dw, db, out, inp, w, scratch, &d);
-            double t2 = now();
+            double t2 = timing_now();
             if (r > 0) tf[r - 1] = t1 - t0, tb[r - 1] = t2 - t1;
         }
-        qsort(tf, R, sizeof(double), cmp_double);
-        qsort(tb, R, sizeof(double), cmp_double);
+
         const double f = 2.0 * B * d.OC * d.IC * 9.0 * d.H * d.W;
         const double fb = first ? f : 2 * f;
-        const double mf = tf[R / 2], mb = tb[R / 2];
+        const double mf = timing_median(tf, R), mb = timing_median(tb, R);
         char name[64];
         snprintf(name, sizeof name, "%d x %d x %d -> %d", d.IC, d.H, d.W, d.OC);
         printf("  %-22s %10.2f %10.1f %10.2f %10.1f\n", name, 1e3 * mf, 1e-9 * f / mf, 1e3 * mb, 1e-9 * fb / mb);
@@ -100,20 +86,18 @@ int main(int argc, char **argv)
         float *state = alloc_rand(lstm_state_floats(&d)), *scratch = alloc_rand(lstm_scratch_floats(&d));
         double tf[64], tb[64];
         for (int r = 0; r <= R && r < 64; r++) {
-            double t0 = now();
+            double t0 = timing_now();
             lstm_forward(out, state, inp, wih, whh, b, mx, mh, scratch, &d);
-            double t1 = now();
+            double t1 = timing_now();
             lstm_backward(dinp, dwi, dwh, db, out, inp, wih, whh, mx, mh, state, scratch, &d);
-            double t2 = now();
+            double t2 = timing_now();
             if (r > 0) tf[r - 1] = t1 - t0, tb[r - 1] = t2 - t1;
         }
-        qsort(tf, R, sizeof(double), cmp_double);
-        qsort(tb, R, sizeof(double), cmp_double);
         const double f = 2.0 * B * 4 * d.HID * d.IN; // S = 1: no recurrent product
+        const double mf = timing_median(tf, R), mb = timing_median(tb, R);
         char name[64];
         snprintf(name, sizeof name, "%d -> %d", d.IN, d.HID);
-        printf("  %-22s %10.2f %10.1f %10.2f %10.1f\n", name, 1e3 * tf[R / 2], 1e-9 * f / tf[R / 2], 1e3 * tb[R / 2],
-               1e-9 * 2 * f / tb[R / 2]);
+        printf("  %-22s %10.2f %10.1f %10.2f %10.1f\n", name, 1e3 * mf, 1e-9 * f / mf, 1e3 * mb, 1e-9 * 2 * f / mb);
         free(inp), free(wih), free(whh), free(b), free(mx), free(mh), free(out), free(dinp);
         free(dwi), free(dwh), free(db), free(state), free(scratch);
     }

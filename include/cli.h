@@ -64,5 +64,10 @@ int cli_flag(const cli_command *cmd, const char *name);
 /* Converters: DSC_ERR with "option --NAME: ..." on a bad value. */
 int cli_long(const cli_command *cmd, const char *name, long lo, long hi, long *out);
 int cli_double(const cli_command *cmd, const char *name, double lo, double hi, double *out);
+/* Sizes such as "48x48" or "4x1x1": exactly n unsigned decimal integers
+ * joined by 'x' (or 'X'), nothing else (no signs, no spaces).  DSC_ERR
+ * without a message when text is not of that form: the caller names the
+ * option and the form it wants. */
+int cli_parse_dims(const char *text, int n, long *out);
 
 #endif

@@ -15,14 +15,14 @@
 
 #include <mpi.h>
 #include "cf_time.h"
-#include "cli.h"
 
 #define ERA5_MAX_VARS 16
 #define ERA5_NAME_LEN 64
 #define ERA5_PATH_LEN 4096
 #define ERA5_MAX_MISSING 8  /* values of a missing_value attribute that are honoured */
 
-/* Reading options shared by dsc info / train / eval. */
+/* Reading options shared by dsc info / train / eval (from the command line:
+ * era5_options_from_cli in run_common.h). */
 typedef struct {
     int nvars;                             /* 0 = every known field variable in the files */
     char vars[ERA5_MAX_VARS][ERA5_NAME_LEN]; /* requested canonical names or aliases */
@@ -35,16 +35,6 @@ typedef struct {
     int process_grid[3];                   /* --process-grid TxYxX; 0 = automatic */
 } era5_options;
 
-/* Options table entries for cli.h, to be placed in a command's table. */
-#define ERA5_CLI_OPTIONS                                                                                        \
-    {"vars", 0, "LIST", NULL, "comma-separated variables to read (names or aliases: t2m, 2t, var167, ...); all if absent"}, \
-    {"box", 0, "S,N,W,E", NULL, "latitude/longitude box in degrees (south,north,west,east); whole grid if absent"},   \
-    {"time-range", 0, "START/END", NULL, "inclusive time range, ISO 8601 (1980-01-01/1989-12-31: END's whole day; START/ or /END leave one side open); everything if absent"}, \
-    {"daily-mean", 0, NULL, NULL, "average sub-daily steps into daily means (UTC days)"},                          \
-    {"process-grid", 0, "TxYxX", "auto", "ranks along time, latitude and longitude for reading"}
-
-/* Fills opt from a parsed command that contains ERA5_CLI_OPTIONS. */
-int era5_options_from_cli(const cli_command *cmd, era5_options *opt);
 
 typedef struct {
     char name[ERA5_NAME_LEN];      /* canonical short name (sst, sp, sshf, slhf, t2m, u10, v10) or the file's own */

@@ -25,8 +25,9 @@
  *     conv (OC, IC, K, K), dense (OUT, IN), LSTM weight_ih (4*HID, IN) and
  *     weight_hh (4*HID, HID).
  *   - Each GEMM kernel (conv2d, dense, lstm: OpenBLAS sgemm + OpenMP) has a
- *     slow, obviously correct *_reference twin with direct loops, used by the
- *     tests; pooling, up-sampling, activations and MSE are direct loops.
+ *     slow, obviously correct *_reference twin with direct loops in
+ *     tests/reference_kernels.c (linked into the tests only); pooling,
+ *     up-sampling, activations and MSE are direct loops.
  *
  * Flatten and reshape are no-ops on these buffers: a (B, C, H, W) tensor is
  * read as (B, C*H*W) in NCHW order (c slowest, then h, then w).  Keras
@@ -72,12 +73,6 @@ void conv2d_backward(float *dinp,          // (B, IC, H, W) +=, may be NULL
                      const float *weight,  // (OC, IC, K, K)
                      float *scratch,       // (conv2d_scratch_floats(d))
                      const conv2d_dims *d);
-
-/* Direct loops, no scratch; same semantics (backward accumulates). */
-void conv2d_forward_reference(float *out, const float *inp, const float *weight, const float *bias,
-                              const conv2d_dims *d);
-void conv2d_backward_reference(float *dinp, float *dweight, float *dbias, const float *dout,
-                               const float *inp, const float *weight, const conv2d_dims *d);
 
 /* ---- MaxPool2D: 2x2, stride 2, Keras 'same' padding ----------------------
  * Output (B, C, OH, OW) with OH = ceil(H/2), OW = ceil(W/2); a window hanging
@@ -133,11 +128,6 @@ void dense_backward(float *dinp,         // (B, IN) +=, may be NULL
                     const float *inp,    // (B, IN)
                     const float *weight, // (OUT, IN)
                     const dense_dims *d);
-
-void dense_forward_reference(float *out, const float *inp, const float *weight, const float *bias,
-                             const dense_dims *d);
-void dense_backward_reference(float *dinp, float *dweight, float *dbias, const float *dout,
-                              const float *inp, const float *weight, const dense_dims *d);
 
 /* ---- LSTM, Keras semantics ------------------------------------------------
  * Gate blocks in the order i, f, g (Keras "c"), o -- the same order in Keras
@@ -195,16 +185,6 @@ void lstm_backward(float *dinp,             // (B, S, IN) +=, may be NULL
                    const float *state,      // from lstm_forward
                    float *scratch,          // (lstm_scratch_floats(d))
                    const lstm_dims *d);
-
-/* Direct loops, keeping the state in the same layout; no scratch argument
- * (the backward reference allocates its small temporaries: tests only). */
-void lstm_forward_reference(float *out, float *state, const float *inp, const float *weight_ih,
-                            const float *weight_hh, const float *bias, const float *mask_x,
-                            const float *mask_h, const lstm_dims *d);
-void lstm_backward_reference(float *dinp, float *dweight_ih, float *dweight_hh, float *dbias,
-                             const float *dout, const float *inp, const float *weight_ih,
-                             const float *weight_hh, const float *mask_x, const float *mask_h,
-                             const float *state, const lstm_dims *d);
 
 /* ---- Element-wise activations ---------------------------------------------
  * Forward may run in place (out == inp).  Backward uses the forward OUTPUT:

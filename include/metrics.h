@@ -54,11 +54,6 @@ typedef struct {
 int pairwise_metrics_compute(MPI_Comm comm, const metrics_data *data, const pairwise_options *opt, pairwise_metrics *out);
 void pairwise_metrics_destroy(pairwise_metrics *out);
 
-/* Euclidean distances of a tile computed like the pairwise pass does
- * (centred GEMM, direct differences for near points), for the accuracy test.
- * a: (NA, D), b: (NB, D), mean: (D) the centre; out: (NA, NB). */
-int pairwise_distance_tile(double *out, const float *a, long long na, const float *b, long long nb, int d, const double *mean);
-
 /* ---- per-cluster sums (cluster_metrics.c, davies_bouldin.c) -------------- */
 
 typedef struct {

@@ -1,16 +1,31 @@
 /*
- * run_common.h - what the clustering commands (dsc train, dsc kmeans,
- * dsc predict) share: the output folder, reading and normalising the input,
- * and gathering per-time-step results.
+ * run_common.h - what the commands share: the reading options of every
+ * command that reads ERA5 files (info, train, kmeans, predict, eval), and
+ * for the clustering commands (dsc train, dsc kmeans, dsc predict) the
+ * output folder, reading and normalising the input, and gathering
+ * per-time-step results.
  */
 #ifndef DSC_RUN_COMMON_H
 #define DSC_RUN_COMMON_H
 
 #include <mpi.h>
 #include <stddef.h>
+#include "cli.h"
 #include "era5_catalog.h"
 #include "era5_reader.h"
 #include "preprocess.h"
+
+/* Options table entries for cli.h, to be placed in a command's table. */
+#define ERA5_CLI_OPTIONS                                                                                        \
+    {"vars", 0, "LIST", NULL, "comma-separated variables to read (names or aliases: t2m, 2t, var167, ...); all if absent"}, \
+    {"box", 0, "S,N,W,E", NULL, "latitude/longitude box in degrees (south,north,west,east); whole grid if absent"},   \
+    {"time-range", 0, "START/END", NULL, "inclusive time range, ISO 8601 (1980-01-01/1989-12-31: END's whole day; START/ or /END leave one side open); everything if absent"}, \
+    {"daily-mean", 0, NULL, NULL, "average sub-daily steps into daily means (UTC days)"},                          \
+    {"process-grid", 0, "TxYxX", "auto", "ranks along time, latitude and longitude for reading"}
+
+/* Fills opt from a parsed command that contains ERA5_CLI_OPTIONS; DSC_ERR
+ * with a message naming the option. */
+int era5_options_from_cli(const cli_command *cmd, era5_options *opt);
 
 /* Options every clustering command takes, for its cli_option table. */
 #define RUN_CLI_OPTIONS                                                                                           \

@@ -139,6 +139,22 @@ int cli_long(const cli_command *cmd, const char *name, long lo, long hi, long *o
     return DSC_OK;
 }
 
+int cli_parse_dims(const char *text, int n, long *out)
+{
+    const char *p = text;
+    for (int k = 0; k < n; k++) {
+        if (*p < '0' || *p > '9') return DSC_ERR;
+        char *end;
+        errno = 0;
+        long x = strtol(p, &end, 10);
+        if (errno) return DSC_ERR;
+        if (k < n - 1 ? (*end != 'x' && *end != 'X') : *end != '\0') return DSC_ERR;
+        out[k] = x;
+        p = end + 1;
+    }
+    return DSC_OK;
+}
+
 int cli_double(const cli_command *cmd, const char *name, double lo, double hi, double *out)
 {
     const char *v = cli_get(cmd, name);

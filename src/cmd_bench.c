@@ -22,19 +22,20 @@
  * ranks sharing the cores would only measure each other.
  */
 #include "commands.h"
+#include "blas_env.h"
 #include "cli.h"
+#include "json.h"
 #include "config.h"
 #include "model.h"
 #include "optimizer.h"
 #include "rng.h"
 #include "status.h"
+#include "timing.h"
 
-#include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const cli_option bench_options[] = {
     {"batch", 'b', "B", "8", "samples per batch"},
@@ -56,42 +57,18 @@ typedef struct {
     int json;
 } bench_options_t;
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *t, int n)
-{
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
-    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
-
 /* "48x48" */
 static int parse_grid(const char *text, int *h, int *w)
 {
-    char *end;
-    long a = strtol(text, &end, 10), b = 0;
-    if (end == text || *end != 'x') goto bad;
-    const char *s = end + 1;
-    b = strtol(s, &end, 10);
-    if (end == s || *end != '\0') goto bad;
+    long hw[2];
+    if (cli_parse_dims(text, 2, hw) != DSC_OK) return dsc_fail("dsc bench: option --grid: '%s' is not HxW such as 48x48", text);
+    const long a = hw[0], b = hw[1];
     if (a < 16 || b < 16 || a > 4096 || b > 4096 || a % 16 || b % 16)
         return dsc_fail("dsc bench: option --grid: '%s' must be 16 to 4096 in each direction and a multiple of 16",
                         text);
     *h = (int)a;
     *w = (int)b;
     return DSC_OK;
-bad:
-    return dsc_fail("dsc bench: option --grid: '%s' is not HxW such as 48x48", text);
 }
 
 static int parse_options(bench_options_t *o, const cli_command *cmd)
@@ -169,21 +146,17 @@ static double sgemm_rate(int n, float *a, float *b, float *c)
     double t[RUNS];
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n); /* warm-up */
     for (int r = 0; r < RUNS; r++) {
-        double t0 = now();
+        double t0 = timing_now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        t[r] = now() - t0;
+        t[r] = timing_now() - t0;
     }
-    return 2.0 * n * n * n / median(t, RUNS) * 1e-9;
+    return 2.0 * n * n * n / timing_median(t, RUNS) * 1e-9;
 }
 
 static int run(const bench_options_t *o)
 {
-    if (o->threads > 0) {
-        omp_set_num_threads(o->threads);
-#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
-        openblas_set_num_threads(o->threads);
-#endif
-    }
+    blas_threads_saved threads_before = {-1, -1};
+    if (o->threads > 0) threads_before = blas_threads_use(o->threads);
     const int B = o->batch, R = o->iterations;
     const model_config *cfg = &o->cfg;
     model m;
@@ -203,6 +176,7 @@ static int run(const bench_options_t *o)
         free(x);
         free(times);
         free(ga);
+        blas_threads_restore(threads_before);
         return DSC_ERR;
     }
     rng_state r;
@@ -222,41 +196,50 @@ static int run(const bench_options_t *o)
     /* The sgemm ceiling first, with OpenBLAS threaded on the same number of
      * threads (the layers then switch it to one thread, see gemm.h). */
     const size_t nn = (size_t)ngemm * ngemm;
-#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
-    openblas_set_num_threads(omp_get_max_threads());
-#endif
+    blas_threads_saved blas_before = blas_threads_use(0);
     const double sgemm = sgemm_rate(ngemm, ga, ga + nn, ga + 2 * nn);
+    blas_threads_restore(blas_before);
 
     double *t_train = times, *t_infer = times + R, *t_encode = times + 2 * R;
     for (int it = 0; status == DSC_OK && it < o->warmup + R; it++) {
-        double t0 = now();
+        double t0 = timing_now();
         model_zero_grad(&m);
         status = model_forward(&m, x, B, 1);
         if (status == DSC_OK) status = model_backward(&m, 1.0f, dlatent);
         if (status == DSC_OK) optimizer_step(&opt, m.params, m.grads);
-        if (it >= o->warmup) t_train[it - o->warmup] = now() - t0;
+        if (it >= o->warmup) t_train[it - o->warmup] = timing_now() - t0;
     }
     for (int it = 0; status == DSC_OK && it < o->warmup + R; it++) {
-        double t0 = now();
+        double t0 = timing_now();
         status = model_forward(&m, x, B, 0);
-        if (it >= o->warmup) t_infer[it - o->warmup] = now() - t0;
+        if (it >= o->warmup) t_infer[it - o->warmup] = timing_now() - t0;
     }
     for (int it = 0; status == DSC_OK && it < o->warmup + R; it++) {
-        double t0 = now();
+        double t0 = timing_now();
         status = model_encode(&m, x, B);
-        if (it >= o->warmup) t_encode[it - o->warmup] = now() - t0;
+        if (it >= o->warmup) t_encode[it - o->warmup] = timing_now() - t0;
     }
     if (status == DSC_OK) {
         double first;
         const double fwd = forward_flops(&m, B, &first), enc = encode_flops(&m, B);
         const double train_flops = 3.0 * fwd - first;
-        const double tt = median(t_train, R), ti = median(t_infer, R), te = median(t_encode, R);
+        const double tt = timing_median(t_train, R), ti = timing_median(t_infer, R), te = timing_median(t_encode, R);
         const double train_gf = train_flops / tt * 1e-9, infer_gf = fwd / ti * 1e-9;
         char arch[256];
         model_config_format(cfg, arch, sizeof arch);
         const int threads = omp_get_max_threads();
+        const char *core = blas_core_name();
+        cpu_features cpu;
+        cpu_features_detect(&cpu);
+        const blas_verdict v = blas_core_verdict(core, &cpu);
+        const char *library = blas_library_name();
         if (o->json) {
-            printf("{\"model\": \"%s\", \"batch\": %d, \"threads\": %d, \"iterations\": %d, \"params\": %zu,\n"
+            fputs("{\"blas\": ", stdout);
+            json_write_string(stdout, library);
+            printf(", \"blas_core\": \"%s\", \"blas_core_isa\": \"%s\", \"cpu_isa\": \"%s\", \"blas_core_weaker\": %s,\n",
+                   core ? core : "unknown", blas_isa_name(v.core_isa), blas_isa_name(v.cpu_isa),
+                   v.weaker ? "true" : "false");
+            printf(" \"model\": \"%s\", \"batch\": %d, \"threads\": %d, \"iterations\": %d, \"params\": %zu,\n"
                    " \"train_gflop_per_sample\": %.4f, \"infer_gflop_per_sample\": %.4f,\n"
                    " \"train_s\": %.6f, \"infer_s\": %.6f, \"encode_s\": %.6f,\n"
                    " \"train_samples_per_s\": %.3f, \"infer_samples_per_s\": %.3f, \"encode_samples_per_s\": %.3f,\n"
@@ -265,6 +248,10 @@ static int run(const bench_options_t *o)
                    arch, B, threads, R, m.nparams, train_flops / B * 1e-9, fwd / B * 1e-9, tt, ti, te, B / tt,
                    B / ti, B / te, train_gf, infer_gf, enc / te * 1e-9, sgemm, train_gf / sgemm, infer_gf / sgemm);
         } else {
+            printf("blas %s\nblas_core %s\nblas_core_isa %s\ncpu_isa %s\nblas_core_weaker %s\n", library,
+                   core ? core : "unknown", blas_isa_name(v.core_isa), blas_isa_name(v.cpu_isa),
+                   v.weaker ? "yes" : "no");
+            if (v.weaker) printf("blas_fix export OPENBLAS_CORETYPE=%s\n", v.coretype);
             printf("model %s\n", arch);
             printf("batch %d\nthreads %d\niterations %d\nparams %zu\n", B, threads, R, m.nparams);
             printf("train_gflop_per_sample %.4f\ninfer_gflop_per_sample %.4f\n", train_flops / B * 1e-9,
@@ -278,6 +265,7 @@ static int run(const bench_options_t *o)
                    train_gf / sgemm, infer_gf / sgemm);
         }
     }
+    blas_threads_restore(threads_before);
     optimizer_destroy(&opt);
     model_destroy(&m);
     free(dlatent);

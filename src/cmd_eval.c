@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "cli.h"
 #include "era5_catalog.h"
+#include "run_common.h"
 #include "era5_reader.h"
 #include "labels.h"
 #include "latent_pass.h"

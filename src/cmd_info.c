@@ -14,6 +14,8 @@
 #include "commands.h"
 #include "cli.h"
 #include "era5_catalog.h"
+#include "run_common.h"
+#include "json.h"
 #include "era5_reader.h"
 #include "status.h"
 
@@ -152,45 +154,20 @@ static void print_text(const era5_catalog *cat, const era5_options *opt, const l
 /* ------------------------------------------------------------------------ */
 /* JSON                                                                     */
 
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': fputs("\\\"", stdout); break;
-        case '\\': fputs("\\\\", stdout); break;
-        case '\n': fputs("\\n", stdout); break;
-        case '\r': fputs("\\r", stdout); break;
-        case '\t': fputs("\\t", stdout); break;
-        default:
-            if (*p < 0x20) printf("\\u%04x", *p);
-            else putchar(*p);
-        }
-    }
-    putchar('"');
-}
-
-/* JSON has no NaN or infinity: those become null. */
-static void json_number(double x)
-{
-    if (isfinite(x)) printf("%.17g", x);
-    else fputs("null", stdout);
-}
-
 static void print_json(const era5_catalog *cat, const era5_options *opt, const long long *missing)
 {
     printf("{\n  \"files\": [");
     for (int i = 0; i < cat->nfiles; i++) {
         printf(i ? ", " : "");
-        json_string(cat->files[i].path);
+        json_write_string(stdout, cat->files[i].path);
     }
     printf("],\n  \"file_details\": [");
     for (int i = 0; i < cat->nfiles; i++) {
         const era5_file *f = &cat->files[i];
         printf("%s\n    {\"path\": ", i ? "," : "");
-        json_string(f->path);
+        json_write_string(stdout, f->path);
         printf(", \"format\": ");
-        json_string(format_name(f->format));
+        json_write_string(stdout, format_name(f->format));
         printf(", \"steps\": %lld, \"time_is_record\": %s, \"expver\": %lld}", f->ntime,
                f->time_is_record ? "true" : "false", f->nexpver);
     }
@@ -199,45 +176,45 @@ static void print_json(const era5_catalog *cat, const era5_options *opt, const l
         const era5_variable *var = &cat->vars[v];
         const era5_file_variable *fv = &cat->files[0].vars[v];
         printf("%s\n    {\"name\": ", v ? "," : "");
-        json_string(var->name);
+        json_write_string(stdout, var->name);
         printf(", \"nc_name\": ");
-        json_string(fv->nc_name);
+        json_write_string(stdout, fv->nc_name);
         printf(", \"units\": ");
-        json_string(var->units);
+        json_write_string(stdout, var->units);
         printf(", \"long_name\": ");
-        json_string(var->long_name);
+        json_write_string(stdout, var->long_name);
         printf(", \"type\": ");
-        json_string(type_name(fv->xtype));
+        json_write_string(stdout, type_name(fv->xtype));
         printf(", \"packed\": %s, \"scale_factor\": ", fv->packed ? "true" : "false");
-        if (fv->packed) json_number(fv->scale_factor);
+        if (fv->packed) json_write_number(stdout, fv->scale_factor);
         else printf("null");
         printf(", \"add_offset\": ");
-        if (fv->packed) json_number(fv->add_offset);
+        if (fv->packed) json_write_number(stdout, fv->add_offset);
         else printf("null");
         printf(", \"missing\": %lld}", missing[v]);
     }
     const double *lat = cat->lat, *lon = cat->lon;
     printf("\n  ],\n  \"grid\": {\"nlat\": %d, \"nlon\": %d, \"lat_first\": ", cat->nlat, cat->nlon);
-    json_number(lat[0]);
+    json_write_number(stdout, lat[0]);
     printf(", \"lat_last\": ");
-    json_number(lat[cat->nlat - 1]);
+    json_write_number(stdout, lat[cat->nlat - 1]);
     printf(", \"lon_first\": ");
-    json_number(lon[0]);
+    json_write_number(stdout, lon[0]);
     printf(", \"lon_last\": ");
-    json_number(lon[cat->nlon - 1]);
+    json_write_number(stdout, lon[cat->nlon - 1]);
     printf(", \"lat_resolution\": ");
-    json_number(cat->nlat > 1 ? fabs(lat[1] - lat[0]) : 0.0);
+    json_write_number(stdout, cat->nlat > 1 ? fabs(lat[1] - lat[0]) : 0.0);
     printf(", \"lon_resolution\": ");
-    json_number(cat->nlon > 1 ? fabs(lon[1] - lon[0]) : 0.0);
+    json_write_number(stdout, cat->nlon > 1 ? fabs(lon[1] - lon[0]) : 0.0);
     printf(", \"lat_offset\": %d, \"lon_offset\": %d},\n", cat->lat0, cat->lon0);
     char first[32], last[32];
     format_hours(cat->time[0], first, sizeof first);
     format_hours(cat->time[cat->ntime - 1], last, sizeof last);
     printf("  \"time\": {\"count\": %lld, \"first\": \"%s\", \"last\": \"%s\", \"step_hours\": ", cat->ntime, first,
            last);
-    json_number(output_step_hours(cat, opt));
+    json_write_number(stdout, output_step_hours(cat, opt));
     printf(", \"steps\": %lld, \"input_step_hours\": ", cat->nsteps);
-    json_number(cat->step_hours);
+    json_write_number(stdout, cat->step_hours);
     printf(", \"daily_mean\": %s, \"calendar\": \"%s\"}\n}\n", opt->daily_mean ? "true" : "false",
            cf_calendar_name(cat->calendar));
 }

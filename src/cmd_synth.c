@@ -63,15 +63,10 @@ static int parse_years(const char *text, int *first, int *last)
 /* "41x41" */
 static int parse_grid(const char *text, int *nlat, int *nlon)
 {
-    char buf[64];
-    if (strlen(text) >= sizeof buf) return dsc_fail("dsc synth: option --grid: '%s' is too long", text);
-    strcpy(buf, text);
-    char *x = strchr(buf, 'x');
-    long a, b;
-    if (!x) return dsc_fail("dsc synth: option --grid: '%s' is not NLATxNLON such as 41x41", text);
-    *x = '\0';
-    if (parse_long_text(buf, &a) != DSC_OK || parse_long_text(x + 1, &b) != DSC_OK)
+    long ab[2];
+    if (cli_parse_dims(text, 2, ab) != DSC_OK)
         return dsc_fail("dsc synth: option --grid: '%s' is not NLATxNLON such as 41x41", text);
+    const long a = ab[0], b = ab[1];
     if (a < 2 || b < 2 || a > 4096 || b > 4096)
         return dsc_fail("dsc synth: option --grid: '%s' must have 2 to 4096 latitudes and longitudes", text);
     *nlat = (int)a;

@@ -36,29 +36,3 @@ void dense_backward(float *dinp, float *dweight, float *dbias, const float *dout
         for (int b = 0; b < B; b++)
             for (int o = 0; o < OUT; o++) dbias[o] += dout[(size_t)b * OUT + o];
 }
-
-void dense_forward_reference(float *out, const float *inp, const float *weight, const float *bias,
-                             const dense_dims *d)
-{
-    for (int b = 0; b < d->B; b++)
-        for (int o = 0; o < d->OUT; o++) {
-            double s = bias ? bias[o] : 0.0;
-            for (int i = 0; i < d->IN; i++)
-                s += (double)inp[(size_t)b * d->IN + i] * weight[(size_t)o * d->IN + i];
-            out[(size_t)b * d->OUT + o] = (float)s;
-        }
-}
-
-void dense_backward_reference(float *dinp, float *dweight, float *dbias, const float *dout,
-                              const float *inp, const float *weight, const dense_dims *d)
-{
-    for (int b = 0; b < d->B; b++)
-        for (int o = 0; o < d->OUT; o++) {
-            const float g = dout[(size_t)b * d->OUT + o];
-            if (dbias) dbias[o] += g;
-            for (int i = 0; i < d->IN; i++) {
-                dweight[(size_t)o * d->IN + i] += g * inp[(size_t)b * d->IN + i];
-                if (dinp) dinp[(size_t)b * d->IN + i] += g * weight[(size_t)o * d->IN + i];
-            }
-        }
-}

@@ -83,21 +83,19 @@ typedef struct {
 typedef struct {
     MPI_Datatype mpi_type;
     size_t size;
-    int has_default_fill; /* netCDF's default fill counts as missing when no _FillValue is given */
-    double default_fill;
 } stored_type;
 
 static int stored_type_lookup(int xtype, stored_type *out)
 {
     switch (xtype) {
-    case NC_BYTE: *out = (stored_type){MPI_SIGNED_CHAR, 1, 0, NC_FILL_BYTE}; break; /* no default fill for bytes (netCDF guide) */
-    case NC_UBYTE: *out = (stored_type){MPI_UNSIGNED_CHAR, 1, 0, NC_FILL_UBYTE}; break;
-    case NC_SHORT: *out = (stored_type){MPI_SHORT, 2, 1, NC_FILL_SHORT}; break;
-    case NC_USHORT: *out = (stored_type){MPI_UNSIGNED_SHORT, 2, 1, NC_FILL_USHORT}; break;
-    case NC_INT: *out = (stored_type){MPI_INT, 4, 1, NC_FILL_INT}; break;
-    case NC_UINT: *out = (stored_type){MPI_UNSIGNED, 4, 1, NC_FILL_UINT}; break;
-    case NC_FLOAT: *out = (stored_type){MPI_FLOAT, 4, 1, NC_FILL_FLOAT}; break;
-    case NC_DOUBLE: *out = (stored_type){MPI_DOUBLE, 8, 1, NC_FILL_DOUBLE}; break;
+    case NC_BYTE: *out = (stored_type){MPI_SIGNED_CHAR, 1}; break;
+    case NC_UBYTE: *out = (stored_type){MPI_UNSIGNED_CHAR, 1}; break;
+    case NC_SHORT: *out = (stored_type){MPI_SHORT, 2}; break;
+    case NC_USHORT: *out = (stored_type){MPI_UNSIGNED_SHORT, 2}; break;
+    case NC_INT: *out = (stored_type){MPI_INT, 4}; break;
+    case NC_UINT: *out = (stored_type){MPI_UNSIGNED, 4}; break;
+    case NC_FLOAT: *out = (stored_type){MPI_FLOAT, 4}; break;
+    case NC_DOUBLE: *out = (stored_type){MPI_DOUBLE, 8}; break;
     default: return DSC_ERR;
     }
     return DSC_OK;
@@ -545,11 +543,12 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
         const long long E = file->nexpver > 0 ? file->nexpver : 1;
         for (int v = 0; v < V; v++) {
             const era5_file_variable *fv = &file->vars[v];
-            stored_type type;
+            stored_type type = {MPI_DATATYPE_NULL, 0};
             stored_type_lookup(fv->xtype, &type);
             /* fill and missing_value in the packed domain; NaN (never equal)
-             * where there is none */
-            const double fill = fv->has_fill ? fv->fill_value : (type.has_default_fill ? type.default_fill : NAN);
+             * where there is none.  fv->fill_value is _FillValue, or netCDF's
+             * default fill of the type (era5_catalog.c alone knows them). */
+            const double fill = fv->has_fill ? fv->fill_value : NAN;
             const missing_test mt = {fill, fv->missing_value, fv->has_missing};
             const double scale = fv->packed ? fv->scale_factor : 1.0, offset = fv->packed ? fv->add_offset : 0.0;
             /* the positions of T, E, Y, X among the variable's dimensions */

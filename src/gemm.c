@@ -17,17 +17,10 @@
 #define MIN_FLOPS_PER_THREAD 4.0e6
 #define ALIGN 16
 
-static void blas_single_thread(void)
+/* One block per OpenMP thread, each a single-threaded sgemm. */
+static void gemm_blocks(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
+                        const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
-#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
-    if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
-#endif
-}
-
-void layer_gemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
-                const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)
-{
-    blas_single_thread();
     int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
     const double flops = 2.0 * M * N * K;
     if (nt > 1 && flops < nt * MIN_FLOPS_PER_THREAD) nt = (int)(flops / MIN_FLOPS_PER_THREAD);
@@ -57,4 +50,12 @@ void layer_gemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, 
             }
         }
     }
+}
+
+void layer_gemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
+                const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    blas_threads_saved blas = blas_threads_single();
+    gemm_blocks(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    blas_threads_restore(blas);
 }

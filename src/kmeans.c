@@ -30,8 +30,8 @@
  * |x - c|^2 = |x'|^2 + |c'|^2 - 2 x'.c' with x' = x - m, c' = c - m and m
  * the global mean of the rows (so the identity does not cancel on data far
  * from the origin), the squared norms in double and the GEMM over chunks of
- * the feature axis summed in double, as in silhouette.c.  The centroids
- * whose GEMM distance is within the GEMM's error bound of the smallest are
+ * the feature axis summed in double (pairwise_tile_dot, as in the
+ * silhouette).  The centroids whose GEMM distance is within the GEMM's error bound of the smallest are
  * recomputed directly in double, and the label is the argmin of the direct
  * distances (lowest index on exact ties): the label never depends on the
  * GEMM's rounding, nor therefore on how the rows are cut into tiles and
@@ -39,11 +39,12 @@
  * the inertia and the re-seeding use exact double distances.
  */
 #include "kmeans.h"
+#include "blas_env.h"
+#include "pairwise_tiles.h"
 #include "rng.h"
 #include "status.h"
 #include "config.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -51,8 +52,9 @@
 
 /* Rows per GEMM tile. */
 #define ROW_TILE 256
-/* Feature chunk of one sgemm call; chunk results are summed in double. */
-#define FEATURE_CHUNK 256
+/* Feature chunk of one sgemm call (pairwise_tile_dot); chunk results are
+ * summed in double. */
+#define FEATURE_CHUNK PAIRWISE_FEATURE_CHUNK
 /* Error bound of a GEMM distance, relative to |x'|^2 + |c'|^2: the float32
  * rounding of x' and c' and a float32 dot product over FEATURE_CHUNK terms
  * (worst case FEATURE_CHUNK * 2^-24 ~ 1.5e-5 of |x'| |c'|), with margin. */
@@ -138,12 +140,7 @@ static void assign_tile(const assign_work *w, int thread, int *labels, double *d
         }
         nx[i] = s;
     }
-    memset(gd, 0, (size_t)m * k * sizeof(double));
-    for (int f0 = 0; f0 < d; f0 += FEATURE_CHUNK) {
-        int fc = d - f0 < FEATURE_CHUNK ? d - f0 : FEATURE_CHUNK;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, k, fc, 1.0f, xt + f0, d, w->cc + f0, d, 0.0f, g, k);
-        for (long long e = 0; e < m * k; e++) gd[e] += g[e];
-    }
+    pairwise_tile_dot(gd, g, xt, m, w->cc, k, d);
     for (long long i = 0; i < m; i++) {
         const double *gi = gd + i * k;
         int best = 0;
@@ -190,19 +187,14 @@ static void assign_rows(assign_work *w, int *labels, double *dist, const float *
         }
         w->ncc[j] = s;
     }
-#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-#endif
+    blas_threads_saved blas = blas_threads_single();
     long long ntiles = (n + ROW_TILE - 1) / ROW_TILE;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(w->nthreads)
     for (long long t = 0; t < ntiles; t++) {
         long long i0 = t * ROW_TILE, m = n - i0 < ROW_TILE ? n - i0 : ROW_TILE;
         assign_tile(w, omp_get_thread_num(), labels, dist, x, i0, m, centroids, shift);
     }
-#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
-    openblas_set_num_threads(blas_threads);
-#endif
+    blas_threads_restore(blas);
 }
 
 double kmeans_assign(int *labels, const float *x, long long n, int d, const double *centroids, int k)

@@ -7,6 +7,7 @@
  *   mpirun -n 4 dsc info sample/era5_*.nc
  *   mpirun -n 4 dsc train -k 7 -o run1 sample/era5_*.nc
  */
+#include "blas_env.h"
 #include "cli.h"
 #include "commands.h"
 #include "status.h"
@@ -20,18 +21,19 @@ typedef struct {
     const char *name;
     int (*run)(int argc, char **argv, MPI_Comm comm);
     const char *summary;
+    int blas; /* runs matrix products: warn first when the BLAS kernels are weaker than the CPU */
 } subcommand;
 
 static const subcommand subcommands[] = {
-    {"synth", synth_command, "write the ERA5-like sample data set (one netCDF file per year, truth.csv)"},
-    {"info", info_command, "show what the reader sees in a list of ERA5 netCDF files"},
-    {"train", train_command, "train Deep Spatiotemporal Clustering and label every time step (the main job)"},
-    {"kmeans", kmeans_command, "k-means on the normalised input (the baseline; with --anomalies the weather-regime standard)"},
-    {"ward", ward_command, "agglomerative clustering with Ward's linkage (the hierarchical baseline; exact, T^2 memory)"},
-    {"predict", predict_command, "label other years with a trained model"},
-    {"eval", eval_command, "clustering metrics of a labelling (silhouette, Davies-Bouldin, RMSE, ARI, ...)"},
-    {"compare", compare_command, "every method on the same data, once per seed, scored side by side (the paper's tables)"},
-    {"bench", bench_command, "time training and inference of the network (samples/s, GFLOP/s)"},
+    {"synth", synth_command, "write the ERA5-like sample data set (one netCDF file per year, truth.csv)", 0},
+    {"info", info_command, "show what the reader sees in a list of ERA5 netCDF files", 0},
+    {"train", train_command, "train Deep Spatiotemporal Clustering and label every time step (the main job)", 1},
+    {"kmeans", kmeans_command, "k-means on the normalised input (the baseline; with --anomalies the weather-regime standard)", 1},
+    {"ward", ward_command, "agglomerative clustering with Ward's linkage (the hierarchical baseline; exact, T^2 memory)", 1},
+    {"predict", predict_command, "label other years with a trained model", 1},
+    {"eval", eval_command, "clustering metrics of a labelling (silhouette, Davies-Bouldin, RMSE, ARI, ...)", 1},
+    {"compare", compare_command, "every method on the same data, once per seed, scored side by side (the paper's tables)", 1},
+    {"bench", bench_command, "time training and inference of the network (samples/s, GFLOP/s)", 1},
 };
 static const int nsubcommands = (int)(sizeof subcommands / sizeof subcommands[0]);
 
@@ -43,6 +45,13 @@ static void print_usage(void)
     for (int i = 0; i < nsubcommands; i++) printf("  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
     printf("\nRun 'dsc COMMAND --help' for the options of a command (each with its default).\n"
            "  -h, --help     print this help\n  -V, --version  print the version\n");
+}
+
+static int asks_help(int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return 1;
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -78,6 +87,7 @@ int main(int argc, char **argv)
             status = dsc_agree(MPI_COMM_WORLD,
                                dsc_fail("unknown command '%s'; run 'dsc --help' for the list of commands", argv[1]));
         } else {
+            if (sc->blas && rank == 0 && !asks_help(argc, argv)) blas_env_warn_core();
             status = sc->run(argc - 1, argv + 1, MPI_COMM_WORLD);
             if (status == CLI_HELP) status = DSC_OK;
         }

@@ -6,6 +6,7 @@
  * them so that no output is ever invalid JSON.
  */
 #include "metrics_report.h"
+#include "json.h"
 #include "status.h"
 
 #include <math.h>
@@ -17,25 +18,12 @@ static int warned;
 
 void metrics_json_number(FILE *f, double v, const char *key)
 {
-    if (isfinite(v)) {
-        fprintf(f, "%.17g", v);
-        return;
-    }
-    fprintf(f, "null");
+    if (json_write_number(f, v)) return;
     if (!warned) dsc_warn("%s could not be computed (%g); written as null", key, v);
     warned = 1;
 }
 
-void metrics_json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
-        else fputc(*s, f);
-    }
-    fputc('"', f);
-}
+void metrics_json_string(FILE *f, const char *s) { json_write_string(f, s); }
 
 int metrics_report_compute(MPI_Comm comm, const metrics_data *data, const pairwise_options *popt, const int *truth, int kt,
                            const int *labels_all, metrics_report *r)

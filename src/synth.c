@@ -15,6 +15,7 @@
  * east), V variables, K regimes, M noise waves, T time steps.
  */
 #include "synth.h"
+#include "rng.h"
 #include "output_file.h"
 #include "cf_time.h"
 #include "partition.h"
@@ -100,37 +101,10 @@ static const double islands[][3] = {
     {36.97, -25.10, 0.08},                         /* Santa Maria */
 };
 
-/* ---- counter-based random numbers ---------------------------------------
- * splitmix64's finaliser (Steele, Lea & Flood 2014) applied to a chain of
- * counters: the number for (seed, stream, a, n) needs no state, so any rank
- * computes any day. */
+/* ---- random numbers ------------------------------------------------------
+ * Counter-based (rng.h: rng_counter): the number for (seed, stream, a, n)
+ * needs no state, so any rank computes any day. */
 enum { STREAM_REGIME = 1, STREAM_PATTERN = 2, STREAM_NOISE = 3, STREAM_EPISODE = 4, STREAM_SEASON = 5 };
-
-static uint64_t mix64(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static uint64_t hash4(uint64_t seed, uint64_t stream, uint64_t a, uint64_t n)
-{
-    return mix64(mix64(mix64(mix64(seed) ^ stream) ^ a) ^ n);
-}
-
-typedef struct {
-    uint64_t seed, stream, a, n;
-} synth_rng;
-
-/* [0, 1) */
-static double rng_uniform(synth_rng *r) { return (double)(hash4(r->seed, r->stream, r->a, r->n++) >> 11) * 0x1.0p-53; }
-
-static double rng_normal(synth_rng *r)
-{
-    double u1 = 1.0 - rng_uniform(r), u2 = rng_uniform(r); /* Box-Muller, u1 in (0, 1] */
-    return sqrt(-2.0 * log(u1)) * cos(2.0 * PI * u2);
-}
 
 /* ---- options ------------------------------------------------------------ */
 
@@ -242,9 +216,9 @@ static double year_phase(long long day)
 static void regime_seasons(double *amp /* (K) */, double *peak /* (K) */, const synth_options *opt)
 {
     for (int k = 0; k < opt->regimes; k++) {
-        synth_rng g = {opt->seed, STREAM_SEASON, (uint64_t)k, 0};
-        amp[k] = 0.3 + 0.3 * rng_uniform(&g);
-        peak[k] = (k % 2 == 0 ? 15.0 : 197.0) / YEAR_DAYS + 0.1 * (rng_uniform(&g) - 0.5);
+        rng_counter g = {opt->seed, STREAM_SEASON, (uint64_t)k, 0};
+        amp[k] = 0.3 + 0.3 * rng_counter_uniform(&g);
+        peak[k] = (k % 2 == 0 ? 15.0 : 197.0) / YEAR_DAYS + 0.1 * (rng_counter_uniform(&g) - 0.5);
     }
 }
 
@@ -253,8 +227,8 @@ static void regime_seasons(double *amp /* (K) */, double *peak /* (K) */, const 
  * ramp costs little. */
 static int episode_starts(const synth_options *opt, long long d)
 {
-    synth_rng g = {opt->seed, STREAM_REGIME, (uint64_t)d, 0};
-    return d > 0 && rng_uniform(&g) >= 1.0 - 1.0 / opt->persistence;
+    rng_counter g = {opt->seed, STREAM_REGIME, (uint64_t)d, 0};
+    return d > 0 && rng_counter_uniform(&g) >= 1.0 - 1.0 / opt->persistence;
 }
 
 /* Intensity of the episode starting on day `start`: lognormal with mean 1,
@@ -262,8 +236,8 @@ static int episode_starts(const synth_options *opt, long long d)
  * one in seven below 0.7 of it) or strong. */
 static double episode_intensity(const synth_options *opt, long long start)
 {
-    synth_rng g = {opt->seed, STREAM_EPISODE, (uint64_t)start, 0};
-    return exp(EPISODE_SIGMA * rng_normal(&g) - 0.5 * EPISODE_SIGMA * EPISODE_SIGMA);
+    rng_counter g = {opt->seed, STREAM_EPISODE, (uint64_t)start, 0};
+    return exp(EPISODE_SIGMA * rng_counter_normal(&g) - 0.5 * EPISODE_SIGMA * EPISODE_SIGMA);
 }
 
 /* Regime chain: on the first day of an episode the regime jumps to one of
@@ -284,7 +258,7 @@ int synth_regime_sequence(int *regime, double *strength, const synth_options *op
     const int lookahead = (int)ceil(RAMP_DAYS - 0.5);
     double amp[MAX_REGIMES], peak[MAX_REGIMES], w[MAX_REGIMES];
     regime_seasons(amp, peak, opt);
-    int r = (int)(hash4(opt->seed, STREAM_REGIME, 0, 1) % (uint64_t)K);
+    int r = (int)(rng_hash4(opt->seed, STREAM_REGIME, 0, 1) % (uint64_t)K);
     long long start = 0;
     double a = episode_intensity(opt, 0);
     for (long long d = 0; d < first + ndays; d++) {
@@ -297,8 +271,8 @@ int synth_regime_sequence(int *regime, double *strength, const synth_options *op
                     w[k] = k == r ? 0.0 : 1.0 + amp[k] * cos(2.0 * PI * (ph - peak[k]));
                     total += w[k];
                 }
-                synth_rng g = {opt->seed, STREAM_REGIME, (uint64_t)d, 1};
-                double u = rng_uniform(&g) * total;
+                rng_counter g = {opt->seed, STREAM_REGIME, (uint64_t)d, 1};
+                double u = rng_counter_uniform(&g) * total;
                 int next = -1;
                 for (int k = 0; k < K; k++) {
                     if (w[k] <= 0.0) continue;
@@ -349,10 +323,10 @@ static void field_normalise(double *f /* (Y, X) */, int n)
 
 /* f = sum of nblobs Gaussian highs and lows plus a plane gradient, with its
  * analytic derivatives (dfdx, dfdy may be NULL). */
-static void blob_field(double *f, double *dfdx, double *dfdy, const synth_model *m, synth_rng *g, int nblobs,
+static void blob_field(double *f, double *dfdx, double *dfdy, const synth_model *m, rng_counter *g, int nblobs,
                        double wmin, double wmax)
 {
-    double gx = 0.5 * rng_normal(g), gy = 0.5 * rng_normal(g);
+    double gx = 0.5 * rng_counter_normal(g), gy = 0.5 * rng_counter_normal(g);
     for (int i = 0; i < m->nlat; i++)
         for (int j = 0; j < m->nlon; j++) {
             int c = i * m->nlon + j;
@@ -361,9 +335,9 @@ static void blob_field(double *f, double *dfdx, double *dfdy, const synth_model 
             if (dfdy) dfdy[c] = gy;
         }
     for (int b = 0; b < nblobs; b++) {
-        double x0 = -0.1 + 1.2 * rng_uniform(g), y0 = -0.1 + 1.2 * rng_uniform(g);
-        double w = wmin + (wmax - wmin) * rng_uniform(g);
-        double a = (0.5 + 0.5 * rng_uniform(g)) * (rng_uniform(g) < 0.5 ? -1.0 : 1.0);
+        double x0 = -0.1 + 1.2 * rng_counter_uniform(g), y0 = -0.1 + 1.2 * rng_counter_uniform(g);
+        double w = wmin + (wmax - wmin) * rng_counter_uniform(g);
+        double a = (0.5 + 0.5 * rng_counter_uniform(g)) * (rng_counter_uniform(g) < 0.5 ? -1.0 : 1.0);
         for (int i = 0; i < m->nlat; i++)
             for (int j = 0; j < m->nlon; j++) {
                 int c = i * m->nlon + j;
@@ -386,7 +360,7 @@ static void regime_pattern(double *out, const synth_model *m, uint64_t seed, int
 {
     int n = m->nlat * m->nlon;
     double *p = m->scratch, *px = p + n, *py = px + n, *own = py + n;
-    synth_rng g = {seed, STREAM_PATTERN, (uint64_t)k * 64 + (uint64_t)t, 0};
+    rng_counter g = {seed, STREAM_PATTERN, (uint64_t)k * 64 + (uint64_t)t, 0};
     double *f[SYNTH_NVARS];
     for (int v = 0; v < SYNTH_NVARS; v++) f[v] = out + (size_t)v * n;
 
@@ -574,12 +548,12 @@ static void wave_table(double *c, double *s, int n, double p0, double dp, double
 static void noise_field(double *eta /* (Y, X) */, synth_model *m, uint64_t seed, long long day, int v)
 {
     int Y = m->nlat, X = m->nlon;
-    synth_rng g = {seed, STREAM_NOISE, (uint64_t)day * 16 + (uint64_t)v, 0};
+    rng_counter g = {seed, STREAM_NOISE, (uint64_t)day * 16 + (uint64_t)v, 0};
     double norm = sqrt(2.0 / NOISE_WAVES);
     for (int w = 0; w < NOISE_WAVES; w++) {
-        double a = norm * rng_normal(&g);
-        double kx = -2.0 + 4.0 * rng_uniform(&g), ky = -2.0 + 4.0 * rng_uniform(&g);
-        double phi = 2.0 * PI * rng_uniform(&g);
+        double a = norm * rng_counter_normal(&g);
+        double kx = -2.0 + 4.0 * rng_counter_uniform(&g), ky = -2.0 + 4.0 * rng_counter_uniform(&g);
+        double phi = 2.0 * PI * rng_counter_uniform(&g);
         double *cx = m->wave_x + (size_t)w * 2 * X, *sx = cx + X;
         double *cy = m->wave_y + (size_t)w * 2 * Y, *sy = cy + Y;
         wave_table(cx, sx, X, phi, 2.0 * PI * kx / (X - 1), 1.0);

@@ -2,8 +2,9 @@
 # metrics.sh - every clustering metric of the distributed code against
 # scikit-learn / numpy (tests/metrics_sklearn.py) to 1e-5 relative, on 1, 2
 # and 3 ranks, on blobs, a singleton cluster, duplicated points, KMeans
-# labels, a large-D matrix where float32 dot products would cancel, and two
-# clusters with the same centroid (Davies-Bouldin leaves the pair out).
+# labels, a large-D matrix where float32 dot products would cancel, two
+# clusters with the same centroid (Davies-Bouldin leaves the pair out), and
+# nearly parallel rows (1 - cos ~ 1e-10) for the cosine silhouette.
 . ./tests/testenv.sh
 
 "$PYTHON" -c 'import sklearn, numpy' 2>/dev/null || skip_all "scikit-learn is not available to $PYTHON"
@@ -12,7 +13,7 @@ DRIVER=./tests/test_metrics
 # expect_error runs a command under timeout, so the launcher is spelled out
 launcher() { echo "$TESTMPIRUN" | sed "s/NP/$1/"; }
 
-for name in blobs singleton duplicates kmeans large coincide; do
+for name in blobs singleton duplicates kmeans large coincide parallel; do
   if ! "$PYTHON" "$REF" make $name "$WORK" > "$WORK/log" 2>&1; then
     fail "$name: data set generated"; continue
   fi

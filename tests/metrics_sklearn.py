@@ -105,6 +105,16 @@ def make(name, out):
         far = c + 20 + np.round(4 * rng.standard_normal((10, 20)))
         x = np.vstack([c + np.array(offsets), far])
         labels = np.array([0] * 4 + [1] * 4 + [2] * 10)
+    elif name == "parallel":
+        # nearly parallel rows: one direction plus clusters and noise of
+        # 1e-5, so 1 - cos is ~1e-10 and the cosine silhouette is right only
+        # when the dot products and the norms are those of the same rows
+        # (norms of other roundings of the rows: 3e-5 to 6e-5 off)
+        direction = 0.5 + 0.5 * rng.random(200)
+        centres = direction + 1e-5 * rng.standard_normal((3, 200))
+        which = rng.integers(0, 3, 300)
+        x = centres[which] + 1e-5 * rng.standard_normal((300, 200))
+        labels = which
     else:
         sys.exit("unknown data set " + name)
     write_bin(f"{out}/{name}.bin", x)

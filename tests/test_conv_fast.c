@@ -8,6 +8,7 @@
  */
 #include "gemm.h"
 #include "layers.h"
+#include "reference_kernels.h"
 #include "tap.h"
 
 #include <math.h>

@@ -13,6 +13,7 @@
  * key=value lines.
  */
 #include "metrics.h"
+#include "reference_kernels.h"
 #include "partition.h"
 #include "status.h"
 #include "tap.h"
@@ -51,7 +52,7 @@ static double tile_error(const float *a, int na, const float *b, int nb, int d, 
         for (int f = 0; f < d; f++) mean[f] += b[(size_t)j * d + f] / (double)(na + nb);
     double worst = 0;
     *dup_ok = 1;
-    if (pairwise_distance_tile(dist, a, na, b, nb, d, mean) != DSC_OK) worst = INFINITY;
+    if (pairwise_distance_tile(dist, NULL, a, na, b, nb, d, mean) != DSC_OK) worst = INFINITY;
     for (int i = 0; i < na && isfinite(worst); i++)
         for (int j = 0; j < nb; j++) {
             double s = 0;
@@ -69,6 +70,36 @@ static double tile_error(const float *a, int na, const float *b, int nb, int d, 
         }
     free(mean);
     free(dist);
+    return worst;
+}
+
+/* Max relative error of the cosine distances of pairwise_distance_tile
+ * against 1 - x.y / (|x| |y|) in double. */
+static double cosine_tile_error(const float *a, int na, const float *b, int nb, int d)
+{
+    double *mean = calloc((size_t)d, sizeof(double));
+    double *dist = malloc((size_t)na * nb * sizeof(double)), *cosd = malloc((size_t)na * nb * sizeof(double));
+    for (int i = 0; i < na; i++)
+        for (int f = 0; f < d; f++) mean[f] += a[(size_t)i * d + f] / (double)(na + nb);
+    for (int j = 0; j < nb; j++)
+        for (int f = 0; f < d; f++) mean[f] += b[(size_t)j * d + f] / (double)(na + nb);
+    double worst = 0;
+    if (!mean || !dist || !cosd || pairwise_distance_tile(dist, cosd, a, na, b, nb, d, mean) != DSC_OK) worst = INFINITY;
+    for (int i = 0; i < na && isfinite(worst); i++)
+        for (int j = 0; j < nb; j++) {
+            double xy = 0, xx = 0, yy = 0;
+            for (int f = 0; f < d; f++) {
+                double u = a[(size_t)i * d + f], v = b[(size_t)j * d + f];
+                xy += u * v;
+                xx += u * u;
+                yy += v * v;
+            }
+            double exact = 1.0 - xy / sqrt(xx * yy), rel = fabs(cosd[(size_t)i * nb + j] - exact) / exact;
+            if (rel > worst) worst = rel;
+        }
+    free(mean);
+    free(dist);
+    free(cosd);
     return worst;
 }
 
@@ -122,6 +153,28 @@ static void builtin_checks(void)
         double db = davies_bouldin_from_centroids(scatter, centroids, sizes, 3, 2);
         tap_check(isfinite(db) && fabs(db - want) <= 1e-12 * want,
                   "Davies-Bouldin leaves coinciding centroids out: %.17g (expected %.17g)", db, want);
+    }
+
+    /* 3. cosine distances of nearly parallel rows: one direction plus noise
+     *    1e-4 (1 - cos ~ 1e-8, and the Euclidean distances not small
+     *    against the rows' spread, so the GEMM path computes them).  The
+     *    cosine must divide by the norms of the same float-rounded shifted
+     *    rows the dot product was taken of: with the norms of the unshifted
+     *    rows the error was 2e-5 to 6e-5. */
+    for (int t = 0; t < 2; t++) {
+        int d = t == 0 ? 300 : 2000, na = 64, nb = 48;
+        float *a = malloc((size_t)na * d * sizeof(float)), *b = malloc((size_t)nb * d * sizeof(float));
+        float *dir = malloc((size_t)d * sizeof(float));
+        for (int f = 0; f < d; f++) dir[f] = (float)(0.5 + 0.5 * uniform());
+        for (int i = 0; i < na + nb; i++) {
+            float *row = i < na ? a + (size_t)i * d : b + (size_t)(i - na) * d;
+            for (int f = 0; f < d; f++) row[f] = (float)(dir[f] + 1e-4 * normal());
+        }
+        double err = cosine_tile_error(a, na, b, nb, d);
+        tap_check(err <= 2e-6, "GEMM cosine distances, D = %d, nearly parallel rows: max relative error %.2e <= 2e-6", d, err);
+        free(a);
+        free(b);
+        free(dir);
     }
 
     /* Label encoding as scikit-learn's LabelEncoder. */
