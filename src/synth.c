@@ -15,6 +15,7 @@
  * east), V variables, K regimes, M noise waves, T time steps.
  */
 #include "synth.h"
+#include "config.h"
 #include "output_file.h"
 #include "cf_time.h"
 #include "partition.h"
@@ -26,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -993,7 +996,7 @@ static int write_truth(const synth_options *opt, const int *regime, long long nd
     return output_file_commit(&out);
 }
 
-/* mkdir -p on rank 0. */
+/* mkdir -p on rank 0, then the checks every output folder gets. */
 static int make_directory(const char *dir)
 {
     char p[4096];
@@ -1003,25 +1006,100 @@ static int make_directory(const char *dir)
             char keep = *s;
             *s = '\0';
             if (mkdir(p, 0777) != 0 && errno != EEXIST)
-                return dsc_fail("option --output: cannot create directory %s: %s", p, strerror(errno));
+                return dsc_fail("dsc synth: option -o: cannot create directory %s: %s", p, strerror(errno));
             *s = keep;
             if (keep == '\0') break;
         }
     }
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return dsc_fail("option --output: %s is not a directory; give a directory name", dir);
-    if (access(dir, W_OK) != 0) return dsc_fail("option --output: directory %s is not writable", dir);
+    return output_check(dir, OUTPUT_FOLDER, "dsc synth: option -o", NULL, 0);
+}
+
+/* Rank 0: an exclusive lock on the folder for the whole run (released by
+ * the kernel when the process ends, even when killed), so that a second
+ * dsc synth into the same folder stops at once instead of mixing its files
+ * with ours.  *fd receives the descriptor to close at the end. */
+static int lock_directory(const char *dir, int *fd)
+{
+    *fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (*fd < 0) return dsc_fail("dsc synth: option -o: cannot open %s: %s", dir, strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(*fd);
+        *fd = -1;
+        if (e == EWOULDBLOCK)
+            return dsc_fail("dsc synth: option -o: another dsc synth is writing into %s; wait until it ends or choose "
+                            "another folder", dir);
+        if (e != ENOLCK && e != EOPNOTSUPP && e != ENOSYS) /* file systems without locks: go on without */
+            return dsc_fail("dsc synth: option -o: cannot lock %s: %s", dir, strerror(e));
+    }
     return DSC_OK;
+}
+
+/* Rank 0: removes what marks a data set complete (manifest.txt, then
+ * truth.csv) before anything is written, so that an interrupted run never
+ * leaves a folder that looks complete but mixes two data sets. */
+static int unmark_complete(const char *dir)
+{
+    const char *names[2] = {SYNTH_MANIFEST, "truth.csv"};
+    for (int i = 0; i < 2; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (unlink(path) != 0 && errno != ENOENT)
+            return dsc_fail("dsc synth: option -o: cannot remove the old %s: %s; remove it or choose another folder", path,
+                            strerror(errno));
+    }
+    return DSC_OK;
+}
+
+/* Rank 0, last: manifest.txt with the options and every file with its
+ * size.  Its presence says the data set is complete. */
+static int write_manifest(const synth_options *opt)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", opt->output_dir, SYNTH_MANIFEST);
+    output_file out;
+    if (output_file_open(&out, path, "w") != DSC_OK) return DSC_ERR;
+    FILE *f = out.f;
+    fprintf(f, "# dsc synth data set, written after every file below was complete.\n"
+               "# A folder without this file, or whose files differ in size, holds an incomplete data set.\n");
+    fprintf(f, "version = %s\nyears = %d-%d\ngrid = %dx%d\nresolution = %.17g\nvars = ", PACKAGE_VERSION,
+            opt->year_first, opt->year_last, opt->nlat, opt->nlon, opt->resolution);
+    for (int v = 0, first = 1; v < SYNTH_NVARS; v++)
+        if (opt->use_var[v]) {
+            fprintf(f, "%s%s", first ? "" : ",", synth_variables[v].name);
+            first = 0;
+        }
+    fprintf(f, "\nregimes = %d\npersistence = %.17g\nnoise = %.17g\nseed = %llu\nencoding = %s\nsteps-per-day = %d\n",
+            opt->regimes, opt->persistence, opt->noise, (unsigned long long)opt->seed,
+            opt->encoding == SYNTH_LEGACY ? "legacy" : "cdf5", opt->steps_per_day);
+    for (int year = opt->year_first; year <= opt->year_last + 1; year++) {
+        char name[32], file[4300];
+        struct stat st;
+        if (year <= opt->year_last) snprintf(name, sizeof name, "era5_%04d.nc", year);
+        else snprintf(name, sizeof name, "truth.csv");
+        snprintf(file, sizeof file, "%s/%s", opt->output_dir, name);
+        if (stat(file, &st) != 0) {
+            int e = errno;
+            output_file_abort(&out);
+            return dsc_fail("%s: %s; another program changed the folder while dsc synth wrote it", file, strerror(e));
+        }
+        fprintf(f, "file = %s %lld\n", name, (long long)st.st_size);
+    }
+    return output_file_commit(&out);
 }
 
 int synth_write(MPI_Comm comm, const synth_options *opt)
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
-    int status = synth_options_check(opt);
+    int status = synth_options_check(opt), lock_fd = -1;
     if (status == DSC_OK && rank == 0) status = make_directory(opt->output_dir);
-    if (dsc_agree(comm, status) != DSC_OK) return DSC_ERR;
+    if (status == DSC_OK && rank == 0) status = lock_directory(opt->output_dir, &lock_fd);
+    if (status == DSC_OK && rank == 0) status = unmark_complete(opt->output_dir);
+    if (dsc_agree(comm, status) != DSC_OK) {
+        if (lock_fd >= 0) close(lock_fd);
+        return DSC_ERR;
+    }
 
     long long ndays = synth_count_days(opt->year_first, opt->year_last);
     int *regime = dsc_malloc((size_t)ndays * sizeof(int), "regime sequence"); // (ndays)
@@ -1032,6 +1110,7 @@ int synth_write(MPI_Comm comm, const synth_options *opt)
     status = (regime && strength && field) ? synth_model_create(&m, opt) : DSC_ERR;
     if (status == DSC_OK) synth_regime_sequence(regime, strength, opt);
     if (dsc_agree(comm, status) != DSC_OK) {
+        if (lock_fd >= 0) close(lock_fd);
         synth_model_destroy(&m);
         free(regime);
         free(strength);
@@ -1045,8 +1124,10 @@ int synth_write(MPI_Comm comm, const synth_options *opt)
     }
     if (status == DSC_OK) {
         status = rank == 0 ? write_truth(opt, regime, ndays) : DSC_OK;
+        if (status == DSC_OK && rank == 0) status = write_manifest(opt);
         status = dsc_agree(comm, status);
     }
+    if (lock_fd >= 0) close(lock_fd);
     synth_model_destroy(&m);
     free(regime);
     free(strength);
