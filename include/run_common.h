@@ -25,6 +25,11 @@
  * removed), each with one line naming the folder and what to do. */
 int run_folder_prepare(MPI_Comm comm, const char *dir, int force, const char *command, char **inputs, int ninputs);
 
+/* Local: DSC_ERR with a message naming option --sample of command when
+ * sample (0: all time steps) cannot hold k clusters with a sample to spare,
+ * which the silhouette needs. */
+int run_check_sample(const char *command, long sample, long k);
+
 /* The input of a run: catalog, raw samples (physical units, NaN missing)
  * and the network's normalised padded frames x (N, F). */
 typedef struct {

@@ -27,6 +27,7 @@
 #include "model.h"
 #include "checkpoint.h"
 #include "preprocess.h"
+#include "run_common.h"
 #include "run_output.h"
 #include "status.h"
 
@@ -261,6 +262,7 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
     if (truth_path) truth = dsc_malloc((size_t)cat.ntime * sizeof(int), "truth labels");
     status = dsc_agree(comm, (labels && (truth || !truth_path)) ? DSC_OK : DSC_ERR);
     if (status == DSC_OK) status = match_labels(comm, labels_path, &cat, &opt, 1, labels, &k);
+    if (status == DSC_OK) status = dsc_agree(comm, run_check_sample("eval", sample, k));
     if (status == DSC_OK && truth_path) status = match_labels(comm, truth_path, &cat, &opt, 0, truth, &kt);
     if (status != DSC_OK) goto done;
 

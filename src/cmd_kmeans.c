@@ -67,6 +67,7 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
     if (status == DSC_OK) status = cli_long(&cmd, "n-init", 1, 100000, &ninit);
     if (status == DSC_OK) status = cli_long(&cmd, "max-iter", 1, 1L << 30, &maxit);
     if (status == DSC_OK) status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);
+    if (status == DSC_OK) status = run_check_sample("kmeans", sample, k);
     if (status == DSC_OK) status = cli_double(&cmd, "tol", 0, 1e6, &tol);
     if (status == DSC_OK && kmeans_init_parse(cli_get(&cmd, "init"), &init) != DSC_OK) {
         dsc_clear();

@@ -46,6 +46,14 @@ static int check_folder(const char *dir, int force, const char *command, char **
     return output_check(dir, OUTPUT_FOLDER, option, inputs, ninputs);
 }
 
+int run_check_sample(const char *command, long sample, long k)
+{
+    if (sample != 0 && sample < k + 1)
+        return dsc_fail("dsc %s: option --sample: %ld time steps are too few for %ld clusters (the silhouette needs more "
+                        "samples than clusters); give 0 (all time steps) or at least %ld", command, sample, k, k + 1);
+    return DSC_OK;
+}
+
 int run_folder_prepare(MPI_Comm comm, const char *dir, int force, const char *command, char **inputs, int ninputs)
 {
     int rank;
