@@ -61,6 +61,12 @@ int output_same_file(const char *a, const char *b);
  * record.  MPI-IO can lose writes on a full disk without reporting an
  * error, so writers compare this with the size of the closed file. */
 int output_nc_expected_size(int ncid, long long *size);
+/* The same for a file that will hold nrecs records. */
+int output_nc_size_for(int ncid, long long nrecs, long long *size);
+/* Local (one rank): allocates the first size bytes of the file path (zeros
+ * where nothing was written yet), or DSC_ERR naming final (the final name)
+ * when the device has no room for them. */
+int output_reserve(const char *path, const char *final, long long size);
 /* Local: DSC_OK when the closed file tmp holds at least expected bytes,
  * else DSC_ERR with a message naming path (the final name). */
 int output_check_size(const char *tmp, const char *path, long long expected);

@@ -220,13 +220,33 @@ static long long type_size(nc_type t)
 
 int output_nc_expected_size(int ncid, long long *size)
 {
+    int unlimdim, err;
+    MPI_Offset numrecs = 0;
+    if ((err = ncmpi_inq_unlimdim(ncid, &unlimdim)) != NC_NOERR ||
+        (unlimdim >= 0 && (err = ncmpi_inq_dimlen(ncid, unlimdim, &numrecs)) != NC_NOERR))
+        return dsc_fail("reading back the header: %s", ncmpi_strerror(err));
+    return output_nc_size_for(ncid, numrecs, size);
+}
+
+int output_reserve(const char *path, const char *final, long long size)
+{
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) return dsc_fail("%s: cannot open %s: %s; check the output folder", final, path, strerror(errno));
+    int e = posix_fallocate(fd, 0, (off_t)size);
+    close(fd);
+    if (e != 0)
+        return dsc_fail("%s: cannot reserve %lld bytes: %s; %s", final, size, strerror(e), write_advice(e));
+    return DSC_OK;
+}
+
+int output_nc_size_for(int ncid, long long nrecs, long long *size)
+{
     int nvars, unlimdim, err;
-    MPI_Offset numrecs = 0, recsize = 0;
+    MPI_Offset numrecs = nrecs, recsize = 0;
     *size = 0;
     if ((err = ncmpi_inq_nvars(ncid, &nvars)) != NC_NOERR || (err = ncmpi_inq_unlimdim(ncid, &unlimdim)) != NC_NOERR)
         return dsc_fail("reading back the header: %s", ncmpi_strerror(err));
-    if (unlimdim >= 0 && ((err = ncmpi_inq_dimlen(ncid, unlimdim, &numrecs)) != NC_NOERR ||
-                          (err = ncmpi_inq_recsize(ncid, &recsize)) != NC_NOERR))
+    if (unlimdim >= 0 && (err = ncmpi_inq_recsize(ncid, &recsize)) != NC_NOERR)
         return dsc_fail("reading back the header: %s", ncmpi_strerror(err));
     for (int v = 0; v < nvars; v++) {
         nc_type type;

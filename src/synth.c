@@ -2,12 +2,19 @@
  * synth.c - the ERA5-like sample data set (see synth.h for the model).
  *
  * Partitioning: the days of each year are split into contiguous blocks over
- * the ranks (block_range); every rank computes and writes its block of every
- * variable with collective ncmpi_put_vara_*_all calls (a rank without days
- * joins with a zero count).  The legacy encoding packs to short with
- * per-file scale_factor / add_offset, so a first pass computes each rank's
- * min / max, an MPI_Allreduce gives the file's, and the second pass recomputes
- * the fields (cheaper than holding a year) and writes them chunk by chunk.
+ * the ranks (block_range) for the packing pass; the legacy encoding packs to
+ * short with per-file scale_factor / add_offset, so a first pass computes
+ * each rank's min / max and an MPI_Allreduce gives the file's.  The second
+ * pass recomputes the fields (cheaper than holding a year) and writes them
+ * chunk by chunk: each chunk of days is split over the ranks, every rank
+ * posts its whole records (time and every variable) as nonblocking requests
+ * and one collective ncmpi_wait_all writes them (a rank without days joins
+ * with nothing posted).
+ *
+ * Files: a unique temporary name per year, the whole file allocated before
+ * the data (a full disk fails at once; record padding is zeros), the size
+ * checked after closing, then the rename; truth.csv next and manifest.txt
+ * last, under a lock on the folder.
  *
  *   mpirun -n 4 dsc synth -o sample --years 1979-2020
  *
@@ -953,6 +960,13 @@ static int write_year(synth_model *m, double *field, const synth_options *opt, c
                                         ncmpi_strerror(err));
     int opened = err == NC_NOERR;
     if (status == DSC_OK) status = define_file(ncid, varid, opt, &pk, path);
+    /* Rank 0 allocates the whole file first: a full disk shows here, before
+     * any data, and the padding between the variables of a record (odd
+     * numbers of shorts) is zeros that MPI-IO's read-modify-write (data
+     * sieving) reads back, never stale memory. */
+    long long full = 0;
+    if (status == DSC_OK && rank == 0) status = output_nc_size_for(ncid, ndays * opt->steps_per_day, &full);
+    if (status == DSC_OK && rank == 0) status = output_reserve(tmp, path, full);
     status = dsc_agree(comm, status);
     if (status == DSC_OK) status = dsc_agree(comm, write_coordinates(ncid, varid, opt, rank, path));
     if (status == DSC_OK) status = write_data(ncid, varid, m, field, opt, &pk, regime, strength, year, ndays, comm, path);

@@ -147,7 +147,7 @@ fi
 if command -v valgrind > /dev/null; then
   VG="valgrind -q --error-exitcode=99 --suppressions=$top_srcdir/tests/valgrind.supp"
   check "valgrind, 3 ranks: dsc synth writes no uninitialised byte" \
-    run_np 3 $VG "$DSC" synth -q -o "$WORK/vg" --years 2001 --grid 6x5 --vars t2m,sst
+    run_np 3 $VG "$DSC" synth -q -o "$WORK/vg" --years 2001 --grid 7x5 --vars t2m,sst
 else
   skip "valgrind checks" "valgrind is not installed"
 fi
