@@ -90,7 +90,7 @@ K="$WORK/killed"
 cp -r "$WORK/ref1" "$K"
 "$DSC" synth $S --seed 2 -o "$K" > "$WORK/log" 2>&1 & pk=$!
 i=0
-while [ $i -lt 600 ] && [ -e "$K/manifest.txt" ]; do sleep 0.02; i=$((i + 1)); done
+while [ $i -lt 600 ] && ! ls -A "$K" | grep -q '\.tmp\.'; do sleep 0.02; i=$((i + 1)); done # writing a year
 kill -9 $pk 2> /dev/null
 wait $pk; rk=$?
 if [ $rk -eq 0 ]; then
