@@ -511,10 +511,18 @@ static int inspect_header(int ncid, const char *path, const era5_options *opt, f
             else order[slot] = d;
         }
         if (other || order[0] < 0 || order[2] < 0 || order[3] < 0) continue;
-        if (strlen(name) >= ERA5_NAME_LEN || !requested(opt, name)) continue;
-        if (s->nfields == MAX_FIELDS)
-            return dsc_fail("%s: more than %d field variables; choose some with --vars", path, MAX_FIELDS);
-        int i = s->nfields++;
+        if (strlen(name) >= ERA5_NAME_LEN) continue;
+        int i = s->nfields;
+        if (s->nfields == MAX_FIELDS) {
+            if (!opt || opt->nvars == 0)
+                return dsc_fail("%s: more than %d field variables; choose some with --vars", path, MAX_FIELDS);
+            if (!requested(opt, name)) continue;
+            /* a variable of --vars takes the place of one that is not */
+            for (i = 0; i < MAX_FIELDS && requested(opt, s->fields[i].nc_name); i++) continue;
+            if (i == MAX_FIELDS) return dsc_fail("%s: more than %d variables of --vars", path, MAX_FIELDS);
+        } else {
+            s->nfields++;
+        }
         era5_file_variable *fv = &s->fields[i];
         memset(fv, 0, sizeof *fv);
         snprintf(fv->nc_name, sizeof fv->nc_name, "%s", name);
