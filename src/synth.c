@@ -970,14 +970,17 @@ static int write_year(synth_model *m, double *field, const synth_options *opt, c
     status = dsc_agree(comm, status);
     if (status == DSC_OK) status = dsc_agree(comm, write_coordinates(ncid, varid, opt, rank, path));
     if (status == DSC_OK) status = write_data(ncid, varid, m, field, opt, &pk, regime, strength, year, ndays, comm, path);
+    /* status is agreed here; a failure is agreed (and printed) only once */
+    const int failed = status != DSC_OK;
     long long expected = 0;
-    if (status == DSC_OK && rank == 0) status = output_nc_expected_size(ncid, &expected);
+    if (!failed && rank == 0) status = output_nc_expected_size(ncid, &expected);
     if (opened) {
         err = ncmpi_close(ncid);
         if (err != NC_NOERR && status == DSC_OK)
             status = dsc_fail("%s: closing: %s; check the space left on the device", path, ncmpi_strerror(err));
     }
-    status = dsc_agree(comm, status);
+    if (!failed) status = dsc_agree(comm, status);
+    const int closed_ok = status == DSC_OK;
     if (rank == 0) {
         /* MPI-IO may report success on a full disk: the size tells */
         if (status == DSC_OK) status = output_check_size(tmp, path, expected);
@@ -985,7 +988,7 @@ static int write_year(synth_model *m, double *field, const synth_options *opt, c
             status = dsc_fail("%s: cannot replace it: %s; remove it or choose another --output", path, strerror(errno));
         if (status != DSC_OK) unlink(tmp);
     }
-    status = dsc_agree(comm, status);
+    if (closed_ok) status = dsc_agree(comm, status);
     if (status == DSC_OK && opt->verbose && rank == 0) printf("wrote %s (%lld days)\n", path, ndays);
     return status;
 }
