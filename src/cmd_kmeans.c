@@ -85,7 +85,8 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
     kmeans_result kr;
     int have_in = 0, have_rep = 0, have_kr = 0, kt = 0;
     int *labels = NULL, *labels_all = NULL, *truth = NULL;
-    status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "kmeans", cmd.args, cmd.nargs);
+    status = run_folder_spares(comm, dir, "kmeans", "--truth", cli_get(&cmd, "truth"));
+    if (status == DSC_OK) status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "kmeans", cmd.args, cmd.nargs);
     if (status != DSC_OK) goto done;
     status = run_input_load(comm, cmd.args, cmd.nargs, &eo, &po, NULL, &in);
     if (status != DSC_OK) goto done;

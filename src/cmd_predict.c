@@ -82,7 +82,9 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
     int *labels = NULL, *labels_all = NULL, *truth = NULL;
     double alpha = 1.0;
 
-    status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "predict", cmd.args, cmd.nargs);
+    status = run_folder_spares(comm, dir, "predict", "--truth", cli_get(&cmd, "truth"));
+    if (status == DSC_OK) status = run_folder_spares(comm, dir, "predict", "-m", mpath);
+    if (status == DSC_OK) status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "predict", cmd.args, cmd.nargs);
     if (status != DSC_OK) goto done;
     if ((status = checkpoint_read_config(comm, mpath, &mc, NULL, NULL)) != DSC_OK) goto done;
     status = mc.clusters >= 2 ? run_check_sample("predict", sample, mc.clusters)

@@ -339,7 +339,8 @@ int train_command(int argc, char **argv, MPI_Comm comm)
         model_config saved;
         if ((status = checkpoint_read_config(comm, ckpt_path, &saved, NULL, NULL)) != DSC_OK) goto done;
     } else {
-        status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "train", files, nfiles);
+        status = run_folder_spares(comm, dir, "train", "--truth", cli_get(&cmd, "truth"));
+        if (status == DSC_OK) status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "train", files, nfiles);
         if (status != DSC_OK) goto done;
         status = rank == 0 ? write_config(dir, &cmd, files, nfiles) : DSC_OK;
         if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;

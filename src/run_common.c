@@ -54,6 +54,22 @@ int run_check_sample(const char *command, long sample, long k)
     return DSC_OK;
 }
 
+int run_folder_spares(MPI_Comm comm, const char *dir, const char *command, const char *option, const char *input)
+{
+    static const char *written[] = {"labels.csv", "labels.nc", "latent.nc", "centroids.nc", "composites.nc",
+                                    "metrics.json", "model.ckpt", "checkpoint.ckpt", "config.txt"};
+    int rank, status = DSC_OK;
+    MPI_Comm_rank(comm, &rank);
+    for (size_t i = 0; rank == 0 && input && status == DSC_OK && i < sizeof written / sizeof written[0]; i++) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/%s", dir, written[i]);
+        if (output_same_file(path, input))
+            status = dsc_fail("dsc %s: -o %s would overwrite the %s file %s (as %s); choose another folder", command, dir,
+                              option, input, written[i]);
+    }
+    return dsc_agree(comm, status);
+}
+
 int run_folder_prepare(MPI_Comm comm, const char *dir, int force, const char *command, char **inputs, int ninputs)
 {
     int rank;

@@ -46,6 +46,11 @@ check "eval -o a new file works (the probe file is removed)" sh -c \
 expect_error "kmeans -o an input file" "-o .*era5_2001.nc is not a folder" "$DSC" kmeans -k 3 -o "$FILES" $FILES
 expect_error "kmeans -o the folder of the inputs" "-o .*holds the input file" "$DSC" kmeans -k 3 --force -o "$D" $FILES
 expect_error "predict -o a symbolic link to a file" "-o .*is not a folder" "$DSC" predict -m "$WORK/none.ckpt" -o "$WORK/link.json" $FILES
+mkdir "$WORK/kk"
+cp "$D/truth.csv" "$WORK/kk/labels.csv"
+expect_error "kmeans --truth a file it would write (--force)" "-o .*kk would overwrite the --truth file .*as labels.csv" \
+  "$DSC" kmeans -k 3 --force --truth "$WORK/kk/labels.csv" -o "$WORK/kk" $FILES
+check "... that file is unchanged" cmp "$WORK/kk/labels.csv" "$D/truth.csv"
 expect_error "synth -o a regular file" "synth: option -o .*truth.csv is not a folder" "$DSC" synth -q -o "$D/truth.csv" --years 2001
 check "... every input is unchanged" sh -c "$unchanged"
 
