@@ -11,6 +11,9 @@
 #include <stdio.h>
 
 #define CLI_MAX_OPTIONS 64
+/* Width of the option column of --help; the help text starts 3 columns
+ * further (2 spaces of indent, 1 of separation). */
+#define CLI_HELP_COLUMN 30
 
 enum { CLI_HELP = 2 }; /* cli_parse: help was printed, exit 0 */
 

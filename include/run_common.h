@@ -39,6 +39,15 @@ int era5_options_from_cli(const cli_command *cmd, era5_options *opt);
  * files, and a folder that cannot be written (a probe file is created and
  * removed), each with one line naming the folder and what to do. */
 int run_folder_prepare(MPI_Comm comm, const char *dir, int force, const char *command, char **inputs, int ninputs);
+/* Collective: DSC_ERR with one line when the file input (a --truth or -m
+ * file, may be NULL) is one the command would write in dir (labels.csv,
+ * model.ckpt, ...). */
+int run_folder_spares(MPI_Comm comm, const char *dir, const char *command, const char *option, const char *input);
+
+/* Local: DSC_ERR with a message naming option --sample of command when
+ * sample (0: all time steps) cannot hold k clusters with a sample to spare,
+ * which the silhouette needs. */
+int run_check_sample(const char *command, long sample, long k);
 
 /* The input of a run: catalog, raw samples (physical units, NaN missing)
  * and the network's normalised padded frames x (N, F). */

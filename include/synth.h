@@ -60,6 +60,11 @@ typedef struct {
 /* The seven variables in file order. */
 extern const synth_variable synth_variables[SYNTH_NVARS];
 
+/* Written last into the output folder: the options and every file with its
+ * size.  A folder without it holds an incomplete data set (an interrupted or
+ * failed run); a new run removes it (and truth.csv) before writing. */
+#define SYNTH_MANIFEST "manifest.txt"
+
 typedef struct {
     const char *output_dir;   /* created if missing */
     int year_first, year_last;
@@ -102,9 +107,11 @@ int synth_regime_sequence(int *regime /* (ndays) */, double *strength /* (ndays)
  * that synth_write uses, whatever day0 is. */
 int synth_red_noise(double *out, const synth_options *opt, int var, long long day0, long long ndays);
 
-/* Collective over comm: writes DIR/era5_YYYY.nc for every year and
- * DIR/truth.csv.  Every rank returns the same status; on failure rank 0 has
- * printed the error and no temporary file remains. */
+/* Collective over comm: writes DIR/era5_YYYY.nc for every year,
+ * DIR/truth.csv and, last, DIR/manifest.txt, holding a lock on DIR so that a
+ * second run into it fails at once.  Every rank returns the same status; on
+ * failure rank 0 has printed the error, no temporary file remains and there
+ * is no manifest. */
 int synth_write(MPI_Comm comm, const synth_options *opt);
 
 #endif

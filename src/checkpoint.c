@@ -36,6 +36,11 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
     return h;
 }
 
+static const char *arch_field_names[NARCH] = {"variant", "variables", "height", "width", "time steps", "kernel",
+                                              "activation", "latent activation", "conv1 width", "conv2 width",
+                                              "conv3 width", "conv4 width", "conv5 width", "lstm1 size",
+                                              "lstm2 size", "latent size", "clusters", "reserved"};
+
 static void arch_pack(const model_config *c, int32_t a[NARCH])
 {
     int32_t v[NARCH] = {(int32_t)c->variant, c->vars, c->height, c->width, c->steps, c->kernel,
@@ -280,6 +285,10 @@ static int open_checked(reader *r, const char *path, file_header *h)
     get(r, drop, sizeof drop);
     if (r->failed) return DSC_ERR;
     arch_unpack(h->arch, drop[0], drop[1], &h->cfg);
+    for (int i = 6; i <= 7; i++)
+        if (h->arch[i] < ACTIVATION_IDENTITY || h->arch[i] > ACTIVATION_SIGMOID)
+            return dsc_fail("%s: unknown %s code %d in the checkpoint (known: 0 identity, 1 tanh, 2 sigmoid); give a "
+                            "checkpoint written by this version of dsc train", path, arch_field_names[i], (int)h->arch[i]);
     return DSC_OK;
 }
 
@@ -289,10 +298,6 @@ static void close_reader(reader *r)
     r->f = NULL;
 }
 
-static const char *arch_field_names[NARCH] = {"variant", "variables", "height", "width", "time steps", "kernel",
-                                              "activation", "latent activation", "conv1 width", "conv2 width",
-                                              "conv3 width", "conv4 width", "conv5 width", "lstm1 size",
-                                              "lstm2 size", "latent size", "clusters", "reserved"};
 
 /* Everything after the architecture, into m / opt / extra (rank 0). */
 static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, checkpoint_extra *x)

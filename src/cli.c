@@ -36,12 +36,14 @@ void cli_print_help(const cli_command *cmd)
             snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
         else
             snprintf(left, sizeof left, "    --%s%s%s", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
-        printf("  %-30s %s", left, o->help);
+        /* an option too long for the column gets a line of its own */
+        if (strlen(left) > CLI_HELP_COLUMN) printf("  %s\n  %-*s %s", left, CLI_HELP_COLUMN, "", o->help);
+        else printf("  %-*s %s", CLI_HELP_COLUMN, left, o->help);
         if (o->default_value) printf(" (default: %s)", o->default_value);
         else if (!o->metavar) printf(" (default: off)");
         printf("\n");
     }
-    printf("  %-30s %s\n", "-h, --help", "print this help and exit");
+    printf("  %-*s %s\n", CLI_HELP_COLUMN, "-h, --help", "print this help and exit");
 }
 
 static int set_value(cli_command *cmd, int i, const char *value)

@@ -28,6 +28,7 @@
 #include "model.h"
 #include "checkpoint.h"
 #include "preprocess.h"
+#include "run_common.h"
 #include "run_output.h"
 #include "status.h"
 
@@ -104,6 +105,30 @@ static int write_json(const char *path, const cli_command *cmd, const metrics_re
             "\"davies_bouldin_rmse_variance\": %.3f, \"ari_nmi\": %.3f, \"total\": %.3f}\n}\n",
             tm->read, tm->preprocess, r->t_pairwise, r->t_cluster, r->t_contingency, tm->total);
     return output_file_commit(&out);
+}
+
+/* Collective: -o and --save-latent may be written (output_check) and are
+ * not the same file. */
+static int prepare_outputs(MPI_Comm comm, const cli_command *cmd, const char *out_path, const char *latent_path)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    char **inputs = dsc_calloc((size_t)cmd->nargs + 4, sizeof(char *), "input names");
+    int n = 0, status = inputs ? DSC_OK : DSC_ERR;
+    if (inputs) {
+        for (int i = 0; i < cmd->nargs; i++) inputs[n++] = cmd->args[i];
+        inputs[n++] = (char *)cli_get(cmd, "labels");
+        inputs[n++] = (char *)cli_get(cmd, "truth");
+        inputs[n++] = (char *)cli_get(cmd, "model");
+    }
+    if (rank == 0 && status == DSC_OK) {
+        status = output_check(out_path, OUTPUT_FILE, "dsc eval: option -o", inputs, n);
+        if (status == DSC_OK && latent_path) status = output_check(latent_path, OUTPUT_FILE, "dsc eval: option --save-latent", inputs, n);
+        if (status == DSC_OK && latent_path && output_same_file(out_path, latent_path))
+            status = dsc_fail("dsc eval: options -o and --save-latent both name %s; give two different files", out_path);
+    }
+    free(inputs);
+    return dsc_agree(comm, status);
 }
 
 /* Collective: the encoder of a checkpoint for --metric-space latent.  The
@@ -209,6 +234,12 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
         return DSC_ERR;
     }
     const char *labels_path = cli_get(&cmd, "labels"), *truth_path = cli_get(&cmd, "truth"), *out_path = cli_get(&cmd, "output");
+    const char *latent_path = cli_get(&cmd, "save-latent");
+    /* the outputs, checked before anything is read: never an input, a link or a device */
+    if (prepare_outputs(comm, &cmd, out_path, latent_path) != DSC_OK) {
+        cli_free(&cmd);
+        return DSC_ERR;
+    }
 
     era5_catalog cat;
     memset(&cat, 0, sizeof cat);
@@ -232,6 +263,7 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
     if (truth_path) truth = dsc_malloc((size_t)cat.ntime * sizeof(int), "truth labels");
     status = dsc_agree(comm, (labels && (truth || !truth_path)) ? DSC_OK : DSC_ERR);
     if (status == DSC_OK) status = match_labels(comm, labels_path, &cat, &opt, 1, labels, &k);
+    if (status == DSC_OK) status = dsc_agree(comm, run_check_sample("eval", sample, k));
     if (status == DSC_OK && truth_path) status = match_labels(comm, truth_path, &cat, &opt, 0, truth, &kt);
     if (status != DSC_OK) goto done;
 
@@ -273,8 +305,8 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
         status = DSC_ERR;
         goto done;
     }
-    if (latent_space && cli_get(&cmd, "save-latent")) {
-        status = run_output_latent_file(comm, cli_get(&cmd, "save-latent"), &cat, x, samples.t0, samples.nt, d);
+    if (latent_space && latent_path) {
+        status = run_output_latent_file(comm, latent_path, &cat, x, samples.t0, samples.nt, d);
         if (status != DSC_OK) goto done;
     }
     /* the raw samples are no longer needed */

@@ -73,6 +73,7 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
     if (status == DSC_OK) status = cli_long(&cmd, "max-iter", 1, 1L << 30, &maxit);
     if (status == DSC_OK) status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);
     if (status == DSC_OK) status = cli_long(&cmd, "pca", 0, 1000000, &npca);
+    if (status == DSC_OK) status = run_check_sample("kmeans", sample, k);
     if (status == DSC_OK) status = cli_double(&cmd, "tol", 0, 1e6, &tol);
     if (status == DSC_OK && kmeans_init_parse(cli_get(&cmd, "init"), &init) != DSC_OK) {
         dsc_clear();
@@ -92,7 +93,8 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
     int have_in = 0, have_rep = 0, have_kr = 0, have_pr = 0, kt = 0;
     int *labels = NULL, *labels_all = NULL, *truth = NULL;
     float *scores = NULL;
-    status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "kmeans", cmd.args, cmd.nargs);
+    status = run_folder_spares(comm, dir, "kmeans", "--truth", cli_get(&cmd, "truth"));
+    if (status == DSC_OK) status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "kmeans", cmd.args, cmd.nargs);
     if (status != DSC_OK) goto done;
     status = run_input_load(comm, cmd.args, cmd.nargs, &eo, &po, NULL, &in);
     if (status != DSC_OK) goto done;

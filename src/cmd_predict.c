@@ -82,10 +82,12 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
     int *labels = NULL, *labels_all = NULL, *truth = NULL;
     double alpha = 1.0;
 
-    status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "predict", cmd.args, cmd.nargs);
+    status = run_folder_spares(comm, dir, "predict", "--truth", cli_get(&cmd, "truth"));
+    if (status == DSC_OK) status = run_folder_spares(comm, dir, "predict", "-m", mpath);
+    if (status == DSC_OK) status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "predict", cmd.args, cmd.nargs);
     if (status != DSC_OK) goto done;
     if ((status = checkpoint_read_config(comm, mpath, &mc, NULL, NULL)) != DSC_OK) goto done;
-    status = mc.clusters >= 2 ? DSC_OK
+    status = mc.clusters >= 2 ? run_check_sample("predict", sample, mc.clusters)
                               : dsc_fail("%s: the model has no clustering layer; give the model.ckpt written by dsc train", mpath);
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     status = model_create(&m, &mc, LATENT_PASS_BATCH);

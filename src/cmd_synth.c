@@ -15,7 +15,7 @@
 #include <string.h>
 
 static const cli_option synth_cli[] = {
-    {"output", 'o', "DIR", "sample", "directory of the files era5_YYYY.nc and truth.csv (created if missing)"},
+    {"output", 'o', "DIR", "sample", "directory of the files era5_YYYY.nc, truth.csv and manifest.txt (created if missing)"},
     {"years", 0, "FIRST[-LAST]", "2001-2003", "years to write, one file each (a short sample by default; e.g. 1979-2020)"},
     {"grid", 0, "NLATxNLON", "41x41", "grid size, from 45N 30W southward and eastward"},
     {"resolution", 0, "DEG", "0.25", "grid spacing in degrees"},

@@ -317,6 +317,11 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     if (status == DSC_OK) status = era5_options_from_cli(&cmd, &eo);
     if (status == DSC_OK) status = preprocess_options_from_cli(&cmd, &po);
     if (status == DSC_OK) status = read_settings(&cmd, &mc, &oc, &to);
+    if (status == DSC_OK) {
+        long sample = 0;
+        status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);
+        if (status == DSC_OK) status = run_check_sample("train", sample, mc.clusters);
+    }
     if (status == DSC_OK && !dir) status = dsc_fail("dsc train: option -o DIR is required (the output folder)");
     if (status == DSC_OK && resume && cli_given(&cmd, "output") && strcmp(cli_get(&cmd, "output"), resume) != 0)
         status = dsc_fail("dsc train: --resume %s writes into %s; drop -o or give the same folder", resume, resume);
@@ -357,7 +362,8 @@ int train_command(int argc, char **argv, MPI_Comm comm)
         model_config saved;
         if ((status = checkpoint_read_config(comm, ckpt_path, &saved, NULL, NULL)) != DSC_OK) goto done;
     } else {
-        status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "train", files, nfiles);
+        status = run_folder_spares(comm, dir, "train", "--truth", cli_get(&cmd, "truth"));
+        if (status == DSC_OK) status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "train", files, nfiles);
         if (status != DSC_OK) goto done;
         status = rank == 0 ? write_config(dir, &cmd, files, nfiles) : DSC_OK;
         if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;

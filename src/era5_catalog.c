@@ -278,7 +278,17 @@ static int is_numeric(nc_type t)
 }
 
 /* Local: dimensions, coordinates and field variables of an open file. */
-static int inspect_header(int ncid, const char *path, file_scan *s, int *time_varid, int *lat_varid, int *lon_varid)
+/* Whether the file variable name is one of --vars (every one when absent). */
+static int requested(const era5_options *opt, const char *name)
+{
+    if (!opt || opt->nvars == 0) return 1;
+    for (int v = 0; v < opt->nvars; v++)
+        if (strcmp(era5_canonical_name(opt->vars[v]), era5_canonical_name(name)) == 0) return 1;
+    return 0;
+}
+
+static int inspect_header(int ncid, const char *path, const era5_options *opt, file_scan *s, int *time_varid, int *lat_varid,
+                          int *lon_varid)
 {
     era5_file *f = &s->file;
     int tdim, ydim, xdim, edim = -1, unlimdim = -1;
@@ -346,9 +356,17 @@ static int inspect_header(int ncid, const char *path, file_scan *s, int *time_va
         }
         if (other || order[0] < 0 || order[2] < 0 || order[3] < 0) continue;
         if (strlen(name) >= ERA5_NAME_LEN) continue;
-        if (s->nfields == MAX_FIELDS)
-            return dsc_fail("%s: more than %d field variables; choose some with --vars", path, MAX_FIELDS);
-        int i = s->nfields++;
+        int i = s->nfields;
+        if (s->nfields == MAX_FIELDS) {
+            if (!opt || opt->nvars == 0)
+                return dsc_fail("%s: more than %d field variables; choose some with --vars", path, MAX_FIELDS);
+            if (!requested(opt, name)) continue;
+            /* a variable of --vars takes the place of one that is not */
+            for (i = 0; i < MAX_FIELDS && requested(opt, s->fields[i].nc_name); i++) continue;
+            if (i == MAX_FIELDS) return dsc_fail("%s: more than %d variables of --vars", path, MAX_FIELDS);
+        } else {
+            s->nfields++;
+        }
         era5_file_variable *fv = &s->fields[i];
         memset(fv, 0, sizeof *fv);
         snprintf(fv->nc_name, sizeof fv->nc_name, "%s", name);
@@ -407,7 +425,7 @@ static int check_calendar(const char *path, const char *attribute, cf_calendar c
 }
 
 /* Collective: looks at one file and closes it again. */
-static int scan_file(MPI_Comm comm, const char *path, file_scan *s)
+static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, file_scan *s)
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
@@ -426,7 +444,7 @@ static int scan_file(MPI_Comm comm, const char *path, file_scan *s)
 
     int time_varid = -1, lat_varid = -1, lon_varid = -1;
     cf_time_units units;
-    status = inspect_header(ncid, path, s, &time_varid, &lat_varid, &lon_varid);
+    status = inspect_header(ncid, path, opt, s, &time_varid, &lat_varid, &lon_varid);
     if (status == DSC_OK && cf_time_parse(s->time_units, s->calendar, &units) != DSC_OK) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", dsc_message());
@@ -928,7 +946,7 @@ int era5_catalog_open(MPI_Comm comm, char **paths, int npaths, const era5_option
     int status = DSC_OK;
     int nscanned = 0;
     for (int i = 0; i < npaths && status == DSC_OK; i++) {
-        status = scan_file(comm, paths[i], &scans[i]);
+        status = scan_file(comm, paths[i], opt, &scans[i]);
         if (status == DSC_OK) nscanned++;
     }
     if (status == DSC_OK) status = dsc_agree(comm, build_catalog(comm, scans, npaths, opt, cat));

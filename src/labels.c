@@ -64,13 +64,26 @@ static int parse_file(const char *path, label_table *t)
 {
     FILE *f = fopen(path, "r");
     if (!f) return dsc_fail("%s: cannot open labels: %s; give a CSV file of 'time,label' lines", path, strerror(errno));
-    char buf[1024];
+    char *line = NULL;
+    size_t line_cap = 0;
+    ssize_t len;
     long long lineno = 0, cap = 0;
     int status = DSC_OK, seen_data = 0;
-    while (status == DSC_OK && fgets(buf, sizeof buf, f)) {
+    while (status == DSC_OK && (len = getline(&line, &line_cap, f)) >= 0) {
         lineno++;
-        if (!strchr(buf, '\n') && !feof(f)) {
-            status = dsc_fail("%s: line %lld: line too long; expected 'TIME,LABEL'", path, lineno);
+        char *buf = line;
+        if (lineno == 1 && len >= 2 && ((buf[0] == '\xff' && buf[1] == '\xfe') || (buf[0] == '\xfe' && buf[1] == '\xff'))) {
+            status = dsc_fail("%s: the file is UTF-16 text; save it as UTF-8 (or ASCII) CSV of 'TIME,LABEL' lines", path);
+            break;
+        }
+        if (memchr(buf, '\0', (size_t)len)) {
+            status = dsc_fail("%s: line %lld holds a NUL byte: the file is binary or UTF-16 text; save it as UTF-8 (or ASCII) "
+                              "CSV of 'TIME,LABEL' lines", path, lineno);
+            break;
+        }
+        if (lineno == 1 && len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) buf += 3; /* UTF-8 byte order mark */
+        if (len > 1023) {
+            status = dsc_fail("%s: line %lld: line too long (%lld bytes); expected 'TIME,LABEL'", path, lineno, (long long)len);
             break;
         }
         char *s = buf;
@@ -115,6 +128,7 @@ static int parse_file(const char *path, label_table *t)
         t->n++;
     }
     if (status == DSC_OK && ferror(f)) status = dsc_fail("%s: read error", path);
+    free(line);
     fclose(f);
     if (status == DSC_OK && t->n == 0) status = dsc_fail("%s: no labels in the file; expected 'TIME,LABEL' lines", path);
     /* duplicated times */

@@ -69,6 +69,9 @@ void model_config_format(const model_config *c, char *buf, size_t len)
 int model_config_check(const model_config *c)
 {
     if ((unsigned)c->variant > MODEL_CNN_LSTM_AUTOENCODER) return dsc_fail("model: unknown variant %d", (int)c->variant);
+    if ((unsigned)c->activation > ACTIVATION_SIGMOID || (unsigned)c->latent_activation > ACTIVATION_SIGMOID)
+        return dsc_fail("model: unknown activation codes %d / %d (known: 0 identity, 1 tanh, 2 sigmoid)", (int)c->activation,
+                        (int)c->latent_activation);
     if (c->vars < 1 || c->steps < 1) return dsc_fail("model: %d variables and %d time steps; both must be >= 1", c->vars, c->steps);
     if (c->height < 16 || c->width < 16 || c->height % 16 || c->width % 16)
         return dsc_fail("model: grid %d x %d is not a multiple of 16 (four 2x2 poolings); pad the grid", c->height, c->width);

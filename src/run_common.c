@@ -5,6 +5,7 @@
 #include "run_common.h"
 #include "labels.h"
 #include "metrics.h"
+#include "output_file.h"
 #include "partition.h"
 #include "status.h"
 
@@ -182,6 +183,8 @@ static int folder_has_files(const char *dir)
 static int check_folder(const char *dir, int force, const char *command, char **inputs, int ninputs)
 {
     struct stat st;
+    char option[64];
+    snprintf(option, sizeof option, "dsc %s: -o", command);
     if (stat(dir, &st) == 0) {
         if (!S_ISDIR(st.st_mode)) return dsc_fail("dsc %s: -o %s is not a folder; give a folder for the outputs", command, dir);
         if (!force && folder_has_files(dir))
@@ -190,25 +193,31 @@ static int check_folder(const char *dir, int force, const char *command, char **
     } else if (mkdir(dir, 0777) != 0) {
         return dsc_fail("dsc %s: cannot create output folder %s: %s; check the path and permissions", command, dir, strerror(errno));
     }
-    char real_dir[PATH_MAX];
-    if (!realpath(dir, real_dir)) return dsc_fail("dsc %s: cannot resolve output folder %s: %s", command, dir, strerror(errno));
-    for (int i = 0; i < ninputs; i++) {
-        char real_in[PATH_MAX], parent[PATH_MAX];
-        if (!realpath(inputs[i], real_in)) continue; /* the reader names missing inputs */
-        snprintf(parent, sizeof parent, "%s", real_in);
-        char *slash = strrchr(parent, '/');
-        if (slash) *(slash == parent ? slash + 1 : slash) = '\0';
-        if (strcmp(parent, real_dir) == 0)
-            return dsc_fail("dsc %s: output folder %s holds the input file %s; write the outputs to another folder", command,
-                            dir, inputs[i]);
-    }
-    char probe[PATH_MAX + 64];
-    snprintf(probe, sizeof probe, "%s/.dsc-write-test.%ld", dir, (long)getpid());
-    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) return dsc_fail("dsc %s: cannot write in output folder %s: %s; choose a writable folder", command, dir, strerror(errno));
-    close(fd);
-    unlink(probe);
+    return output_check(dir, OUTPUT_FOLDER, option, inputs, ninputs);
+}
+
+int run_check_sample(const char *command, long sample, long k)
+{
+    if (sample != 0 && sample < k + 1)
+        return dsc_fail("dsc %s: option --sample: %ld time steps are too few for %ld clusters (the silhouette needs more "
+                        "samples than clusters); give 0 (all time steps) or at least %ld", command, sample, k, k + 1);
     return DSC_OK;
+}
+
+int run_folder_spares(MPI_Comm comm, const char *dir, const char *command, const char *option, const char *input)
+{
+    static const char *written[] = {"labels.csv", "labels.nc", "latent.nc", "centroids.nc", "composites.nc",
+                                    "metrics.json", "model.ckpt", "checkpoint.ckpt", "config.txt"};
+    int rank, status = DSC_OK;
+    MPI_Comm_rank(comm, &rank);
+    for (size_t i = 0; rank == 0 && input && status == DSC_OK && i < sizeof written / sizeof written[0]; i++) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/%s", dir, written[i]);
+        if (output_same_file(path, input))
+            status = dsc_fail("dsc %s: -o %s would overwrite the %s file %s (as %s); choose another folder", command, dir,
+                              option, input, written[i]);
+    }
+    return dsc_agree(comm, status);
 }
 
 int run_folder_prepare(MPI_Comm comm, const char *dir, int force, const char *command, char **inputs, int ninputs)

@@ -4,7 +4,7 @@
  *
  * Every netCDF file goes through nc_out:
  *   1. rank 0 picks a temporary name in the destination folder,
- *      ".NAME.tmp.PID.SERIAL", and broadcasts it (PnetCDF opens one name on
+ *      ".NAME.tmp.PID.RANDOM" (output_temp_name), and broadcasts it (PnetCDF opens one name on
  *      all ranks);
  *   2. the header is defined identically on every rank, the ranks agree
  *      before every collective call (a rank that failed locally never leaves
@@ -32,6 +32,7 @@
 #include "run_output.h"
 #include "config.h"
 #include "labels.h"
+#include "output_file.h"
 #include "status.h"
 
 #include <errno.h>
@@ -51,7 +52,7 @@ typedef struct {
     MPI_Comm comm;        /* ranks that open the file */
     int rank;             /* in comm */
     char path[4096];      /* final name */
-    char tmp[4096 + 64];  /* DIR/.NAME.tmp.PID.SERIAL while writing */
+    char tmp[4096 + 64];  /* DIR/.NAME.tmp.PID.RANDOM while writing */
     int ncid, opened;
     int status;           /* DSC_ERR after the first failure on this rank */
 } nc_out;
@@ -87,7 +88,6 @@ static int nc_check(nc_out *o, int err, const char *what)
 /* Collective over comm: creates the temporary file of path, in its folder. */
 static void nc_out_create(nc_out *o, MPI_Comm comm, const char *path)
 {
-    static unsigned serial = 0;
     memset(o, 0, sizeof *o);
     o->comm = comm;
     o->ncid = -1;
@@ -95,11 +95,8 @@ static void nc_out_create(nc_out *o, MPI_Comm comm, const char *path)
     MPI_Comm_rank(comm, &o->rank);
     if (snprintf(o->path, sizeof o->path, "%s", path) >= (int)sizeof o->path)
         o->status = dsc_fail("%s: path too long; use a shorter name", path);
-    if (o->rank == 0) {
-        const char *slash = strrchr(o->path, '/');
-        int dirlen = slash ? (int)(slash - o->path + 1) : 0; /* with the slash */
-        snprintf(o->tmp, sizeof o->tmp, "%.*s.%s.tmp.%ld.%u", dirlen, o->path, o->path + dirlen, (long)getpid(), serial++);
-    }
+    else if (o->rank == 0)
+        o->status = output_temp_name(o->tmp, sizeof o->tmp, o->path);
     MPI_Bcast(o->tmp, (int)sizeof o->tmp, MPI_CHAR, 0, comm);
     if (any_failed(comm, o->status)) return;
     int err = ncmpi_create(comm, o->tmp, NC_CLOBBER | NC_64BIT_OFFSET, MPI_INFO_NULL, &o->ncid);
@@ -167,59 +164,29 @@ static void nc_out_enddef(nc_out *o)
     nc_check(o, ncmpi_enddef(o->ncid), "ending the header definition");
 }
 
-/* Local: the bytes the file needs, from the header (data mode). */
-static int expected_size(nc_out *o, MPI_Offset *size)
-{
-    int nvars;
-    *size = 0;
-    if (!nc_check(o, ncmpi_inq_nvars(o->ncid, &nvars), "reading back the header")) return DSC_ERR;
-    for (int v = 0; v < nvars; v++) {
-        nc_type type;
-        int ndims, dims[8]; /* the files here have at most 3 dimensions */
-        MPI_Offset begin, n = 1, len;
-        if (!nc_check(o, ncmpi_inq_varndims(o->ncid, v, &ndims), "reading back the header")) return DSC_ERR;
-        if (ndims > 8) return o->status = dsc_fail("%s: variable %d has %d dimensions", o->path, v, ndims);
-        if (!nc_check(o, ncmpi_inq_var(o->ncid, v, NULL, &type, &ndims, dims, NULL), "reading back the header") ||
-            !nc_check(o, ncmpi_inq_varoffset(o->ncid, v, &begin), "reading back the header"))
-            return DSC_ERR;
-        for (int d = 0; d < ndims; d++) {
-            if (!nc_check(o, ncmpi_inq_dimlen(o->ncid, dims[d], &len), "reading back the header")) return DSC_ERR;
-            n *= len;
-        }
-        MPI_Offset elem = type == NC_DOUBLE || type == NC_INT64 || type == NC_UINT64 ? 8
-                          : type == NC_SHORT || type == NC_USHORT                     ? 2
-                          : type == NC_BYTE || type == NC_UBYTE || type == NC_CHAR   ? 1
-                                                                                      : 4;
-        if (begin + n * elem > *size) *size = begin + n * elem;
-    }
-    return DSC_OK;
-}
-
 /* Collective over o->comm: closes, checks the size on disk, renames (rank
  * 0), or removes the temporary file after a failure anywhere.  Returns this
  * rank's status (the caller agrees). */
 static int nc_out_finish(nc_out *o)
 {
-    MPI_Offset expected = 0;
+    long long expected = 0;
     int failed = any_failed(o->comm, o->status);
     if (o->opened) {
-        if (!failed) expected_size(o, &expected);
+        if (!failed && o->status == DSC_OK && output_nc_expected_size(o->ncid, &expected) != DSC_OK) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", dsc_message());
+            dsc_clear();
+            o->status = dsc_fail("%s: %s", o->path, why);
+        }
         nc_check(o, ncmpi_close(o->ncid), "closing");
         o->opened = 0;
     }
     failed = any_failed(o->comm, o->status);
     if (o->rank == 0) {
-        struct stat st;
-        if (!failed) {
-            if (stat(o->tmp, &st) != 0)
-                o->status = dsc_fail("%s: %s vanished after closing: %s", o->path, o->tmp, strerror(errno));
-            else if ((MPI_Offset)st.st_size < expected)
-                o->status = dsc_fail("%s: only %lld of %lld bytes reached the disk; check the space left on the device",
-                                     o->path, (long long)st.st_size, (long long)expected);
-            else if (rename(o->tmp, o->path) != 0)
-                o->status = dsc_fail("%s: cannot replace it: %s; remove it or choose another output folder", o->path,
-                                     strerror(errno));
-        }
+        if (!failed && o->status == DSC_OK) o->status = output_check_size(o->tmp, o->path, expected);
+        if (!failed && o->status == DSC_OK && rename(o->tmp, o->path) != 0)
+            o->status = dsc_fail("%s: cannot replace it: %s; remove it or choose another output folder", o->path,
+                                 strerror(errno));
         if (failed || o->status != DSC_OK) unlink(o->tmp);
     }
     return o->status;

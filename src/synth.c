@@ -2,12 +2,19 @@
  * synth.c - the ERA5-like sample data set (see synth.h for the model).
  *
  * Partitioning: the days of each year are split into contiguous blocks over
- * the ranks (block_range); every rank computes and writes its block of every
- * variable with collective ncmpi_put_vara_*_all calls (a rank without days
- * joins with a zero count).  The legacy encoding packs to short with
- * per-file scale_factor / add_offset, so a first pass computes each rank's
- * min / max, an MPI_Allreduce gives the file's, and the second pass recomputes
- * the fields (cheaper than holding a year) and writes them chunk by chunk.
+ * the ranks (block_range) for the packing pass; the legacy encoding packs to
+ * short with per-file scale_factor / add_offset, so a first pass computes
+ * each rank's min / max and an MPI_Allreduce gives the file's.  The second
+ * pass recomputes the fields (cheaper than holding a year) and writes them
+ * chunk by chunk: each chunk of days is split over the ranks, every rank
+ * posts its whole records (time and every variable) as nonblocking requests
+ * and one collective ncmpi_wait_all writes them (a rank without days joins
+ * with nothing posted).
+ *
+ * Files: a unique temporary name per year, the whole file allocated before
+ * the data (a full disk fails at once; record padding is zeros), the size
+ * checked after closing, then the rename; truth.csv next and manifest.txt
+ * last, under a lock on the folder.
  *
  *   mpirun -n 4 dsc synth -o sample --years 1979-2020
  *
@@ -15,6 +22,7 @@
  * east), V variables, K regimes, M noise waves, T time steps.
  */
 #include "synth.h"
+#include "config.h"
 #include "rng.h"
 #include "output_file.h"
 #include "cf_time.h"
@@ -27,6 +35,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -785,21 +795,18 @@ static int year_packing(synth_packing *pk, synth_model *m, double *field /* (Y, 
     return DSC_OK;
 }
 
-/* Writes the coordinates (rank 0) and this rank's times; collective. */
-static int write_coordinates(int ncid, const int *varid, const synth_options *opt, int year, long long d0, long long nd,
-                             int rank, const char *path)
+/* Writes the fixed coordinates (rank 0; the others join with zero counts);
+ * collective.  The times are record data, written with the fields. */
+static int write_coordinates(int ncid, const int *varid, const synth_options *opt, int rank, const char *path)
 {
-    int Y = opt->nlat, X = opt->nlon, spd = opt->steps_per_day;
+    int Y = opt->nlat, X = opt->nlon;
     float *lon = dsc_malloc(X * sizeof(float), "longitudes");
     float *lat = dsc_malloc(Y * sizeof(float), "latitudes");
-    int *time = dsc_malloc((size_t)(nd * spd) * sizeof(int), "times");
     int status = DSC_OK;
-    if (!lon || !lat || !time) status = DSC_ERR;
+    if (!lon || !lat) status = DSC_ERR;
     else {
         for (int j = 0; j < X; j++) lon[j] = (float)(opt->lon_west + j * opt->resolution);
         for (int i = 0; i < Y; i++) lat[i] = (float)(opt->lat_north - i * opt->resolution);
-        long long h0 = day_of_year_start(year) * 24;
-        for (long long t = 0; t < nd * spd; t++) time[t] = (int)(h0 + 24 * d0 + t * (24 / spd));
     }
     /* Every rank calls each collective; a rank that failed to allocate
      * writes nothing. */
@@ -807,88 +814,111 @@ static int write_coordinates(int ncid, const int *varid, const synth_options *op
     int e1 = ncmpi_put_vara_float_all(ncid, varid[0], &start, &count, lon);
     count = (rank == 0 && status == DSC_OK) ? Y : 0;
     int e2 = ncmpi_put_vara_float_all(ncid, varid[1], &start, &count, lat);
-    start = d0 * spd;
-    count = status == DSC_OK ? nd * spd : 0;
-    int e3 = ncmpi_put_vara_int_all(ncid, varid[2], &start, &count, time);
     free(lon);
     free(lat);
-    free(time);
-    if (status == DSC_OK && (e1 != NC_NOERR || e2 != NC_NOERR || e3 != NC_NOERR))
-        status = dsc_fail("%s: writing coordinates: %s", path, ncmpi_strerror(e1 ? e1 : e2 ? e2 : e3));
+    if (status == DSC_OK && (e1 != NC_NOERR || e2 != NC_NOERR))
+        status = dsc_fail("%s: writing coordinates: %s; check the space left on the device", path,
+                          ncmpi_strerror(e1 ? e1 : e2));
     return status;
 }
 
-/* Pass 2: computes and writes this rank's days chunk by chunk.  Every rank
- * makes the same number of collective calls (nchunks from the largest
- * block); status is agreed after each chunk. */
+/* Pass 2: computes and writes the days chunk by chunk.  Chunk ch covers the
+ * global days [ch*G, (ch+1)*G), split over the ranks (block_range), and each
+ * rank writes whole records of its part - the time and every variable,
+ * posted as nonblocking requests and written by one collective
+ * ncmpi_wait_all.  So every collective write covers one contiguous range of
+ * the file completely: MPI-IO never has a hole to fill (with data sieving
+ * it would write back whatever its buffer held there), and every byte of
+ * the file is a value, whatever the rank count.  Every rank makes the same
+ * number of collective calls; status is agreed after each chunk. */
 static int write_data(int ncid, const int *varid, synth_model *m, double *field, const synth_options *opt,
                       const synth_packing *pk, const int *regime, const double *strength, int year, long long ndays,
-                      long long d0, long long nd, MPI_Comm comm, const char *path)
+                      MPI_Comm comm, const char *path)
 {
-    int size;
+    int size, rank;
     MPI_Comm_size(comm, &size);
-    int spd = opt->steps_per_day;
+    MPI_Comm_rank(comm, &rank);
+    int spd = opt->steps_per_day, nv = 0;
+    for (int v = 0; v < SYNTH_NVARS; v++) nv += opt->use_var[v] != 0;
     size_t n = (size_t)m->nlat * m->nlon;
     size_t elem = opt->encoding == SYNTH_LEGACY ? sizeof(short) : sizeof(float);
-    long long maxlocal = (ndays + size - 1) / size;
-    long long chunk = (long long)(CHUNK_BYTES / (elem * n * spd));
+    long long chunk = (long long)(CHUNK_BYTES / (elem * n * spd * (size_t)(nv > 0 ? nv : 1))); /* days per rank */
     if (chunk < 1) chunk = 1;
-    if (chunk > maxlocal) chunk = maxlocal;
-    long long nchunks = (maxlocal + chunk - 1) / chunk;
-    void *buf = dsc_malloc((size_t)chunk * spd * n * elem, "synth write buffer"); // (chunk*spd, Y, X)
-    int status = dsc_agree(comm, buf ? DSC_OK : DSC_ERR);
+    long long per_rank = (ndays + size - 1) / size;
+    if (chunk > per_rank) chunk = per_rank;
+    const long long G = chunk * size, nchunks = (ndays + G - 1) / G;
+    const size_t slice = (size_t)chunk * spd * n; /* values of one variable in the buffer */
+    char *buf = dsc_malloc(slice * elem * (size_t)(nv > 0 ? nv : 1), "synth write buffer"); // (V, chunk*spd, Y, X)
+    int *times = dsc_malloc((size_t)chunk * spd * sizeof(int), "times"); // (chunk*spd)
+    int status = dsc_agree(comm, buf && times ? DSC_OK : DSC_ERR);
     if (status != DSC_OK) {
         free(buf);
+        free(times);
         return DSC_ERR;
     }
-    long long day0 = day_of_year_start(year);
+    long long day0 = day_of_year_start(year), h0 = day0 * 24;
     for (long long ch = 0; ch < nchunks && status == DSC_OK; ch++) {
-        long long a = ch * chunk < nd ? ch * chunk : nd;
-        long long b = (ch + 1) * chunk < nd ? (ch + 1) * chunk : nd;
-        int local = DSC_OK;
+        long long g0 = ch * G, gn = ndays - g0 < G ? ndays - g0 : G, a, nd;
+        block_range(gn, size, rank, &a, &nd);
+        a += g0; /* this rank's days [a, a + nd) of the year */
+        int local = DSC_OK, err;
+        for (long long t = 0; t < nd * spd; t++) times[t] = (int)(h0 + 24 * a + t * (24 / spd));
+        MPI_Offset start[3] = {a * spd, 0, 0}, count[3] = {nd * spd, m->nlat, m->nlon};
+        err = ncmpi_iput_vara_int(ncid, varid[2], start, count, times, NULL);
+        if (err != NC_NOERR) local = dsc_fail("%s: writing time: %s", path, ncmpi_strerror(err));
+        int slot = 0;
         for (int v = 0; v < SYNTH_NVARS; v++) {
             if (!opt->use_var[v]) continue;
-            for (long long d = a; d < b; d++) {
-                day_field(field, m, opt, v, day0 + d0 + d, regime[d0 + d], strength[d0 + d]);
+            char *vbuf = buf + (size_t)slot++ * slice * elem;
+            for (long long d = 0; d < nd; d++) {
+                day_field(field, m, opt, v, day0 + a + d, regime[a + d], strength[a + d]);
                 for (int s = 0; s < spd; s++) {
                     double phase = step_phase(v, s, spd);
-                    size_t base = ((size_t)(d - a) * spd + s) * n;
+                    size_t base = ((size_t)d * spd + s) * n;
                     for (size_t c = 0; c < n; c++) {
                         int missing = v == SST && m->land[c];
                         double x = step_value(field[c], v, phase);
                         if (opt->encoding == SYNTH_LEGACY) {
                             long p = (long)floor((x - pk->offset[v]) / pk->scale[v] + 0.5);
                             p = p > PACKED_MAX ? PACKED_MAX : (p < -PACKED_MAX ? -PACKED_MAX : p);
-                            ((short *)buf)[base + c] = missing ? FILL_SHORT : (short)p;
+                            ((short *)vbuf)[base + c] = missing ? FILL_SHORT : (short)p;
                         } else {
-                            ((float *)buf)[base + c] = missing ? FILL_FLOAT : (float)x;
+                            ((float *)vbuf)[base + c] = missing ? FILL_FLOAT : (float)x;
                         }
                     }
                 }
             }
-            MPI_Offset start[3] = {(d0 + a) * spd, 0, 0}, count[3] = {(b - a) * spd, m->nlat, m->nlon};
-            int err = opt->encoding == SYNTH_LEGACY ? ncmpi_put_vara_short_all(ncid, varid[3 + v], start, count, buf)
-                                                    : ncmpi_put_vara_float_all(ncid, varid[3 + v], start, count, buf);
+            err = opt->encoding == SYNTH_LEGACY ? ncmpi_iput_vara_short(ncid, varid[3 + v], start, count, (short *)vbuf, NULL)
+                                                : ncmpi_iput_vara_float(ncid, varid[3 + v], start, count, (float *)vbuf, NULL);
             if (err != NC_NOERR && local == DSC_OK)
-                local = dsc_fail("%s: writing %s: %s; check the space left on the device", path, synth_variables[v].name,
-                                 ncmpi_strerror(err));
+                local = dsc_fail("%s: writing %s: %s", path, synth_variables[v].name, ncmpi_strerror(err));
         }
+        /* collective even after a local failure: the others are waiting */
+        err = ncmpi_wait_all(ncid, NC_REQ_ALL, NULL, NULL);
+        if (err != NC_NOERR && local == DSC_OK)
+            local = dsc_fail("%s: writing the records: %s; check the space left on the device", path, ncmpi_strerror(err));
         status = dsc_agree(comm, local);
     }
     free(buf);
+    free(times);
     return status;
 }
 
-/* One year: era5_YYYY.nc through a temporary name. */
+/* One year: era5_YYYY.nc through a unique temporary name (chosen by rank 0,
+ * broadcast), renamed once closed and its size checked. */
 static int write_year(synth_model *m, double *field, const synth_options *opt, const int *regime,
                       const double *strength, int year, MPI_Comm comm)
 {
     int rank, size;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
-    char path[4096], tmp[4096];
-    snprintf(path, sizeof path, "%s/era5_%04d.nc", opt->output_dir, year);
-    snprintf(tmp, sizeof tmp, "%s/.era5_%04d.nc.tmp", opt->output_dir, year);
+    char path[4096], tmp[4200] = "";
+    int status = DSC_OK;
+    if (snprintf(path, sizeof path, "%s/era5_%04d.nc", opt->output_dir, year) >= (int)sizeof path)
+        status = dsc_fail("%s: directory name too long", opt->output_dir);
+    else if (rank == 0) status = output_temp_name(tmp, sizeof tmp, path);
+    MPI_Bcast(tmp, (int)sizeof tmp, MPI_CHAR, 0, comm);
+    if (dsc_agree(comm, status) != DSC_OK) return DSC_ERR;
     long long ndays = days_in_year(year), d0, nd;
     block_range(ndays, size, rank, &d0, &nd);
 
@@ -899,26 +929,40 @@ static int write_year(synth_model *m, double *field, const synth_options *opt, c
     int ncid = -1, varid[3 + SYNTH_NVARS];
     int cmode = NC_CLOBBER | (opt->encoding == SYNTH_LEGACY ? NC_64BIT_OFFSET : NC_64BIT_DATA);
     int err = ncmpi_create(comm, tmp, cmode, MPI_INFO_NULL, &ncid);
-    int status = err == NC_NOERR ? DSC_OK
-                                 : dsc_fail("%s: cannot create: %s; check that the output directory is writable", tmp,
-                                            ncmpi_strerror(err));
+    status = err == NC_NOERR ? DSC_OK
+                             : dsc_fail("%s: cannot create %s: %s; check that the output directory is writable", path, tmp,
+                                        ncmpi_strerror(err));
     int opened = err == NC_NOERR;
-    if (status == DSC_OK) status = define_file(ncid, varid, opt, &pk, tmp);
+    if (status == DSC_OK) status = define_file(ncid, varid, opt, &pk, path);
+    /* Rank 0 allocates the whole file first: a full disk shows here, before
+     * any data, and the padding between the variables of a record (odd
+     * numbers of shorts) is zeros that MPI-IO's read-modify-write (data
+     * sieving) reads back, never stale memory. */
+    long long full = 0;
+    if (status == DSC_OK && rank == 0) status = output_nc_size_for(ncid, ndays * opt->steps_per_day, &full);
+    if (status == DSC_OK && rank == 0) status = output_reserve(tmp, path, full);
     status = dsc_agree(comm, status);
-    if (status == DSC_OK) status = dsc_agree(comm, write_coordinates(ncid, varid, opt, year, d0, nd, rank, tmp));
-    if (status == DSC_OK)
-        status = write_data(ncid, varid, m, field, opt, &pk, regime, strength, year, ndays, d0, nd, comm, tmp);
+    if (status == DSC_OK) status = dsc_agree(comm, write_coordinates(ncid, varid, opt, rank, path));
+    if (status == DSC_OK) status = write_data(ncid, varid, m, field, opt, &pk, regime, strength, year, ndays, comm, path);
+    /* status is agreed here; a failure is agreed (and printed) only once */
+    const int failed = status != DSC_OK;
+    long long expected = 0;
+    if (!failed && rank == 0) status = output_nc_expected_size(ncid, &expected);
     if (opened) {
         err = ncmpi_close(ncid);
-        if (err != NC_NOERR && status == DSC_OK) status = dsc_fail("%s: closing: %s", tmp, ncmpi_strerror(err));
-        status = dsc_agree(comm, status);
+        if (err != NC_NOERR && status == DSC_OK)
+            status = dsc_fail("%s: closing: %s; check the space left on the device", path, ncmpi_strerror(err));
     }
+    if (!failed) status = dsc_agree(comm, status);
+    const int closed_ok = status == DSC_OK;
     if (rank == 0) {
+        /* MPI-IO may report success on a full disk: the size tells */
+        if (status == DSC_OK) status = output_check_size(tmp, path, expected);
         if (status == DSC_OK && rename(tmp, path) != 0)
             status = dsc_fail("%s: cannot replace it: %s; remove it or choose another --output", path, strerror(errno));
         if (status != DSC_OK) unlink(tmp);
     }
-    status = dsc_agree(comm, status);
+    if (closed_ok) status = dsc_agree(comm, status);
     if (status == DSC_OK && opt->verbose && rank == 0) printf("wrote %s (%lld days)\n", path, ndays);
     return status;
 }
@@ -943,7 +987,7 @@ static int write_truth(const synth_options *opt, const int *regime, long long nd
     return output_file_commit(&out);
 }
 
-/* mkdir -p on rank 0. */
+/* mkdir -p on rank 0, then the checks every output folder gets. */
 static int make_directory(const char *dir)
 {
     char p[4096];
@@ -953,25 +997,100 @@ static int make_directory(const char *dir)
             char keep = *s;
             *s = '\0';
             if (mkdir(p, 0777) != 0 && errno != EEXIST)
-                return dsc_fail("option --output: cannot create directory %s: %s", p, strerror(errno));
+                return dsc_fail("dsc synth: option -o: cannot create directory %s: %s", p, strerror(errno));
             *s = keep;
             if (keep == '\0') break;
         }
     }
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return dsc_fail("option --output: %s is not a directory; give a directory name", dir);
-    if (access(dir, W_OK) != 0) return dsc_fail("option --output: directory %s is not writable", dir);
+    return output_check(dir, OUTPUT_FOLDER, "dsc synth: option -o", NULL, 0);
+}
+
+/* Rank 0: an exclusive lock on the folder for the whole run (released by
+ * the kernel when the process ends, even when killed), so that a second
+ * dsc synth into the same folder stops at once instead of mixing its files
+ * with ours.  *fd receives the descriptor to close at the end. */
+static int lock_directory(const char *dir, int *fd)
+{
+    *fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (*fd < 0) return dsc_fail("dsc synth: option -o: cannot open %s: %s", dir, strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(*fd);
+        *fd = -1;
+        if (e == EWOULDBLOCK)
+            return dsc_fail("dsc synth: option -o: another dsc synth is writing into %s; wait until it ends or choose "
+                            "another folder", dir);
+        if (e != ENOLCK && e != EOPNOTSUPP && e != ENOSYS) /* file systems without locks: go on without */
+            return dsc_fail("dsc synth: option -o: cannot lock %s: %s", dir, strerror(e));
+    }
     return DSC_OK;
+}
+
+/* Rank 0: removes what marks a data set complete (manifest.txt, then
+ * truth.csv) before anything is written, so that an interrupted run never
+ * leaves a folder that looks complete but mixes two data sets. */
+static int unmark_complete(const char *dir)
+{
+    const char *names[2] = {SYNTH_MANIFEST, "truth.csv"};
+    for (int i = 0; i < 2; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (unlink(path) != 0 && errno != ENOENT)
+            return dsc_fail("dsc synth: option -o: cannot remove the old %s: %s; remove it or choose another folder", path,
+                            strerror(errno));
+    }
+    return DSC_OK;
+}
+
+/* Rank 0, last: manifest.txt with the options and every file with its
+ * size.  Its presence says the data set is complete. */
+static int write_manifest(const synth_options *opt)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", opt->output_dir, SYNTH_MANIFEST);
+    output_file out;
+    if (output_file_open(&out, path, "w") != DSC_OK) return DSC_ERR;
+    FILE *f = out.f;
+    fprintf(f, "# dsc synth data set, written after every file below was complete.\n"
+               "# A folder without this file, or whose files differ in size, holds an incomplete data set.\n");
+    fprintf(f, "version = %s\nyears = %d-%d\ngrid = %dx%d\nresolution = %.17g\nvars = ", PACKAGE_VERSION,
+            opt->year_first, opt->year_last, opt->nlat, opt->nlon, opt->resolution);
+    for (int v = 0, first = 1; v < SYNTH_NVARS; v++)
+        if (opt->use_var[v]) {
+            fprintf(f, "%s%s", first ? "" : ",", synth_variables[v].name);
+            first = 0;
+        }
+    fprintf(f, "\nregimes = %d\npersistence = %.17g\nnoise = %.17g\nseed = %llu\nencoding = %s\nsteps-per-day = %d\n",
+            opt->regimes, opt->persistence, opt->noise, (unsigned long long)opt->seed,
+            opt->encoding == SYNTH_LEGACY ? "legacy" : "cdf5", opt->steps_per_day);
+    for (int year = opt->year_first; year <= opt->year_last + 1; year++) {
+        char name[32], file[4300];
+        struct stat st;
+        if (year <= opt->year_last) snprintf(name, sizeof name, "era5_%04d.nc", year);
+        else snprintf(name, sizeof name, "truth.csv");
+        snprintf(file, sizeof file, "%s/%s", opt->output_dir, name);
+        if (stat(file, &st) != 0) {
+            int e = errno;
+            output_file_abort(&out);
+            return dsc_fail("%s: %s; another program changed the folder while dsc synth wrote it", file, strerror(e));
+        }
+        fprintf(f, "file = %s %lld\n", name, (long long)st.st_size);
+    }
+    return output_file_commit(&out);
 }
 
 int synth_write(MPI_Comm comm, const synth_options *opt)
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
-    int status = synth_options_check(opt);
+    int status = synth_options_check(opt), lock_fd = -1;
     if (status == DSC_OK && rank == 0) status = make_directory(opt->output_dir);
-    if (dsc_agree(comm, status) != DSC_OK) return DSC_ERR;
+    if (status == DSC_OK && rank == 0) status = lock_directory(opt->output_dir, &lock_fd);
+    if (status == DSC_OK && rank == 0) status = unmark_complete(opt->output_dir);
+    if (dsc_agree(comm, status) != DSC_OK) {
+        if (lock_fd >= 0) close(lock_fd);
+        return DSC_ERR;
+    }
 
     long long ndays = synth_count_days(opt->year_first, opt->year_last);
     int *regime = dsc_malloc((size_t)ndays * sizeof(int), "regime sequence"); // (ndays)
@@ -982,6 +1101,7 @@ int synth_write(MPI_Comm comm, const synth_options *opt)
     status = (regime && strength && field) ? synth_model_create(&m, opt) : DSC_ERR;
     if (status == DSC_OK) synth_regime_sequence(regime, strength, opt);
     if (dsc_agree(comm, status) != DSC_OK) {
+        if (lock_fd >= 0) close(lock_fd);
         synth_model_destroy(&m);
         free(regime);
         free(strength);
@@ -995,8 +1115,10 @@ int synth_write(MPI_Comm comm, const synth_options *opt)
     }
     if (status == DSC_OK) {
         status = rank == 0 ? write_truth(opt, regime, ndays) : DSC_OK;
+        if (status == DSC_OK && rank == 0) status = write_manifest(opt);
         status = dsc_agree(comm, status);
     }
+    if (lock_fd >= 0) close(lock_fd);
     synth_model_destroy(&m);
     free(regime);
     free(strength);

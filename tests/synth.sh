@@ -16,8 +16,8 @@ check "synth 2001-2003 at 1 rank" $MPI1 "$DSC" synth -q -o "$S" --years 2001-200
 for y in 2001 2002 2003; do
   check "era5_$y.nc written" test -s "$S/era5_$y.nc"
 done
-check "nothing else in the directory (no temporary file left)" \
-  sh -c "[ \"\$(ls -A '$S' | tr '\n' ' ')\" = 'era5_2001.nc era5_2002.nc era5_2003.nc truth.csv ' ]"
+check "nothing else in the directory (no temporary file left; manifest.txt last)" \
+  sh -c "[ \"\$(ls -A '$S' | tr '\n' ' ')\" = 'era5_2001.nc era5_2002.nc era5_2003.nc manifest.txt truth.csv ' ]"
 check "truth.csv: header and one line per day" \
   sh -c "head -1 '$S/truth.csv' | grep -qx 'time,regime' && [ \$(wc -l < '$S/truth.csv') -eq 1096 ] && sed -n 2p '$S/truth.csv' | grep -Eq '^2001-01-01T00:00:00,[0-6]\$'"
 
@@ -91,7 +91,7 @@ expect_error "output name taken by a directory" "era5_2001.nc" $MPI2 "$DSC" synt
 check "no temporary file left after the failure" sh -c "[ -z \"\$(ls -A '$WORK/busy' | grep -v '^era5_2001.nc\$')\" ]"
 
 : > "$WORK/afile"
-expect_error "--output is a file" "--output.*not a directory" $MPI2 "$DSC" synth -o "$WORK/afile"
+expect_error "--output is a file" "option -o .*afile is not a folder" $MPI2 "$DSC" synth -o "$WORK/afile"
 expect_error "--years reversed" "--years.*2020-1979" $MPI2 "$DSC" synth -o "$WORK/bad" --years 2020-1979
 expect_error "--years not a year" "--years" $MPI2 "$DSC" synth -o "$WORK/bad" --years soon
 expect_error "--grid 0x5" "--grid.*0x5" $MPI2 "$DSC" synth -o "$WORK/bad" --grid 0x5

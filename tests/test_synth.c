@@ -42,6 +42,8 @@ static void remove_output(const char *dir, int first, int last)
     }
     snprintf(p, sizeof p, "%s/truth.csv", dir);
     unlink(p);
+    snprintf(p, sizeof p, "%s/" SYNTH_MANIFEST, dir);
+    unlink(p);
     rmdir(dir);
 }
 
