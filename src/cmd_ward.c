@@ -89,6 +89,7 @@ int ward_command(int argc, char **argv, MPI_Comm comm)
     if (status == DSC_OK) status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);
     if (status == DSC_OK) status = cli_long(&cmd, "pca", 0, 1000000, &npca);
     if (status == DSC_OK) status = cli_double(&cmd, "max-memory", 1e-6, 1e12, &max_mib);
+    if (status == DSC_OK) status = run_check_sample("ward", sample, k);
     if (status == DSC_OK && !dir) status = dsc_fail("dsc ward: option -o DIR is required (the output folder)");
     if (status == DSC_OK && cmd.nargs == 0) status = dsc_fail("dsc ward: no input files; give the ERA5 netCDF files after the options");
     if (dsc_agree(comm, status) != DSC_OK) {
@@ -103,7 +104,8 @@ int ward_command(int argc, char **argv, MPI_Comm comm)
     int *labels_all = NULL, *truth = NULL;
     float *scores = NULL;
     double *centroids = NULL, *count = NULL;
-    status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "ward", cmd.args, cmd.nargs);
+    status = run_folder_spares(comm, dir, "ward", "--truth", cli_get(&cmd, "truth"));
+    if (status == DSC_OK) status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "ward", cmd.args, cmd.nargs);
     if (status != DSC_OK) goto done;
     status = run_input_load(comm, cmd.args, cmd.nargs, &eo, &po, NULL, &in);
     if (status != DSC_OK) goto done;
