@@ -37,7 +37,7 @@ static float *alloc_rand(size_t n)
         fprintf(stderr, "bench_layers: out of memory\n");
         exit(1);
     }
-    for (size_t k = 0; k < n; k++) x[k] = (float)rand() / RAND_MAX - 0.5f;
+    for (size_t k = 0; k < n; k++) x[k] = (float)rand() / (float)RAND_MAX - 0.5f;
     return x;
 }
 

@@ -388,10 +388,10 @@ static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, 
             x->blob = NULL;
             return DSC_ERR;
         }
-        uint64_t ns = r->version >= 2 ? get_u64(r) : 0;
-        x->state_bytes = (size_t)ns;
-        x->state = r->failed ? NULL : dsc_malloc(ns ? (size_t)ns : 1, "checkpoint training state");
-        if (!x->state || get(r, x->state, (size_t)ns) != DSC_OK) {
+        uint64_t nsb = r->version >= 2 ? get_u64(r) : 0;
+        x->state_bytes = (size_t)nsb;
+        x->state = r->failed ? NULL : dsc_malloc(nsb ? (size_t)nsb : 1, "checkpoint training state");
+        if (!x->state || get(r, x->state, (size_t)nsb) != DSC_OK) {
             free(x->blob);
             free(x->state);
             x->blob = x->state = NULL;
