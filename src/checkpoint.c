@@ -186,6 +186,7 @@ typedef struct {
     const char *path;
     int failed;
     uint32_t version;
+    uint64_t size; /* of the file: no block can be longer */
 } reader;
 
 static int get(reader *r, void *data, size_t n)
@@ -230,6 +231,7 @@ static int open_checked(reader *r, const char *path, file_header *h)
     struct stat st;
     if (fstat(fileno(r->f), &st) != 0) return dsc_fail("%s: cannot stat checkpoint: %s", path, strerror(errno));
     const uint64_t size = (uint64_t)st.st_size;
+    r->size = size;
     char magic[8];
     if (size < 8 || fread(magic, 1, 8, r->f) != 8 || memcmp(magic, MAGIC, 8) != 0)
         return dsc_fail("%s: not a dsc checkpoint (wrong magic); give a file written by dsc train", path);
@@ -374,6 +376,8 @@ static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, 
     get(r, &epoch, 8);
     uint64_t nb = get_u64(r);
     if (r->failed) return DSC_ERR;
+    if (nb > r->size) return dsc_fail("%s: statistics block of %llu bytes in a file of %llu; file corrupt", path,
+                                      (unsigned long long)nb, (unsigned long long)r->size);
     if (x) {
         x->has_rng = has_rng != 0;
         x->rng = rng;
@@ -389,6 +393,12 @@ static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, 
             return DSC_ERR;
         }
         uint64_t nsb = r->version >= 2 ? get_u64(r) : 0;
+        if (nsb > r->size) {
+            free(x->blob);
+            x->blob = NULL;
+            return dsc_fail("%s: training state block of %llu bytes in a file of %llu; file corrupt", path,
+                            (unsigned long long)nsb, (unsigned long long)r->size);
+        }
         x->state_bytes = (size_t)nsb;
         x->state = r->failed ? NULL : dsc_malloc(nsb ? (size_t)nsb : 1, "checkpoint training state");
         if (!x->state || get(r, x->state, (size_t)nsb) != DSC_OK) {
