@@ -60,7 +60,7 @@ int main(int argc, char **argv)
         float *dinp = alloc_rand(ni), *dw = alloc_rand(nw), *db = alloc_rand(d.OC);
         float *scratch = alloc_rand(conv2d_scratch_floats(&d));
         const int first = s == 0; // the input layer needs no input gradient
-        double tf[64], tb[64];
+        double tf[64] = {0}, tb[64] = {0};
         for (int r = 0; r <= R && r < 64; r++) { // r = 0 warms up
             double t0 = now();
             conv2d_forward(out, inp, w, b, scratch, &d);
@@ -98,7 +98,7 @@ int main(int argc, char **argv)
         float *mx = alloc_rand(ni), *mh = alloc_rand(no), *out = alloc_rand(no), *dinp = alloc_rand(ni);
         float *dwi = alloc_rand(nwi), *dwh = alloc_rand(nwh), *db = alloc_rand(4 * d.HID);
         float *state = alloc_rand(lstm_state_floats(&d)), *scratch = alloc_rand(lstm_scratch_floats(&d));
-        double tf[64], tb[64];
+        double tf[64] = {0}, tb[64] = {0};
         for (int r = 0; r <= R && r < 64; r++) {
             double t0 = now();
             lstm_forward(out, state, inp, wih, whh, b, mx, mh, scratch, &d);

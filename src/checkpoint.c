@@ -369,7 +369,7 @@ static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, 
 
     get(r, m->dropout_rng.s, sizeof m->dropout_rng.s);
     uint32_t has_rng = get_u32(r);
-    rng_state rng;
+    rng_state rng = {{0}};
     get(r, rng.s, sizeof rng.s);
     int64_t iteration = 0, epoch = 0;
     get(r, &iteration, 8);
