@@ -36,8 +36,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static int small_enough(const model_config *c)
 {
-    long long grid = (long long)c->vars * c->height * c->width * c->steps;
-    if (c->vars < 1 || c->height < 1 || c->width < 1 || c->steps < 1 || grid > (1LL << 20)) return 0;
+    if (c->vars < 1 || c->vars > 64 || c->height < 1 || c->height > 1024 || c->width < 1 || c->width > 1024 ||
+        c->steps < 1 || c->steps > 64)
+        return 0;
+    if ((long long)c->vars * c->height * c->width * c->steps > (1LL << 20)) return 0; /* at most 2^32: no overflow */
     for (int i = 0; i < MODEL_NCONV; i++)
         if (c->conv[i] > 64) return 0;
     return c->lstm[0] <= 64 && c->lstm[1] <= 64 && c->latent <= 64 && c->clusters <= 64 && c->kernel <= 7;
