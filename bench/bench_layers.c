@@ -24,7 +24,7 @@ static float *alloc_rand(size_t n)
         fprintf(stderr, "bench_layers: out of memory\n");
         exit(1);
     }
-    for (size_t k = 0; k < n; k++) x[k] = (float)rand() / RAND_MAX - 0.5f;
+    for (size_t k = 0; k < n; k++) x[k] = (float)rand() / (float)RAND_MAX - 0.5f;
     return x;
 }
 
@@ -47,7 +47,7 @@ int main(int argc, char **argv)
         float *dinp = alloc_rand(ni), *dw = alloc_rand(nw), *db = alloc_rand(d.OC);
         float *scratch = alloc_rand(conv2d_scratch_floats(&d));
         const int first = s == 0; // the input layer needs no input gradient
-        double tf[64], tb[64];
+        double tf[64] = {0}, tb[64] = {0};
         for (int r = 0; r <= R && r < 64; r++) { // r = 0 warms up
             double t0 = timing_now();
             conv2d_forward(out, inp, w, b, scratch, &d);
@@ -84,7 +84,7 @@ int main(int argc, char **argv)
         float *mx = alloc_rand(ni), *mh = alloc_rand(no), *out = alloc_rand(no), *dinp = alloc_rand(ni);
         float *dwi = alloc_rand(nwi), *dwh = alloc_rand(nwh), *db = alloc_rand(4 * d.HID);
         float *state = alloc_rand(lstm_state_floats(&d)), *scratch = alloc_rand(lstm_scratch_floats(&d));
-        double tf[64], tb[64];
+        double tf[64] = {0}, tb[64] = {0};
         for (int r = 0; r <= R && r < 64; r++) {
             double t0 = timing_now();
             lstm_forward(out, state, inp, wih, whh, b, mx, mh, scratch, &d);

@@ -192,6 +192,7 @@ typedef struct {
     int failed;
     uint32_t version;
     uint64_t total; /* bytes, as the header says */
+    uint64_t size; /* of the file: no block can be longer */
 } reader;
 
 static int get(reader *r, void *data, size_t n)
@@ -236,6 +237,7 @@ static int open_checked(reader *r, const char *path, file_header *h)
     struct stat st;
     if (fstat(fileno(r->f), &st) != 0) return dsc_fail("%s: cannot stat checkpoint: %s", path, strerror(errno));
     const uint64_t size = (uint64_t)st.st_size;
+    r->size = size;
     char magic[8];
     if (size < 8 || fread(magic, 1, 8, r->f) != 8 || memcmp(magic, MAGIC, 8) != 0)
         return dsc_fail("%s: not a dsc checkpoint (wrong magic); give a file written by dsc train", path);
@@ -374,13 +376,15 @@ static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, 
 
     get(r, m->dropout_rng.s, sizeof m->dropout_rng.s);
     uint32_t has_rng = get_u32(r);
-    rng_state rng;
+    rng_state rng = {{0}};
     get(r, rng.s, sizeof rng.s);
     int64_t iteration = 0, epoch = 0;
     get(r, &iteration, 8);
     get(r, &epoch, 8);
     uint64_t nb = get_u64(r);
     if (r->failed) return DSC_ERR;
+    if (nb > r->size) return dsc_fail("%s: statistics block of %llu bytes in a file of %llu; file corrupt", path,
+                                      (unsigned long long)nb, (unsigned long long)r->size);
     if (x) {
         x->has_rng = has_rng != 0;
         x->rng = rng;
@@ -395,10 +399,16 @@ static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, 
             x->blob = NULL;
             return DSC_ERR;
         }
-        uint64_t ns = r->version >= 2 ? get_u64(r) : 0;
-        x->state_bytes = (size_t)ns;
-        x->state = r->failed ? NULL : dsc_malloc(ns ? (size_t)ns : 1, "checkpoint training state");
-        if (!x->state || get(r, x->state, (size_t)ns) != DSC_OK) {
+        uint64_t nsb = r->version >= 2 ? get_u64(r) : 0;
+        if (nsb > r->size) {
+            free(x->blob);
+            x->blob = NULL;
+            return dsc_fail("%s: training state block of %llu bytes in a file of %llu; file corrupt", path,
+                            (unsigned long long)nsb, (unsigned long long)r->size);
+        }
+        x->state_bytes = (size_t)nsb;
+        x->state = r->failed ? NULL : dsc_malloc(nsb ? (size_t)nsb : 1, "checkpoint training state");
+        if (!x->state || get(r, x->state, (size_t)nsb) != DSC_OK) {
             free(x->blob);
             free(x->state);
             x->blob = x->state = NULL;

@@ -200,6 +200,7 @@ int cli_read_config(cli_command *cmd, const char *path, const char *list_key)
             fclose(f);
             return dsc_fail("%s: configuration file contains a NUL byte; give a text file of 'key = value' lines", path);
         }
+        // cppcheck-suppress nullPointerRedundantCheck ; text is not NULL here: a failed realloc leaves the loop
         text[len++] = (char)c;
     }
     fclose(f);

@@ -369,7 +369,8 @@ int era5_redistribute(MPI_Comm comm, const process_grid *grid, long long ntime, 
     int *counts = dsc_calloc(4 * (size_t)nranks, sizeof(int), "the exchange of tiles");
     float *received = large_malloc((out->nt ? out->nt : 1) * field * sizeof(float), "the received tiles"); /* (nt, V, Y, X) in pieces */
     if (!counts || !received) status = DSC_ERR;
-    int *sendcounts = counts, *sdispls = counts + nranks, *recvcounts = counts + 2 * nranks, *rdispls = counts + 3 * nranks;
+    int *sendcounts = counts, *sdispls = counts ? counts + nranks : NULL, *recvcounts = counts ? counts + 2 * nranks : NULL,
+        *rdispls = counts ? counts + 3 * nranks : NULL; /* no arithmetic on NULL when out of memory */
     long long rtotal = 0;
     for (int q = 0; q < nranks && status == DSC_OK; q++) {
         long long q0, qn;

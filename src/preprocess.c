@@ -209,6 +209,7 @@ static int cholesky_leading(const double *g, int P, double *L)
     for (int i = 0, k = 0; i < P; i++)
         for (int j = i; j < P; j++, k++) G[i * P + j] = G[j * P + i] = g[k];
     for (int j = 0; j < P; j++) {
+        // cppcheck-suppress uninitvar ; the loop above sets both triangles of the P x P block
         double d = G[j * P + j];
         for (int k = 0; k < j; k++) d -= L[j * P + k] * L[j * P + k];
         if (!(G[j * P + j] > 0) || !(d > PIVOT_TOLERANCE * G[j * P + j])) return j;
@@ -354,6 +355,7 @@ static int fit_harmonic(MPI_Comm comm, const era5_samples *s, int harmonics, pre
 
 int preprocess_fit(MPI_Comm comm, const era5_samples *s, const preprocess_options *o, preprocess_stats *st)
 {
+    // cppcheck-suppress ctunullpointer ; o is NULL only in dsc predict, which always gives statistics (no fit)
     const scale_mode scaling = o->scaling;
     const int anomalies = o->anomalies;
     memset(st, 0, sizeof *st);

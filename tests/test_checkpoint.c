@@ -21,6 +21,7 @@
 #include "tap.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +267,70 @@ static void round_trip(const char *dir, optimizer_kind kind)
     optimizer_destroy(&od);
 }
 
+/* A block length beyond the end of the file, with size and checksum
+ * intact (a hostile or badly written file; found by tests/fuzz), is rejected
+ * as corrupt instead of being allocated. */
+static void huge_blocks(const char *dir, int rank)
+{
+    model_config cfg = tiny();
+    model m;
+    model_create(&m, &cfg, BATCH);
+    model_init(&m, 3);
+    char good[4096], bad[4200], cap[4200], msg[1024];
+    snprintf(good, sizeof good, "%s/blocks.ckpt", dir);
+    snprintf(bad, sizeof bad, "%s/blocks_bad.ckpt", dir);
+    snprintf(cap, sizeof cap, "%s/blocks_stderr.txt", dir);
+    char blob[16] = "statistics", state[8] = "state";
+    checkpoint_extra x = {.blob = blob, .blob_bytes = sizeof blob, .state = state, .state_bytes = sizeof state};
+    checkpoint_save(MPI_COMM_WORLD, good, &m, NULL, &x);
+    /* from the end: checksum 8, state, its length 8, blob, its length 8 */
+    const long from_end[2] = {8 + 8 + 8 + 16 + 8, 8 + 8 + 8};
+    const char *what[2] = {"statistics", "training state"};
+    for (int k = 0; k < 2; k++) {
+        int made = 0;
+        if (rank == 0) {
+            FILE *f = fopen(good, "rb");
+            unsigned char b[1 << 16];
+            size_t n = f ? fread(b, 1, sizeof b, f) : 0;
+            if (f) fclose(f);
+            if (n > 64 && n < sizeof b) {
+                uint64_t huge = (uint64_t)1 << 60, h = 0xcbf29ce484222325ULL;
+                memcpy(b + n - from_end[k], &huge, 8);
+                for (size_t i = 0; i < n - 8; i++) h = (h ^ b[i]) * 0x100000001b3ULL;
+                memcpy(b + n - 8, &h, 8);
+                f = fopen(bad, "wb");
+                made = f && fwrite(b, 1, n, f) == n;
+                if (f) fclose(f);
+            }
+        }
+        MPI_Bcast(&made, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        fflush(stderr);
+        int saved = dup(2);
+        FILE *f = fopen(cap, "w+");
+        if (f) dup2(fileno(f), 2);
+        checkpoint_extra y;
+        int st = checkpoint_load(MPI_COMM_WORLD, bad, &m, NULL, &y);
+        fflush(stderr);
+        dup2(saved, 2);
+        close(saved);
+        msg[0] = '\0';
+        if (f) {
+            rewind(f);
+            if (!fgets(msg, (int)sizeof msg, f)) msg[0] = '\0';
+            fclose(f);
+        }
+        MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, 0, MPI_COMM_WORLD);
+        msg[strcspn(msg, "\n")] = '\0';
+        if (st == DSC_OK) {
+            free(y.blob);
+            free(y.state);
+        }
+        tap_check_all(MPI_COMM_WORLD, made && st == DSC_ERR && strstr(msg, bad) && strstr(msg, what[k]) && strstr(msg, "corrupt"),
+                      "%s block longer than the file rejected: \"%s\"", what[k], msg);
+    }
+    model_destroy(&m);
+}
+
 static void rejections(const char *dir, int rank)
 {
     model_config cfg = tiny();
@@ -411,6 +476,7 @@ int main(int argc, char **argv)
     round_trip(dir, OPTIMIZER_SGD);
     round_trip(dir, OPTIMIZER_ADAM);
     rejections(dir, rank);
+    huge_blocks(dir, rank);
 
     MPI_Barrier(MPI_COMM_WORLD);
     if (rank == 0) {

@@ -26,7 +26,7 @@ static float *frand(size_t n, unsigned *seed)
         printf("Bail out! out of memory\n");
         exit(1);
     }
-    for (size_t i = 0; i < n; i++) x[i] = (float)rand_r(seed) / RAND_MAX * 2.0f - 1.0f;
+    for (size_t i = 0; i < n; i++) x[i] = (float)rand_r(seed) / (float)RAND_MAX * 2.0f - 1.0f;
     return x;
 }
 

@@ -19,6 +19,7 @@
 #include "tap.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,10 +117,16 @@ static void outcome_free(fit_outcome *o)
 }
 
 /* Rank 0 decides; every rank reports the same result. */
-static void check_rank0(int ok, const char *fmt, const char *what)
+static void check_rank0(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void check_rank0(int ok, const char *fmt, ...)
 {
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
     MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    tap_check(ok, fmt, what);
+    tap_check(ok, "%s", text);
 }
 
 /* The labels are the truth up to a permutation of the clusters. */

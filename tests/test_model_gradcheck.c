@@ -232,12 +232,12 @@ static void check_init(void)
     /* orthogonal recurrent kernels: weight_hh (4H, H) has orthonormal columns */
     for (int l = 0; l < MODEL_NLSTM; l++) {
         int H = m.lstm[l].hid;
-        const float *w = m.lstm[l].weight_hh;
+        const float *whh = m.lstm[l].weight_hh;
         double worst = 0;
         for (int a = 0; a < H; a++)
             for (int b = 0; b < H; b++) {
                 double dot = 0;
-                for (int r = 0; r < 4 * H; r++) dot += (double)w[r * H + a] * w[r * H + b];
+                for (int r = 0; r < 4 * H; r++) dot += (double)whh[r * H + a] * whh[r * H + b];
                 worst = fmax(worst, fabs(dot - (a == b)));
             }
         tap_check(worst < 1e-5, "init: enc.lstm%d.weight_hh^T weight_hh = I (max deviation %.2e)", l + 1, worst);

@@ -195,7 +195,7 @@ static float *reference(const era5_samples *s, scale_mode scaling, int H, int W)
 {
     const int V = s->nvars, Y = s->nlat, X = s->nlon;
     const long long T = s->nt;
-    double fill[ERA5_MAX_VARS];
+    double fill[ERA5_MAX_VARS] = {0};
     for (int v = 0; v < V; v++) {
         double sum = 0;
         long long n = 0;

@@ -74,6 +74,7 @@ static int gather_write(MPI_Comm comm, const char *path, const void *rows, long 
     MPI_Gatherv(rows, (int)(nt * d), type, all, counts, displs, type, 0, comm);
     if (rank == 0) {
         if (checksum && type == MPI_FLOAT) {
+            // cppcheck-suppress invalidPointerCast ; all is malloc'ed (aligned) and holds gathered MPI_FLOAT rows
             const float *x = (const float *)all;
             double sum = 0, sum2 = 0, lo = INFINITY, hi = -INFINITY;
             long long nan = 0, n = ntime * d;
