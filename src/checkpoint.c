@@ -416,10 +416,10 @@ static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, 
         }
     } else {
         /* skipped, but walked over, so that the end is checked below */
-        uint64_t ns = 0;
+        uint64_t skip = 0;
         if (nb > r->total || fseek(r->f, (long)nb, SEEK_CUR) != 0) r->failed = 1;
-        else if (r->version >= 2) ns = get_u64(r);
-        if (!r->failed && (ns > r->total || fseek(r->f, (long)ns, SEEK_CUR) != 0)) r->failed = 1;
+        else if (r->version >= 2) skip = get_u64(r);
+        if (!r->failed && (skip > r->total || fseek(r->f, (long)skip, SEEK_CUR) != 0)) r->failed = 1;
         if (r->failed) return dsc_fail("%s: checkpoint is truncated or corrupt (a section runs past the end); use a "
                                        "complete checkpoint",
                                        path);

@@ -94,10 +94,10 @@ static int arg_add(arglist *a, const char *s)
     return DSC_OK;
 }
 
-static int arg_addf(arglist *a, const char *fmt, long v)
+static int arg_add_long(arglist *a, long v)
 {
     if (a->argc >= COMPARE_MAX_ARGS - 1) return dsc_fail("dsc compare: too many options for one run (at most %d)", COMPARE_MAX_ARGS);
-    snprintf(a->owned[a->argc], sizeof a->owned[a->argc], fmt, v);
+    snprintf(a->owned[a->argc], sizeof a->owned[a->argc], "%ld", v);
     return arg_add(a, a->owned[a->argc]);
 }
 
@@ -146,7 +146,7 @@ static int compare_one(MPI_Comm comm, const cli_command *cmd, const char *dir, c
     if (st == DSC_OK) st = arg_add(&a, "-k");
     if (st == DSC_OK) st = arg_add(&a, cli_get(cmd, "clusters"));
     if (st == DSC_OK && m->seeded) st = arg_add(&a, "--seed");
-    if (st == DSC_OK && m->seeded) st = arg_addf(&a, "%ld", r->seed);
+    if (st == DSC_OK && m->seeded) st = arg_add_long(&a, r->seed);
     if (st == DSC_OK) st = arg_add(&a, "--sample");
     if (st == DSC_OK) st = arg_add(&a, cli_get(cmd, "sample"));
     static const char *read_opts[] = {"vars", "box", "time-range", "process-grid"};

@@ -848,7 +848,7 @@ static int write_data(int ncid, const int *varid, synth_model *m, double *field,
     if (chunk > per_rank) chunk = per_rank;
     const long long G = chunk * size, nchunks = (ndays + G - 1) / G;
     const size_t slice = (size_t)chunk * spd * n; /* values of one variable in the buffer */
-    char *buf = dsc_malloc(slice * elem * (size_t)(nv > 0 ? nv : 1), "synth write buffer"); // (V, chunk*spd, Y, X)
+    void *buf = dsc_malloc(slice * elem * (size_t)(nv > 0 ? nv : 1), "synth write buffer"); // (V, chunk*spd, Y, X)
     int *times = dsc_malloc((size_t)chunk * spd * sizeof(int), "times"); // (chunk*spd)
     int status = dsc_agree(comm, buf && times ? DSC_OK : DSC_ERR);
     if (status != DSC_OK) {
@@ -869,7 +869,7 @@ static int write_data(int ncid, const int *varid, synth_model *m, double *field,
         int slot = 0;
         for (int v = 0; v < SYNTH_NVARS; v++) {
             if (!opt->use_var[v]) continue;
-            char *vbuf = buf + (size_t)slot++ * slice * elem;
+            void *vbuf = (unsigned char *)buf + (size_t)slot++ * slice * elem;
             for (long long d = 0; d < nd; d++) {
                 day_field(field, m, opt, v, day0 + a + d, regime[a + d], strength[a + d]);
                 for (int s = 0; s < spd; s++) {

@@ -163,7 +163,7 @@ static void builtin_checks(void)
      *    rows the error was 2e-5 to 6e-5. */
     for (int t = 0; t < 2; t++) {
         int d = t == 0 ? 300 : 2000, na = 64, nb = 48;
-        float *a = malloc((size_t)na * d * sizeof(float)), *b = malloc((size_t)nb * d * sizeof(float));
+        float *a = calloc((size_t)na * d, sizeof(float)), *b = calloc((size_t)nb * d, sizeof(float));
         float *dir = malloc((size_t)d * sizeof(float));
         for (int f = 0; f < d; f++) dir[f] = (float)(0.5 + 0.5 * uniform());
         for (int i = 0; i < na + nb; i++) {
