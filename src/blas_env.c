@@ -20,6 +20,10 @@
 #include <cpuid.h>
 #endif
 
+#ifndef DSC_BLAS_LIBS /* builds without configure's config.h (the fuzz targets) */
+#define DSC_BLAS_LIBS "(not recorded)"
+#endif
+
 /* ---- core names against instruction sets (pure) -------------------------- */
 
 static const struct {
