@@ -14,7 +14,7 @@ check "dsc synth writes one year on a 16x16 grid with 4 regimes and 3 variables"
   "$DSC" synth -q -o "$D" --years 2001-2001 --grid 16x16 --regimes 4 --vars t2m,sp,u10
 FILES="$D/era5_2001.nc"
 # 2 pre-training epochs of 31 steps, then 140 joint steps: 202 steps in all
-RUN="-k 4 --conv 4,4,8,8,16 --lstm 16,16 --latent 8 --batch 12 --pretrain-epochs 2 --max-iter 140 --update-interval 10 --tol 0 --kmeans-init 3"
+RUN="-k 4 --conv 4,4,8,8,16 --lstm 16,16 --latent 8 --batch 12 --pretrain-epochs 2 --max-iter 1000 --update-interval 10 --tol 0 --kmeans-init 3"
 T3="$(launcher 3) $DSC train"
 check "uninterrupted reference run on 3 ranks" sh -c "$T3 $RUN -q -o '$WORK/ref' $FILES"
 
