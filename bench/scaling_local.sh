@@ -69,13 +69,13 @@ run_train() {  # kind ranks threads years batch repeat
   row "$kind" train "$p" "$t" "$years" "$b" "$r" "$d" "$(echo "$e - $s" | bc)"
 }
 
-run_eval() {  # kind ranks threads years repeat (labels of the strong-scaling training run)
+run_eval() {  # kind ranks threads years repeat (the planted regimes of the data as the labels)
   local kind=$1 p=$2 t=$3 years=$4 r=$5 d="$out/$1-eval-$2x$3-$5" s e
   mkdir -p "$d"
   s=$(date +%s.%N)
   # shellcheck disable=SC2046
   OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t mpirun --oversubscribe -n "$p" -x OMP_NUM_THREADS -x OPENBLAS_NUM_THREADS \
-    "$DSC" eval -q --labels "$out/labels-$years.csv" -o "$d/metrics.json" $(files "$years")
+    "$DSC" eval --labels "$data/truth.csv" -o "$d/metrics.json" $(files "$years")
   e=$(date +%s.%N)
   row "$kind" eval "$p" "$t" "$years" 0 "$r" "$d" "$(echo "$e - $s" | bc)"
 }
@@ -85,7 +85,6 @@ for r in $(seq 1 "$repeat"); do
     p=${l%x*}; t=${l#*x}
     run_train strong "$p" "$t" "$STRONG_YEARS" "$BATCH" "$r"
     run_train weak "$p" "$t" $(( WEAK_YEARS_PER_RANK * p )) $(( BATCH_PER_RANK * p )) "$r"
-    [ -f "$out/labels-$STRONG_YEARS.csv" ] || cp "$out/strong-train-$l-$r/labels.csv" "$out/labels-$STRONG_YEARS.csv"
     run_eval strong "$p" "$t" "$STRONG_YEARS" "$r"
   done
 done
