@@ -47,6 +47,11 @@ void model_dtc_encode(model *m, const float *x, int B);
 void model_dtc_forward(model *m, const float *x, int B);
 int model_dtc_backward(model *m, float dloss, const float *dlatent);
 
+/* For the gradient check: the branch every non-differentiable layer took in
+ * the last forward (pooling arg-max, sign of every leaky ReLU output),
+ * written to out unless NULL; returns their number. */
+size_t model_dtc_kinks(const model *m, int *out);
+
 /* Shared with model.c: the parameter table and Keras' initialisers. */
 int model_add_tensor(model *m, const char *name, int ndim, int d0, int d1, int d2, int d3);
 void model_glorot_uniform(rng_state *r, float *w, size_t n, double fan_in, double fan_out);

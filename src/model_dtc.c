@@ -277,6 +277,21 @@ void model_dtc_forward(model *m, const float *x, int B)
     m->loss = mse_loss(NULL, m->recon, x, (size_t)B * n->d);
 }
 
+size_t model_dtc_kinks(const model *m, int *out)
+{
+    const struct model_dtc_net *n = m->dtc;
+    const size_t B = (size_t)m->batch, np = B * n->Lp * n->F;
+    const float *act[3] = {n->conv_act, n->lstm1, m->latent};
+    const size_t na[3] = {B * n->d * n->F, B * n->Lp * n->H1, B * n->Lp * n->H2};
+    size_t k = 0;
+    if (out) memcpy(out, n->pool_arg, np * sizeof(int));
+    k += np;
+    for (int a = 0; a < 3; a++)
+        for (size_t i = 0; i < na[a]; i++, k++)
+            if (out) out[k] = act[a][i] > 0.0f;
+    return k;
+}
+
 /* ---- backward ---------------------------------------------------------------------
  * Two ping-pong buffers carry the gradient of the current activation, as in
  * model.c: each layer accumulates into the zeroed other buffer, then swap. */
