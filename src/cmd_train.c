@@ -143,6 +143,9 @@ static int read_settings(const cli_command *cmd, model_config *mc, optimizer_con
     if (st == DSC_OK) st = parse_ints(cmd, "conv", mc->conv, MODEL_NCONV);
     if (st == DSC_OK) st = parse_ints(cmd, "lstm", mc->lstm, MODEL_NLSTM);
     if (st == DSC_OK && mc->variant == MODEL_DTC) st = read_dtc_settings(cmd, mc);
+    if (st == DSC_OK && mc->variant == MODEL_DTC && steps != 1)
+        st = dsc_fail("dsc train: option --steps %ld: --variant dtc reads one time step per sample (its field flattened "
+                      "to one row); use --steps 1", steps);
     if (st != DSC_OK) return st;
     mc->steps = (int)steps;
     mc->latent = (int)latent;
