@@ -47,6 +47,11 @@ void model_dtc_encode(model *m, const float *x, int B);
 void model_dtc_forward(model *m, const float *x, int B);
 int model_dtc_backward(model *m, float dloss, const float *dlatent);
 
+/* Forward FLOPs of B samples (2*M*N*K per GEMM-like product, as dsc bench
+ * counts); *first gets the first convolution's share, *encode (unless NULL)
+ * the encoder's. */
+double model_dtc_flops(const model *m, int B, double *first, double *encode);
+
 /* For the gradient check: the branch every non-differentiable layer took in
  * the last forward (pooling arg-max, sign of every leaky ReLU output),
  * written to out unless NULL; returns their number. */

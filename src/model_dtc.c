@@ -277,6 +277,20 @@ void model_dtc_forward(model *m, const float *x, int B)
     m->loss = mse_loss(NULL, m->recon, x, (size_t)B * n->d);
 }
 
+double model_dtc_flops(const model *m, int B, double *first, double *encode)
+{
+    const struct model_dtc_net *n = m->dtc;
+    const double b = B, d = n->d, Lp = n->Lp;
+    *first = 2.0 * b * d * n->F * n->K; /* Conv1D 1 -> F */
+    double f = *first;
+    for (int l = 0; l < 2; l++) { /* two directions: input projection and recurrence */
+        const double in = l == 0 ? n->F : n->H1, hid = l == 0 ? n->H1 : n->H2;
+        f += 2.0 * (2.0 * b * Lp * in * 4.0 * hid + 2.0 * b * (Lp - 1) * hid * 4.0 * hid);
+    }
+    if (encode) *encode = f;
+    return f + 2.0 * b * d * n->H2 * n->K; /* Conv1D H2 -> 1 */
+}
+
 size_t model_dtc_kinks(const model *m, int *out)
 {
     const struct model_dtc_net *n = m->dtc;
