@@ -309,6 +309,34 @@ static void check_dtc(int h2)
     }
     const int B = 2, L = m.cfg.latent;
     tap_check(L == 14 * h2, "dtc: latent size %d = ceil(40 / 3) positions x %d units", L, h2);
+    /* Keras initialisation: LSTM biases 0 but the forget gate's 1, glorot bounds, orthonormal recurrent columns */
+    int init_ok = 1;
+    for (int t = 0; t < m.ntensors; t++) {
+        const model_tensor *tt = &m.tensors[t];
+        const float *p = m.params + tt->offset;
+        if (strstr(tt->name, "lstm") && strstr(tt->name, ".bias")) {
+            const int hid = tt->shape[0] / 4;
+            for (int i = 0; i < tt->shape[0]; i++) init_ok &= p[i] == (i >= hid && i < 2 * hid ? 1.0f : 0.0f);
+        } else if (strstr(tt->name, "weight_hh")) {
+            const int rows = tt->shape[0], cols = tt->shape[1];
+            for (int a = 0; a < cols; a++)
+                for (int b = 0; b < cols; b++) {
+                    double dot = 0;
+                    for (int r = 0; r < rows; r++) dot += (double)p[r * cols + a] * p[r * cols + b];
+                    init_ok &= fabs(dot - (a == b)) < 1e-5;
+                }
+        } else if (!strcmp(tt->name, "enc.conv1.weight")) { /* fan_in 1*K, fan_out F*K */
+            const float bound = (float)sqrt(6.0 / (4 + 3 * 4));
+            double sq = 0;
+            for (size_t i = 0; i < tt->size; i++) {
+                init_ok &= fabsf(p[i]) <= bound;
+                sq += (double)p[i] * p[i];
+            }
+            init_ok &= sq > 0;
+        }
+    }
+    tap_check(init_ok, "dtc H2=%d: Keras initialisation (forget-gate bias 1, other biases 0, orthonormal recurrent "
+              "kernels, glorot bounds)", h2);
     const size_t n = (size_t)B * 40;
     float *x = malloc(n * sizeof(float)), *dlatent = malloc((size_t)B * L * sizeof(float));
     rng_state r, masks;
