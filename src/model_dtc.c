@@ -65,6 +65,9 @@ int model_dtc_config_check(const model_config *c)
     if (c->conv[0] < 1 || c->kernel < 1 || c->pool < 1 || c->lstm[0] < 1 || c->lstm[1] < 1)
         return dsc_fail("model: DTC filters %d, kernel %d, pool %d and BiLSTM sizes %d, %d must all be >= 1", c->conv[0],
                         c->kernel, c->pool, c->lstm[0], c->lstm[1]);
+    if (c->conv[0] > 65536 || c->kernel > 65536 || c->pool > 1 << 20 || c->lstm[0] > 65536 || c->lstm[1] > 65536)
+        return dsc_fail("model: DTC filters %d, kernel %d, BiLSTM sizes %d, %d (at most 65536) or pool %d (at most "
+                        "1048576) too large", c->conv[0], c->kernel, c->lstm[0], c->lstm[1], c->pool);
     if (field_size(c) > 1 << 28 || model_dtc_latent_size(c) < 1)
         return dsc_fail("model: a field of %lld values is too long for --variant dtc; use fewer variables or a coarser grid",
                         field_size(c));
