@@ -3,7 +3,9 @@
 # end on a small dsc synth set: the same run on 1 and 3 ranks (parameters
 # after the pre-training within 1e-4, labels equal), consistent outputs with
 # a latent of ceil(d/P) positions, dsc predict and dsc eval on its
-# model.ckpt, and bad options (one error line, nothing written).
+# model.ckpt, stop on SIGUSR1 and --resume with exactly the labels and
+# parameters of an uninterrupted run (and a resume with another pooling size
+# refused), and bad options (one error line, nothing written).
 . ./tests/testenv.sh
 
 "$PYTHON" -c 'import netCDF4, numpy' 2>/dev/null || skip_all "netCDF4 or numpy is not available to $PYTHON"
@@ -37,6 +39,27 @@ check "dsc predict with the DTC model.ckpt gives the training labels" sh -c \
   "$(echo "$TESTMPIRUN" | sed s/NP/2/) '$DSC' predict -q -m '$WORK/r3/model.ckpt' -o '$WORK/pred' $FILES && cmp '$WORK/r3/labels.csv' '$WORK/pred/labels.csv'"
 check "dsc eval --metric-space latent reads the DTC model.ckpt" run_np 2 "$DSC" eval --metric-space latent \
   --model "$WORK/r3/model.ckpt" --labels "$WORK/r3/labels.csv" -o "$WORK/l.json" $FILES
+# Stop on SIGUSR1 and resume: exactly the labels and parameters of the uninterrupted run.
+LONG="$DTC --pretrain-epochs 1 --max-iter 100 --update-interval 20"
+check "uninterrupted DTC run (2 ranks, 100 joint steps)" run_np 2 "$DSC" train $LONG -q -o "$WORK/u" $FILES
+: > "$WORK/stop.log"
+$(echo "$TESTMPIRUN" | sed s/NP/2/) "$DSC" train $LONG -v -o "$WORK/s" $FILES >> "$WORK/stop.log" 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 600 ] && ! grep -q '^step  *[2-9][0-9]/' "$WORK/stop.log"; do sleep 0.1; i=$((i + 1)); done
+kill -s USR1 $pid
+wait $pid
+rc=$?
+if [ $rc -eq 3 ] && [ -s "$WORK/s/checkpoint.ckpt" ] && [ ! -e "$WORK/s/labels.csv" ]; then
+  pass "SIGUSR1 stops DTC training: exit status 3, checkpoint written, no labels yet"
+else
+  cat "$WORK/stop.log" > "$WORK/log"; fail "SIGUSR1 stops DTC training: exit status $rc (expected 3)"
+fi
+expect_error "--resume with another DTC pooling size" "checkpoint architecture differs .*pool=10 .*pool=5 " \
+  run_np 2 "$DSC" train --resume "$WORK/s" --dtc-pool 5
+check "--resume ends with exactly the labels and parameters of the uninterrupted run" sh -c \
+  "$(echo "$TESTMPIRUN" | sed s/NP/2/) '$DSC' train --resume '$WORK/s' -q && cmp '$WORK/u/labels.csv' '$WORK/s/labels.csv' \
+   && '$PYTHON' '$CHECK' params '$WORK/u/model.ckpt' '$WORK/s/model.ckpt' 0"
 expect_error "--variant dtc with --steps 2" "option --steps 2: --variant dtc reads one time step" \
   run_np 2 "$DSC" train $DTC --steps 2 -o "$WORK/b1" $FILES
 check "... and no output folder was made" test ! -e "$WORK/b1"
