@@ -252,8 +252,34 @@ static void test_leaky_relu(float alpha)
     free(c.inp), free(c.r), free(c.out), free(inp), free(r), free(out), free(dinp), free(io);
 }
 
+/* The fast kernel (im2col + sgemm, OpenMP above 16384 column entries)
+ * against the direct loops of tests/reference_kernels.c. */
+static void test_conv1d_reference(int B, int L, int IC, int OC, int K)
+{
+    conv1d_dims d = {.B = B, .L = L, .IC = IC, .OC = OC, .K = K};
+    char what[96];
+    snprintf(what, sizeof what, "conv1d B=%d L=%d %d->%d K=%d", B, L, IC, OC, K);
+    const size_t ni = (size_t)B * L * IC, no = (size_t)B * L * OC, nw = (size_t)OC * IC * K;
+    float *inp = frand(ni, 1), *w = frand(nw, 0.5), *b = frand(OC, 0.5), *r = frand(no, 1);
+    float *out = ffill(no, NAN), *out_r = ffill(no, NAN), *scratch = ffill(conv1d_scratch_floats(&d), NAN);
+    float *dinp = ffill(ni, PREFILL), *dw = ffill(nw, PREFILL), *db = ffill(OC, PREFILL);
+    float *dinp_r = ffill(ni, PREFILL), *dw_r = ffill(nw, PREFILL), *db_r = ffill(OC, PREFILL);
+    conv1d_forward(out, inp, w, b, scratch, &d);
+    conv1d_forward_reference(out_r, inp, w, b, &d);
+    tap_check(rel_error_ff(out, out_r, no) <= TOL_REF, "%s: forward matches reference kernel", what);
+    conv1d_backward(dinp, dw, db, r, inp, w, scratch, &d);
+    conv1d_backward_reference(dinp_r, dw_r, db_r, r, inp, w, &d);
+    tap_check(rel_error_ff(dinp, dinp_r, ni) <= TOL_REF && rel_error_ff(dw, dw_r, nw) <= TOL_REF &&
+                  rel_error_ff(db, db_r, OC) <= TOL_REF,
+              "%s: backward matches reference kernel", what);
+    free(inp), free(w), free(b), free(r), free(out), free(out_r), free(scratch);
+    free(dinp), free(dw), free(db), free(dinp_r), free(dw_r), free(db_r);
+}
+
 static void test_dtc_layers(void)
 {
+    test_conv1d_reference(3, 2000, 1, 16, 10); // the DTC encoder's shape, threaded loops
+    test_conv1d_reference(2, 1800, 4, 1, 10);  // the DTC output layer with H2 = 4
     test_conv1d(2, 13, 1, 4, 10); // DTC's even kernel: 4 positions back, 5 ahead
     test_conv1d(2, 9, 3, 2, 3);
     test_conv1d(1, 4, 2, 3, 7);   // kernel wider than the sequence
