@@ -64,7 +64,8 @@ def read_checkpoint(path):
     pos += 8
     cfg = dict(variant=a[0], vars=a[1], height=a[2], width=a[3], steps=a[4], kernel=a[5],
                activation=a[6], latent_activation=a[7], conv=list(a[8:13]), lstm=[a[13], a[14]],
-               latent=a[15], clusters=a[16], dropout=dropout, recurrent_dropout=rdropout)
+               latent=a[15], clusters=a[16], dropout=dropout, recurrent_dropout=rdropout,
+               pool=a[17] if narch > 17 else 0)
     (nt,) = struct.unpack_from("<I", data, pos)
     pos += 4
     table = []
@@ -232,6 +233,13 @@ class Twin(nn.Module):
 
 def from_checkpoint(path):
     cfg, table, params = read_checkpoint(path)
+    if cfg["variant"] == 5:  # the DTC baseline (include/model_dtc.h)
+        import torch_twin_dtc
+        twin = torch_twin_dtc.DTCTwin(cfg)
+        for name in ("load_flat", "flat_grads"):
+            setattr(twin, name, getattr(Twin, name).__get__(twin))
+        twin.load_flat(table, params)
+        return twin, table, params
     twin = Twin(cfg)
     twin.load_flat(table, params)
     return twin, table, params

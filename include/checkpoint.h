@@ -21,7 +21,8 @@
  *   u64 FNV-1a 64 checksum of every byte before it
  * Version 1 files (without the state section) are read too.  Architecture
  * field 16 is the number of clusters of the clustering layer (0 in models
- * without one).
+ * without one); field 17, once reserved and always 0, is the pooling size P
+ * of the DTC variant (model_dtc.h), so older files still load unchanged.
  * Rank 0 writes to "PATH.tmp.PID" and renames it to PATH, so a crash never
  * leaves a half-written checkpoint under the final name.  Rank 0 reads and
  * checks the file and broadcasts its contents.

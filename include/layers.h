@@ -208,4 +208,105 @@ float mse_loss(float *dyhat,       // (n) or NULL
                const float *y,     // (n) target
                size_t n);
 
+/* ---- 1-D layers of DTC (Madiraju et al. 2018): sequences channels last ----
+ * A sequence is (B, L, C): sample b's position t at row b*L + t, C values
+ * per position (Keras' (steps, channels) layout and the LSTM's (B, S, IN)),
+ * so a convolution, pooling and LSTMs pass their buffers on unchanged. */
+
+/* Conv1D: kernel K (odd or even), 'same' zero padding ((K-1)/2 before, the
+ * rest after, as TensorFlow and PyTorch), stride 1, bias:
+ *   out[b,t,o] = bias[o] + sum_{c,k} w[o,c,k] * inp[b, t+k-(K-1)/2, c]
+ * im2col + sgemm per sample (conv1d.c). */
+typedef struct {
+    int B, L, IC, OC; // input (B, L, IC), output (B, L, OC)
+    int K;            // kernel size
+} conv1d_dims;
+
+size_t conv1d_scratch_floats(const conv1d_dims *d);
+
+void conv1d_forward(float *out,          // (B, L, OC)
+                    const float *inp,    // (B, L, IC)
+                    const float *weight, // (OC, IC, K)
+                    const float *bias,   // (OC), may be NULL
+                    float *scratch,      // (conv1d_scratch_floats(d))
+                    const conv1d_dims *d);
+
+void conv1d_backward(float *dinp,         // (B, L, IC) +=, may be NULL
+                     float *dweight,      // (OC, IC, K) +=
+                     float *dbias,        // (OC) +=, may be NULL
+                     const float *dout,   // (B, L, OC)
+                     const float *inp,    // (B, L, IC) forward input
+                     const float *weight, // (OC, IC, K)
+                     float *scratch,      // (conv1d_scratch_floats(d))
+                     const conv1d_dims *d);
+
+/* MaxPool1D: window and stride P, OL = ceil(L/P), the last window shorter
+ * when P does not divide L; gradient to the arg-max, first on ties. */
+typedef struct {
+    int B, L, C, P; // input (B, L, C), pool size P
+} maxpool1d_dims;
+
+static inline int maxpool1d_out_size(int L, int P) { return (L + P - 1) / P; }
+
+void maxpool1d_forward(float *out,       // (B, OL, C)
+                       int *argmax,      // (B, OL, C) position t in [0, L) of the max
+                       const float *inp, // (B, L, C)
+                       const maxpool1d_dims *d);
+
+void maxpool1d_backward(float *dinp,       // (B, L, C) +=
+                        const float *dout, // (B, OL, C)
+                        const int *argmax, // from maxpool1d_forward
+                        const maxpool1d_dims *d);
+
+/* UpSampling1D: nearest neighbour by P, cut to OL <= L*P positions:
+ * out[b,t,c] = inp[b, t/P, c]; backward sums the copies. */
+typedef struct {
+    int B, L, C, P, OL; // input (B, L, C), output (B, OL, C)
+} upsample1d_dims;
+
+void upsample1d_forward(float *out,       // (B, OL, C)
+                        const float *inp, // (B, L, C)
+                        const upsample1d_dims *d);
+
+void upsample1d_backward(float *dinp,       // (B, L, C) +=
+                         const float *dout, // (B, OL, C)
+                         const upsample1d_dims *d);
+
+/* Bidirectional LSTM, outputs of the two directions summed (Keras
+ * Bidirectional(..., merge_mode='sum'), return_sequences): direction 0 reads
+ * the sequence forward, direction 1 backward, each a Keras LSTM as above
+ * without dropout; [2] arrays hold the weights of direction 0 and 1. */
+typedef struct {
+    int B, S, IN, HID; // input (B, S, IN), output (B, S, HID)
+} bilstm_dims;
+
+size_t bilstm_state_floats(const bilstm_dims *d);
+size_t bilstm_scratch_floats(const bilstm_dims *d);
+
+void bilstm_forward(float *out,                     // (B, S, HID)
+                    float *state,                   // (bilstm_state_floats(d)) saved for backward
+                    const float *inp,               // (B, S, IN)
+                    const float *const weight_ih[2], // (4*HID, IN) each
+                    const float *const weight_hh[2], // (4*HID, HID) each
+                    const float *const bias[2],      // (4*HID) each, may be NULL
+                    float *scratch,                 // (bilstm_scratch_floats(d))
+                    const bilstm_dims *d);
+
+void bilstm_backward(float *dinp,                     // (B, S, IN) +=, may be NULL
+                     float *const dweight_ih[2],      // +=
+                     float *const dweight_hh[2],      // +=
+                     float *const dbias[2],           // +=, may be NULL
+                     const float *dout,               // (B, S, HID)
+                     const float *inp,                // (B, S, IN) forward input
+                     const float *const weight_ih[2],
+                     const float *const weight_hh[2],
+                     const float *state,              // from bilstm_forward
+                     float *scratch,                  // (bilstm_scratch_floats(d))
+                     const bilstm_dims *d);
+
+/* Leaky ReLU: out = x > 0 ? x : alpha x (may run in place); backward from
+ * the output (alpha > 0), dinp += dout * (out > 0 ? 1 : alpha). */
+void leaky_relu_forward(float *out, const float *inp, size_t n, float alpha);
+void leaky_relu_backward(float *dinp, const float *dout, const float *out, size_t n, float alpha);
+
 #endif

@@ -55,7 +55,8 @@ typedef enum {
     MODEL_CNN_ENCODER = 0,          /* conv encoder -> dense latent; no decoder */
     MODEL_CNN_AUTOENCODER = 1,      /* conv encoder -> dense latent -> decoder */
     MODEL_CNN_LSTM_ENCODER = 2,     /* conv encoder -> LSTMs -> dense latent; no decoder */
-    MODEL_CNN_LSTM_AUTOENCODER = 3  /* DSC */
+    MODEL_CNN_LSTM_AUTOENCODER = 3, /* DSC */
+    MODEL_DTC = 5                   /* DTC baseline, model_dtc.h */
 } model_variant;
 
 typedef struct {
@@ -70,6 +71,7 @@ typedef struct {
     float dropout;                   /* LSTM input dropout while training (0.1) */
     float recurrent_dropout;         /* LSTM recurrent dropout while training (0.1) */
     int clusters;                    /* K centroids of the clustering layer (0: none) */
+    int pool;                        /* DTC: max-pooling size P (10); 0 for the other variants */
 } model_config;
 
 typedef struct {
@@ -106,6 +108,7 @@ typedef struct {
     model_config cfg;
     int max_batch;
     int has_lstm, has_decoder;
+    struct model_dtc_net *dtc;       /* DTC's layers and activations (model_dtc.c), NULL otherwise */
     int features;                    /* F */
 
     /* parameters, gradients: one flat buffer each, same layout */
@@ -163,7 +166,7 @@ model_config model_config_default(void);
  * message naming the bad setting. */
 int model_config_check(const model_config *cfg);
 /* "cnn-encoder", "cnn-autoencoder", "cnn-lstm-encoder", "cnn-lstm-autoencoder"
- * (alias "dsc"). */
+ * (alias "dsc"), "dtc" (model_dtc.h). */
 int model_variant_parse(const char *s, model_variant *v);
 const char *model_variant_name(model_variant v);
 /* Writes "V=7 H=48 ..." describing the architecture (for messages). */

@@ -96,3 +96,21 @@ const char *activation_name(activation_kind a)
     }
     return "unknown";
 }
+
+/* Leaky ReLU, out = x for x > 0, alpha x otherwise (DTC's LeakyReLU after
+ * the convolution and each BiLSTM; Keras' default alpha 0.3).  Backward
+ * from the output: for alpha > 0, out > 0 exactly when x > 0; the slope at
+ * 0 is alpha, as TensorFlow's. */
+void leaky_relu_forward(float *out, const float *inp, size_t n, float alpha)
+{
+    const long nn = (long)n;
+#pragma omp parallel for simd schedule(static) if (nn > PARALLEL_MIN)
+    for (long k = 0; k < nn; k++) out[k] = inp[k] > 0.0f ? inp[k] : alpha * inp[k];
+}
+
+void leaky_relu_backward(float *dinp, const float *dout, const float *out, size_t n, float alpha)
+{
+    const long nn = (long)n;
+#pragma omp parallel for simd schedule(static) if (nn > PARALLEL_MIN)
+    for (long k = 0; k < nn; k++) dinp[k] += out[k] > 0.0f ? dout[k] : alpha * dout[k];
+}

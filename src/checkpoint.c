@@ -39,13 +39,13 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
 static const char *arch_field_names[NARCH] = {"variant", "variables", "height", "width", "time steps", "kernel",
                                               "activation", "latent activation", "conv1 width", "conv2 width",
                                               "conv3 width", "conv4 width", "conv5 width", "lstm1 size",
-                                              "lstm2 size", "latent size", "clusters", "reserved"};
+                                              "lstm2 size", "latent size", "clusters", "pool size"};
 
 static void arch_pack(const model_config *c, int32_t a[NARCH])
 {
     int32_t v[NARCH] = {(int32_t)c->variant, c->vars, c->height, c->width, c->steps, c->kernel,
                         (int32_t)c->activation, (int32_t)c->latent_activation, c->conv[0], c->conv[1],
-                        c->conv[2], c->conv[3], c->conv[4], c->lstm[0], c->lstm[1], c->latent, c->clusters, 0};
+                        c->conv[2], c->conv[3], c->conv[4], c->lstm[0], c->lstm[1], c->latent, c->clusters, c->pool};
     memcpy(a, v, sizeof v);
 }
 
@@ -65,6 +65,7 @@ static void arch_unpack(const int32_t a[NARCH], float dropout, float rdropout, m
     c->lstm[1] = a[14];
     c->latent = a[15];
     c->clusters = a[16];
+    c->pool = a[17]; /* DTC; 0 in the other variants and in checkpoints written before DTC */
     c->dropout = dropout;
     c->recurrent_dropout = rdropout;
 }

@@ -27,6 +27,7 @@
 #include "json.h"
 #include "config.h"
 #include "model.h"
+#include "model_dtc.h"
 #include "optimizer.h"
 #include "rng.h"
 #include "status.h"
@@ -42,7 +43,7 @@ static const cli_option bench_options[] = {
     {"grid", 0, "HxW", "48x48", "grid of one frame (multiples of 16)"},
     {"vars", 0, "V", "7", "variables (input channels)"},
     {"seq", 0, "S", "1", "time steps per sample"},
-    {"variant", 0, "NAME", "dsc", "cnn-encoder, cnn-autoencoder, cnn-lstm-encoder or cnn-lstm-autoencoder (dsc)"},
+    {"variant", 0, "NAME", "dsc", "cnn-encoder, cnn-autoencoder, cnn-lstm-encoder or cnn-lstm-autoencoder (dsc); dtc: the DTC baseline with its defaults"},
     {"threads", 't', "N", "0", "OpenMP and OpenBLAS threads; 0 keeps the defaults (OMP_NUM_THREADS)"},
     {"warmup", 0, "N", "2", "untimed repetitions before timing"},
     {"iterations", 'n', "N", "10", "timed repetitions (the median is reported)"},
@@ -84,6 +85,7 @@ static int parse_options(bench_options_t *o, const cli_command *cmd)
     if (cli_long(cmd, "seq", 1, 1 << 12, &v)) return DSC_ERR;
     o->cfg.steps = (int)v;
     if (model_variant_parse(cli_get(cmd, "variant"), &o->cfg.variant)) return DSC_ERR;
+    if (o->cfg.variant == MODEL_DTC) model_dtc_config_defaults(&o->cfg);
     if (cli_long(cmd, "threads", 0, 4096, &v)) return DSC_ERR;
     o->threads = (int)v;
     if (cli_long(cmd, "warmup", 0, 1 << 20, &v)) return DSC_ERR;
@@ -107,6 +109,7 @@ static double conv_flops(const model_conv *c, int frames, int k)
  * (its backward has no input gradient). */
 static double forward_flops(const model *m, int B, double *first)
 {
+    if (m->dtc) return model_dtc_flops(m, B, first, NULL);
     const model_config *cfg = &m->cfg;
     const int S = cfg->steps, k = cfg->kernel;
     double f = 0;
@@ -131,6 +134,10 @@ static double encode_flops(const model *m, int B)
 {
     const model_config *cfg = &m->cfg;
     double f = 0, first;
+    if (m->dtc) {
+        model_dtc_flops(m, B, &first, &f);
+        return f;
+    }
     for (int i = 0; i < MODEL_NCONV; i++) f += conv_flops(&m->enc[i], B * cfg->steps, cfg->kernel);
     if (!m->has_decoder) return forward_flops(m, B, &first);
     /* forward minus the decoder */

@@ -52,6 +52,7 @@ static const compare_method methods[] = {
     {"cnn-autoencoder", "train", {"--variant", "cnn-autoencoder", NULL}, 1, 1, "ablation: CNN autoencoder (Table 3)"},
     {"cnn-lstm-encoder", "train", {"--variant", "cnn-lstm-encoder", NULL}, 1, 1, "ablation: CNN-LSTM encoder, clustering loss only (Table 3)"},
     {"dsc-steps", "train", {"--steps", "@STEPS", NULL}, 1, 1, "DSC with a sequence window of --steps consecutive time steps"},
+    {"dtc", "train", {"--variant", "dtc", NULL}, 1, 1, "DTC baseline: each field flattened to a 1-D sequence, Conv1D + BiLSTM autoencoder (paper Table 2)"},
 };
 static const int nmethods = (int)(sizeof methods / sizeof methods[0]);
 
@@ -61,7 +62,7 @@ static const cli_option compare_options_table[] = {
     {"output", 'o', "DIR", NULL, "output folder (required): compare.csv, compare.md and runs/METHOD/seedN/"},
     {"seeds", 0, "N", "5", "runs of every seeded method, with --seed 1..N"},
     {"methods", 0, "LIST", "all", "comma-separated subset of: kmeans, kmeans-anomalies, eof-kmeans, ward, dsc, dsc-anomalies, "
-                                  "cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, dsc-steps (ward keeps T (T - 1) / 2 distances "
+                                  "cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, dsc-steps, dtc (ward keeps T (T - 1) / 2 distances "
                                   "on rank 0: leave it out beyond ~32,000 time steps)"},
     {"pca", 0, "N", "10", "principal components of the eof-kmeans method"},
     {"steps", 0, "S", "3", "sequence window of the dsc-steps method"},
@@ -118,7 +119,7 @@ static int parse_methods(const char *list, int *chosen)
         size_t len = strcspn(p, ",");
         int m = method_find(p, len);
         if (m < 0) return dsc_fail("dsc compare: option --methods: '%.*s' is not a method; choose from kmeans, kmeans-anomalies, eof-kmeans, ward, dsc, "
-                                   "dsc-anomalies, cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, dsc-steps", (int)len, p);
+                                   "dsc-anomalies, cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, dsc-steps, dtc", (int)len, p);
         chosen[m] = 1;
         p += len + (p[len] == ',');
     }

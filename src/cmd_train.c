@@ -58,12 +58,16 @@ static const cli_option train_option_table[] = {
     {"alpha", 0, "A", "1", "degrees of freedom of the Student-t soft assignment (eq. 3)"},
     {"gamma", 0, "G", "0.1", "weight of the clustering loss in L_rec + gamma L_clus (eq. 7; the paper: 1)"},
     {"variant", 0, "NAME", "dsc", "cnn-encoder, cnn-autoencoder, cnn-lstm-encoder or cnn-lstm-autoencoder (dsc); the "
-                                  "encoders train on the clustering loss alone (paper Table 3)"},
+                                  "encoders train on the clustering loss alone (paper Table 3); dtc: the DTC baseline"},
     {"steps", 0, "S", "1", "sequence window: S consecutive time steps through the LSTMs, labelling the last"},
     {"conv", 0, "C1,..,C5", "64,64,128,256,512", "widths of the five encoder convolutions"},
     {"lstm", 0, "H1,H2", "512,512", "sizes of the two LSTMs"},
     {"latent", 0, "L", "256", "latent size m"},
     {"dropout", 0, "P", "0.1", "LSTM dropout and recurrent dropout"},
+    {"dtc-filters", 0, "F", "50", "--variant dtc: filters of the 1-D convolution"},
+    {"dtc-kernel", 0, "K", "10", "--variant dtc: kernel size of the 1-D convolutions"},
+    {"dtc-pool", 0, "P", "10", "--variant dtc: max-pooling size (latent sequence of ceil(V*H*W/P) positions)"},
+    {"dtc-lstm", 0, "H1,H2", "50,1", "--variant dtc: units per direction of the two BiLSTMs"},
     {"kmeans-init", 0, "N", "20", "k-means restarts for the centroid initialisation"},
     {"config", 0, "FILE", NULL, "read options from FILE ('key = value' lines, 'input = FILE' for inputs); the command line wins"},
     {"resume", 0, "DIR", NULL, "continue the run in DIR from its checkpoint.ckpt (options and inputs from DIR/config.txt)"},
@@ -87,6 +91,20 @@ static int parse_ints(const cli_command *cmd, const char *name, int *out, int n)
         s = end + 1;
     }
     return DSC_OK;
+}
+
+/* --dtc-* into the fields model_dtc.h reads. */
+static int read_dtc_settings(const cli_command *cmd, model_config *mc)
+{
+    long filters, kernel, pool;
+    int st = cli_long(cmd, "dtc-filters", 1, 65536, &filters);
+    if (st == DSC_OK) st = cli_long(cmd, "dtc-kernel", 1, 65536, &kernel);
+    if (st == DSC_OK) st = cli_long(cmd, "dtc-pool", 1, 1 << 20, &pool);
+    if (st == DSC_OK) st = parse_ints(cmd, "dtc-lstm", mc->lstm, MODEL_NLSTM);
+    mc->conv[0] = (int)filters;
+    mc->kernel = (int)kernel;
+    mc->pool = (int)pool;
+    return st;
 }
 
 /* Options into the model, optimizer and training settings. */
@@ -119,11 +137,15 @@ static int read_settings(const cli_command *cmd, model_config *mc, optimizer_con
     if (st == DSC_OK) st = optimizer_kind_parse(cli_get(cmd, "optimizer"), &ok);
     if (st == DSC_OK && model_variant_parse(cli_get(cmd, "variant"), &mc->variant) != DSC_OK) {
         dsc_clear();
-        st = dsc_fail("dsc train: option --variant: '%s' is not cnn-encoder, cnn-autoencoder, cnn-lstm-encoder or "
-                      "cnn-lstm-autoencoder (dsc)", cli_get(cmd, "variant"));
+        st = dsc_fail("dsc train: option --variant: '%s' is not cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, "
+                      "cnn-lstm-autoencoder (dsc) or dtc", cli_get(cmd, "variant"));
     }
     if (st == DSC_OK) st = parse_ints(cmd, "conv", mc->conv, MODEL_NCONV);
     if (st == DSC_OK) st = parse_ints(cmd, "lstm", mc->lstm, MODEL_NLSTM);
+    if (st == DSC_OK && mc->variant == MODEL_DTC) st = read_dtc_settings(cmd, mc);
+    if (st == DSC_OK && mc->variant == MODEL_DTC && steps != 1)
+        st = dsc_fail("dsc train: option --steps %ld: --variant dtc reads one time step per sample (its field flattened "
+                      "to one row); use --steps 1", steps);
     if (st != DSC_OK) return st;
     mc->steps = (int)steps;
     mc->latent = (int)latent;
@@ -386,6 +408,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     status = model_create(&m, &mc, local_batch > LATENT_PASS_BATCH ? local_batch : LATENT_PASS_BATCH);
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     have_model = 1;
+    mc.latent = m.cfg.latent; /* derived from the grid by --variant dtc */
     status = model_init(&m, to.seed);
     if (status == DSC_OK) {
         status = optimizer_create(&opt, &oc, m.nparams);

@@ -5,6 +5,7 @@
  * Dimension letters as in model.h; Bf = B*S frames for the encoder.
  */
 #include "model.h"
+#include "model_dtc.h"
 #include "status.h"
 
 #include <math.h>
@@ -49,17 +50,26 @@ int model_variant_parse(const char *s, model_variant *v)
         *v = MODEL_CNN_LSTM_AUTOENCODER;
         return DSC_OK;
     }
+    if (!strcmp(s, "dtc")) {
+        *v = MODEL_DTC;
+        return DSC_OK;
+    }
     return dsc_fail("--model: unknown variant '%s'; use cnn-encoder, cnn-autoencoder, cnn-lstm-encoder or "
-                    "cnn-lstm-autoencoder (dsc)", s);
+                    "cnn-lstm-autoencoder (dsc), or dtc", s);
 }
 
 const char *model_variant_name(model_variant v)
 {
+    if (v == MODEL_DTC) return "dtc";
     return (unsigned)v < 4 ? variant_names[v] : "unknown";
 }
 
 void model_config_format(const model_config *c, char *buf, size_t len)
 {
+    if (c->variant == MODEL_DTC) {
+        model_dtc_config_format(c, buf, len);
+        return;
+    }
     snprintf(buf, len, "%s V=%d H=%d W=%d S=%d conv=%d,%d,%d,%d,%d lstm=%d,%d latent=%d kernel=%d act=%s/%s",
              model_variant_name(c->variant), c->vars, c->height, c->width, c->steps, c->conv[0], c->conv[1],
              c->conv[2], c->conv[3], c->conv[4], c->lstm[0], c->lstm[1], c->latent, c->kernel,
@@ -68,6 +78,7 @@ void model_config_format(const model_config *c, char *buf, size_t len)
 
 int model_config_check(const model_config *c)
 {
+    if (c->variant == MODEL_DTC) return model_dtc_config_check(c);
     if ((unsigned)c->variant > MODEL_CNN_LSTM_AUTOENCODER) return dsc_fail("model: unknown variant %d", (int)c->variant);
     if ((unsigned)c->activation > ACTIVATION_SIGMOID || (unsigned)c->latent_activation > ACTIVATION_SIGMOID)
         return dsc_fail("model: unknown activation codes %d / %d (known: 0 identity, 1 tanh, 2 sigmoid)", (int)c->activation,
@@ -254,6 +265,11 @@ int model_create(model *m, const model_config *cfg, int max_batch)
     if (max_batch < 1) return dsc_fail("model: batch size %d must be >= 1", max_batch);
     m->cfg = *cfg;
     m->max_batch = max_batch;
+    if (cfg->variant == MODEL_DTC) {
+        if (model_dtc_create(m, max_batch) == DSC_OK) return DSC_OK;
+        model_destroy(m);
+        return DSC_ERR;
+    }
     m->has_lstm = cfg->variant == MODEL_CNN_LSTM_ENCODER || cfg->variant == MODEL_CNN_LSTM_AUTOENCODER;
     m->has_decoder = cfg->variant == MODEL_CNN_AUTOENCODER || cfg->variant == MODEL_CNN_LSTM_AUTOENCODER;
     model_layout(m);
@@ -341,6 +357,7 @@ int model_create(model *m, const model_config *cfg, int max_batch)
 
 void model_destroy(model *m)
 {
+    model_dtc_destroy(m);
     free(m->params);
     free(m->grads);
     for (int i = 0; i < MODEL_NCONV; i++) {
@@ -433,6 +450,7 @@ static int init_lstm(rng_state *r, model_lstm *l)
 
 int model_init(model *m, uint64_t seed)
 {
+    if (m->dtc) return model_dtc_init(m, seed);
     rng_state r;
     rng_seed(&r, seed, 0);
     const int k = m->cfg.kernel;
@@ -548,7 +566,10 @@ static int check_batch(const model *m, int B)
 int model_encode(model *m, const float *x, int B)
 {
     if (check_batch(m, B) != DSC_OK) return DSC_ERR;
-    encode(m, x, B, 0);
+    if (m->dtc)
+        model_dtc_encode(m, x, B);
+    else
+        encode(m, x, B, 0);
     return DSC_OK;
 }
 
@@ -562,6 +583,10 @@ int model_forward(model *m, const float *x, int B, int training)
 {
     const model_config *cfg = &m->cfg;
     if (check_batch(m, B) != DSC_OK) return DSC_ERR;
+    if (m->dtc) {
+        model_dtc_forward(m, x, B);
+        return DSC_OK;
+    }
     encode(m, x, B, training);
     m->loss = 0.0f;
     if (!m->has_decoder) return DSC_OK;
@@ -629,6 +654,7 @@ int model_backward(model *m, float dloss, const float *dlatent)
 {
     const model_config *cfg = &m->cfg;
     if (!m->input) return dsc_fail("model: backward without a forward pass");
+    if (m->dtc) return model_dtc_backward(m, dloss, dlatent);
     const int B = m->batch, S = cfg->steps, Bf = B * S, L = cfg->latent;
     const size_t nlat = (size_t)B * L;
     grad_chain g = {m->dbuf[0], m->dbuf[1]};
@@ -708,3 +734,17 @@ int model_allreduce_gradients(model *m, MPI_Comm comm)
     }
     return DSC_OK;
 }
+
+/* ---- shared with the other networks (model_dtc.h) ------------------------------ */
+
+int model_add_tensor(model *m, const char *name, int ndim, int d0, int d1, int d2, int d3)
+{
+    return add_tensor(m, name, ndim, d0, d1, d2, d3);
+}
+
+void model_glorot_uniform(rng_state *r, float *w, size_t n, double fan_in, double fan_out)
+{
+    glorot_uniform(r, w, n, fan_in, fan_out);
+}
+
+int model_orthogonal(rng_state *r, float *w, int rows, int cols) { return orthogonal(r, w, rows, cols); }

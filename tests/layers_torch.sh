@@ -18,6 +18,6 @@ while read -r status desc; do
   esac
 done < "$WORK/torch.out"
 : > "$WORK/log"
-[ "$(grep -c "^PASS" "$WORK/torch.out")" -ge 55 ] && [ "$rc" -eq 0 ] \
+[ "$(grep -c "^PASS" "$WORK/torch.out")" -ge 93 ] && [ "$rc" -eq 0 ] \
   && pass "PyTorch comparison ran to the end (exit $rc)" || fail "PyTorch comparison ran to the end (exit $rc)"
 tap_done

@@ -229,6 +229,8 @@ static void dump_mse(const char *dir)
     free(yhat), free(y), free(dy);
 }
 
+#include "layers_torch_dump_1d.h"
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -252,5 +254,6 @@ int main(int argc, char **argv)
     dump_activation(dir, ACTIVATION_SIGMOID);
     dump_activation(dir, ACTIVATION_IDENTITY);
     dump_mse(dir);
+    dump_dtc_layers(dir);
     return 0;
 }

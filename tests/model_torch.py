@@ -96,7 +96,7 @@ def compare(case_dir, name):
         # A gradient that is zero in both would hide a broken path, so it
         # fails -- except the recurrent kernels at S = 1, which multiply
         # h_{-1} = 0 and must have an exactly zero gradient.
-        expect_zero = S == 1 and tname.endswith("weight_hh")
+        expect_zero = S == 1 and tname.endswith("weight_hh") and cfg["variant"] != 5  # DTC: over d/P positions
         if expect_zero:
             ok = float(np.max(np.abs(a))) == 0 and float(np.max(np.abs(b))) == 0
         else:

@@ -2,7 +2,8 @@
 # model_torch.sh - the C network against its PyTorch twin (bench/torch_twin.py):
 # reconstruction, latent, loss and every gradient tensor of the four variants
 # of paper Table 3 (small widths, S = 1 and 2) and of the authors' full-size
-# model (48 x 48 x 7, batch 1), max relative error 1e-4 per tensor.
+# model (48 x 48 x 7, batch 1), and of the DTC baseline (bench/torch_twin_dtc.py),
+# max relative error 1e-4 per tensor.
 . ./tests/testenv.sh
 
 if ! "$PYTHON" -c 'import torch, numpy' > /dev/null 2>&1; then

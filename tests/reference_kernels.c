@@ -224,3 +224,43 @@ int pairwise_distance_tile(double *out, double *cosine, const float *a, long lon
     free(meta);
     return status;
 }
+
+/* ---- Conv1D (DTC), channels last: direct loops ------------------------------- */
+
+void conv1d_forward_reference(float *out, const float *inp, const float *weight, const float *bias,
+                              const conv1d_dims *d)
+{
+    const int left = (d->K - 1) / 2;
+    for (int b = 0; b < d->B; b++)
+        for (int t = 0; t < d->L; t++)
+            for (int o = 0; o < d->OC; o++) {
+                float s = bias ? bias[o] : 0.0f;
+                for (int c = 0; c < d->IC; c++)
+                    for (int k = 0; k < d->K; k++) {
+                        const int u = t + k - left;
+                        if (u >= 0 && u < d->L)
+                            s += weight[((size_t)o * d->IC + c) * d->K + k] * inp[((size_t)b * d->L + u) * d->IC + c];
+                    }
+                out[((size_t)b * d->L + t) * d->OC + o] = s;
+            }
+}
+
+void conv1d_backward_reference(float *dinp, float *dweight, float *dbias, const float *dout,
+                               const float *inp, const float *weight, const conv1d_dims *d)
+{
+    const int left = (d->K - 1) / 2;
+    for (int b = 0; b < d->B; b++)
+        for (int t = 0; t < d->L; t++)
+            for (int o = 0; o < d->OC; o++) {
+                const float g = dout[((size_t)b * d->L + t) * d->OC + o];
+                if (dbias) dbias[o] += g;
+                for (int c = 0; c < d->IC; c++)
+                    for (int k = 0; k < d->K; k++) {
+                        const int u = t + k - left;
+                        if (u < 0 || u >= d->L) continue;
+                        const size_t wi = ((size_t)o * d->IC + c) * d->K + k, xi = ((size_t)b * d->L + u) * d->IC + c;
+                        dweight[wi] += g * inp[xi];
+                        if (dinp) dinp[xi] += g * weight[wi];
+                    }
+            }
+}

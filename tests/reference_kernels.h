@@ -14,6 +14,12 @@ void conv2d_forward_reference(float *out, const float *inp, const float *weight,
 void conv2d_backward_reference(float *dinp, float *dweight, float *dbias, const float *dout,
                                const float *inp, const float *weight, const conv2d_dims *d);
 
+/* Direct loops, no scratch; the semantics of conv1d_forward/backward (DTC). */
+void conv1d_forward_reference(float *out, const float *inp, const float *weight, const float *bias,
+                              const conv1d_dims *d);
+void conv1d_backward_reference(float *dinp, float *dweight, float *dbias, const float *dout,
+                               const float *inp, const float *weight, const conv1d_dims *d);
+
 void dense_forward_reference(float *out, const float *inp, const float *weight, const float *bias,
                              const dense_dims *d);
 void dense_backward_reference(float *dinp, float *dweight, float *dbias, const float *dout,

@@ -519,6 +519,8 @@ static void test_mse(void)
     free(c.yhat), free(c.y), free(yhat), free(y), free(dy);
 }
 
+#include "gradcheck_1d.h"
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -552,6 +554,7 @@ int main(int argc, char **argv)
     test_activation(ACTIVATION_IDENTITY);
     tap_check(activation_parse("relu") == -1, "activation: unknown name rejected");
     test_mse();
+    test_dtc_layers();
 
     int status = tap_finish();
     MPI_Finalize();

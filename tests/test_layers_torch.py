@@ -19,6 +19,15 @@ The PyTorch twins:
               with dropout masks, the Keras cell written out with torch ops
               (nn.LSTM has no per-sequence input/recurrent dropout)
   mse         nn.functional.mse_loss (mean)
+The 1-D layers of the DTC baseline, dumped channels last (B, L, C) and
+permuted here to PyTorch's (B, C, L):
+  conv1d      nn.functional.conv1d after nn.functional.pad by (K-1)//2 before
+              and K//2 after (TensorFlow's and PyTorch's 'same' for even K)
+  maxpool1d   nn.functional.max_pool1d(P, P, ceil_mode=True)
+  upsample1d  nn.functional.interpolate(scale_factor=P, mode='nearest'), cut
+  bilstm      nn.LSTM(bidirectional=True), the two halves of the output summed
+              (Keras merge_mode='sum')
+  leaky_relu  nn.functional.leaky_relu
 """
 import os
 import sys
@@ -167,11 +176,75 @@ def run_mse(case, d):
     compare(case, "dyhat", d["dyhat"], yhat.grad)
 
 
+def run_conv1d(case, d):
+    x, w, b = leaf(d["inp"]), leaf(d["weight"]), leaf(d["bias"])
+    K = w.shape[-1]
+    xp = torch.nn.functional.pad(x.permute(0, 2, 1), ((K - 1) // 2, K // 2))
+    out = torch.nn.functional.conv1d(xp, w, b).permute(0, 2, 1)
+    gx, gw, gb = backprop(out, d["r"], x, w, b)
+    for what, c, t in (("out", d["out"], out), ("dinp", d["dinp"], gx),
+                       ("dweight", d["dweight"], gw), ("dbias", d["dbias"], gb)):
+        compare(case, what, c, t)
+
+
+def run_maxpool1d(case, d):
+    x = leaf(d["inp"])
+    P = int(d["pool"].item())
+    out = torch.nn.functional.max_pool1d(x.permute(0, 2, 1), P, P, ceil_mode=True).permute(0, 2, 1)
+    (gx,) = backprop(out, d["r"], x)
+    compare(case, "out", d["out"], out)
+    compare(case, "dinp", d["dinp"], gx)
+
+
+def run_upsample1d(case, d):
+    x = leaf(d["inp"])
+    P, OL = int(d["factor"].item()), d["out"].shape[1]
+    up = torch.nn.functional.interpolate(x.permute(0, 2, 1), scale_factor=P, mode="nearest")
+    out = up[:, :, :OL].permute(0, 2, 1)
+    (gx,) = backprop(out, d["r"], x)
+    compare(case, "out", d["out"], out)
+    compare(case, "dinp", d["dinp"], gx)
+
+
+def run_bilstm(case, d):
+    x = leaf(d["inp"])
+    H = d["weight_hh"].shape[1]
+    lstm = torch.nn.LSTM(x.shape[2], H, batch_first=True, bidirectional=True)
+    with torch.no_grad():
+        for sfx in ("", "_reverse"):
+            getattr(lstm, "weight_ih_l0" + sfx).copy_(d["weight_ih" + sfx])
+            getattr(lstm, "weight_hh_l0" + sfx).copy_(d["weight_hh" + sfx])
+            getattr(lstm, "bias_ih_l0" + sfx).copy_(d["bias" + sfx])
+            getattr(lstm, "bias_hh_l0" + sfx).zero_()
+    hs, _ = lstm(x)
+    out = hs[:, :, :H] + hs[:, :, H:]
+    (gx,) = backprop(out, d["r"], x)
+    compare(case, "out", d["out"], out)
+    compare(case, "dinp", d["dinp"], gx)
+    for sfx in ("", "_reverse"):
+        compare(case, "dweight_ih" + sfx, d["dweight_ih" + sfx], getattr(lstm, "weight_ih_l0" + sfx).grad)
+        compare(case, "dweight_hh" + sfx, d["dweight_hh" + sfx], getattr(lstm, "weight_hh_l0" + sfx).grad)
+        compare(case, "dbias" + sfx, d["dbias" + sfx], getattr(lstm, "bias_ih_l0" + sfx).grad)
+
+
+def run_leaky_relu(case, d):
+    x = leaf(d["inp"])
+    out = torch.nn.functional.leaky_relu(x, float(d["alpha"].item()))
+    (gx,) = backprop(out, d["r"], x)
+    compare(case, "out", d["out"], out)
+    compare(case, "dinp", d["dinp"], gx)
+
+
+DTC_RUNNERS = [("conv1d", run_conv1d), ("maxpool1d", run_maxpool1d), ("upsample1d", run_upsample1d),
+               ("bilstm", run_bilstm), ("leaky_relu", run_leaky_relu)]
+
+
 def main():
     global failures
     directory = sys.argv[1]
     runners = [("conv2d", run_conv), ("maxpool2d", run_pool), ("upsample2d", run_upsample),
                ("dense", run_dense), ("lstm", run_lstm), ("activation", run_activation), ("mse", run_mse)]
+    runners += DTC_RUNNERS
     cases = sorted(f[:-4] for f in os.listdir(directory) if f.endswith(".bin"))
     if not cases:
         print("FAIL no dumped layers found in " + directory)

@@ -27,6 +27,7 @@
  * biases with forget-gate bias 1, determinism in the seed.
  */
 #include "model.h"
+#include "model_dtc.h"
 #include "status.h"
 #include "tap.h"
 
@@ -54,6 +55,7 @@ static double objective(model *m, const float *x, int B, int training, const rng
 /* Pooling arg-max of the last forward, all layers into one buffer. */
 static size_t pool_args(const model *m, int B, int *out)
 {
+    if (m->dtc) return model_dtc_kinks(m, out); /* and the sides of its leaky ReLUs */
     size_t k = 0;
     for (int i = 1; i < MODEL_NCONV; i++) {
         const model_conv *c = &m->enc[i];
@@ -68,6 +70,78 @@ static int same_args(const model *m, int B, const int *base, int *tmp)
 {
     size_t n = pool_args(m, B, tmp);
     return memcmp(base, tmp, n * sizeof(int)) == 0;
+}
+
+/* Every parameter of m: the analytic gradient of J against central
+ * differences (see the top of the file). */
+static void fd_check(model *m, const char *label, const float *x, int B, int training, const rng_state *masks,
+                     float dloss, const float *dlatent)
+{
+    /* Analytic gradient. */
+    if (training) m->dropout_rng = *masks;
+    model_forward(m, x, B, training);
+    model_zero_grad(m);
+    model_backward(m, dloss, dlatent);
+    float *analytic = malloc(m->nparams * sizeof(float));
+    memcpy(analytic, m->grads, m->nparams * sizeof(float));
+    size_t nargs = pool_args(m, B, NULL);
+    int *base_args = malloc(nargs * sizeof(int)), *args = malloc(nargs * sizeof(int));
+    pool_args(m, B, base_args);
+
+    /* Steps 1e-3, then 1e-4 and 1e-5 for a parameter whose difference moves
+     * a pooling arg-max (a near tie in a window): the smaller the step, the
+     * fewer windows it can flip, and the larger the float noise of J / step,
+     * which the absolute tolerance follows. */
+    const float steps_tried[3] = {1e-3f, 1e-4f, 1e-5f};
+    for (int t = 0; t < m->ntensors; t++) {
+        const model_tensor *tt = &m->tensors[t];
+        double worst = 0, worst_fd = 0, worst_an = 0, worst_rel = 0;
+        int bad = 0, skipped = 0, smaller = 0;
+        for (size_t k = 0; k < tt->size; k++) {
+            size_t i = tt->offset + k;
+            const float saved = m->params[i];
+            double jp = 0, jm = 0, h = 0;
+            int smooth = 0;
+            for (int s = 0; s < 3 && !smooth; s++) {
+                const float plus = saved + steps_tried[s], minus = saved - steps_tried[s];
+                m->params[i] = plus;
+                jp = objective(m, x, B, training, masks, dloss, dlatent);
+                smooth = same_args(m, B, base_args, args);
+                m->params[i] = minus;
+                jm = objective(m, x, B, training, masks, dloss, dlatent);
+                smooth = smooth && same_args(m, B, base_args, args);
+                h = (double)plus - (double)minus;
+                if (smooth && s > 0) smaller++;
+            }
+            m->params[i] = saved;
+            if (!smooth) {
+                skipped++;
+                continue;
+            }
+            double fd = (jp - jm) / h, an = analytic[i];
+            double err = fabs(fd - an), tol = REL_TOL * fmax(fabs(fd), fabs(an)) + NOISE_TOL * 2e-3 / h;
+            if (err > tol) bad++;
+            if (err - tol > worst) {
+                worst = err - tol;
+                worst_fd = fd;
+                worst_an = an;
+            }
+            if (fmax(fabs(fd), fabs(an)) > 1e-2) worst_rel = fmax(worst_rel, err / fmax(fabs(fd), fabs(an)));
+        }
+        if (bad) tap_note("  worst: finite difference %.6g, analytic %.6g", worst_fd, worst_an);
+        tap_check(bad == 0 && skipped <= MAX_SKIPPED, "%s %s: %zu parameters, %d outside tolerance (largest relative "
+                  "error %.1e), %d at smaller steps, %d skipped at a pooling kink",
+                  label, tt->name, tt->size, bad, worst_rel,
+                  smaller, skipped);
+    }
+    /* The gradient must not be trivially zero (a broken backward that
+     * writes nothing would otherwise pass wherever fd is ~0 too). */
+    double norm = 0;
+    for (size_t i = 0; i < m->nparams; i++) norm += (double)analytic[i] * analytic[i];
+    tap_check(norm > 1e-12, "%s: gradient norm %.3g is non-zero", label, sqrt(norm));
+    free(analytic);
+    free(base_args);
+    free(args);
 }
 
 static void check_config(model_variant variant, int steps, int training)
@@ -99,72 +173,9 @@ static void check_config(model_variant variant, int steps, int training)
     rng_state masks;
     rng_seed(&masks, 99, steps);
 
-    /* Analytic gradient. */
-    if (training) m.dropout_rng = masks;
-    model_forward(&m, x, B, training);
-    model_zero_grad(&m);
-    model_backward(&m, dloss, dlatent);
-    float *analytic = malloc(m.nparams * sizeof(float));
-    memcpy(analytic, m.grads, m.nparams * sizeof(float));
-    size_t nargs = pool_args(&m, B, NULL);
-    int *base_args = malloc(nargs * sizeof(int)), *args = malloc(nargs * sizeof(int));
-    pool_args(&m, B, base_args);
-
-    /* Steps 1e-3, then 1e-4 and 1e-5 for a parameter whose difference moves
-     * a pooling arg-max (a near tie in a window): the smaller the step, the
-     * fewer windows it can flip, and the larger the float noise of J / step,
-     * which the absolute tolerance follows. */
-    const float steps_tried[3] = {1e-3f, 1e-4f, 1e-5f};
-    for (int t = 0; t < m.ntensors; t++) {
-        const model_tensor *tt = &m.tensors[t];
-        double worst = 0, worst_fd = 0, worst_an = 0, worst_rel = 0;
-        int bad = 0, skipped = 0, smaller = 0;
-        for (size_t k = 0; k < tt->size; k++) {
-            size_t i = tt->offset + k;
-            const float saved = m.params[i];
-            double jp = 0, jm = 0, h = 0;
-            int smooth = 0;
-            for (int s = 0; s < 3 && !smooth; s++) {
-                const float plus = saved + steps_tried[s], minus = saved - steps_tried[s];
-                m.params[i] = plus;
-                jp = objective(&m, x, B, training, &masks, dloss, dlatent);
-                smooth = same_args(&m, B, base_args, args);
-                m.params[i] = minus;
-                jm = objective(&m, x, B, training, &masks, dloss, dlatent);
-                smooth = smooth && same_args(&m, B, base_args, args);
-                h = (double)plus - (double)minus;
-                if (smooth && s > 0) smaller++;
-            }
-            m.params[i] = saved;
-            if (!smooth) {
-                skipped++;
-                continue;
-            }
-            double fd = (jp - jm) / h, an = analytic[i];
-            double err = fabs(fd - an), tol = REL_TOL * fmax(fabs(fd), fabs(an)) + NOISE_TOL * 2e-3 / h;
-            if (err > tol) bad++;
-            if (err - tol > worst) {
-                worst = err - tol;
-                worst_fd = fd;
-                worst_an = an;
-            }
-            if (fmax(fabs(fd), fabs(an)) > 1e-2) worst_rel = fmax(worst_rel, err / fmax(fabs(fd), fabs(an)));
-        }
-        if (bad) tap_note("  worst: finite difference %.6g, analytic %.6g", worst_fd, worst_an);
-        tap_check(bad == 0 && skipped <= MAX_SKIPPED, "%s S=%d%s %s: %zu parameters, %d outside tolerance (largest relative "
-                  "error %.1e), %d at smaller steps, %d skipped at a pooling kink",
-                  model_variant_name(variant), steps, training ? " dropout" : "", tt->name, tt->size, bad, worst_rel,
-                  smaller, skipped);
-    }
-    /* The gradient must not be trivially zero (a broken backward that
-     * writes nothing would otherwise pass wherever fd is ~0 too). */
-    double norm = 0;
-    for (size_t i = 0; i < m.nparams; i++) norm += (double)analytic[i] * analytic[i];
-    tap_check(norm > 1e-12, "%s S=%d%s: gradient norm %.3g is non-zero", model_variant_name(variant), steps,
-              training ? " dropout" : "", sqrt(norm));
-    free(analytic);
-    free(base_args);
-    free(args);
+    char label[64];
+    snprintf(label, sizeof label, "%s S=%d%s", model_variant_name(variant), steps, training ? " dropout" : "");
+    fd_check(&m, label, x, B, training, &masks, dloss, dlatent);
     free(x);
     model_destroy(&m);
 }
@@ -274,6 +285,78 @@ static void check_init(void)
     model_destroy(&m2);
 }
 
+/* DTC (model_dtc.h) on a field of d = 2*4*5 = 40 values: an even kernel,
+ * a pooling size that leaves a shorter last window (14 positions), two
+ * units in the second BiLSTM (latent 28) and with one (latent 14). */
+static void check_dtc(int h2)
+{
+    model_config cfg = model_config_default();
+    cfg.variant = MODEL_DTC;
+    cfg.vars = 2;
+    cfg.height = 4;
+    cfg.width = 5;
+    cfg.conv[0] = 3;
+    cfg.kernel = 4;
+    cfg.pool = 3;
+    cfg.lstm[0] = 3;
+    cfg.lstm[1] = h2;
+    cfg.clusters = 2;
+    model m;
+    if (model_create(&m, &cfg, 3) != DSC_OK || model_init(&m, 5) != DSC_OK) {
+        tap_check(0, "model_create dtc: %s", dsc_message());
+        dsc_clear();
+        return;
+    }
+    const int B = 2, L = m.cfg.latent;
+    tap_check(L == 14 * h2, "dtc: latent size %d = ceil(40 / 3) positions x %d units", L, h2);
+    /* Keras initialisation: LSTM biases 0 but the forget gate's 1, glorot bounds, orthonormal recurrent columns */
+    int init_ok = 1;
+    for (int t = 0; t < m.ntensors; t++) {
+        const model_tensor *tt = &m.tensors[t];
+        const float *p = m.params + tt->offset;
+        if (strstr(tt->name, "lstm") && strstr(tt->name, ".bias")) {
+            const int hid = tt->shape[0] / 4;
+            for (int i = 0; i < tt->shape[0]; i++) init_ok &= p[i] == (i >= hid && i < 2 * hid ? 1.0f : 0.0f);
+        } else if (strstr(tt->name, "weight_hh")) {
+            const int rows = tt->shape[0], cols = tt->shape[1];
+            for (int a = 0; a < cols; a++)
+                for (int b = 0; b < cols; b++) {
+                    double dot = 0;
+                    for (int r = 0; r < rows; r++) dot += (double)p[r * cols + a] * p[r * cols + b];
+                    init_ok &= fabs(dot - (a == b)) < 1e-5;
+                }
+        } else if (!strcmp(tt->name, "enc.conv1.weight")) { /* fan_in 1*K, fan_out F*K */
+            const float bound = (float)sqrt(6.0 / (4 + 3 * 4));
+            double sq = 0;
+            for (size_t i = 0; i < tt->size; i++) {
+                init_ok &= fabsf(p[i]) <= bound;
+                sq += (double)p[i] * p[i];
+            }
+            init_ok &= sq > 0;
+        }
+    }
+    tap_check(init_ok, "dtc H2=%d: Keras initialisation (forget-gate bias 1, other biases 0, orthonormal recurrent "
+              "kernels, glorot bounds)", h2);
+    const size_t n = (size_t)B * 40;
+    float *x = malloc(n * sizeof(float)), *dlatent = malloc((size_t)B * L * sizeof(float));
+    rng_state r, masks;
+    rng_seed(&r, 7, 3);
+    rng_seed(&masks, 99, 3);
+    rng_fill_uniform(&r, x, n, -1.0f, 1.0f);
+    rng_fill_uniform(&r, dlatent, (size_t)B * L, -0.5f, 0.5f);
+    char label[64];
+    snprintf(label, sizeof label, "dtc H2=%d", h2);
+    fd_check(&m, label, x, B, 0, &masks, 3.0f, dlatent);
+    /* the encoder alone gives the latent of the full forward */
+    float *lat = malloc((size_t)B * L * sizeof(float));
+    model_forward(&m, x, B, 1);
+    memcpy(lat, m.latent, (size_t)B * L * sizeof(float));
+    model_encode(&m, x, B);
+    tap_check(memcmp(lat, m.latent, (size_t)B * L * sizeof(float)) == 0, "%s: model_encode gives the forward's latent", label);
+    free(x), free(dlatent), free(lat);
+    model_destroy(&m);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -283,6 +366,8 @@ int main(int argc, char **argv)
         for (int s = 1; s <= 2; s++) check_config((model_variant)v, s, 0);
     /* Dropout masks on both LSTMs: the same masks must flow through backward. */
     check_config(MODEL_CNN_LSTM_AUTOENCODER, 2, 1);
+    check_dtc(1);
+    check_dtc(2);
     int rc = tap_finish();
     MPI_Finalize();
     return rc;

@@ -19,7 +19,8 @@
  * (so a height/width swap shows), and with "reference" the authors' model
  * (48 x 48 x 7, full widths, batch 1), all without dropout; and one
  * training pass with Keras dropout masks on both LSTMs (S = 3), which the
- * twin replays with the same masks.
+ * twin replays with the same masks; and the DTC baseline (model_dtc.h) with
+ * two and with one BiLSTM unit, against bench/torch_twin_dtc.py.
  */
 #include "checkpoint.h"
 #include "model.h"
@@ -50,7 +51,7 @@ static int run_case(const char *root, FILE *list, const char *name, const model_
     model m;
     if (model_create(&m, cfg, B) != DSC_OK || model_init(&m, seed) != DSC_OK) return DSC_ERR;
     const size_t frame = (size_t)cfg->vars * cfg->height * cfg->width;
-    const size_t nx = (size_t)B * cfg->steps * frame, nl = (size_t)B * cfg->latent;
+    const size_t nx = (size_t)B * cfg->steps * frame, nl = (size_t)B * m.cfg.latent; /* derived by --variant dtc */
     float *x = malloc(nx * sizeof(float)), *dlatent = malloc(nl * sizeof(float));
     int status = x && dlatent ? DSC_OK : dsc_fail("out of memory");
     if (status == DSC_OK) {
@@ -133,6 +134,21 @@ int main(int argc, char **argv)
         c.dropout = 0.2f;
         c.recurrent_dropout = 0.3f;
         status = run_case(root, list, "dropout-cnn-lstm-autoencoder-S3", &c, 2, 77, 1);
+    }
+    if (status == DSC_OK) { /* the DTC baseline: d = 3*8*7 = 168, pool 10 (a shorter last window), kernel 10 */
+        model_config c = model_config_default();
+        c.variant = MODEL_DTC;
+        c.vars = 3;
+        c.height = 8;
+        c.width = 7;
+        c.conv[0] = 6;
+        c.kernel = 10;
+        c.pool = 10;
+        c.lstm[0] = 5;
+        c.lstm[1] = 2;
+        status = run_case(root, list, "dtc", &c, 2, 515, 0);
+        c.lstm[1] = 1; /* the DTC paper's one unit per direction */
+        if (status == DSC_OK) status = run_case(root, list, "dtc-one-unit", &c, 2, 516, 0);
     }
     if (reference && status == DSC_OK) {
         model_config c = model_config_default(); /* the authors' model */

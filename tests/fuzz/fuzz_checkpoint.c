@@ -42,6 +42,7 @@ static int small_enough(const model_config *c)
     if ((long long)c->vars * c->height * c->width * c->steps > (1LL << 20)) return 0; /* at most 2^32: no overflow */
     for (int i = 0; i < MODEL_NCONV; i++)
         if (c->conv[i] > 64) return 0;
+    if (c->variant == MODEL_DTC && (long long)c->vars * c->height * c->width > 4096) return 0; /* (B, d, F) activations */
     return c->lstm[0] <= 64 && c->lstm[1] <= 64 && c->latent <= 64 && c->clusters <= 64 && c->kernel <= 7;
 }
 
