@@ -47,6 +47,7 @@
  * dropout, and tf.keras then runs LSTMCell implementation 1: one input and
  * one recurrent mask per gate (i, f, g, o), fixed over the time steps. */
 #define MODEL_MASK_GATES 4
+#define MODEL_NDENSE 3      /* DEC: hidden layers of the dense encoder (and decoder) */
 #define MODEL_MAX_TENSORS 48
 #define MODEL_NAME_LEN 32
 
@@ -55,7 +56,8 @@ typedef enum {
     MODEL_CNN_ENCODER = 0,          /* conv encoder -> dense latent; no decoder */
     MODEL_CNN_AUTOENCODER = 1,      /* conv encoder -> dense latent -> decoder */
     MODEL_CNN_LSTM_ENCODER = 2,     /* conv encoder -> LSTMs -> dense latent; no decoder */
-    MODEL_CNN_LSTM_AUTOENCODER = 3  /* DSC */
+    MODEL_CNN_LSTM_AUTOENCODER = 3, /* DSC */
+    MODEL_DEC = 4                   /* DEC baseline (paper Table 2): dense autoencoder, model_dec.c */
 } model_variant;
 
 typedef struct {
@@ -70,6 +72,7 @@ typedef struct {
     float dropout;                   /* LSTM input dropout while training (0.1) */
     float recurrent_dropout;         /* LSTM recurrent dropout while training (0.1) */
     int clusters;                    /* K centroids of the clustering layer (0: none) */
+    int dense[MODEL_NDENSE];         /* DEC: hidden widths D1..D3 (500 500 2000); 0 in other variants */
 } model_config;
 
 typedef struct {
@@ -154,6 +157,7 @@ typedef struct {
      * only on (seed, step, its global index), not on the batch it is in */
     const long long *dropout_ids;    /* (B) global sample indices, NULL: use dropout_rng */
     uint64_t dropout_seed, dropout_step;
+    struct model_dec_net *dec_net;   /* DEC only (model_dec.c): dense layers and their activations */
 } model;
 
 /* The authors' model: DSC variant, 64 64 128 256 512, LSTM 512 512, latent
@@ -162,8 +166,15 @@ model_config model_config_default(void);
 /* Checks sizes (H, W multiples of 16, positive widths, ...); DSC_ERR with a
  * message naming the bad setting. */
 int model_config_check(const model_config *cfg);
+/* DEC as in Xie et al. (2016): hidden widths 500 500 2000, latent 10, ReLU
+ * hidden layers, linear embedding; vars/height/width as in the default. */
+model_config model_config_dec(void);
+/* 1 when the network takes the grid zero-padded to multiples of 16 (the
+ * convolutional variants, preprocess.h), 0 when it takes the real grid
+ * (DEC: a dense layer gains nothing from zero cells). */
+int model_pads_grid(const model_config *cfg);
 /* "cnn-encoder", "cnn-autoencoder", "cnn-lstm-encoder", "cnn-lstm-autoencoder"
- * (alias "dsc"). */
+ * (alias "dsc"), "dec". */
 int model_variant_parse(const char *s, model_variant *v);
 const char *model_variant_name(model_variant v);
 /* Writes "V=7 H=48 ..." describing the architecture (for messages). */

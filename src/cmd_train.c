@@ -58,11 +58,13 @@ static const cli_option train_option_table[] = {
     {"alpha", 0, "A", "1", "degrees of freedom of the Student-t soft assignment (eq. 3)"},
     {"gamma", 0, "G", "0.1", "weight of the clustering loss in L_rec + gamma L_clus (eq. 7; the paper: 1)"},
     {"variant", 0, "NAME", "dsc", "cnn-encoder, cnn-autoencoder, cnn-lstm-encoder or cnn-lstm-autoencoder (dsc); the "
-                                  "encoders train on the clustering loss alone (paper Table 3)"},
+                                  "encoders train on the clustering loss alone (paper Table 3); dec: the dense DEC "
+                                  "autoencoder, whose joint training drops the decoder (paper Table 2)"},
     {"steps", 0, "S", "1", "sequence window: S consecutive time steps through the LSTMs, labelling the last"},
     {"conv", 0, "C1,..,C5", "64,64,128,256,512", "widths of the five encoder convolutions"},
     {"lstm", 0, "H1,H2", "512,512", "sizes of the two LSTMs"},
-    {"latent", 0, "L", "256", "latent size m"},
+    {"latent", 0, "L", "256", "latent size m (dec: 10 unless given)"},
+    {"dense", 0, "D1,D2,D3", "500,500,2000", "widths of the three hidden layers of the dec encoder (the decoder mirrors them)"},
     {"dropout", 0, "P", "0.1", "LSTM dropout and recurrent dropout"},
     {"kmeans-init", 0, "N", "20", "k-means restarts for the centroid initialisation"},
     {"config", 0, "FILE", NULL, "read options from FILE ('key = value' lines, 'input = FILE' for inputs); the command line wins"},
@@ -119,15 +121,28 @@ static int read_settings(const cli_command *cmd, model_config *mc, optimizer_con
     if (st == DSC_OK) st = optimizer_kind_parse(cli_get(cmd, "optimizer"), &ok);
     if (st == DSC_OK && model_variant_parse(cli_get(cmd, "variant"), &mc->variant) != DSC_OK) {
         dsc_clear();
-        st = dsc_fail("dsc train: option --variant: '%s' is not cnn-encoder, cnn-autoencoder, cnn-lstm-encoder or "
-                      "cnn-lstm-autoencoder (dsc)", cli_get(cmd, "variant"));
+        st = dsc_fail("dsc train: option --variant: '%s' is not cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, "
+                      "cnn-lstm-autoencoder (dsc) or dec", cli_get(cmd, "variant"));
     }
     if (st == DSC_OK) st = parse_ints(cmd, "conv", mc->conv, MODEL_NCONV);
     if (st == DSC_OK) st = parse_ints(cmd, "lstm", mc->lstm, MODEL_NLSTM);
+    int dense[MODEL_NDENSE];
+    if (st == DSC_OK) st = parse_ints(cmd, "dense", dense, MODEL_NDENSE);
+    if (st == DSC_OK && mc->variant == MODEL_DEC && steps != 1)
+        st = dsc_fail("dsc train: option --steps %ld: dec labels single time steps; use --steps 1 with --variant dec", steps);
     if (st != DSC_OK) return st;
     mc->steps = (int)steps;
     mc->latent = (int)latent;
     mc->dropout = mc->recurrent_dropout = (float)dropout;
+    if (mc->variant == MODEL_DEC) { /* Xie et al.: ReLU, linear embedding of 10, no dropout while fine-tuning */
+        model_config dec = model_config_dec();
+        memcpy(mc->dense, dense, sizeof dense);
+        mc->activation = dec.activation;
+        mc->latent_activation = dec.latent_activation;
+        mc->latent = cli_given(cmd, "latent") ? (int)latent : dec.latent;
+        mc->dropout = mc->recurrent_dropout = 0.0f;
+        to->drop_decoder = 1;
+    }
     mc->clusters = (int)k;
     *oc = optimizer_defaults(ok);
     oc->learning_rate = (float)lr;
@@ -380,8 +395,10 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     if (to.k >= T) status = dsc_fail("dsc train: -k %d clusters for %lld time steps; give fewer clusters than time steps", to.k, T);
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     mc.vars = in.stats.nvars;
-    mc.height = in.stats.height;
-    mc.width = in.stats.width;
+    const int padded = model_pads_grid(&mc); /* dec takes the real cells: no zero padding */
+    mc.height = padded ? in.stats.height : in.stats.nlat;
+    mc.width = padded ? in.stats.width : in.stats.nlon;
+    if (!padded) preprocess_unpad(&in.stats, in.x, n);
     const int local_batch = (int)((to.batch + nranks - 1) / nranks);
     status = model_create(&m, &mc, local_batch > LATENT_PASS_BATCH ? local_batch : LATENT_PASS_BATCH);
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
@@ -460,7 +477,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     for (size_t i = 0; i < (size_t)K * L; i++) centroids[i] = m.centroids[i];
 
     /* metrics of the final labels on the normalised input matrix (real cells) */
-    preprocess_unpad(&in.stats, in.x, n); /* the network's frames are no longer needed */
+    if (padded) preprocess_unpad(&in.stats, in.x, n); /* the network's frames are no longer needed */
     metrics_data md = {.ntotal = T, .n = n, .d = (int)d_real, .x = in.x, .labels = labels, .k = K};
     long sample = 0;
     status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);
