@@ -31,14 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct model_dec_net {
-    model_dense enc[MODEL_NDENSE + 1]; /* d -> D1 -> D2 -> D3 -> L */
-    model_dense dec[MODEL_NDENSE + 1]; /* L -> D3 -> D2 -> D1 -> d */
-    float *enc_act[MODEL_NDENSE];      /* (B, D1), (B, D2), (B, D3) after the activation */
-    float *dec_act[MODEL_NDENSE];      /* (B, D3), (B, D2), (B, D1) after the activation */
-    int decoded;                       /* the last forward ran the decoder */
-};
-
 model_config model_config_dec(void)
 {
     model_config c = model_config_default();
