@@ -19,7 +19,9 @@
  * (so a height/width swap shows), and with "reference" the authors' model
  * (48 x 48 x 7, full widths, batch 1), all without dropout; and one
  * training pass with Keras dropout masks on both LSTMs (S = 3), which the
- * twin replays with the same masks.
+ * twin replays with the same masks.  DEC (model_dec.c): small widths on a
+ * 7 x 11 grid (no multiple of 16), and with "reference" the paper's
+ * d-500-500-2000-10 on 41 x 41 x 7.
  */
 #include "checkpoint.h"
 #include "model.h"
@@ -134,9 +136,26 @@ int main(int argc, char **argv)
         c.recurrent_dropout = 0.3f;
         status = run_case(root, list, "dropout-cnn-lstm-autoencoder-S3", &c, 2, 77, 1);
     }
+    if (status == DSC_OK) {
+        model_config c = model_config_dec();
+        c.vars = 3;
+        c.height = 7;
+        c.width = 11;
+        c.dense[0] = 16;
+        c.dense[1] = 12;
+        c.dense[2] = 24;
+        c.latent = 5;
+        status = run_case(root, list, "dec", &c, 3, 4242, 0);
+    }
     if (reference && status == DSC_OK) {
         model_config c = model_config_default(); /* the authors' model */
         status = run_case(root, list, "reference-dsc", &c, 1, 2024, 0);
+    }
+    if (reference && status == DSC_OK) {
+        model_config c = model_config_dec(); /* DEC of Xie et al. on the paper's 41 x 41 x 7 */
+        c.height = 41;
+        c.width = 41;
+        status = run_case(root, list, "reference-dec", &c, 2, 2016, 0);
     }
     if (list) fclose(list);
     if (status != DSC_OK) fprintf(stderr, "dsc: error: %s\n", dsc_message());
