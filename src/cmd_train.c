@@ -91,6 +91,25 @@ static int parse_ints(const cli_command *cmd, const char *name, int *out, int n)
     return DSC_OK;
 }
 
+/* --variant dec with --latent left at the table's default: DEC's own
+ * default (10), set as the option's value so that config.txt records it and
+ * --resume rebuilds the same model. */
+static void dec_latent_default(cli_command *cmd)
+{
+    static char value[16];
+    model_variant v;
+    if (model_variant_parse(cli_get(cmd, "variant"), &v) != DSC_OK) {
+        dsc_clear(); /* read_settings reports it */
+        return;
+    }
+    for (int i = 0; v == MODEL_DEC && i < cmd->noptions; i++)
+        if (!strcmp(cmd->options[i].name, "latent") && !cmd->given[i] && cmd->values[i] &&
+            !strcmp(cmd->values[i], cmd->options[i].default_value)) {
+            snprintf(value, sizeof value, "%d", model_config_dec().latent);
+            cmd->values[i] = value;
+        }
+}
+
 /* Options into the model, optimizer and training settings. */
 static int read_settings(const cli_command *cmd, model_config *mc, optimizer_config *oc, train_options *to)
 {
@@ -139,7 +158,6 @@ static int read_settings(const cli_command *cmd, model_config *mc, optimizer_con
         memcpy(mc->dense, dense, sizeof dense);
         mc->activation = dec.activation;
         mc->latent_activation = dec.latent_activation;
-        mc->latent = cli_given(cmd, "latent") ? (int)latent : dec.latent;
         mc->dropout = mc->recurrent_dropout = 0.0f;
         to->drop_decoder = 1;
     }
@@ -331,6 +349,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     train_options to;
     if (status == DSC_OK) status = era5_options_from_cli(&cmd, &eo);
     if (status == DSC_OK) status = preprocess_options_from_cli(&cmd, &po);
+    if (status == DSC_OK) dec_latent_default(&cmd);
     if (status == DSC_OK) status = read_settings(&cmd, &mc, &oc, &to);
     if (status == DSC_OK) {
         long sample = 0;
