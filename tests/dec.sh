@@ -50,9 +50,11 @@ check "--resume ends with exactly the labels of the uninterrupted run" sh -c \
 
 check "dsc predict with the dec model.ckpt on the training data gives the training labels" sh -c \
   "$(launcher 2) '$DSC' predict -q -m '$WORK/r3/model.ckpt' -o '$WORK/p' $FILES && cmp '$WORK/r3/labels.csv' '$WORK/p/labels.csv'"
-check "dsc eval --metric-space latent reads the dec model (6 latent features)" sh -c \
-  "$(launcher 2) '$DSC' eval --metric-space latent --model '$WORK/r3/model.ckpt' --labels '$WORK/r3/labels.csv' -o '$WORK/l.json' $FILES > /dev/null \
-   && grep -q '\"n_features\": 6' '$WORK/l.json'"
+check "dsc eval --metric-space latent reads the dec model: 6 features, the latent vectors of the run" sh -c \
+  "$(launcher 2) '$DSC' eval --metric-space latent --model '$WORK/r3/model.ckpt' --labels '$WORK/r3/labels.csv' -o '$WORK/l.json' \
+     --save-latent '$WORK/z.nc' $FILES > /dev/null && grep -q '\"n_features\": 6' '$WORK/l.json' \
+   && '$PYTHON' -c 'import sys, netCDF4, numpy as np; a = netCDF4.Dataset(sys.argv[1])[\"z\"][:]; b = netCDF4.Dataset(sys.argv[2])[\"z\"][:]; \
+sys.exit(not (a.shape == b.shape == (365, 6) and np.abs(a - b).max() <= 1e-5 * np.abs(a).max()))' '$WORK/r3/latent.nc' '$WORK/z.nc'"
 
 # Bad input: one clear line, non-zero exit.
 T2="$(launcher 2) $DSC train"
