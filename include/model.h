@@ -4,7 +4,7 @@
  *
  * Dimension letters (see also layers.h):
  *   B  samples in the batch         S  time steps per sample
- *   V  variables (input channels)   H, W  grid height, width (multiples of 16)
+ *   V  variables (input channels)   H, W  grid height, width (multiples of 16; dec: any)
  *   F  features of one frame after the encoder, C5 * H/16 * W/16
  *   L  latent size (m of the paper)
  *
@@ -23,6 +23,12 @@
  * summarises the window ending at that frame, so the clustering labels the
  * last time step.  With S = 1 (the authors' published setting) this is
  * exactly their model.  Loss = MSE(reconstruction, last input frame).
+ *
+ * Variant dec (MODEL_DEC, src/model_dec.c) is the DEC baseline instead: a
+ * dense autoencoder d -> D1 -> D2 -> D3 -> L -> D3 -> D2 -> D1 -> d (ReLU
+ * hidden layers, linear embedding and output) on the flattened frame of the
+ * REAL grid (d = V*H*W, no padding: model_pads_grid), S = 1, in the same
+ * flat buffer; model_forward/model_backward/model_encode dispatch to it.
  *
  * Memory: all parameters live in ONE flat buffer described by a table of
  * named tensors (name, shape, offset); gradients use the same layout (so one
