@@ -52,7 +52,7 @@ int model_variant_parse(const char *s, model_variant *v)
         *v = MODEL_CNN_LSTM_AUTOENCODER;
         return DSC_OK;
     }
-    return dsc_fail("--model: unknown variant '%s'; use cnn-encoder, cnn-autoencoder, cnn-lstm-encoder or "
+    return dsc_fail("--model: unknown variant '%s'; use cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, "
                     "cnn-lstm-autoencoder (dsc) or dec", s);
 }
 
