@@ -34,9 +34,11 @@ import torch
 import torch.nn as nn
 
 MAGIC = b"DSCCKPT\0"
-VERSIONS = (1, 2)  # version 2 adds a training-state section after the parameters
-VARIANTS = ["cnn-encoder", "cnn-autoencoder", "cnn-lstm-encoder", "cnn-lstm-autoencoder"]
-ACTIVATIONS = {0: None, 1: torch.tanh, 2: torch.sigmoid}  # activation_kind of layers.h
+# version 2 adds a training-state section after the parameters, version 3 the
+# dense widths of variant dec (21 architecture fields instead of 18)
+VERSIONS = (1, 2, 3)
+VARIANTS = ["cnn-encoder", "cnn-autoencoder", "cnn-lstm-encoder", "cnn-lstm-autoencoder", "dec", "dtc"]
+ACTIVATIONS = {0: None, 1: torch.tanh, 2: torch.sigmoid, 3: torch.relu}  # activation_kind of layers.h
 
 
 def default_config():
@@ -65,7 +67,8 @@ def read_checkpoint(path):
     cfg = dict(variant=a[0], vars=a[1], height=a[2], width=a[3], steps=a[4], kernel=a[5],
                activation=a[6], latent_activation=a[7], conv=list(a[8:13]), lstm=[a[13], a[14]],
                latent=a[15], clusters=a[16], dropout=dropout, recurrent_dropout=rdropout,
-               pool=a[17] if narch > 17 else 0)
+               pool=a[17] if narch > 17 else 0,
+               dense=list(a[18:21]) if narch >= 21 else [0, 0, 0])
     (nt,) = struct.unpack_from("<I", data, pos)
     pos += 4
     table = []
@@ -231,6 +234,58 @@ class Twin(nn.Module):
         return out
 
 
+class DecTwin(nn.Module):
+    """DEC (src/model_dec.c): dense autoencoder d -> D1 -> D2 -> D3 -> L ->
+    D3 -> D2 -> D1 -> d on the flattened frame (NCHW order), the hidden
+    layers with cfg activation (relu), the embedding with the latent
+    activation (identity), the output linear."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.has_lstm, self.has_decoder = False, True
+        self.act = ACTIVATIONS[cfg["activation"]]
+        self.latent_act = ACTIVATIONS[cfg["latent_activation"]]
+        self.features = cfg["vars"] * cfg["height"] * cfg["width"]
+        w = [self.features] + list(cfg["dense"]) + [cfg["latent"]]
+        self.enc = nn.ModuleList(nn.Linear(w[i], w[i + 1]) for i in range(4))
+        self.dec = nn.ModuleList(nn.Linear(w[4 - j], w[3 - j]) for j in range(4))
+        if cfg.get("clusters", 0) > 0:
+            self.centroids = nn.Parameter(torch.zeros(cfg["clusters"], cfg["latent"]))
+
+    _a = Twin._a
+
+    def encode(self, x, masks=None):
+        h = x[:, -1].reshape(x.shape[0], self.features)
+        for i, lin in enumerate(self.enc):
+            h = self._a(lin(h), self.act if i < 3 else self.latent_act)
+        return h
+
+    def forward(self, x, masks=None):
+        z = self.encode(x)
+        d = z
+        for j, lin in enumerate(self.dec):
+            d = lin(d)
+            if j < 3:
+                d = self._a(d, self.act)
+        return d.reshape(x.shape[0], *x.shape[2:]), z
+
+    def parameter_map(self):
+        m = {}
+        enc = ["enc.dense1", "enc.dense2", "enc.dense3", "enc.latent"]
+        dec = ["dec.dense1", "dec.dense2", "dec.dense3", "dec.out"]
+        for names, layers in ((enc, self.enc), (dec, self.dec)):
+            for name, lin in zip(names, layers):
+                m[name + ".weight"] = lin.weight
+                m[name + ".bias"] = lin.bias
+        if self.cfg.get("clusters", 0) > 0:
+            m["cluster.centroids"] = self.centroids
+        return m
+
+    load_flat = Twin.load_flat
+    flat_grads = Twin.flat_grads
+
+
 def from_checkpoint(path):
     cfg, table, params = read_checkpoint(path)
     if cfg["variant"] == 5:  # the DTC baseline (include/model_dtc.h)
@@ -240,7 +295,7 @@ def from_checkpoint(path):
             setattr(twin, name, getattr(Twin, name).__get__(twin))
         twin.load_flat(table, params)
         return twin, table, params
-    twin = Twin(cfg)
+    twin = DecTwin(cfg) if VARIANTS[cfg["variant"]] == "dec" else Twin(cfg)
     twin.load_flat(table, params)
     return twin, table, params
 

@@ -1,11 +1,12 @@
 /*
  * checkpoint.h - save and restore a trained or training model.
  *
- * File layout (version 1; all numbers little-endian, floats IEEE 754):
+ * File layout (version 3; all numbers little-endian, floats IEEE 754):
  *   "DSCCKPT\0"                       magic (8 bytes)
  *   u32 version, u32 byte-order mark 0x01020304, u64 total file size
- *   architecture: u32 count, then count x i32 (variant, V, H, W, S, K,
- *                 activation, latent activation, C1..C5, H1, H2, L) and
+ *   architecture: u32 count (21), then count x i32 (variant, V, H, W, S, K,
+ *                 activation, latent activation, C1..C5, H1, H2, L,
+ *                 clusters, P (DTC pooling), D1..D3) and
  *                 f32 dropout, f32 recurrent dropout
  *   tensor table: u32 ntensors, each: u32 name length, name bytes,
  *                 u32 ndim, ndim x u32 shape, u64 offset, u64 size
@@ -19,10 +20,12 @@
  *   blob:        u64 bytes, bytes (normalisation statistics, opaque here)
  *   state:       u64 bytes, bytes (training state, opaque here; version 2)
  *   u64 FNV-1a 64 checksum of every byte before it
- * Version 1 files (without the state section) are read too.  Architecture
- * field 16 is the number of clusters of the clustering layer (0 in models
- * without one); field 17, once reserved and always 0, is the pooling size P
- * of the DTC variant (model_dtc.h), so older files still load unchanged.
+ * Versions 1 and 2 are read too: version 1 has no state section, and both
+ * have 18 architecture fields (no D1..D3, the dense widths of variant dec,
+ * which version 3 added; they read as 0).  Architecture field 16 is the
+ * number of clusters of the clustering layer (0 in models without one);
+ * field 17, once reserved and always 0, is the pooling size P of the DTC
+ * variant (model_dtc.h), so older files still load unchanged.
  * Rank 0 writes to "PATH.tmp.PID" and renames it to PATH, so a crash never
  * leaves a half-written checkpoint under the final name.  Rank 0 reads and
  * checks the file and broadcasts its contents.
@@ -37,7 +40,7 @@
 #include "optimizer.h"
 #include "rng.h"
 
-#define CHECKPOINT_VERSION 2
+#define CHECKPOINT_VERSION 3
 
 typedef struct {
     long iteration;         /* optimizer steps / batches done */

@@ -188,13 +188,15 @@ void lstm_backward(float *dinp,             // (B, S, IN) +=, may be NULL
 
 /* ---- Element-wise activations ---------------------------------------------
  * Forward may run in place (out == inp).  Backward uses the forward OUTPUT:
- * tanh' = 1 - out^2, sigmoid' = out (1 - out), identity' = 1; it accumulates
- * dinp += dout * f'(out) (dinp must not alias dout). */
-typedef enum { ACTIVATION_IDENTITY = 0, ACTIVATION_TANH, ACTIVATION_SIGMOID } activation_kind;
+ * tanh' = 1 - out^2, sigmoid' = out (1 - out), identity' = 1, relu' = 1 where
+ * out > 0 else 0 (0 at the kink, as PyTorch); it accumulates
+ * dinp += dout * f'(out) (dinp must not alias dout).  ReLU = max(0, x) is the
+ * hidden activation of the DEC autoencoder (model_dec.c). */
+typedef enum { ACTIVATION_IDENTITY = 0, ACTIVATION_TANH, ACTIVATION_SIGMOID, ACTIVATION_RELU } activation_kind;
 
 void activation_forward(float *out, const float *inp, size_t n, activation_kind a);
 void activation_backward(float *dinp, const float *dout, const float *out, size_t n, activation_kind a);
-/* "identity"/"linear", "tanh", "sigmoid" -> kind; returns -1 for an unknown name. */
+/* "identity"/"linear", "tanh", "sigmoid", "relu" -> kind; returns -1 for an unknown name. */
 int activation_parse(const char *name);
 const char *activation_name(activation_kind a);
 

@@ -4,7 +4,7 @@
  *
  * Dimension letters (see also layers.h):
  *   B  samples in the batch         S  time steps per sample
- *   V  variables (input channels)   H, W  grid height, width (multiples of 16)
+ *   V  variables (input channels)   H, W  grid height, width (multiples of 16; dec: any)
  *   F  features of one frame after the encoder, C5 * H/16 * W/16
  *   L  latent size (m of the paper)
  *
@@ -23,6 +23,12 @@
  * summarises the window ending at that frame, so the clustering labels the
  * last time step.  With S = 1 (the authors' published setting) this is
  * exactly their model.  Loss = MSE(reconstruction, last input frame).
+ *
+ * Variant dec (MODEL_DEC, src/model_dec.c) is the DEC baseline instead: a
+ * dense autoencoder d -> D1 -> D2 -> D3 -> L -> D3 -> D2 -> D1 -> d (ReLU
+ * hidden layers, linear embedding and output) on the flattened frame of the
+ * REAL grid (d = V*H*W, no padding: model_pads_grid), S = 1, in the same
+ * flat buffer; model_forward/model_backward/model_encode dispatch to it.
  *
  * Memory: all parameters live in ONE flat buffer described by a table of
  * named tensors (name, shape, offset); gradients use the same layout (so one
@@ -47,6 +53,7 @@
  * dropout, and tf.keras then runs LSTMCell implementation 1: one input and
  * one recurrent mask per gate (i, f, g, o), fixed over the time steps. */
 #define MODEL_MASK_GATES 4
+#define MODEL_NDENSE 3      /* DEC: hidden layers of the dense encoder (and decoder) */
 #define MODEL_MAX_TENSORS 48
 #define MODEL_NAME_LEN 32
 
@@ -56,6 +63,7 @@ typedef enum {
     MODEL_CNN_AUTOENCODER = 1,      /* conv encoder -> dense latent -> decoder */
     MODEL_CNN_LSTM_ENCODER = 2,     /* conv encoder -> LSTMs -> dense latent; no decoder */
     MODEL_CNN_LSTM_AUTOENCODER = 3, /* DSC */
+    MODEL_DEC = 4,                  /* DEC baseline (paper Table 2): dense autoencoder, model_dec.c */
     MODEL_DTC = 5                   /* DTC baseline, model_dtc.h */
 } model_variant;
 
@@ -72,6 +80,7 @@ typedef struct {
     float recurrent_dropout;         /* LSTM recurrent dropout while training (0.1) */
     int clusters;                    /* K centroids of the clustering layer (0: none) */
     int pool;                        /* DTC: max-pooling size P (10); 0 for the other variants */
+    int dense[MODEL_NDENSE];         /* DEC: hidden widths D1..D3 (500 500 2000); 0 in other variants */
 } model_config;
 
 typedef struct {
@@ -157,6 +166,7 @@ typedef struct {
      * only on (seed, step, its global index), not on the batch it is in */
     const long long *dropout_ids;    /* (B) global sample indices, NULL: use dropout_rng */
     uint64_t dropout_seed, dropout_step;
+    struct model_dec_net *dec_net;   /* DEC only (model_dec.c): dense layers and their activations */
 } model;
 
 /* The authors' model: DSC variant, 64 64 128 256 512, LSTM 512 512, latent
@@ -165,8 +175,15 @@ model_config model_config_default(void);
 /* Checks sizes (H, W multiples of 16, positive widths, ...); DSC_ERR with a
  * message naming the bad setting. */
 int model_config_check(const model_config *cfg);
+/* DEC as in Xie et al. (2016): hidden widths 500 500 2000, latent 10, ReLU
+ * hidden layers, linear embedding; vars/height/width as in the default. */
+model_config model_config_dec(void);
+/* 1 when the network takes the grid zero-padded to multiples of 16 (the
+ * convolutional variants, preprocess.h), 0 when it takes the real grid
+ * (DEC: a dense layer gains nothing from zero cells). */
+int model_pads_grid(const model_config *cfg);
 /* "cnn-encoder", "cnn-autoencoder", "cnn-lstm-encoder", "cnn-lstm-autoencoder"
- * (alias "dsc"), "dtc" (model_dtc.h). */
+ * (alias "dsc"), "dec" (model_dec.h), "dtc" (model_dtc.h). */
 int model_variant_parse(const char *s, model_variant *v);
 const char *model_variant_name(model_variant v);
 /* Writes "V=7 H=48 ..." describing the architecture (for messages). */

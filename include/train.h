@@ -47,6 +47,7 @@ typedef struct {
     double pretrain_lr;       /* learning rate of the pre-training steps */
     double joint_lr;          /* learning rate of the joint steps */
     int kmeans_init;          /* k-means restarts for the centroid initialisation */
+    int drop_decoder;         /* joint steps on gamma * KL alone, the decoder left out (DEC) */
     long checkpoint_every;    /* steps between checkpoints (0: none) */
     const char *checkpoint_path; /* where checkpoints go */
     long resumed_from;           /* steps done in the checkpoint resumed from (-1: a new run) */

@@ -1,7 +1,7 @@
 /*
  * activation.c - element-wise activations: tanh (every convolution of the
- * DSC model), sigmoid (the latent layer E, the LSTM gates) and identity (the
- * decoder's dense layer).  Backward uses the forward output.
+ * DSC model), sigmoid (the latent layer E, the LSTM gates), identity (the
+ * decoder's dense layer) and ReLU (the hidden layers of DEC).  Backward uses the forward output.
  */
 #include "layers.h"
 
@@ -52,6 +52,10 @@ void activation_forward(float *out, const float *inp, size_t n, activation_kind 
 #pragma omp parallel for schedule(static) if (nn > PARALLEL_MIN)
         for (long k = 0; k < nn; k++) out[k] = 1.0f / (1.0f + expf(-inp[k]));
         break;
+    case ACTIVATION_RELU:
+#pragma omp parallel for simd schedule(static) if (nn > PARALLEL_MIN)
+        for (long k = 0; k < nn; k++) out[k] = inp[k] < 0.0f ? 0.0f : inp[k]; // a NaN stays NaN
+        break;
     case ACTIVATION_IDENTITY:
     default:
         if (out != inp) memmove(out, inp, sizeof(float) * n);
@@ -71,6 +75,10 @@ void activation_backward(float *dinp, const float *dout, const float *out, size_
 #pragma omp parallel for schedule(static) if (nn > PARALLEL_MIN)
         for (long k = 0; k < nn; k++) dinp[k] += dout[k] * out[k] * (1.0f - out[k]);
         break;
+    case ACTIVATION_RELU:
+#pragma omp parallel for simd schedule(static) if (nn > PARALLEL_MIN)
+        for (long k = 0; k < nn; k++) dinp[k] += out[k] > 0.0f ? dout[k] : 0.0f;
+        break;
     case ACTIVATION_IDENTITY:
     default:
 #pragma omp parallel for schedule(static) if (nn > PARALLEL_MIN)
@@ -84,6 +92,7 @@ int activation_parse(const char *name)
     if (strcmp(name, "identity") == 0 || strcmp(name, "linear") == 0) return ACTIVATION_IDENTITY;
     if (strcmp(name, "tanh") == 0) return ACTIVATION_TANH;
     if (strcmp(name, "sigmoid") == 0) return ACTIVATION_SIGMOID;
+    if (strcmp(name, "relu") == 0) return ACTIVATION_RELU;
     return -1;
 }
 
@@ -92,6 +101,7 @@ const char *activation_name(activation_kind a)
     switch (a) {
     case ACTIVATION_TANH: return "tanh";
     case ACTIVATION_SIGMOID: return "sigmoid";
+    case ACTIVATION_RELU: return "relu";
     case ACTIVATION_IDENTITY: return "identity";
     }
     return "unknown";

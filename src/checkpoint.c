@@ -21,7 +21,8 @@
 
 static const char MAGIC[8] = {'D', 'S', 'C', 'C', 'K', 'P', 'T', '\0'};
 #define BYTE_ORDER_MARK 0x01020304u
-#define NARCH 18 /* architecture integers */
+#define NARCH 21    /* architecture integers (version 3) */
+#define NARCH_V2 18 /* versions 1 and 2: without the dense widths */
 #define NO_OPTIMIZER 0xffffffffu
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
@@ -39,13 +40,15 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
 static const char *arch_field_names[NARCH] = {"variant", "variables", "height", "width", "time steps", "kernel",
                                               "activation", "latent activation", "conv1 width", "conv2 width",
                                               "conv3 width", "conv4 width", "conv5 width", "lstm1 size",
-                                              "lstm2 size", "latent size", "clusters", "pool size"};
+                                              "lstm2 size", "latent size", "clusters", "pool size",
+                                              "dense1 width", "dense2 width", "dense3 width"};
 
 static void arch_pack(const model_config *c, int32_t a[NARCH])
 {
     int32_t v[NARCH] = {(int32_t)c->variant, c->vars, c->height, c->width, c->steps, c->kernel,
                         (int32_t)c->activation, (int32_t)c->latent_activation, c->conv[0], c->conv[1],
-                        c->conv[2], c->conv[3], c->conv[4], c->lstm[0], c->lstm[1], c->latent, c->clusters, c->pool};
+                        c->conv[2], c->conv[3], c->conv[4], c->lstm[0], c->lstm[1], c->latent, c->clusters, c->pool,
+                        c->dense[0], c->dense[1], c->dense[2]};
     memcpy(a, v, sizeof v);
 }
 
@@ -66,6 +69,7 @@ static void arch_unpack(const int32_t a[NARCH], float dropout, float rdropout, m
     c->latent = a[15];
     c->clusters = a[16];
     c->pool = a[17]; /* DTC; 0 in the other variants and in checkpoints written before DTC */
+    for (int i = 0; i < MODEL_NDENSE; i++) c->dense[i] = a[18 + i];
     c->dropout = dropout;
     c->recurrent_dropout = rdropout;
 }
@@ -281,16 +285,19 @@ static int open_checked(reader *r, const char *path, file_header *h)
         return dsc_fail("%s: checkpoint checksum mismatch (file corrupt); use another checkpoint", path);
 
     if (fseek(r->f, 24, SEEK_SET) != 0) return dsc_fail("%s: cannot seek in checkpoint", path);
-    uint32_t narch = get_u32(r);
-    if (narch != NARCH) return dsc_fail("%s: checkpoint architecture record has %u fields, expected %d; file corrupt", path, narch, NARCH);
+    uint32_t narch = get_u32(r), want = version >= 3 ? NARCH : NARCH_V2;
+    if (narch != want)
+        return dsc_fail("%s: checkpoint architecture record has %u fields, expected %u for format version %u; file corrupt",
+                        path, narch, want, version);
     float drop[2];
-    get(r, h->arch, sizeof h->arch);
+    memset(h->arch, 0, sizeof h->arch); /* versions 1 and 2: no dense widths (no dec variant) */
+    get(r, h->arch, narch * sizeof(int32_t));
     get(r, drop, sizeof drop);
     if (r->failed) return DSC_ERR;
     arch_unpack(h->arch, drop[0], drop[1], &h->cfg);
     for (int i = 6; i <= 7; i++)
-        if (h->arch[i] < ACTIVATION_IDENTITY || h->arch[i] > ACTIVATION_SIGMOID)
-            return dsc_fail("%s: unknown %s code %d in the checkpoint (known: 0 identity, 1 tanh, 2 sigmoid); give a "
+        if (h->arch[i] < ACTIVATION_IDENTITY || h->arch[i] > ACTIVATION_RELU)
+            return dsc_fail("%s: unknown %s code %d in the checkpoint (known: 0 identity, 1 tanh, 2 sigmoid, 3 relu); give a "
                             "checkpoint written by this version of dsc train", path, arch_field_names[i], (int)h->arch[i]);
     return DSC_OK;
 }

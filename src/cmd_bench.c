@@ -86,6 +86,9 @@ static int parse_options(bench_options_t *o, const cli_command *cmd)
     o->cfg.steps = (int)v;
     if (model_variant_parse(cli_get(cmd, "variant"), &o->cfg.variant)) return DSC_ERR;
     if (o->cfg.variant == MODEL_DTC) model_dtc_config_defaults(&o->cfg);
+    if (o->cfg.variant == MODEL_DEC) /* the FLOP model below is the CNN's */
+        return dsc_fail("dsc bench: option --variant dec: dsc bench times the convolutional variants; time a dec run with "
+                        "dsc train --variant dec -v instead");
     if (cli_long(cmd, "threads", 0, 4096, &v)) return DSC_ERR;
     o->threads = (int)v;
     if (cli_long(cmd, "warmup", 0, 1 << 20, &v)) return DSC_ERR;

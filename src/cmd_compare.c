@@ -52,6 +52,7 @@ static const compare_method methods[] = {
     {"cnn-autoencoder", "train", {"--variant", "cnn-autoencoder", NULL}, 1, 1, "ablation: CNN autoencoder (Table 3)"},
     {"cnn-lstm-encoder", "train", {"--variant", "cnn-lstm-encoder", NULL}, 1, 1, "ablation: CNN-LSTM encoder, clustering loss only (Table 3)"},
     {"dsc-steps", "train", {"--steps", "@STEPS", NULL}, 1, 1, "DSC with a sequence window of --steps consecutive time steps"},
+    {"dec", "train", {"--variant", "dec", NULL}, 1, 1, "DEC: dense autoencoder, then its encoder on the clustering loss alone (paper Table 2)"},
     {"dtc", "train", {"--variant", "dtc", NULL}, 1, 1, "DTC baseline: each field flattened to a 1-D sequence, Conv1D + BiLSTM autoencoder (paper Table 2)"},
 };
 static const int nmethods = (int)(sizeof methods / sizeof methods[0]);
@@ -62,7 +63,7 @@ static const cli_option compare_options_table[] = {
     {"output", 'o', "DIR", NULL, "output folder (required): compare.csv, compare.md and runs/METHOD/seedN/"},
     {"seeds", 0, "N", "5", "runs of every seeded method, with --seed 1..N"},
     {"methods", 0, "LIST", "all", "comma-separated subset of: kmeans, kmeans-anomalies, eof-kmeans, ward, dsc, dsc-anomalies, "
-                                  "cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, dsc-steps, dtc (ward keeps T (T - 1) / 2 distances "
+                                  "cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, dsc-steps, dec, dtc (ward keeps T (T - 1) / 2 distances "
                                   "on rank 0: leave it out beyond ~32,000 time steps)"},
     {"pca", 0, "N", "10", "principal components of the eof-kmeans method"},
     {"steps", 0, "S", "3", "sequence window of the dsc-steps method"},
@@ -119,7 +120,7 @@ static int parse_methods(const char *list, int *chosen)
         size_t len = strcspn(p, ",");
         int m = method_find(p, len);
         if (m < 0) return dsc_fail("dsc compare: option --methods: '%.*s' is not a method; choose from kmeans, kmeans-anomalies, eof-kmeans, ward, dsc, "
-                                   "dsc-anomalies, cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, dsc-steps, dtc", (int)len, p);
+                                   "dsc-anomalies, cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, dsc-steps, dec, dtc", (int)len, p);
         chosen[m] = 1;
         p += len + (p[len] == ',');
     }
@@ -382,7 +383,7 @@ int compare_command(int argc, char **argv, MPI_Comm comm)
         .command = "compare",
         .usage = "-k K -o DIR [OPTIONS] FILES...",
         .summary = "Run every clustering method (k-means on raw data and on anomalies, EOF truncation + k-means, Ward, DSC "
-                   "and its ablation variants) on "
+                   "and its ablation variants, DEC) on "
                    "the same files, once per seed, score every labelling on the raw and on the anomaly matrix (and against "
                    "--truth), and write compare.csv and compare.md: mean, standard deviation and best over the seeds, "
                    "and the time of every method.",

@@ -141,7 +141,9 @@ static int latent_model_open(MPI_Comm comm, const char *path, const era5_samples
     model_config cfg;
     if (checkpoint_read_config(comm, path, &cfg, NULL, NULL) != DSC_OK) return DSC_ERR;
     int status = DSC_OK;
-    const int height = preprocess_padded_size(s->nlat), width = preprocess_padded_size(s->nlon);
+    const int padded = model_pads_grid(&cfg); /* dec takes the real cells */
+    const int height = padded ? preprocess_padded_size(s->nlat) : s->nlat;
+    const int width = padded ? preprocess_padded_size(s->nlon) : s->nlon;
     if (cfg.vars != s->nvars || cfg.height != height || cfg.width != width)
         status = dsc_fail("%s: the model takes %d variables on a %dx%d grid but the data give %d on %dx%d (padded); "
                           "select the same --vars/--box as in training", path, cfg.vars, cfg.height, cfg.width, s->nvars,
@@ -286,8 +288,8 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
     int d = stats.nvars * stats.height * stats.width;
     x = dsc_malloc((size_t)(samples.nt * d + 1) * sizeof(float), "normalised samples");
     status = x ? preprocess_apply(&stats, &samples, x) : DSC_ERR;
-    if (status == DSC_OK && !latent_space) {
-        /* the metrics refer to the grid's real cells, not the padding */
+    if (status == DSC_OK && (!latent_space || !model_pads_grid(&net.cfg))) {
+        /* the metrics refer to the grid's real cells, not the padding (and dec takes them) */
         preprocess_unpad(&stats, x, samples.nt);
         d = stats.nvars * stats.nlat * stats.nlon;
     }

@@ -114,11 +114,13 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
     const int K = mc.clusters, L = mc.latent;
     long long t0, n;
     block_range(T, nranks, rank, &t0, &n);
-    status = mc.height == in.stats.height && mc.width == in.stats.width && mc.vars == in.stats.nvars
+    const int padded = model_pads_grid(&mc); /* dec takes the real cells */
+    const int gh = padded ? in.stats.height : in.stats.nlat, gw = padded ? in.stats.width : in.stats.nlon;
+    status = mc.height == gh && mc.width == gw && mc.vars == in.stats.nvars
                  ? DSC_OK
                  : dsc_fail("%s: the model takes %d variables on a %dx%d grid, the data give %d on %dx%d; select the same "
-                            "--vars and --box as in training", mpath, mc.vars, mc.height, mc.width, in.stats.nvars,
-                            in.stats.height, in.stats.width);
+                            "--vars and --box as in training", mpath, mc.vars, mc.height, mc.width, in.stats.nvars, gh, gw);
+    if (status == DSC_OK && !padded) preprocess_unpad(&in.stats, in.x, n);
     const int d = in.stats.nvars * in.stats.nlat * in.stats.nlon;
     if (status == DSC_OK) {
         z = dsc_malloc(((size_t)n * L + 1) * sizeof(float), "latent vectors");
@@ -138,7 +140,7 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
     run_allgather_ints(comm, labels, T, labels_all);
     run_gather_rows(comm, q, T, K, q_all);
     double t2 = MPI_Wtime();
-    preprocess_unpad(&in.stats, in.x, n);
+    if (padded) preprocess_unpad(&in.stats, in.x, n);
     metrics_data md = {.ntotal = T, .n = n, .d = d, .x = in.x, .labels = labels, .k = K};
     pairwise_options popt = {.sample = sample, .seed = 1, .tile = 0};
     status = metrics_report_compute(comm, &md, &popt, truth, kt, labels_all, &rep);

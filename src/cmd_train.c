@@ -58,11 +58,14 @@ static const cli_option train_option_table[] = {
     {"alpha", 0, "A", "1", "degrees of freedom of the Student-t soft assignment (eq. 3)"},
     {"gamma", 0, "G", "0.1", "weight of the clustering loss in L_rec + gamma L_clus (eq. 7; the paper: 1)"},
     {"variant", 0, "NAME", "dsc", "cnn-encoder, cnn-autoencoder, cnn-lstm-encoder or cnn-lstm-autoencoder (dsc); the "
-                                  "encoders train on the clustering loss alone (paper Table 3); dtc: the DTC baseline"},
+                                  "encoders train on the clustering loss alone (paper Table 3); dec: the dense DEC "
+                                  "autoencoder, whose joint training drops the decoder (paper Table 2); dtc: the DTC "
+                                  "baseline"},
     {"steps", 0, "S", "1", "sequence window: S consecutive time steps through the LSTMs, labelling the last"},
     {"conv", 0, "C1,..,C5", "64,64,128,256,512", "widths of the five encoder convolutions"},
     {"lstm", 0, "H1,H2", "512,512", "sizes of the two LSTMs"},
-    {"latent", 0, "L", "256", "latent size m"},
+    {"latent", 0, "L", "256", "latent size m (dec: 10 unless given)"},
+    {"dense", 0, "D1,D2,D3", "500,500,2000", "widths of the three hidden layers of the dec encoder (the decoder mirrors them)"},
     {"dropout", 0, "P", "0.1", "LSTM dropout and recurrent dropout"},
     {"dtc-filters", 0, "F", "50", "--variant dtc: filters of the 1-D convolution"},
     {"dtc-kernel", 0, "K", "10", "--variant dtc: kernel size of the 1-D convolutions"},
@@ -96,7 +99,7 @@ static int parse_ints(const cli_command *cmd, const char *name, int *out, int n)
 /* --dtc-* into the fields model_dtc.h reads. */
 static int read_dtc_settings(const cli_command *cmd, model_config *mc)
 {
-    long filters, kernel, pool;
+    long filters = 0, kernel = 0, pool = 0;
     int st = cli_long(cmd, "dtc-filters", 1, 65536, &filters);
     if (st == DSC_OK) st = cli_long(cmd, "dtc-kernel", 1, 65536, &kernel);
     if (st == DSC_OK) st = cli_long(cmd, "dtc-pool", 1, 1 << 20, &pool);
@@ -105,6 +108,25 @@ static int read_dtc_settings(const cli_command *cmd, model_config *mc)
     mc->kernel = (int)kernel;
     mc->pool = (int)pool;
     return st;
+}
+
+/* --variant dec with --latent left at the table's default: DEC's own
+ * default (10), set as the option's value so that config.txt records it and
+ * --resume rebuilds the same model. */
+static void dec_latent_default(cli_command *cmd)
+{
+    static char value[16];
+    model_variant v;
+    if (model_variant_parse(cli_get(cmd, "variant"), &v) != DSC_OK) {
+        dsc_clear(); /* read_settings reports it */
+        return;
+    }
+    for (int i = 0; v == MODEL_DEC && i < cmd->noptions; i++)
+        if (!strcmp(cmd->options[i].name, "latent") && !cmd->given[i] && cmd->values[i] &&
+            !strcmp(cmd->values[i], cmd->options[i].default_value)) {
+            snprintf(value, sizeof value, "%d", model_config_dec().latent);
+            cmd->values[i] = value;
+        }
 }
 
 /* Options into the model, optimizer and training settings. */
@@ -138,18 +160,30 @@ static int read_settings(const cli_command *cmd, model_config *mc, optimizer_con
     if (st == DSC_OK && model_variant_parse(cli_get(cmd, "variant"), &mc->variant) != DSC_OK) {
         dsc_clear();
         st = dsc_fail("dsc train: option --variant: '%s' is not cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, "
-                      "cnn-lstm-autoencoder (dsc) or dtc", cli_get(cmd, "variant"));
+                      "cnn-lstm-autoencoder (dsc), dec or dtc", cli_get(cmd, "variant"));
     }
     if (st == DSC_OK) st = parse_ints(cmd, "conv", mc->conv, MODEL_NCONV);
     if (st == DSC_OK) st = parse_ints(cmd, "lstm", mc->lstm, MODEL_NLSTM);
+    int dense[MODEL_NDENSE];
+    if (st == DSC_OK) st = parse_ints(cmd, "dense", dense, MODEL_NDENSE);
     if (st == DSC_OK && mc->variant == MODEL_DTC) st = read_dtc_settings(cmd, mc);
     if (st == DSC_OK && mc->variant == MODEL_DTC && steps != 1)
         st = dsc_fail("dsc train: option --steps %ld: --variant dtc reads one time step per sample (its field flattened "
                       "to one row); use --steps 1", steps);
+    if (st == DSC_OK && mc->variant == MODEL_DEC && steps != 1)
+        st = dsc_fail("dsc train: option --steps %ld: dec labels single time steps; use --steps 1 with --variant dec", steps);
     if (st != DSC_OK) return st;
     mc->steps = (int)steps;
     mc->latent = (int)latent;
     mc->dropout = mc->recurrent_dropout = (float)dropout;
+    if (mc->variant == MODEL_DEC) { /* Xie et al.: ReLU, linear embedding of 10, no dropout while fine-tuning */
+        model_config dec = model_config_dec();
+        memcpy(mc->dense, dense, sizeof dense);
+        mc->activation = dec.activation;
+        mc->latent_activation = dec.latent_activation;
+        mc->dropout = mc->recurrent_dropout = 0.0f;
+        to->drop_decoder = 1;
+    }
     mc->clusters = (int)k;
     *oc = optimizer_defaults(ok);
     oc->learning_rate = (float)lr;
@@ -338,6 +372,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     train_options to;
     if (status == DSC_OK) status = era5_options_from_cli(&cmd, &eo);
     if (status == DSC_OK) status = preprocess_options_from_cli(&cmd, &po);
+    if (status == DSC_OK) dec_latent_default(&cmd);
     if (status == DSC_OK) status = read_settings(&cmd, &mc, &oc, &to);
     if (status == DSC_OK) {
         long sample = 0;
@@ -402,8 +437,10 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     if (to.k >= T) status = dsc_fail("dsc train: -k %d clusters for %lld time steps; give fewer clusters than time steps", to.k, T);
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     mc.vars = in.stats.nvars;
-    mc.height = in.stats.height;
-    mc.width = in.stats.width;
+    const int padded = model_pads_grid(&mc); /* dec takes the real cells: no zero padding */
+    mc.height = padded ? in.stats.height : in.stats.nlat;
+    mc.width = padded ? in.stats.width : in.stats.nlon;
+    if (!padded) preprocess_unpad(&in.stats, in.x, n);
     const int local_batch = (int)((to.batch + nranks - 1) / nranks);
     status = model_create(&m, &mc, local_batch > LATENT_PASS_BATCH ? local_batch : LATENT_PASS_BATCH);
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
@@ -483,7 +520,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     for (size_t i = 0; i < (size_t)K * L; i++) centroids[i] = m.centroids[i];
 
     /* metrics of the final labels on the normalised input matrix (real cells) */
-    preprocess_unpad(&in.stats, in.x, n); /* the network's frames are no longer needed */
+    if (padded) preprocess_unpad(&in.stats, in.x, n); /* the network's frames are no longer needed */
     metrics_data md = {.ntotal = T, .n = n, .d = (int)d_real, .x = in.x, .labels = labels, .k = K};
     long sample = 0;
     status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);

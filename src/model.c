@@ -5,6 +5,7 @@
  * Dimension letters as in model.h; Bf = B*S frames for the encoder.
  */
 #include "model.h"
+#include "model_dec.h"
 #include "model_dtc.h"
 #include "status.h"
 
@@ -37,11 +38,13 @@ model_config model_config_default(void)
     return c;
 }
 
-static const char *variant_names[] = {"cnn-encoder", "cnn-autoencoder", "cnn-lstm-encoder", "cnn-lstm-autoencoder"};
+static const char *variant_names[] = {"cnn-encoder", "cnn-autoencoder", "cnn-lstm-encoder", "cnn-lstm-autoencoder",
+                                      "dec", "dtc"};
+#define NVARIANTS ((int)(sizeof variant_names / sizeof variant_names[0]))
 
 int model_variant_parse(const char *s, model_variant *v)
 {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < NVARIANTS; i++)
         if (!strcmp(s, variant_names[i])) {
             *v = (model_variant)i;
             return DSC_OK;
@@ -50,24 +53,27 @@ int model_variant_parse(const char *s, model_variant *v)
         *v = MODEL_CNN_LSTM_AUTOENCODER;
         return DSC_OK;
     }
-    if (!strcmp(s, "dtc")) {
-        *v = MODEL_DTC;
-        return DSC_OK;
-    }
-    return dsc_fail("--model: unknown variant '%s'; use cnn-encoder, cnn-autoencoder, cnn-lstm-encoder or "
-                    "cnn-lstm-autoencoder (dsc), or dtc", s);
+    return dsc_fail("--model: unknown variant '%s'; use cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, "
+                    "cnn-lstm-autoencoder (dsc), dec or dtc", s);
 }
 
 const char *model_variant_name(model_variant v)
 {
-    if (v == MODEL_DTC) return "dtc";
-    return (unsigned)v < 4 ? variant_names[v] : "unknown";
+    return (unsigned)v < (unsigned)NVARIANTS ? variant_names[v] : "unknown";
 }
+
+int model_pads_grid(const model_config *c) { return c->variant != MODEL_DEC; }
 
 void model_config_format(const model_config *c, char *buf, size_t len)
 {
     if (c->variant == MODEL_DTC) {
         model_dtc_config_format(c, buf, len);
+        return;
+    }
+    if (c->variant == MODEL_DEC) {
+        snprintf(buf, len, "dec V=%d H=%d W=%d dense=%d,%d,%d latent=%d act=%s/%s", c->vars, c->height, c->width,
+                 c->dense[0], c->dense[1], c->dense[2], c->latent, activation_name(c->activation),
+                 activation_name(c->latent_activation));
         return;
     }
     snprintf(buf, len, "%s V=%d H=%d W=%d S=%d conv=%d,%d,%d,%d,%d lstm=%d,%d latent=%d kernel=%d act=%s/%s",
@@ -79,11 +85,12 @@ void model_config_format(const model_config *c, char *buf, size_t len)
 int model_config_check(const model_config *c)
 {
     if (c->variant == MODEL_DTC) return model_dtc_config_check(c);
-    if ((unsigned)c->variant > MODEL_CNN_LSTM_AUTOENCODER) return dsc_fail("model: unknown variant %d", (int)c->variant);
-    if ((unsigned)c->activation > ACTIVATION_SIGMOID || (unsigned)c->latent_activation > ACTIVATION_SIGMOID)
-        return dsc_fail("model: unknown activation codes %d / %d (known: 0 identity, 1 tanh, 2 sigmoid)", (int)c->activation,
-                        (int)c->latent_activation);
+    if ((unsigned)c->variant > MODEL_DEC) return dsc_fail("model: unknown variant %d", (int)c->variant);
+    if ((unsigned)c->activation > ACTIVATION_RELU || (unsigned)c->latent_activation > ACTIVATION_RELU)
+        return dsc_fail("model: unknown activation codes %d / %d (known: 0 identity, 1 tanh, 2 sigmoid, 3 relu)",
+                        (int)c->activation, (int)c->latent_activation);
     if (c->vars < 1 || c->steps < 1) return dsc_fail("model: %d variables and %d time steps; both must be >= 1", c->vars, c->steps);
+    if (c->variant == MODEL_DEC) return model_dec_config_check(c);
     if (c->height < 16 || c->width < 16 || c->height % 16 || c->width % 16)
         return dsc_fail("model: grid %d x %d is not a multiple of 16 (four 2x2 poolings); pad the grid", c->height, c->width);
     for (int i = 0; i < MODEL_NCONV; i++)
@@ -118,6 +125,11 @@ static int add_tensor(model *m, const char *name, int ndim, int d0, int d1, int 
     t->offset = m->nparams;
     m->nparams += t->size;
     return m->ntensors++;
+}
+
+int model_add_tensor(model *m, const char *name, int ndim, int d0, int d1, int d2, int d3)
+{
+    return add_tensor(m, name, ndim, d0, d1, d2, d3);
 }
 
 static void layout_conv(model *m, model_conv *c, const char *prefix, int ic, int oc, int h, int w)
@@ -270,6 +282,11 @@ int model_create(model *m, const model_config *cfg, int max_batch)
         model_destroy(m);
         return DSC_ERR;
     }
+    if (cfg->variant == MODEL_DEC) {
+        if (model_dec_create(m) == DSC_OK) return DSC_OK;
+        model_destroy(m);
+        return DSC_ERR;
+    }
     m->has_lstm = cfg->variant == MODEL_CNN_LSTM_ENCODER || cfg->variant == MODEL_CNN_LSTM_AUTOENCODER;
     m->has_decoder = cfg->variant == MODEL_CNN_AUTOENCODER || cfg->variant == MODEL_CNN_LSTM_AUTOENCODER;
     model_layout(m);
@@ -382,6 +399,7 @@ void model_destroy(model *m)
     free(m->dbuf[0]);
     free(m->dbuf[1]);
     free(m->scratch);
+    model_dec_destroy(m);
     memset(m, 0, sizeof *m);
 }
 
@@ -453,6 +471,11 @@ int model_init(model *m, uint64_t seed)
     if (m->dtc) return model_dtc_init(m, seed);
     rng_state r;
     rng_seed(&r, seed, 0);
+    if (m->dec_net) {
+        model_dec_init(m, &r);
+        rng_seed(&m->dropout_rng, seed, 1);
+        return DSC_OK;
+    }
     const int k = m->cfg.kernel;
     for (int i = 0; i < MODEL_NCONV; i++) init_conv(&r, &m->enc[i], k);
     if (m->has_lstm)
@@ -568,6 +591,8 @@ int model_encode(model *m, const float *x, int B)
     if (check_batch(m, B) != DSC_OK) return DSC_ERR;
     if (m->dtc)
         model_dtc_encode(m, x, B);
+    else if (m->dec_net)
+        model_dec_forward(m, x, B, 0);
     else
         encode(m, x, B, 0);
     return DSC_OK;
@@ -585,6 +610,10 @@ int model_forward(model *m, const float *x, int B, int training)
     if (check_batch(m, B) != DSC_OK) return DSC_ERR;
     if (m->dtc) {
         model_dtc_forward(m, x, B);
+        return DSC_OK;
+    }
+    if (m->dec_net) {
+        model_dec_forward(m, x, B, 1);
         return DSC_OK;
     }
     encode(m, x, B, training);
@@ -655,6 +684,7 @@ int model_backward(model *m, float dloss, const float *dlatent)
     const model_config *cfg = &m->cfg;
     if (!m->input) return dsc_fail("model: backward without a forward pass");
     if (m->dtc) return model_dtc_backward(m, dloss, dlatent);
+    if (m->dec_net) return model_dec_backward(m, dloss, dlatent);
     const int B = m->batch, S = cfg->steps, Bf = B * S, L = cfg->latent;
     const size_t nlat = (size_t)B * L;
     grad_chain g = {m->dbuf[0], m->dbuf[1]};

@@ -444,8 +444,10 @@ int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long
                 kl = o->gamma > 0 ? scaled / o->gamma * (double)B / (double)nb : 0.0; /* mean KL of the local samples */
                 dlatent = dz;
             }
-            if (status == DSC_OK && (m->has_decoder || dlatent))
-                status = model_backward(m, m->has_decoder ? (float)((double)nb / B) : 0.0f, dlatent);
+            /* the reconstruction term, unless the decoder is dropped after pre-training (DEC) */
+            const int with_rec = m->has_decoder && !(joint && o->drop_decoder);
+            if (status == DSC_OK && (with_rec || dlatent))
+                status = model_backward(m, with_rec ? (float)((double)nb / B) : 0.0f, dlatent);
             model_set_dropout_keys(m, 0, 0, NULL);
         }
         /* flags: a signal arrived; the loss or the gradient is not finite.

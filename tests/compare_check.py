@@ -7,7 +7,8 @@ Checks that compare.csv has one row per method with the documented columns; that
 mean, standard deviation and best of every metric follow from the per-run values; and
 that the per-run scores equal what each run's own metrics.json reports in the same space
 (k-means on raw data scores itself on the raw matrix, k-means on anomalies on the
-anomaly matrix), so the scoring reads the right labels and the right data.
+anomaly matrix), so the scoring reads the right labels and the right data; and
+that every network method trained its own variant (dec: --variant dec).
 """
 import csv
 import json
@@ -47,6 +48,9 @@ for m in methods:
                 if abs(got - x) > 1e-5 * max(1.0, abs(x)):
                     bad.append("%s %s%s: %g in compare.csv, %g from the runs' metrics.json" % (m, col, suffix, got, x))
     else:  # a network run: ARI/NMI in compare equal the run's own (labels vs truth do not depend on the space)
+        variant = {"dsc": "cnn-lstm-autoencoder", "dsc-anomalies": "cnn-lstm-autoencoder", "dsc-steps": "cnn-lstm-autoencoder"}.get(m, m)
+        if any(o.get("variant") != variant for o in own):
+            bad.append("%s: the runs trained variants %s, expected %s" % (m, [o.get("variant") for o in own], variant))
         v = [o["ari"] for o in own]
         mean = sum(v) / len(v)
         if abs(float(r["ari_mean"]) - mean) > 1e-5:

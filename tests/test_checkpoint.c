@@ -355,7 +355,7 @@ static void rejections(const char *dir, int rank)
         {"flipped byte in the parameters", "checksum", -1, 2000, -1, 0},
         {"flipped byte in the checksum", "checksum", -1, 1L << 40, -1, 0},
         {"wrong magic", "magic", -1, 2, -1, 0},
-        {"newer format version", "version 3", -1, -1, 8, 3},
+        {"newer format version", "version 4", -1, -1, 8, 4},
         {"empty file", "magic", 0, -1, -1, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -436,6 +436,123 @@ static void rejections(const char *dir, int rank)
     optimizer_destroy(&opt);
 }
 
+/* dst = src rewritten as format version 2 wrote it: 18 architecture fields
+ * (D1..D3 cut out), the given version number, total size and checksum to
+ * match.  Returns the new size or -1. */
+static long file_copy_version2(const char *src, const char *dst, uint32_t version)
+{
+    FILE *f = fopen(src, "rb");
+    if (!f) return -1;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    unsigned char *b = malloc((size_t)n);
+    if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        free(b);
+        return -1;
+    }
+    fclose(f);
+    const long cut_at = 24 + 4 + 18 * 4, cut = 3 * 4, m = n - cut;
+    uint32_t narch = 18;
+    uint64_t total = (uint64_t)m;
+    memmove(b + cut_at, b + cut_at + cut, (size_t)(n - cut_at - cut));
+    memcpy(b + 8, &version, 4);
+    memcpy(b + 16, &total, 8);
+    memcpy(b + 24, &narch, 4);
+    uint64_t sum = fnv1a(b, (size_t)(m - 8));
+    memcpy(b + m - 8, &sum, 8);
+    f = fopen(dst, "wb");
+    int ok = f && fwrite(b, 1, (size_t)m, f) == (size_t)m;
+    if (f) fclose(f);
+    free(b);
+    return ok ? m : -1;
+}
+
+/* A DEC model (variant dec) round trip with its dense widths, a model of
+ * other widths refused, and a checkpoint of format version 2 (18
+ * architecture fields, before the dense widths) still read. */
+static void dec_and_version2(const char *dir, int rank)
+{
+    model_config cfg = model_config_dec();
+    cfg.vars = 2;
+    cfg.height = 3;
+    cfg.width = 5;
+    cfg.dense[0] = 4;
+    cfg.dense[1] = 5;
+    cfg.dense[2] = 6;
+    cfg.latent = 2;
+    cfg.clusters = 3;
+    model a, b;
+    optimizer oa, ob;
+    optimizer_config ocfg = optimizer_defaults(OPTIMIZER_ADAM);
+    model_create(&a, &cfg, BATCH);
+    model_init(&a, 21);
+    optimizer_create(&oa, &ocfg, a.nparams);
+    float x[BATCH * 30];
+    rng_state r;
+    rng_seed(&r, 4, 4);
+    rng_fill_uniform(&r, x, BATCH * 30, 0.0f, 1.0f);
+    for (int it = 0; it < 3; it++) { /* moments worth saving */
+        model_forward(&a, x, BATCH, 1);
+        model_zero_grad(&a);
+        model_backward(&a, 1.0f, NULL);
+        optimizer_step(&oa, a.params, a.grads);
+    }
+    char path[4096], msg[1024];
+    snprintf(path, sizeof path, "%s/dec.ckpt", dir);
+    int st = checkpoint_save(MPI_COMM_WORLD, path, &a, &oa, NULL);
+    model_config got;
+    if (st == DSC_OK) st = checkpoint_read_config(MPI_COMM_WORLD, path, &got, NULL, NULL);
+    tap_check_all(MPI_COMM_WORLD, st == DSC_OK && got.variant == MODEL_DEC && got.dense[0] == 4 && got.dense[1] == 5 &&
+                                      got.dense[2] == 6 && got.latent == 2 && got.height == 3 && got.width == 5 &&
+                                      got.activation == ACTIVATION_RELU && got.latent_activation == ACTIVATION_IDENTITY,
+                  "dec: the checkpoint records variant, grid, dense widths 4,5,6, latent and ReLU");
+    st = model_create(&b, &got, BATCH);
+    if (st == DSC_OK) st = optimizer_create(&ob, &ocfg, b.nparams);
+    if (st == DSC_OK) st = checkpoint_load(MPI_COMM_WORLD, path, &b, &ob, NULL);
+    tap_check_all(MPI_COMM_WORLD, st == DSC_OK && b.nparams == a.nparams && !memcmp(a.params, b.params, a.nparams * sizeof(float)) &&
+                                      !memcmp(oa.v, ob.v, a.nparams * sizeof(float)),
+                  "dec: a model built from the checkpoint's configuration loads it bitwise (%zu parameters)", a.nparams);
+    optimizer_destroy(&ob);
+    model_destroy(&b);
+    model_config other = cfg;
+    other.dense[1] = 7;
+    model_create(&b, &other, BATCH);
+    st = load_capture(dir, path, &b, NULL, msg, sizeof msg);
+    tap_check_all(MPI_COMM_WORLD, st == DSC_ERR && strstr(msg, path) && strstr(msg, "dense2 width"),
+                  "dec: a model of other dense widths refused: \"%s\"", msg);
+    model_destroy(&b);
+    optimizer_destroy(&oa);
+    model_destroy(&a);
+
+    /* version 2: a CNN-LSTM checkpoint as the previous format wrote it */
+    model_config ccfg = tiny();
+    model_create(&a, &ccfg, BATCH);
+    model_init(&a, 8);
+    char v3[4096], v2[4200];
+    snprintf(v3, sizeof v3, "%s/v3.ckpt", dir);
+    snprintf(v2, sizeof v2, "%s/v2.ckpt", dir);
+    checkpoint_save(MPI_COMM_WORLD, v3, &a, NULL, NULL);
+    long size = rank == 0 ? file_copy_version2(v3, v2, 2) : 0;
+    MPI_Bcast(&size, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+    st = checkpoint_read_config(MPI_COMM_WORLD, v2, &got, NULL, NULL);
+    int same = st == DSC_OK && got.variant == ccfg.variant && got.latent == ccfg.latent && got.conv[4] == ccfg.conv[4] &&
+               got.dense[0] == 0 && got.dense[2] == 0;
+    model_create(&b, &ccfg, BATCH);
+    st = same ? load_capture(dir, v2, &b, NULL, msg, sizeof msg) : DSC_ERR;
+    tap_check_all(MPI_COMM_WORLD, size > 0 && st == DSC_OK && !memcmp(a.params, b.params, a.nparams * sizeof(float)),
+                  "format version 2 (18 architecture fields) still read: configuration and parameters");
+    /* version 3 with the 18 fields of version 2: corrupt */
+    size = rank == 0 ? file_copy_version2(v3, v2, 3) : 0;
+    MPI_Bcast(&size, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+    st = load_capture(dir, v2, &b, NULL, msg, sizeof msg);
+    tap_check_all(MPI_COMM_WORLD, size > 0 && st == DSC_ERR && strstr(msg, v2) && strstr(msg, "18 fields"),
+                  "a version 3 file with 18 architecture fields refused: \"%s\"", msg);
+    model_destroy(&b);
+    model_destroy(&a);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -477,6 +594,7 @@ int main(int argc, char **argv)
     round_trip(dir, OPTIMIZER_ADAM);
     rejections(dir, rank);
     huge_blocks(dir, rank);
+    dec_and_version2(dir, rank);
 
     MPI_Barrier(MPI_COMM_WORLD);
     if (rank == 0) {

@@ -462,7 +462,10 @@ static double act_loss(void *p)
     act_ctx *c = p;
     for (size_t k = 0; k < c->n; k++) {
         double x = c->inp[k];
-        c->out[k] = c->a == ACTIVATION_TANH ? tanh(x) : c->a == ACTIVATION_SIGMOID ? 1 / (1 + exp(-x)) : x;
+        c->out[k] = c->a == ACTIVATION_TANH      ? tanh(x)
+                    : c->a == ACTIVATION_SIGMOID ? 1 / (1 + exp(-x))
+                    : c->a == ACTIVATION_RELU    ? (x > 0 ? x : 0)
+                                                 : x;
     }
     return project(c->out, c->r, c->n);
 }
@@ -552,7 +555,16 @@ int main(int argc, char **argv)
     test_activation(ACTIVATION_TANH);
     test_activation(ACTIVATION_SIGMOID);
     test_activation(ACTIVATION_IDENTITY);
-    tap_check(activation_parse("relu") == -1, "activation: unknown name rejected");
+    test_activation(ACTIVATION_RELU);
+    {
+        // ReLU: exact zeros below 0 (the gradient too), a NaN passes through
+        float in[4] = {-2.0f, 0.0f, 1.5f, NAN}, out[4], d[4] = {0, 0, 0, 0}, one[4] = {1, 1, 1, 1};
+        activation_forward(out, in, 4, ACTIVATION_RELU);
+        activation_backward(d, one, out, 4, ACTIVATION_RELU);
+        tap_check(out[0] == 0 && out[1] == 0 && out[2] == 1.5f && isnan(out[3]) && d[0] == 0 && d[1] == 0 && d[2] == 1,
+                  "activation relu: max(0, x), gradient 0 at and below the kink, NaN kept");
+    }
+    tap_check(activation_parse("gelu") == -1, "activation: unknown name rejected");
     test_mse();
     test_dtc_layers();
 

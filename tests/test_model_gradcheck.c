@@ -27,11 +27,13 @@
  * biases with forget-gate bias 1, determinism in the seed.
  */
 #include "model.h"
+#include "model_dec.h"
 #include "model_dtc.h"
 #include "status.h"
 #include "tap.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,10 +54,21 @@ static double objective(model *m, const float *x, int B, int training, const rng
     return j;
 }
 
-/* Pooling arg-max of the last forward, all layers into one buffer. */
+/* The kinks of the last forward, all layers into one buffer: pooling
+ * arg-max of the CNN variants, which ReLU units are active (out > 0) in DEC. */
 static size_t pool_args(const model *m, int B, int *out)
 {
     if (m->dtc) return model_dtc_kinks(m, out); /* and the sides of its leaky ReLUs */
+    if (m->dec_net) {
+        for (int i = 0; i < MODEL_NDENSE; i++)
+            for (int j = 0; j < 2; j++) {
+                const float *a = j ? m->dec_net->dec_act[i] : m->dec_net->enc_act[i];
+                size_t n = (size_t)B * (j ? m->dec_net->dec[i].out : m->dec_net->enc[i].out);
+                for (size_t e = 0; e < n; e++, k++)
+                    if (out) out[k] = a[e] > 0;
+            }
+        return k;
+    }
     size_t k = 0;
     for (int i = 1; i < MODEL_NCONV; i++) {
         const model_conv *c = &m->enc[i];
@@ -89,7 +102,8 @@ static void fd_check(model *m, const char *label, const float *x, int B, int tra
     pool_args(m, B, base_args);
 
     /* Steps 1e-3, then 1e-4 and 1e-5 for a parameter whose difference moves
-     * a pooling arg-max (a near tie in a window): the smaller the step, the
+     * a pooling arg-max (a near tie in a window) or a ReLU unit from active
+     * to inactive or back: the smaller the step, the
      * fewer windows it can flip, and the larger the float noise of J / step,
      * which the absolute tolerance follows. */
     const float steps_tried[3] = {1e-3f, 1e-4f, 1e-5f};
@@ -114,6 +128,7 @@ static void fd_check(model *m, const char *label, const float *x, int B, int tra
                 if (smooth && s > 0) smaller++;
             }
             m->params[i] = saved;
+            if (dloss == 0 && !strncmp(tt->name, "dec.", 4) && analytic[i] != 0) bad++; /* the dropped decoder */
             if (!smooth) {
                 skipped++;
                 continue;
@@ -130,7 +145,7 @@ static void fd_check(model *m, const char *label, const float *x, int B, int tra
         }
         if (bad) tap_note("  worst: finite difference %.6g, analytic %.6g", worst_fd, worst_an);
         tap_check(bad == 0 && skipped <= MAX_SKIPPED, "%s %s: %zu parameters, %d outside tolerance (largest relative "
-                  "error %.1e), %d at smaller steps, %d skipped at a pooling kink",
+                  "error %.1e), %d at smaller steps, %d skipped at a kink",
                   label, tt->name, tt->size, bad, worst_rel,
                   smaller, skipped);
     }
@@ -144,17 +159,10 @@ static void fd_check(model *m, const char *label, const float *x, int B, int tra
     free(args);
 }
 
-static void check_config(model_variant variant, int steps, int training)
+static void check_model(const model_config *cfgp, int training, float dloss)
 {
-    model_config cfg = model_config_default();
-    cfg.variant = variant;
-    cfg.vars = 2;
-    cfg.height = 16;
-    cfg.width = 16;
-    cfg.steps = steps;
-    for (int i = 0; i < MODEL_NCONV; i++) cfg.conv[i] = 2;
-    cfg.lstm[0] = cfg.lstm[1] = 3;
-    cfg.latent = 2;
+    const model_config cfg = *cfgp;
+    const int steps = cfg.steps;
     model m;
     if (model_create(&m, &cfg, 3) != DSC_OK || model_init(&m, 42 + steps) != DSC_OK) {
         tap_check(0, "model_create: %s", dsc_message());
@@ -169,15 +177,45 @@ static void check_config(model_variant variant, int steps, int training)
     rng_seed(&r, 7, steps);
     rng_fill_uniform(&r, x, n, 0.0f, 1.0f);
     rng_fill_uniform(&r, dlatent, (size_t)B * cfg.latent, -0.5f, 0.5f);
-    const float dloss = 3.0f;
     rng_state masks;
     rng_seed(&masks, 99, steps);
 
     char label[64];
-    snprintf(label, sizeof label, "%s S=%d%s", model_variant_name(variant), steps, training ? " dropout" : "");
+    snprintf(label, sizeof label, "%s S=%d%s%s", model_variant_name(cfg.variant), steps, training ? " dropout" : "",
+             dloss == 0 ? " dloss=0" : "");
     fd_check(&m, label, x, B, training, &masks, dloss, dlatent);
     free(x);
     model_destroy(&m);
+}
+
+static void check_config(model_variant variant, int steps, int training)
+{
+    model_config cfg = model_config_default();
+    cfg.variant = variant;
+    cfg.vars = 2;
+    cfg.height = 16;
+    cfg.width = 16;
+    cfg.steps = steps;
+    for (int i = 0; i < MODEL_NCONV; i++) cfg.conv[i] = 2;
+    cfg.lstm[0] = cfg.lstm[1] = 3;
+    cfg.latent = 2;
+    check_model(&cfg, training, 3.0f);
+}
+
+/* DEC on a 3 x 5 grid (no multiple of 16), widths 4, 5, 6, latent 2, ReLU;
+ * dloss = 3: pre-training plus an extra latent gradient; dloss = 0: the
+ * clustering stage, decoder dropped (its gradient must be exactly zero). */
+static void check_dec(float dloss)
+{
+    model_config cfg = model_config_dec();
+    cfg.vars = 2;
+    cfg.height = 3;
+    cfg.width = 5;
+    cfg.dense[0] = 4;
+    cfg.dense[1] = 5;
+    cfg.dense[2] = 6;
+    cfg.latent = 2;
+    check_model(&cfg, 0, dloss);
 }
 
 static void check_init(void)
@@ -357,6 +395,98 @@ static void check_dtc(int h2)
     model_destroy(&m);
 }
 
+/* DEC: table, glorot-uniform initialisation, the encoder-only pass, and
+ * the configuration checks. */
+static void check_dec_init(void)
+{
+    model_config cfg = model_config_dec();
+    cfg.vars = 3;
+    cfg.height = 7;
+    cfg.width = 9; /* d = 189 */
+    cfg.dense[0] = 40;
+    cfg.dense[1] = 30;
+    cfg.dense[2] = 60;
+    cfg.latent = 5;
+    cfg.clusters = 4;
+    model m;
+    if (model_create(&m, &cfg, 2) != DSC_OK || model_init(&m, 11) != DSC_OK) {
+        tap_check(0, "dec: model_create: %s", dsc_message());
+        dsc_clear();
+        return;
+    }
+    static const char *names[] = {"enc.dense1", "enc.dense2", "enc.dense3", "enc.latent",
+                                  "dec.dense1", "dec.dense2", "dec.dense3", "dec.out"};
+    const int shapes[8][2] = {{40, 189}, {30, 40}, {60, 30}, {5, 60}, {60, 5}, {30, 60}, {40, 30}, {189, 40}};
+    int table = m.ntensors == 17, glorot = 1, zero_bias = 1;
+    size_t off = 0;
+    for (int t = 0; t < m.ntensors; t++) {
+        table = table && m.tensors[t].offset == off;
+        off += m.tensors[t].size;
+    }
+    for (int l = 0; l < 8; l++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s.weight", names[l]);
+        int iw = model_tensor_find(&m, name);
+        snprintf(name, sizeof name, "%s.bias", names[l]);
+        int ib = model_tensor_find(&m, name);
+        table = table && iw == 2 * l && ib == 2 * l + 1 && m.tensors[iw].shape[0] == shapes[l][0] &&
+                m.tensors[iw].shape[1] == shapes[l][1] && m.tensors[ib].shape[0] == shapes[l][0];
+        if (iw < 0 || ib < 0) continue;
+        const float *w = model_tensor_data(&m, m.params, iw), *b = model_tensor_data(&m, m.params, ib);
+        double a = sqrt(6.0 / (shapes[l][0] + shapes[l][1])), mx = 0, var = 0;
+        size_t n = m.tensors[iw].size;
+        for (size_t i = 0; i < n; i++) {
+            mx = fmax(mx, fabs(w[i]));
+            var += (double)w[i] * w[i];
+        }
+        var /= (double)n;
+        glorot = glorot && mx <= a && mx > 0.9 * a && fabs(var / (a * a / 3) - 1) < 0.15;
+        for (int o = 0; o < shapes[l][0]; o++) zero_bias = zero_bias && b[o] == 0;
+    }
+    int ic = model_tensor_find(&m, "cluster.centroids");
+    table = table && ic == 16 && m.tensors[ic].shape[0] == 4 && m.tensors[ic].shape[1] == 5 && off == m.nparams &&
+            m.centroids == m.params + m.tensors[ic].offset;
+    tap_check(table, "dec: table enc.dense1..3, enc.latent, dec.dense1..3, dec.out (OUT, IN), cluster.centroids, contiguous");
+    tap_check(glorot, "dec: weights glorot-uniform (bound and variance)");
+    tap_check(zero_bias, "dec: biases zero");
+
+    const size_t nx = (size_t)2 * 189;
+    float *x = malloc(nx * sizeof(float)), lat[10];
+    rng_state r;
+    rng_seed(&r, 3, 3);
+    rng_fill_uniform(&r, x, nx, 0, 1);
+    model_forward(&m, x, 2, 1);
+    memcpy(lat, m.latent, sizeof lat);
+    float loss = m.loss;
+    int negative = 0;
+    for (int i = 0; i < 10; i++) negative += lat[i] < 0;
+    rng_fill_uniform(&r, m.latent, 10, 0, 1); /* scribble */
+    int st = model_encode(&m, x, 2);
+    tap_check(st == DSC_OK && !memcmp(lat, m.latent, sizeof lat) && loss > 0 && negative > 0,
+              "dec: model_encode gives the latent of the forward pass (linear embedding: %d of 10 negative)", negative);
+    st = model_backward(&m, 1.0f, NULL);
+    tap_check(st == DSC_ERR && strstr(dsc_message(), "model_encode"), "dec: reconstruction backward after model_encode refused: %s",
+              dsc_message());
+    dsc_clear();
+    free(x);
+    model_destroy(&m);
+
+    model_config bad = cfg;
+    bad.steps = 2;
+    tap_check(model_create(&m, &bad, 1) == DSC_ERR && strstr(dsc_message(), "--steps 1"), "dec: S = 2 refused: %s",
+              dsc_message());
+    dsc_clear();
+    bad = cfg;
+    bad.dense[1] = 0;
+    tap_check(model_create(&m, &bad, 1) == DSC_ERR && strstr(dsc_message(), "dense layer 2"), "dec: width 0 refused: %s",
+              dsc_message());
+    dsc_clear();
+    model_variant v;
+    tap_check(model_variant_parse("dec", &v) == DSC_OK && v == MODEL_DEC && !strcmp(model_variant_name(MODEL_DEC), "dec") &&
+                  !model_pads_grid(&cfg),
+              "dec: variant name, and the real grid without padding");
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -366,6 +496,9 @@ int main(int argc, char **argv)
         for (int s = 1; s <= 2; s++) check_config((model_variant)v, s, 0);
     /* Dropout masks on both LSTMs: the same masks must flow through backward. */
     check_config(MODEL_CNN_LSTM_AUTOENCODER, 2, 1);
+    check_dec(3.0f);
+    check_dec(0.0f);
+    check_dec_init();
     check_dtc(1);
     check_dtc(2);
     int rc = tap_finish();

@@ -19,8 +19,10 @@
  * (so a height/width swap shows), and with "reference" the authors' model
  * (48 x 48 x 7, full widths, batch 1), all without dropout; and one
  * training pass with Keras dropout masks on both LSTMs (S = 3), which the
- * twin replays with the same masks; and the DTC baseline (model_dtc.h) with
- * two and with one BiLSTM unit, against bench/torch_twin_dtc.py.
+ * twin replays with the same masks; the DTC baseline (model_dtc.h) with
+ * two and with one BiLSTM unit, against bench/torch_twin_dtc.py.  DEC
+ * (model_dec.c): small widths on a 7 x 11 grid (no multiple of 16), and with
+ * "reference" the paper's d-500-500-2000-10 on 41 x 41 x 7.
  */
 #include "checkpoint.h"
 #include "model.h"
@@ -150,9 +152,26 @@ int main(int argc, char **argv)
         c.lstm[1] = 1; /* the DTC paper's one unit per direction */
         if (status == DSC_OK) status = run_case(root, list, "dtc-one-unit", &c, 2, 516, 0);
     }
+    if (status == DSC_OK) {
+        model_config c = model_config_dec();
+        c.vars = 3;
+        c.height = 7;
+        c.width = 11;
+        c.dense[0] = 16;
+        c.dense[1] = 12;
+        c.dense[2] = 24;
+        c.latent = 5;
+        status = run_case(root, list, "dec", &c, 3, 4242, 0);
+    }
     if (reference && status == DSC_OK) {
         model_config c = model_config_default(); /* the authors' model */
         status = run_case(root, list, "reference-dsc", &c, 1, 2024, 0);
+    }
+    if (reference && status == DSC_OK) {
+        model_config c = model_config_dec(); /* DEC of Xie et al. on the paper's 41 x 41 x 7 */
+        c.height = 41;
+        c.width = 41;
+        status = run_case(root, list, "reference-dec", &c, 2, 2016, 0);
     }
     if (list) fclose(list);
     if (status != DSC_OK) fprintf(stderr, "dsc: error: %s\n", dsc_message());
