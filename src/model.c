@@ -127,11 +127,6 @@ static int add_tensor(model *m, const char *name, int ndim, int d0, int d1, int 
     return m->ntensors++;
 }
 
-int model_add_tensor(model *m, const char *name, int ndim, int d0, int d1, int d2, int d3)
-{
-    return add_tensor(m, name, ndim, d0, d1, d2, d3);
-}
-
 static void layout_conv(model *m, model_conv *c, const char *prefix, int ic, int oc, int h, int w)
 {
     char name[2 * MODEL_NAME_LEN];
@@ -765,7 +760,7 @@ int model_allreduce_gradients(model *m, MPI_Comm comm)
     return DSC_OK;
 }
 
-/* ---- shared with the other networks (model_dtc.h) ------------------------------ */
+/* ---- shared with the other networks (model_dec.h, model_dtc.h) ------------------------------ */
 
 int model_add_tensor(model *m, const char *name, int ndim, int d0, int d1, int d2, int d3)
 {
