@@ -59,6 +59,7 @@ static double objective(model *m, const float *x, int B, int training, const rng
 static size_t pool_args(const model *m, int B, int *out)
 {
     if (m->dtc) return model_dtc_kinks(m, out); /* and the sides of its leaky ReLUs */
+    size_t k = 0;
     if (m->dec_net) {
         for (int i = 0; i < MODEL_NDENSE; i++)
             for (int j = 0; j < 2; j++) {
@@ -69,7 +70,6 @@ static size_t pool_args(const model *m, int B, int *out)
             }
         return k;
     }
-    size_t k = 0;
     for (int i = 1; i < MODEL_NCONV; i++) {
         const model_conv *c = &m->enc[i];
         size_t n = (size_t)B * m->cfg.steps * c->oc * (c->h / 2) * (c->w / 2);
