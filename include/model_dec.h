@@ -29,7 +29,9 @@ void model_dec_init(model *m, rng_state *r);
 void model_dec_forward(model *m, const float *x, int B, int decode);
 int model_dec_backward(model *m, float dloss, const float *dlatent);
 
-/* model.c: appends a tensor to the parameter table, returns its index. */
+/* model.c: appends a tensor to the parameter table, returns its index;
+ * a dense layer's "PREFIX.weight" (OUT, IN) and "PREFIX.bias" (OUT). */
 int model_add_tensor(model *m, const char *name, int ndim, int d0, int d1, int d2, int d3);
+void model_layout_dense(model *m, model_dense *d, const char *prefix, int in, int out);
 
 #endif

@@ -141,7 +141,7 @@ static void layout_conv(model *m, model_conv *c, const char *prefix, int ic, int
     c->tb = add_tensor(m, name, 1, oc, 0, 0, 0);
 }
 
-static void layout_dense(model *m, model_dense *d, const char *prefix, int in, int out)
+void model_layout_dense(model *m, model_dense *d, const char *prefix, int in, int out)
 {
     char name[2 * MODEL_NAME_LEN];
     d->in = in;
@@ -187,9 +187,9 @@ static void model_layout(model *m)
         layout_lstm(m, &m->lstm[1], "enc.lstm2", c->lstm[0], c->lstm[1]);
         in = c->lstm[1];
     }
-    layout_dense(m, &m->to_latent, "enc.latent", in, c->latent);
+    model_layout_dense(m, &m->to_latent, "enc.latent", in, c->latent);
     if (m->has_decoder) {
-        layout_dense(m, &m->dec_dense, "dec.dense", c->latent, m->features);
+        model_layout_dense(m, &m->dec_dense, "dec.dense", c->latent, m->features);
         int cin = c->conv[MODEL_NCONV - 1];
         for (int j = 0; j < MODEL_NDEC; j++) {
             h *= 2;

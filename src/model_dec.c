@@ -60,17 +60,6 @@ int model_dec_config_check(const model_config *c)
     return DSC_OK;
 }
 
-static void layout(model *m, model_dense *l, const char *prefix, int in, int out)
-{
-    char name[2 * MODEL_NAME_LEN];
-    l->in = in;
-    l->out = out;
-    snprintf(name, sizeof name, "%s.weight", prefix);
-    l->tw = model_add_tensor(m, name, 2, out, in, 0, 0);
-    snprintf(name, sizeof name, "%s.bias", prefix);
-    l->tb = model_add_tensor(m, name, 1, out, 0, 0, 0);
-}
-
 static void bind(model *m, model_dense *l)
 {
     l->weight = m->params + m->tensors[l->tw].offset;
@@ -101,12 +90,12 @@ int model_dec_create(model *m)
     for (int i = 0; i <= MODEL_NDENSE; i++) {
         if (i < MODEL_NDENSE) snprintf(prefix, sizeof prefix, "enc.dense%d", i + 1);
         else snprintf(prefix, sizeof prefix, "enc.latent");
-        layout(m, &n->enc[i], prefix, w[i], w[i + 1]);
+        model_layout_dense(m, &n->enc[i], prefix, w[i], w[i + 1]);
     }
     for (int j = 0; j <= MODEL_NDENSE; j++) {
         if (j < MODEL_NDENSE) snprintf(prefix, sizeof prefix, "dec.dense%d", j + 1);
         else snprintf(prefix, sizeof prefix, "dec.out");
-        layout(m, &n->dec[j], prefix, w[MODEL_NDENSE + 1 - j], w[MODEL_NDENSE - j]);
+        model_layout_dense(m, &n->dec[j], prefix, w[MODEL_NDENSE + 1 - j], w[MODEL_NDENSE - j]);
     }
     m->tcentroids = c->clusters > 0 ? model_add_tensor(m, "cluster.centroids", 2, c->clusters, L, 0, 0) : -1;
 
