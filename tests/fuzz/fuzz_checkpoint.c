@@ -8,7 +8,7 @@
  * with the size field and the checksum recomputed (inputs shorter than the
  * header are written as they are), so the fuzzer reaches the fields behind
  * them.  Architectures with more than 2^20 grid values or wider than 64
- * channels are skipped: dsc would allocate them as asked, and the fuzzer
+ * channels, units or dense widths are skipped: dsc would allocate them as asked, and the fuzzer
  * would only measure the machine's memory.
  */
 #include "checkpoint.h"
@@ -43,6 +43,8 @@ static int small_enough(const model_config *c)
     for (int i = 0; i < MODEL_NCONV; i++)
         if (c->conv[i] > 64) return 0;
     if (c->variant == MODEL_DTC && (long long)c->vars * c->height * c->width > 4096) return 0; /* (B, d, F) activations */
+    for (int i = 0; i < MODEL_NDENSE; i++)
+        if (c->dense[i] > 64) return 0; /* DEC: (D_i, D_i-1) weights */
     return c->lstm[0] <= 64 && c->lstm[1] <= 64 && c->latent <= 64 && c->clusters <= 64 && c->kernel <= 7;
 }
 
