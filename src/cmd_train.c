@@ -132,7 +132,7 @@ static void dec_latent_default(cli_command *cmd)
 /* Options into the model, optimizer and training settings. */
 static int read_settings(const cli_command *cmd, model_config *mc, optimizer_config *oc, train_options *to)
 {
-    long k, batch, seed, maxit, pre, upd, pat, steps, latent, kinit, every;
+    long k, batch, seed, maxit, pre, upd, pat, steps = 1, latent, kinit, every;
     double lr, jlr, mom, tol, alpha, gamma, dropout;
     optimizer_kind ok;
     int st = DSC_OK;

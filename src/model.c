@@ -750,8 +750,12 @@ int model_allreduce_gradients(model *m, MPI_Comm comm)
     int size;
     MPI_Comm_size(comm, &size);
     if (size == 1) return DSC_OK;
-    /* MPI counts are int: reduce in chunks so very large models still work. */
-    const size_t chunk = (size_t)1 << 30;
+    /* In chunks of 4 MB: Open MPI 4.1's shared-memory allreduce of the whole
+     * 78 MB buffer of the paper's network took 310-400 ms on 2 ranks of one
+     * node, twenty 4 MB pieces 30-33 ms (bench/allreduce.c, doc/scaling.md).
+     * Chunks also keep every count within an int.  Each element is summed
+     * over the same ranks either way. */
+    const size_t chunk = (size_t)1 << 20;
     for (size_t off = 0; off < m->nparams; off += chunk) {
         size_t n = m->nparams - off < chunk ? m->nparams - off : chunk;
         if (MPI_Allreduce(MPI_IN_PLACE, m->grads + off, (int)n, MPI_FLOAT, MPI_SUM, comm) != MPI_SUCCESS)

@@ -485,6 +485,8 @@ static void dec_and_version2(const char *dir, int rank)
     cfg.clusters = 3;
     model a, b;
     optimizer oa, ob;
+    memset(&b, 0, sizeof b);
+    memset(&ob, 0, sizeof ob);
     optimizer_config ocfg = optimizer_defaults(OPTIMIZER_ADAM);
     model_create(&a, &cfg, BATCH);
     model_init(&a, 21);
@@ -503,12 +505,13 @@ static void dec_and_version2(const char *dir, int rank)
     snprintf(path, sizeof path, "%s/dec.ckpt", dir);
     int st = checkpoint_save(MPI_COMM_WORLD, path, &a, &oa, NULL);
     model_config got;
+    memset(&got, 0, sizeof got);
     if (st == DSC_OK) st = checkpoint_read_config(MPI_COMM_WORLD, path, &got, NULL, NULL);
     tap_check_all(MPI_COMM_WORLD, st == DSC_OK && got.variant == MODEL_DEC && got.dense[0] == 4 && got.dense[1] == 5 &&
                                       got.dense[2] == 6 && got.latent == 2 && got.height == 3 && got.width == 5 &&
                                       got.activation == ACTIVATION_RELU && got.latent_activation == ACTIVATION_IDENTITY,
                   "dec: the checkpoint records variant, grid, dense widths 4,5,6, latent and ReLU");
-    st = model_create(&b, &got, BATCH);
+    if (st == DSC_OK) st = model_create(&b, &got, BATCH);
     if (st == DSC_OK) st = optimizer_create(&ob, &ocfg, b.nparams);
     if (st == DSC_OK) st = checkpoint_load(MPI_COMM_WORLD, path, &b, &ob, NULL);
     tap_check_all(MPI_COMM_WORLD, st == DSC_OK && b.nparams == a.nparams && !memcmp(a.params, b.params, a.nparams * sizeof(float)) &&
