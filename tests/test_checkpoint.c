@@ -593,6 +593,31 @@ int main(int argc, char **argv)
         tap_check_all(MPI_COMM_WORLD, ok, "model_allreduce_gradients sums over %d ranks", size);
         model_destroy(&g);
     }
+    { /* the same across the 4 MB chunks of the reduction: a DEC buffer of 2.5 M
+       * floats (two whole chunks and a part), each element its own value */
+        int size;
+        MPI_Comm_size(MPI_COMM_WORLD, &size);
+        model_config big = model_config_dec();
+        big.vars = 1;
+        big.height = 64;
+        big.width = 64;
+        big.dense[0] = 300;
+        big.dense[1] = big.dense[2] = 8;
+        big.latent = 2;
+        model g;
+        int st = model_create(&g, &big, 1);
+        int ok = st == DSC_OK && g.nparams > 2 * ((size_t)1 << 20);
+        if (st == DSC_OK) {
+            for (size_t i = 0; i < g.nparams; i++) g.grads[i] = (float)((rank + 1) * (int)(i % 7 + 1));
+            ok = ok && model_allreduce_gradients(&g, MPI_COMM_WORLD) == DSC_OK;
+            const float ranks = 0.5f * (float)size * (float)(size + 1);
+            for (size_t i = 0; i < g.nparams; i++) ok = ok && g.grads[i] == ranks * (float)(i % 7 + 1);
+        }
+        tap_check_all(MPI_COMM_WORLD, ok, "model_allreduce_gradients sums every element of %zu floats (chunked) over %d ranks",
+                      st == DSC_OK ? g.nparams : 0, size);
+        if (st == DSC_OK) model_destroy(&g);
+        else dsc_clear();
+    }
     round_trip(dir, OPTIMIZER_SGD);
     round_trip(dir, OPTIMIZER_ADAM);
     rejections(dir, rank);
