@@ -35,7 +35,7 @@ else
 fi
 check "predict.sbatch labelled the 365 days of 2003, with ARI against the truth" sh -c \
   "test \$(grep -c '^2003-' '$J/predict/labels.csv') = 365 && test \$(wc -l < '$J/predict/labels.csv') = 366 \
-   && grep -q '\"ari\": ' '$J/predict/metrics.json'"
+   && grep -q '\"ari\": ' '$J/predict/metrics.json' || { ls -l '$J/predict'; cat '$J/predict.out'; exit 1; }"
 check "predict.sbatch gives the labels of dsc predict outside Slurm (3 ranks)" sh -c \
   "$(echo "$TESTMPIRUN" | sed s/NP/3/) '$DSC' predict -q -m '$J/run/model.ckpt' -o '$J/predict3' '$D/era5_2003.nc' \
    && cmp '$J/predict/labels.csv' '$J/predict3/labels.csv'"
