@@ -15,6 +15,7 @@
  * E expver entries.
  */
 #include "era5_catalog.h"
+#include "nc_header.h"
 #include "status.h"
 
 #include <errno.h>
@@ -113,7 +114,12 @@ static int precheck_file(const char *path, long long *size)
         unsigned char m2[8];
         if (fseek(fp, off, SEEK_SET) == 0 && fread(m2, 1, 8, fp) == 8 && memcmp(m2, hdf5, 8) == 0) is_hdf5 = 1;
     }
+    /* A header whose counts do not fit in the file can crash PnetCDF. */
+    char why[256] = "";
+    int header_bad = (n >= 4 && memcmp(magic, "CDF", 3) == 0 && (magic[3] == 1 || magic[3] == 2 || magic[3] == 5) &&
+                      nc_header_check(fp, *size, NULL, why, sizeof why) != 0);
     fclose(fp);
+    if (header_bad) return dsc_fail("%s: truncated or damaged netCDF header (%s); download or convert it again", path, why);
     if (is_hdf5)
         return dsc_fail("%s: is netCDF-4/HDF5 (the new CDS format), which this PnetCDF cannot read; convert it with "
                         "'nccopy -k cdf5 -V number,valid_time,latitude,longitude,VARS in.nc out.nc' (VARS = the "

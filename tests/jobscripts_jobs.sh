@@ -23,7 +23,18 @@ check "dsc train on 2001-2002 (2 ranks, outside Slurm)" run_np 2 "$DSC" train -q
 
 job() { # SCRIPT OUT VAR=VALUE...: sbatch --wait on 2 ranks with the environment given
   _script=$1 _out=$2; shift 2
-  env DSC="$DSC" "$@" timeout 300 sbatch --wait --ntasks=2 -o "$_out" "$top_srcdir/jobscripts/$_script" > "$WORK/log" 2>&1
+  env DSC="$DSC" "$@" timeout 300 sbatch --wait --parsable --ntasks=2 -o "$_out" "$top_srcdir/jobscripts/$_script" \
+    > "$WORK/log" 2>&1
+  _rc=$?
+  # sbatch --wait says 0 for a job slurmctld has already forgotten: the
+  # status slurmctld logged decides.
+  _id=$(grep -Eo '^[0-9]+' "$WORK/log" | head -n 1)
+  _st=$(slurm_job_status "$_id")
+  if [ "$_rc" = 0 ] && [ "$_st" != "EXITSTATUS 0" ]; then
+    echo "sbatch --wait said 0; slurmctld logged '${_st:-no end}' for job $_id" >> "$WORK/log"
+    return 1
+  fi
+  return $_rc
 }
 
 # predict.sbatch: DSC_MODEL is the run's folder

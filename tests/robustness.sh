@@ -51,6 +51,11 @@ cp "$WORK/legacy.nc" "$WORK/hugedim.nc"
 printf '\177\377\377\377' | dd of="$WORK/hugedim.nc" bs=1 seek=32 conv=notrunc 2> /dev/null
 expect_error "a dimension of 2^31 - 1 in a 64-bit offset header" "hugedim\\.nc: truncated or damaged netCDF header" \
   $MPI2 "$DSC" info "$WORK/hugedim.nc"
+# a header count PnetCDF allocates for before reading (tests/fuzz found it;
+# PnetCDF 1.12.3 wrote through the failed allocation): refused before it opens
+expect_error "a variable of 1694564352 dimensions in a 64-bit offset header" \
+  "crash_var_rank\\.nc: truncated or damaged netCDF header \\(variable 3 claims 1694564352 dimensions" \
+  $MPI2 "$DSC" info "$top_srcdir/tests/fuzz/corpus/catalog/crash_var_rank.nc"
 
 # ---- times inside one file: descending, and one time twice ----
 sed -e 's/time = 1060680, 1060686, 1060692, 1060698 ;/time = 1060698, 1060692, 1060686, 1060680 ;/' "$L" > "$WORK/desc.cdl"

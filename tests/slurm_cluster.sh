@@ -5,6 +5,8 @@
 # missing or when not root.
 #
 #   slurm_start        four checks: the daemons start and the node is idle
+#   slurm_job_status ID   how job ID ended, as slurmctld logged it
+#                      ("EXITSTATUS 0", "TERMSIG 9"; empty when not logged)
 
 for p in munged slurmctld slurmd sbatch; do
   command -v "$p" > /dev/null 2>&1 || [ -x "/usr/sbin/$p" ] || skip_all "$p not installed (Debian packages slurm-wlm munge)"
@@ -24,12 +26,17 @@ trap slurm_stop EXIT
 trap 'exit 1' INT TERM # so that the daemons are stopped when the test is killed
 
 slurm_start() {
-  mkdir -p "$S/state" "$S/spool" "$S/munge"
+  mkdir -p "$S/state" "$S/spool" "$S/munge" "$S/tmp"
   chmod 700 "$S/munge"
   _host=$(hostname -s)
   # Two ports per test, from its process id: tests running at once (make -j)
   # never share one.
   _port=$(( 20000 + 2 * ($$ % 15000) ))
+  # Job ids from the process id as well: two test clusters on one host give
+  # their jobs distinct ids, so that what Slurm and Open MPI name after the job
+  # id (the PMIx server's directory, Open MPI's session directory and
+  # shared-memory segments) never belongs to both at once.  TmpFS: the PMIx
+  # directories of this cluster stay under $S.
   # MinJobAge: sbatch --wait polls every 2 s only when MinJobAge/2 > 2 (the
   # default, 300, lets its interval grow to 32 s).  cred_expire: a requeued
   # job is held that long before it may start again (default 120 s).
@@ -48,6 +55,8 @@ SlurmctldPidFile=$S/slurmctld.pid
 SlurmdPidFile=$S/slurmd.pid
 SlurmctldPort=$_port
 SlurmdPort=$((_port + 1))
+FirstJobId=$(( 1000 * ($$ % 15000) + 1000 ))
+TmpFS=$S/tmp
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
@@ -79,4 +88,8 @@ EOS
     sleep 1
   done
   if [ "$_up" = 1 ]; then pass "node is idle"; else cat "$S"/*.log > "$WORK/log" 2>&1; fail "node is idle"; fi
+}
+
+slurm_job_status() {
+  sed -n "s/.*_job_complete: JobId=$1 W\(EXITSTATUS\|TERMSIG\) \([0-9]*\)\$/\1 \2/p" "$S/slurmctld.log" | tail -n 1
 }
