@@ -249,14 +249,29 @@ static int run(const bench_options_t *o)
             printf(", \"blas_core\": \"%s\", \"blas_core_isa\": \"%s\", \"cpu_isa\": \"%s\", \"blas_core_weaker\": %s,\n",
                    core ? core : "unknown", blas_isa_name(v.core_isa), blas_isa_name(v.cpu_isa),
                    v.weaker ? "true" : "false");
-            printf(" \"model\": \"%s\", \"batch\": %d, \"threads\": %d, \"iterations\": %d, \"params\": %zu,\n"
-                   " \"train_gflop_per_sample\": %.4f, \"infer_gflop_per_sample\": %.4f,\n"
-                   " \"train_s\": %.6f, \"infer_s\": %.6f, \"encode_s\": %.6f,\n"
-                   " \"train_samples_per_s\": %.3f, \"infer_samples_per_s\": %.3f, \"encode_samples_per_s\": %.3f,\n"
-                   " \"train_gflops\": %.2f, \"infer_gflops\": %.2f, \"encode_gflops\": %.2f,\n"
-                   " \"sgemm_gflops\": %.2f, \"train_peak_fraction\": %.3f, \"infer_peak_fraction\": %.3f}\n",
-                   arch, B, threads, R, m.nparams, train_flops / B * 1e-9, fwd / B * 1e-9, tt, ti, te, B / tt,
-                   B / ti, B / te, train_gf, infer_gf, enc / te * 1e-9, sgemm, train_gf / sgemm, infer_gf / sgemm);
+            printf(" \"model\": \"%s\", \"batch\": %d, \"threads\": %d, \"iterations\": %d, \"params\": %zu,\n",
+                   arch, B, threads, R, m.nparams);
+            /* A timer too coarse for a tiny model gives 0 s: its rate is
+             * infinite, and written as null with a warning. */
+            const json_figure figures[] = {
+                {"train_gflop_per_sample", train_flops / B * 1e-9, 4},
+                {"infer_gflop_per_sample", fwd / B * 1e-9, 4},
+                {"train_s", tt, 6},
+                {"infer_s", ti, 6},
+                {"encode_s", te, 6},
+                {"train_samples_per_s", B / tt, 3},
+                {"infer_samples_per_s", B / ti, 3},
+                {"encode_samples_per_s", B / te, 3},
+                {"train_gflops", train_gf, 2},
+                {"infer_gflops", infer_gf, 2},
+                {"encode_gflops", enc / te * 1e-9, 2},
+                {"sgemm_gflops", sgemm, 2},
+                {"train_peak_fraction", train_gf / sgemm, 3},
+                {"infer_peak_fraction", infer_gf / sgemm, 3}};
+            json_begin_file();
+            fputs(" ", stdout);
+            json_write_figures(stdout, figures, (int)(sizeof figures / sizeof figures[0]));
+            fputs("}\n", stdout);
         } else {
             printf("blas %s\nblas_core %s\nblas_core_isa %s\ncpu_isa %s\nblas_core_weaker %s\n", library,
                    core ? core : "unknown", blas_isa_name(v.core_isa), blas_isa_name(v.cpu_isa),
