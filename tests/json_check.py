@@ -60,7 +60,7 @@ def check_finite(path):
         wrong.append(f"cluster_sizes {d['cluster_sizes']}")
     # the stated decimals: timings as %.4f / %.3f, the byte count as %.0f
     text = open(path).read()
-    for s in ('"read": 0.2500', '"write": 0.125,', '"max": 2.5000', '"distance_matrix_bytes": 1024\n'):
+    for s in ('"read": 0.2500', '"write": 0.125}', '"max": 2.5000', '"distance_matrix_bytes": 1024\n'):
         if s not in text:
             wrong.append(f"{s!r} not in the text")
     if wrong:
