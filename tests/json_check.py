@@ -5,9 +5,10 @@
     json_check.py nonfinite FILE   FILE (json_document nonfinite) is JSON,
                                    every floating-point figure null
     json_check.py sources DIR...   no printf-family call in DIR/*.c (json.c
-                                   aside) prints a floating-point value with
-                                   a format that also holds a JSON key (\\"):
-                                   such numbers must go through json.h
+                                   aside) prints a floating-point value into
+                                   JSON: with a format that holds a key (\\"),
+                                   or to a stream its function writes JSON
+                                   to; such numbers must go through json.h
 
 The parser refuses NaN, Infinity and -Infinity, which Python's json module
 would otherwise accept and no other JSON parser does.  Exits 1 with the
@@ -79,13 +80,15 @@ def check_nonfinite(path):
     print(f"{len(fields)} figures null")
 
 
-CALL = re.compile(r"\b(?:printf|fprintf|fputs|puts)\s*\(")
+CALL = re.compile(r"\b(printf|fprintf|fputs|puts)\s*\(")
+JSON_CALL = re.compile(r"\b(?:json_write_key_number|json_write_number|json_write_figures|json_write_string|"
+                       r"pca_write_json|metrics_report_write_json|metrics_json_string)\s*\(\s*([^,()]+),")
 LITERAL = re.compile(r'"((?:\\.|[^"\\\n])*)"')
 FLOAT = re.compile(r"%[-+ #0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?[lL]?[fFgGeEaA]")
 
 
-def call_text(src, start):
-    """The argument text of the call whose '(' is at start, up to its ')'."""
+def call_args(src, start):
+    """The argument text of the call whose '(' is at start, without the parentheses."""
     depth, i = 0, start
     while i < len(src):
         c = src[i]
@@ -98,12 +101,57 @@ def call_text(src, start):
         elif c == ")":
             depth -= 1
             if depth == 0:
-                return src[start:i + 1]
+                return src[start + 1:i]
         i += 1
-    return src[start:]
+    return src[start + 1:]
+
+
+def split_args(args):
+    """Top-level comma-separated arguments (commas in literals and calls kept)."""
+    out, depth, cur, i = [], 0, "", 0
+    while i < len(args):
+        c = args[i]
+        if c == '"':
+            m = LITERAL.match(args, i)
+            j = m.end() if m else i + 1
+            cur += args[i:j]
+            i = j
+            continue
+        if c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        if c == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += c
+        i += 1
+    out.append(cur.strip())
+    return out
+
+
+def prints(body):
+    """(offset, stream, format text) of every printf-family call in body."""
+    for m in CALL.finditer(body):
+        args = split_args(call_args(body, m.end() - 1))
+        name = m.group(1)
+        stream = {"printf": "stdout", "puts": "stdout", "fprintf": args[0], "fputs": args[-1]}[name]
+        fmt = "".join(LITERAL.findall(",".join(args[1:] if name == "fprintf" else args)))
+        yield m.start(), stream, fmt
+
+
+def functions(src):
+    """(offset, body) of every function: from a line '{' to the next line '}'."""
+    for m in re.finditer(r"^\{\n(.*?)^\}$", src, re.M | re.S):
+        yield m.start(1), m.group(1)
 
 
 def check_sources(dirs):
+    """Two rules.  A printf-family call whose format holds a JSON key (\") and
+    a floating-point conversion.  And, in a function that writes JSON to a
+    stream (a json.h / pca / metrics writer called on it, or a format with a
+    key), any floating-point conversion printed to that stream."""
     bad = []
     files = sorted(p for d in dirs for p in glob.glob(os.path.join(d, "*.c")))
     if not files:
@@ -112,12 +160,14 @@ def check_sources(dirs):
         if os.path.basename(path) == "json.c":
             continue
         src = open(path).read()
-        for m in CALL.finditer(src):
-            args = call_text(src, m.end() - 1)
-            fmt = "".join(LITERAL.findall(args))
-            if '\\"' in fmt and FLOAT.search(fmt):
-                line = src.count("\n", 0, m.start()) + 1
-                bad.append(f"{path}:{line}: {fmt[:70]!r}")
+        where = lambda off: f"{path}:{src.count(chr(10), 0, off) + 1}"
+        for off, body in functions(src):
+            calls = list(prints(body))
+            streams = {m.group(1).strip() for m in JSON_CALL.finditer(body)}
+            streams |= {stream for _, stream, fmt in calls if '\\"' in fmt}
+            for coff, stream, fmt in calls:
+                if FLOAT.search(fmt) and ('\\"' in fmt or stream in streams):
+                    bad.append(f"{where(off + coff)}: {fmt[:70]!r} to {stream}")
     if bad:
         sys.exit("JSON numbers printed directly (use json_write_key_number or json_write_figures):\n" +
                  "\n".join(bad))
