@@ -91,7 +91,8 @@ while IFS= read -r line; do
     missing=""
     for f in $(outputs "$small"); do
       [ -s "$R/$f" ] || missing="$missing $f"
-      grep -qF "$(basename "$f")" "$README" || missing="$missing $f(not named in the README)"
+      # the README names the yearly files era5_YYYY.nc
+      grep -qF "$(basename "$f" | sed 's/_[0-9]\{4\}\.nc$/_YYYY.nc/')" "$README" || missing="$missing $f(not named in the README)"
     done
     case "$small" in
       *" dsc info --json "*) "$PYTHON" -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if d["variables"] else 1)' \
