@@ -7,6 +7,7 @@
  *   metrics_report r;
  *   if (metrics_report_compute(comm, &data, &popt, truth, kt, labels, &r) == DSC_OK) {
  *       if (rank == 0) {
+ *           json_begin_file();
  *           fprintf(f, "{\n  \"command\": \"train\",\n");
  *           metrics_report_write_json(f, &r, "  ");   // metric keys, each line ends ",\n"
  *           fprintf(f, "  \"ranks\": %d\n}\n", nranks);
@@ -19,8 +20,9 @@
  * inter_cluster_distance (K x K), cluster_sizes, ari and nmi (with a
  * reference labelling), n_samples, n_features, n_clusters.  A number that
  * is not finite (a metric that could not be computed, e.g. the distances
- * of an empty cluster) is written as null, with one warning, so the file is
- * always valid JSON.
+ * of an empty cluster) is written as null, with one warning per file
+ * (json.h: the caller starts each file with json_begin_file), so the file
+ * is always valid JSON.
  *
  * Dimension letters: T samples over all ranks, N here, D features, K clusters.
  */
@@ -52,13 +54,10 @@ int metrics_report_compute(MPI_Comm comm, const metrics_data *data, const pairwi
 
 /* The metric keys as members of an enclosing JSON object, one per line,
  * each line starting with indent and ending with ",\n" (the caller adds its
- * own keys and closes the object).  Warns once (dsc_warn) when a number is
- * not finite. */
+ * own keys and closes the object).  Warns once per file (json.h) when a
+ * number is not finite. */
 void metrics_report_write_json(FILE *f, const metrics_report *r, const char *indent);
 
-/* A number as JSON: %.17g, or null (and the warning of write_json, naming
- * key) when it is NaN or infinite.  For the callers' own keys. */
-void metrics_json_number(FILE *f, double v, const char *key);
 /* A string as JSON, with quotes and escapes. */
 void metrics_json_string(FILE *f, const char *s);
 

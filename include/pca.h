@@ -61,7 +61,8 @@ void pca_result_destroy(pca_result *res);
 /* The fit as members of an enclosing JSON object (metrics.json), one per
  * line starting with indent and ending with ",\n": pca_components,
  * pca_iterations, total_variance, explained_variance,
- * explained_variance_ratio. */
+ * explained_variance_ratio.  A figure that is not finite is null, with the
+ * warning of json.h. */
 void pca_write_json(FILE *f, const pca_result *res, const char *indent);
 
 /* ---- the linear algebra, exposed for the tests ------------------------- */

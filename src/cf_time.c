@@ -356,6 +356,9 @@ void datetime_format(const dsc_datetime *t, char *buf, size_t len)
 int datetime_parse(const char *text, dsc_datetime *out)
 {
     int used = parse_date(text, out);
+    if (used == -2)
+        return dsc_fail("'%s': the year is out of range (years -%ld to %ld are supported)", text, CF_YEAR_LIMIT,
+                        CF_YEAR_LIMIT);
     if (used < 0 || text[used] != '\0' || !valid_date(out, CAL_GREGORIAN))
         return dsc_fail("'%s' is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)", text);
     return DSC_OK;

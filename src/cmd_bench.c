@@ -163,6 +163,40 @@ static double sgemm_rate(int n, float *a, float *b, float *c)
     return 2.0 * n * n * n / timing_median(t, RUNS) * 1e-9;
 }
 
+/* What was measured on: the BLAS, its kernels, the model and the run. */
+typedef struct {
+    const char *library, *core;
+    const blas_verdict *verdict;
+    const char *arch;
+    int batch, threads, iterations;
+    size_t params;
+} bench_setup;
+
+/* --json: one object; every figure through json.h. */
+static void print_json(const bench_setup *b, const json_figure *figures, int n)
+{
+    json_begin_file();
+    fputs("{\"blas\": ", stdout);
+    json_write_string(stdout, b->library);
+    printf(", \"blas_core\": \"%s\", \"blas_core_isa\": \"%s\", \"cpu_isa\": \"%s\", \"blas_core_weaker\": %s,\n", b->core,
+           blas_isa_name(b->verdict->core_isa), blas_isa_name(b->verdict->cpu_isa), b->verdict->weaker ? "true" : "false");
+    printf(" \"model\": \"%s\", \"batch\": %d, \"threads\": %d, \"iterations\": %d, \"params\": %zu,\n ", b->arch, b->batch,
+           b->threads, b->iterations, b->params);
+    json_write_figures(stdout, figures, n);
+    fputs("}\n", stdout);
+}
+
+/* Text: "key value" lines, the figures with the decimals of the JSON. */
+static void print_text(const bench_setup *b, const json_figure *figures, int n)
+{
+    printf("blas %s\nblas_core %s\nblas_core_isa %s\ncpu_isa %s\nblas_core_weaker %s\n", b->library, b->core,
+           blas_isa_name(b->verdict->core_isa), blas_isa_name(b->verdict->cpu_isa), b->verdict->weaker ? "yes" : "no");
+    if (b->verdict->weaker) printf("blas_fix export OPENBLAS_CORETYPE=%s\n", b->verdict->coretype);
+    printf("model %s\n", b->arch);
+    printf("batch %d\nthreads %d\niterations %d\nparams %zu\n", b->batch, b->threads, b->iterations, b->params);
+    for (int i = 0; i < n; i++) printf("%s %.*f\n", figures[i].key, figures[i].decimals, figures[i].value);
+}
+
 static int run(const bench_options_t *o)
 {
     blas_threads_saved threads_before = {-1, -1};
@@ -243,37 +277,26 @@ static int run(const bench_options_t *o)
         cpu_features_detect(&cpu);
         const blas_verdict v = blas_core_verdict(core, &cpu);
         const char *library = blas_library_name();
-        if (o->json) {
-            fputs("{\"blas\": ", stdout);
-            json_write_string(stdout, library);
-            printf(", \"blas_core\": \"%s\", \"blas_core_isa\": \"%s\", \"cpu_isa\": \"%s\", \"blas_core_weaker\": %s,\n",
-                   core ? core : "unknown", blas_isa_name(v.core_isa), blas_isa_name(v.cpu_isa),
-                   v.weaker ? "true" : "false");
-            printf(" \"model\": \"%s\", \"batch\": %d, \"threads\": %d, \"iterations\": %d, \"params\": %zu,\n"
-                   " \"train_gflop_per_sample\": %.4f, \"infer_gflop_per_sample\": %.4f,\n"
-                   " \"train_s\": %.6f, \"infer_s\": %.6f, \"encode_s\": %.6f,\n"
-                   " \"train_samples_per_s\": %.3f, \"infer_samples_per_s\": %.3f, \"encode_samples_per_s\": %.3f,\n"
-                   " \"train_gflops\": %.2f, \"infer_gflops\": %.2f, \"encode_gflops\": %.2f,\n"
-                   " \"sgemm_gflops\": %.2f, \"train_peak_fraction\": %.3f, \"infer_peak_fraction\": %.3f}\n",
-                   arch, B, threads, R, m.nparams, train_flops / B * 1e-9, fwd / B * 1e-9, tt, ti, te, B / tt,
-                   B / ti, B / te, train_gf, infer_gf, enc / te * 1e-9, sgemm, train_gf / sgemm, infer_gf / sgemm);
-        } else {
-            printf("blas %s\nblas_core %s\nblas_core_isa %s\ncpu_isa %s\nblas_core_weaker %s\n", library,
-                   core ? core : "unknown", blas_isa_name(v.core_isa), blas_isa_name(v.cpu_isa),
-                   v.weaker ? "yes" : "no");
-            if (v.weaker) printf("blas_fix export OPENBLAS_CORETYPE=%s\n", v.coretype);
-            printf("model %s\n", arch);
-            printf("batch %d\nthreads %d\niterations %d\nparams %zu\n", B, threads, R, m.nparams);
-            printf("train_gflop_per_sample %.4f\ninfer_gflop_per_sample %.4f\n", train_flops / B * 1e-9,
-                   fwd / B * 1e-9);
-            printf("train_s %.6f\ninfer_s %.6f\nencode_s %.6f\n", tt, ti, te);
-            printf("train_samples_per_s %.3f\ninfer_samples_per_s %.3f\nencode_samples_per_s %.3f\n", B / tt,
-                   B / ti, B / te);
-            printf("train_gflops %.2f\ninfer_gflops %.2f\nencode_gflops %.2f\n", train_gf, infer_gf,
-                   enc / te * 1e-9);
-            printf("sgemm_gflops %.2f\ntrain_peak_fraction %.3f\ninfer_peak_fraction %.3f\n", sgemm,
-                   train_gf / sgemm, infer_gf / sgemm);
-        }
+        /* A timer too coarse for a tiny model gives 0 s: its rate is
+         * infinite (null in the JSON, with a warning). */
+        const json_figure figures[] = {{"train_gflop_per_sample", train_flops / B * 1e-9, 4},
+                                       {"infer_gflop_per_sample", fwd / B * 1e-9, 4},
+                                       {"train_s", tt, 6},
+                                       {"infer_s", ti, 6},
+                                       {"encode_s", te, 6},
+                                       {"train_samples_per_s", B / tt, 3},
+                                       {"infer_samples_per_s", B / ti, 3},
+                                       {"encode_samples_per_s", B / te, 3},
+                                       {"train_gflops", train_gf, 2},
+                                       {"infer_gflops", infer_gf, 2},
+                                       {"encode_gflops", enc / te * 1e-9, 2},
+                                       {"sgemm_gflops", sgemm, 2},
+                                       {"train_peak_fraction", train_gf / sgemm, 3},
+                                       {"infer_peak_fraction", infer_gf / sgemm, 3}};
+        const bench_setup setup = {library, core ? core : "unknown", &v, arch, B, threads, R, m.nparams};
+        const int n = (int)(sizeof figures / sizeof figures[0]);
+        if (o->json) print_json(&setup, figures, n);
+        else print_text(&setup, figures, n);
     }
     blas_threads_restore(threads_before);
     optimizer_destroy(&opt);

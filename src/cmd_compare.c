@@ -23,6 +23,7 @@
 #include "status.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -312,6 +313,34 @@ static double metric_value(const compare_run *r, int c)
     }
 }
 
+/* Collective (rank 0 checks): the --truth file is an input, and compare
+ * must not replace it: refused when it is DIR/compare.csv or DIR/compare.md,
+ * or lies under DIR/runs, whose run folders every method overwrites (the
+ * other commands refuse the same through run_folder_spares). */
+static int truth_spared(MPI_Comm comm, const char *dir, const char *truth)
+{
+    int rank, status = DSC_OK;
+    MPI_Comm_rank(comm, &rank);
+    if (rank != 0 || !truth) return dsc_agree(comm, status);
+    static const char *written[] = {"compare.csv", "compare.md"};
+    char path[PATH_MAX + 32];
+    for (size_t i = 0; status == DSC_OK && i < sizeof written / sizeof written[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, written[i]);
+        if (output_same_file(path, truth))
+            status = dsc_fail("dsc compare: -o %s would overwrite the --truth file %s (as %s); choose another folder", dir,
+                              truth, written[i]);
+    }
+    char runs[PATH_MAX], real[PATH_MAX];
+    snprintf(path, sizeof path, "%s/runs", dir);
+    if (status == DSC_OK && realpath(path, runs) && realpath(truth, real)) {
+        size_t n = strlen(runs);
+        if (strncmp(real, runs, n) == 0 && real[n] == '/')
+            status = dsc_fail("dsc compare: the --truth file %s lies in %s, whose run folders compare overwrites; copy it "
+                              "elsewhere or choose another folder", truth, path);
+    }
+    return dsc_agree(comm, status);
+}
+
 /* Rank 0: compare.csv and compare.md. */
 static int write_tables(const cli_command *cmd, const char *dir, const compare_run *runs, int nruns, const int *chosen, int has_truth)
 {
@@ -412,7 +441,8 @@ int compare_command(int argc, char **argv, MPI_Comm comm)
     }
     compare_run *runs = NULL;
     int nruns = 0;
-    status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "compare", cmd.args, cmd.nargs);
+    status = truth_spared(comm, dir, cli_get(&cmd, "truth"));
+    if (status == DSC_OK) status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "compare", cmd.args, cmd.nargs);
     if (status == DSC_OK) {
         runs = calloc((size_t)nmethods * (size_t)seeds, sizeof *runs);
         status = dsc_agree(comm, runs ? DSC_OK : dsc_fail("dsc compare: out of memory"));

@@ -20,6 +20,7 @@
 #include "era5_catalog.h"
 #include "run_common.h"
 #include "era5_reader.h"
+#include "json.h"
 #include "labels.h"
 #include "latent_pass.h"
 #include "output_file.h"
@@ -90,6 +91,7 @@ static int write_json(const char *path, const cli_command *cmd, const metrics_re
     output_file out;
     if (output_file_open(&out, path, "w") != DSC_OK) return DSC_ERR;
     FILE *f = out.f;
+    json_begin_file();
     fprintf(f, "{\n  \"labels\": ");
     metrics_json_string(f, cli_get(cmd, "labels"));
     fprintf(f, ",\n  \"metric_space\": ");
@@ -100,10 +102,15 @@ static int write_json(const char *path, const cli_command *cmd, const metrics_re
     fprintf(f, ",\n");
     metrics_report_write_json(f, r, "  ");
     fprintf(f, "  \"ranks\": %d,\n", nranks);
-    fprintf(f,
-            "  \"timings\": {\"read\": %.3f, \"preprocess\": %.3f, \"silhouette_and_inter_cluster\": %.3f, "
-            "\"davies_bouldin_rmse_variance\": %.3f, \"ari_nmi\": %.3f, \"total\": %.3f}\n}\n",
-            tm->read, tm->preprocess, r->t_pairwise, r->t_cluster, r->t_contingency, tm->total);
+    const json_figure timings[] = {{"read", tm->read, 3},
+                                   {"preprocess", tm->preprocess, 3},
+                                   {"silhouette_and_inter_cluster", r->t_pairwise, 3},
+                                   {"davies_bouldin_rmse_variance", r->t_cluster, 3},
+                                   {"ari_nmi", r->t_contingency, 3},
+                                   {"total", tm->total, 3}};
+    fprintf(f, "  \"timings\": {");
+    json_write_figures(f, timings, 6);
+    fprintf(f, "}\n}\n");
     return output_file_commit(&out);
 }
 

@@ -11,6 +11,7 @@
  */
 #include "commands.h"
 #include "cli.h"
+#include "json.h"
 #include "kmeans.h"
 #include "labels.h"
 #include "metrics.h"
@@ -164,14 +165,21 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
         status = output_file_open(&out, path, "w");
         if (status == DSC_OK) {
             FILE *f = out.f;
+            json_begin_file();
             fprintf(f, "{\n  \"command\": \"kmeans\",\n  \"clusters\": %ld,\n  \"time_steps\": %lld,\n  \"ranks\": %d,\n", k, T, nranks);
-            fprintf(f, "  \"anomalies\": %s,\n  \"init\": \"%s\",\n  \"n_init\": %ld,\n  \"inertia\": %.17g,\n  \"iterations\": %d,\n",
-                    po.anomalies ? "true" : "false", cli_get(&cmd, "init"), ninit, kr.inertia, kr.iterations);
+            fprintf(f, "  \"anomalies\": %s,\n  \"init\": \"%s\",\n  \"n_init\": %ld,\n  \"inertia\": ",
+                    po.anomalies ? "true" : "false", cli_get(&cmd, "init"), ninit);
+            json_write_key_number(f, kr.inertia, -1, "inertia");
+            fprintf(f, ",\n  \"iterations\": %d,\n", kr.iterations);
             if (npca > 0) pca_write_json(f, &pr, "  ");
             fprintf(f, "  \"metric_space\": \"input\",\n");
             metrics_report_write_json(f, &rep, "  ");
-            fprintf(f, "  \"timings\": {\"read\": %.4f, \"preprocess\": %.4f, \"pca\": %.4f, \"kmeans\": %.4f, \"evaluation\": %.4f, \"write\": %.4f}\n}\n",
-                    in.t_read, in.t_preprocess, t_pca, t2 - t1, t3 - t2, t4 - t3);
+            const json_figure timings[] = {{"read", in.t_read, 4},    {"preprocess", in.t_preprocess, 4},
+                                           {"pca", t_pca, 4},         {"kmeans", t2 - t1, 4},
+                                           {"evaluation", t3 - t2, 4}, {"write", t4 - t3, 4}};
+            fprintf(f, "  \"timings\": {");
+            json_write_figures(f, timings, 6);
+            fprintf(f, "}\n}\n");
             status = output_file_commit(&out);
         }
     }

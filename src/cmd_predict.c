@@ -13,6 +13,7 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "clustering.h"
+#include "json.h"
 #include "labels.h"
 #include "latent_pass.h"
 #include "metrics.h"
@@ -159,11 +160,18 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
         status = output_file_open(&out, path, "w");
         if (status == DSC_OK) {
             FILE *f = out.f;
+            json_begin_file();
             fprintf(f, "{\n  \"command\": \"predict\",\n  \"clusters\": %d,\n  \"time_steps\": %lld,\n  \"ranks\": %d,\n", K, T, nranks);
             fprintf(f, "  \"metric_space\": \"input\",\n");
             metrics_report_write_json(f, &rep, "  ");
-            fprintf(f, "  \"timings\": {\"read\": %.4f, \"preprocess\": %.4f, \"encode\": %.4f, \"evaluation\": %.4f, \"write\": %.4f}\n}\n",
-                    in.t_read, in.t_preprocess, t2 - t1, t3 - t2, t4 - t3);
+            const json_figure timings[] = {{"read", in.t_read, 4},
+                                           {"preprocess", in.t_preprocess, 4},
+                                           {"encode", t2 - t1, 4},
+                                           {"evaluation", t3 - t2, 4},
+                                           {"write", t4 - t3, 4}};
+            fprintf(f, "  \"timings\": {");
+            json_write_figures(f, timings, 5);
+            fprintf(f, "}\n}\n");
             status = output_file_commit(&out);
         }
     }

@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "clustering.h"
 #include "era5_catalog.h"
+#include "json.h"
 #include "labels.h"
 #include "latent_pass.h"
 #include "metrics.h"
@@ -275,11 +276,7 @@ static const char *phase_names[NPHASES] = {"read", "preprocess", "pretrain", "km
 
 /* A history entry that does not exist (no step before the first update,
  * no change before the second) is null, without a warning. */
-static void json_optional(FILE *f, double v)
-{
-    if (isfinite(v)) fprintf(f, "%.10g", v);
-    else fprintf(f, "null");
-}
+static void json_optional(FILE *f, double v) { json_write_key_number(f, v, -1, NULL); }
 
 static int write_metrics(MPI_Comm comm, const char *dir, const metrics_report *rep, const train_state *st,
                          const double *phases, const train_options *to, const model_config *mc, long long T, int nranks,
@@ -298,6 +295,7 @@ static int write_metrics(MPI_Comm comm, const char *dir, const metrics_report *r
         status = output_file_open(&out, path, "w");
         if (status == DSC_OK) {
             FILE *f = out.f;
+            json_begin_file();
             fprintf(f, "{\n  \"command\": \"train\",\n  \"variant\": \"%s\",\n  \"clusters\": %d,\n  \"steps\": %d,\n",
                     model_variant_name(mc->variant), to->k, mc->steps);
             fprintf(f, "  \"time_steps\": %lld,\n  \"ranks\": %d,\n  \"joint_steps\": %ld,\n  \"converged\": %s,\n", T, nranks,
@@ -322,8 +320,10 @@ static int write_metrics(MPI_Comm comm, const char *dir, const metrics_report *r
             }
             fprintf(f, "\n  ],\n  \"timings\": {");
             for (int i = 0; i < NPHASES; i++) {
-                fprintf(f, "%s\n    \"%s\": {\"max\": %.4f, \"mean\": %.4f}", i ? "," : "", phase_names[i], mx[i],
-                        sum[i] / nranks);
+                const json_figure phase[] = {{"max", mx[i], 4}, {"mean", sum[i] / nranks, 4}};
+                fprintf(f, "%s\n    \"%s\": {", i ? "," : "", phase_names[i]);
+                json_write_figures(f, phase, 2);
+                fprintf(f, "}");
             }
             fprintf(f, "\n  }\n}\n");
             status = output_file_commit(&out);

@@ -11,6 +11,7 @@
  */
 #include "commands.h"
 #include "cli.h"
+#include "json.h"
 #include "labels.h"
 #include "metrics.h"
 #include "metrics_report.h"
@@ -173,14 +174,21 @@ int ward_command(int argc, char **argv, MPI_Comm comm)
         status = output_file_open(&out, path, "w");
         if (status == DSC_OK) {
             FILE *f = out.f;
+            json_begin_file();
             fprintf(f, "{\n  \"command\": \"ward\",\n  \"clusters\": %ld,\n  \"time_steps\": %lld,\n  \"ranks\": %d,\n", k, T, nranks);
-            fprintf(f, "  \"anomalies\": %s,\n  \"linkage\": \"ward\",\n  \"distance_matrix_bytes\": %.0f,\n",
-                    po.anomalies ? "true" : "false", ward_matrix_bytes(T));
+            fprintf(f, "  \"anomalies\": %s,\n  \"linkage\": \"ward\",\n  \"distance_matrix_bytes\": ",
+                    po.anomalies ? "true" : "false");
+            json_write_key_number(f, ward_matrix_bytes(T), 0, "distance_matrix_bytes");
+            fprintf(f, ",\n");
             if (npca > 0) pca_write_json(f, &pr, "  ");
             fprintf(f, "  \"metric_space\": \"input\",\n");
             metrics_report_write_json(f, &rep, "  ");
-            fprintf(f, "  \"timings\": {\"read\": %.4f, \"preprocess\": %.4f, \"pca\": %.4f, \"ward\": %.4f, \"evaluation\": %.4f, \"write\": %.4f}\n}\n",
-                    in.t_read, in.t_preprocess, t_pca, t2 - t1, t3 - t2, t4 - t3);
+            const json_figure timings[] = {{"read", in.t_read, 4},    {"preprocess", in.t_preprocess, 4},
+                                           {"pca", t_pca, 4},         {"ward", t2 - t1, 4},
+                                           {"evaluation", t3 - t2, 4}, {"write", t4 - t3, 4}};
+            fprintf(f, "  \"timings\": {");
+            json_write_figures(f, timings, 6);
+            fprintf(f, "}\n}\n");
             status = output_file_commit(&out);
         }
     }

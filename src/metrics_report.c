@@ -12,17 +12,6 @@
 #include <math.h>
 #include <string.h>
 
-/* Set once a non-finite number was written; reset by every write_json so
- * each file warns at most once. */
-static int warned;
-
-void metrics_json_number(FILE *f, double v, const char *key)
-{
-    if (json_write_number(f, v)) return;
-    if (!warned) dsc_warn("%s could not be computed (%g); written as null", key, v);
-    warned = 1;
-}
-
 void metrics_json_string(FILE *f, const char *s) { json_write_string(f, s); }
 
 int metrics_report_compute(MPI_Comm comm, const metrics_data *data, const pairwise_options *popt, const int *truth, int kt,
@@ -83,14 +72,13 @@ int metrics_report_compute(MPI_Comm comm, const metrics_data *data, const pairwi
 static void json_key_number(FILE *f, const char *indent, const char *key, double v)
 {
     fprintf(f, "%s\"%s\": ", indent, key);
-    metrics_json_number(f, v, key);
+    json_write_key_number(f, v, -1, key);
     fprintf(f, ",\n");
 }
 
 void metrics_report_write_json(FILE *f, const metrics_report *r, const char *indent)
 {
     const int k = r->k;
-    warned = 0;
     json_key_number(f, indent, "silhouette", r->pm.silhouette);
     json_key_number(f, indent, "silhouette_cosine", r->pm.silhouette_cosine);
     if (r->sampled > 0) fprintf(f, "%s\"sampled\": %lld,\n", indent, r->sampled);
@@ -103,7 +91,7 @@ void metrics_report_write_json(FILE *f, const metrics_report *r, const char *ind
         fprintf(f, "%s[", a ? ", " : "");
         for (int b = 0; b < k; b++) {
             if (b) fprintf(f, ", ");
-            metrics_json_number(f, r->pm.inter[a * k + b], "inter_cluster_distance");
+            json_write_key_number(f, r->pm.inter[a * k + b], -1, "inter_cluster_distance");
         }
         fprintf(f, "]");
     }

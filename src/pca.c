@@ -27,6 +27,7 @@
  * and the float input is never copied whole.
  */
 #include "pca.h"
+#include "json.h"
 #include "rng.h"
 #include "status.h"
 
@@ -54,20 +55,25 @@ void pca_result_destroy(pca_result *res)
     memset(res, 0, sizeof *res);
 }
 
-static void write_list(FILE *f, const double *v, int n)
+static void write_list(FILE *f, const double *v, int n, const char *key)
 {
     fputc('[', f);
-    for (int i = 0; i < n; i++) fprintf(f, "%s%.17g", i ? ", " : "", v[i]);
+    for (int i = 0; i < n; i++) {
+        fputs(i ? ", " : "", f);
+        json_write_key_number(f, v[i], -1, key);
+    }
     fputc(']', f);
 }
 
 void pca_write_json(FILE *f, const pca_result *res, const char *indent)
 {
     fprintf(f, "%s\"pca_components\": %d,\n%s\"pca_iterations\": %d,\n", indent, res->c, indent, res->iterations);
-    fprintf(f, "%s\"total_variance\": %.17g,\n%s\"explained_variance\": ", indent, res->total_variance, indent);
-    write_list(f, res->variance, res->c);
+    fprintf(f, "%s\"total_variance\": ", indent);
+    json_write_key_number(f, res->total_variance, -1, "total_variance");
+    fprintf(f, ",\n%s\"explained_variance\": ", indent);
+    write_list(f, res->variance, res->c, "explained_variance");
     fprintf(f, ",\n%s\"explained_variance_ratio\": ", indent);
-    write_list(f, res->ratio, res->c);
+    write_list(f, res->ratio, res->c, "explained_variance_ratio");
     fprintf(f, ",\n");
 }
 

@@ -39,4 +39,20 @@ expect_error "an unknown method" "option --methods: 'kmean' is not a method" \
 expect_error "no output folder" "option -o DIR is required" run_np 2 "$DSC" compare -k 4 "$D"/era5_2001.nc
 expect_error "a failing method stops every rank with its error" "dsc train: .*--latent" \
   run_np 2 "$DSC" compare -k 4 --methods dsc --seeds 1 --train-options "--latent 0" -o "$WORK/bad2" "$D"/era5_2001.nc
+# --truth is an input: a folder whose outputs would replace it is refused
+# before any method runs, and the file is left as it was
+mkdir "$WORK/t1"
+cp "$D/truth.csv" "$WORK/t1/compare.csv"
+expect_error "--truth that compare.csv would overwrite" "-o .*t1 would overwrite the --truth file .*t1/compare\\.csv \\(as compare\\.csv\\)" \
+  run_np 2 "$DSC" compare -k 4 --seeds 1 --methods kmeans --force --truth "$WORK/t1/compare.csv" -o "$WORK/t1" "$D"/era5_2001.nc
+check "that --truth file is left as it was, and no run started" sh -c "cmp '$D/truth.csv' '$WORK/t1/compare.csv' && test ! -e '$WORK/t1/runs'"
+cp "$WORK/cmp1/runs/kmeans/seed1/labels.csv" "$WORK/kept.csv"
+expect_error "--truth inside the run folders of -o" "the --truth file .*cmp1/runs/kmeans/seed1/labels\\.csv lies in .*cmp1/runs" \
+  run_np 2 "$DSC" compare -k 4 --seeds 1 --methods kmeans-anomalies,kmeans --force \
+  --truth "$WORK/cmp1/runs/kmeans/seed1/labels.csv" -o "$WORK/cmp1" "$D"/era5_2001.nc "$D"/era5_2002.nc
+check "that --truth file is left as it was" cmp "$WORK/kept.csv" "$WORK/cmp1/runs/kmeans/seed1/labels.csv"
+cp "$D/truth.csv" "$WORK/t1/truth.csv"
+check "--truth in the -o folder, not among its outputs, is read and kept (--force)" sh -c \
+  "$(echo "$TESTMPIRUN" | sed "s/NP/2/") '$DSC' compare -q -k 4 --seeds 1 --methods kmeans --force --truth '$WORK/t1/truth.csv' \
+   -o '$WORK/t1' '$D'/era5_2001.nc && test -s '$WORK/t1/compare.csv' && cmp '$D/truth.csv' '$WORK/t1/truth.csv'"
 tap_done

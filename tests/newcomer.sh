@@ -9,9 +9,14 @@
 
 "$PYTHON" -c 'import numpy' 2>/dev/null || skip_all "numpy is not available to $PYTHON"
 launcher() { echo "$TESTMPIRUN" | sed "s/NP/$1/"; }
-COMMANDS="synth info train kmeans predict eval bench"
+COMMANDS="synth info train kmeans ward predict eval compare bench"
 
 # ---- help ----------------------------------------------------------------------
+# COMMANDS is every command `dsc --help` lists, in its order (a new command
+# must be added above to have its help checked).
+check "dsc --help lists exactly the commands checked here" sh -c \
+  "'$DSC' --help | awk '/^Commands:/ { c = 1; next } c && /^  [a-z]+ / { printf \"%s%s\", n++ ? \" \" : \"\", \$1 } /^\$/ { c = 0 }
+   END { print \"\" }' > '$WORK/cmds' && echo '$COMMANDS' | cmp - '$WORK/cmds'"
 for c in $COMMANDS; do
   check "dsc help $c prints the help of dsc $c" sh -c \
     "'$DSC' help $c > '$WORK/h1' && '$DSC' $c --help > '$WORK/h2' && cmp '$WORK/h1' '$WORK/h2' \

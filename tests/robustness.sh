@@ -80,6 +80,20 @@ for f in crlf bom; do
      && grep -q '\"ari\": 1,' '$WORK/$f.json'"
 done
 
+# ---- absurd years (dsc dates years -1000000 to 1000000): in --time-range
+# and in a labels CSV, one error line, no overflow of the day count, no output
+expect_error "--time-range START in the year 99999999" \
+  "option --time-range: START '99999999-01-01': the year is out of range \\(years -1000000 to 1000000" \
+  $MPI2 "$DSC" kmeans -k 2 --time-range 99999999-01-01/2000-01-01 -o "$WORK/y1" "$D/era5_2001.nc"
+expect_error "--time-range END in the year 99999999" "option --time-range: END '99999999-12-31': the year is out of range" \
+  $MPI2 "$DSC" kmeans -k 2 --time-range 2001-01-01/99999999-12-31 -o "$WORK/y2" "$D/era5_2001.nc"
+{ sed -n 1,2p "$D/truth.csv"; echo '99999999-01-01,1'; sed 1,3d "$D/truth.csv"; } > "$WORK/year.csv"
+expect_error "a labels CSV date in the year 99999999" "year\\.csv: line 3: '99999999-01-01' is not an ISO 8601 time" \
+  $MPI2 "$DSC" eval -l "$WORK/year.csv" -o "$WORK/year.json" "$D/era5_2001.nc"
+expect_error "a truth CSV date in the year 99999999" "year\\.csv: line 3: '99999999-01-01' is not an ISO 8601 time" \
+  $MPI2 "$DSC" eval -l "$D/truth.csv" --truth "$WORK/year.csv" -o "$WORK/year.json" "$D/era5_2001.nc"
+check "no output for the absurd years" sh -c "test ! -e '$WORK/y1' && test ! -e '$WORK/y2' && test ! -e '$WORK/year.json'"
+
 # ---- paths with spaces and non-ASCII letters: a run stopped by a NaN at
 # step 5 after a checkpoint at step 4, resumed from config.txt
 P="$WORK/dir with spaces/Zürich ☀"

@@ -3,6 +3,7 @@
  * %.17g, and null (never nan or inf, which no JSON parser accepts) for
  * figures that could not be computed, with one warning per file.
  */
+#include "json.h"
 #include "metrics_report.h"
 #include "status.h"
 #include "tap.h"
@@ -21,8 +22,9 @@ static int count_of(const char *text, const char *what)
 }
 
 /* The JSON of r inside "{...}", in a malloc'ed string; the warnings written
- * to stderr meanwhile are counted in *warnings. */
-static char *report_json(const metrics_report *r, int *warnings)
+ * to stderr meanwhile are counted in *warnings.  new_file: the file begins
+ * with json_begin_file, as every command's does. */
+static char *report_json(const metrics_report *r, int new_file, int *warnings)
 {
     char *text = NULL, *err = NULL;
     size_t len = 0, elen = 0;
@@ -31,6 +33,7 @@ static char *report_json(const metrics_report *r, int *warnings)
     int saved = dup(2);
     FILE *e = tmpfile();
     dup2(fileno(e), 2);
+    if (new_file) json_begin_file();
     fprintf(f, "{\n");
     metrics_report_write_json(f, r, "  ");
     fprintf(f, "  \"end\": 0\n}\n");
@@ -63,7 +66,7 @@ int main(int argc, char **argv)
     r.cm.sizes = sizes;
     r.cm.davies_bouldin = 0.75, r.cm.rmse_mean = 3.0, r.cm.avg_variance = 0.0625;
     int warnings;
-    char *json = report_json(&r, &warnings);
+    char *json = report_json(&r, 1, &warnings);
     tap_check(strstr(json, "\"silhouette\": 0.125,\n") && strstr(json, "\"silhouette_cosine\": -0.5,\n") &&
                   strstr(json, "\"davies_bouldin\": 0.75,\n") && strstr(json, "\"rmse_mean\": 3,\n") &&
                   strstr(json, "\"avg_variance\": 0.0625,\n") && strstr(json, "\"avg_inter_cluster_distance\": 1,\n") &&
@@ -79,7 +82,7 @@ int main(int argc, char **argv)
     r.pm.silhouette_cosine = NAN;
     r.cm.davies_bouldin = INFINITY;
     inter[1] = -INFINITY;
-    json = report_json(&r, &warnings);
+    json = report_json(&r, 1, &warnings);
     tap_check(strstr(json, "\"silhouette_cosine\": null,\n") && strstr(json, "\"davies_bouldin\": null,\n") &&
                   strstr(json, "[[1.5, null], [0.25, 2]]") && strstr(json, "\"nmi\": null,\n") &&
                   strstr(json, "\"ari\": 1,\n") && strstr(json, "\"sampled\": 5,\n"),
@@ -87,8 +90,12 @@ int main(int argc, char **argv)
     tap_check(!strstr(json, "nan") && !strstr(json, "inf"), "no nan or inf in the JSON");
     tap_check(warnings == 1, "one warning for the file (%d)", warnings);
     free(json);
-    json = report_json(&r, &warnings);
+    json = report_json(&r, 1, &warnings);
     tap_check(warnings == 1, "one warning again for the next file (%d)", warnings);
+    free(json);
+    json = report_json(&r, 0, &warnings);
+    tap_check(warnings == 0 && strstr(json, "\"davies_bouldin\": null,\n"),
+              "the same file continued: null, no second warning (%d)", warnings);
     free(json);
     int rc = tap_finish();
     MPI_Finalize();
