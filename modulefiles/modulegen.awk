@@ -40,14 +40,12 @@ $1 == "prepend" {
     next
 }
 $1 == "default" {
+    # pushenv: unloading restores what was there before (unset, or the
+    # user's own value), which a conditional setenv cannot do.
     if (lang == "lua") {
-        body[++nbody] = "if os.getenv(" luaq($2) ") == nil then"
-        body[++nbody] = "  setenv(" luaq($2) ", os.getenv(" luaq($3) ") or " luaq(rest_of_line(3)) ")"
-        body[++nbody] = "end"
+        body[++nbody] = "pushenv(" luaq($2) ", os.getenv(" luaq($2) ") or os.getenv(" luaq($3) ") or " luaq(rest_of_line(3)) ")"
     } else {
-        body[++nbody] = "if {![info exists ::env(" $2 ")]} {"
-        body[++nbody] = "  if {[info exists ::env(" $3 ")]} { setenv " $2 " $::env(" $3 ") } else { setenv " $2 " " tclq(rest_of_line(3)) " }"
-        body[++nbody] = "}"
+        body[++nbody] = "if {[info exists ::env(" $2 ")]} { pushenv " $2 " $::env(" $2 ") } elseif {[info exists ::env(" $3 ")]} { pushenv " $2 " $::env(" $3 ") } else { pushenv " $2 " " tclq(rest_of_line(3)) " }"
     }
     next
 }

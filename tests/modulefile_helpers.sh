@@ -48,6 +48,12 @@ echo "--- end"
 module unload dsc
 command -v dsc > /dev/null && echo "STILL_ON_PATH" || echo "UNLOADED"
 echo "ROOT_AFTER=\$DSC_ROOT"
+echo "THREADS_AFTER=\${OMP_NUM_THREADS-unset}"
+export OMP_NUM_THREADS=3
+module load dsc || exit 1
+echo "THREADS_MINE=\$OMP_NUM_THREADS"
+module unload dsc
+echo "THREADS_MINE_AFTER=\${OMP_NUM_THREADS-unset}"
 EOS
   bash "$WORK/module.sh" > "$WORK/module.out" 2>&1
   cp "$WORK/module.out" "$WORK/log"
@@ -76,6 +82,9 @@ EOS
   cp "$WORK/module.out" "$WORK/log"
   check "$_sys: module unload removes dsc from PATH" grep -qx "UNLOADED" "$WORK/module.out"
   check "$_sys: module unload removes DSC_ROOT" grep -qx "ROOT_AFTER=" "$WORK/module.out"
+  check "$_sys: module unload unsets the OMP_NUM_THREADS it set" grep -qx "THREADS_AFTER=unset" "$WORK/module.out"
+  check "$_sys: an exported OMP_NUM_THREADS wins, and unload leaves it as it was" sh -c \
+    "grep -qx 'THREADS_MINE=3' '$WORK/module.out' && grep -qx 'THREADS_MINE_AFTER=3' '$WORK/module.out'"
   coretype_checks
 }
 
@@ -110,16 +119,20 @@ module use "$_gen/share/modulefiles" || exit 1
 module load dsc || exit 1
 echo "CORE=\${OPENBLAS_CORETYPE-unset}"
 module unload dsc
-unset OPENBLAS_CORETYPE
+echo "CORE_UNLOADED=\${OPENBLAS_CORETYPE-unset}"
 export OPENBLAS_CORETYPE=ZEN
 module load dsc || exit 1
 echo "CORE_EXPORTED=\$OPENBLAS_CORETYPE"
+module unload dsc
+echo "CORE_EXPORTED_UNLOADED=\${OPENBLAS_CORETYPE-unset}"
 EOS
     bash "$WORK/core.sh" > "$WORK/core.out" 2>&1
     { cat "$WORK/core.out"; grep -n CORETYPE "$_gen/share/modulefiles/dsc/$version$_suffix"; } > "$WORK/log"
     if [ -n "$_core" ]; then
       check "$_sys: built with core $_core, module load sets OPENBLAS_CORETYPE=$_core" grep -qx "CORE=$_core" "$WORK/core.out"
       check "$_sys: built with core $_core, an exported OPENBLAS_CORETYPE wins" grep -qx "CORE_EXPORTED=ZEN" "$WORK/core.out"
+      check "$_sys: built with core $_core, module unload restores OPENBLAS_CORETYPE (unset; the exported ZEN)" sh -c \
+        "grep -qx 'CORE_UNLOADED=unset' '$WORK/core.out' && grep -qx 'CORE_EXPORTED_UNLOADED=ZEN' '$WORK/core.out'"
     else
       check "$_sys: built without a core, module load leaves OPENBLAS_CORETYPE unset" sh -c \
         "grep -qx 'CORE=unset' '$WORK/core.out' && grep -qx 'CORE_EXPORTED=ZEN' '$WORK/core.out'"
