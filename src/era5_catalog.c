@@ -263,15 +263,24 @@ static long long expected_file_size(int ncid)
         if (ncmpi_inq_varoffset(ncid, v, &offset) != NC_NOERR) continue;
         if ((tsize = type_size(t)) == 0) continue;
         int is_record = ndims > 0 && dimids[0] == unlimdim;
-        long long count = 1;
+        /* A damaged header can declare sizes whose product overflows: such a
+         * file cannot be as large as it says (LLONG_MAX, refused as truncated). */
+        long long count = 1, end = 0;
+        int overflow = 0;
         for (int d = is_record; d < ndims; d++) {
-            MPI_Offset len;
+            MPI_Offset len = 0;
             ncmpi_inq_dimlen(ncid, dimids[d], &len);
-            count *= (long long)len;
+            overflow |= __builtin_mul_overflow(count, (long long)len, &count);
         }
-        if (count == 0 || (is_record && numrecs == 0)) continue;
-        long long end = (long long)offset + count * (long long)tsize;
-        if (is_record) end += ((long long)numrecs - 1) * (long long)recsize;
+        if (!overflow && (count == 0 || (is_record && numrecs == 0))) continue;
+        overflow |= __builtin_mul_overflow(count, (long long)tsize, &end);
+        overflow |= __builtin_add_overflow(end, (long long)offset, &end);
+        if (is_record) {
+            long long rest;
+            overflow |= __builtin_mul_overflow((long long)numrecs - 1, (long long)recsize, &rest);
+            overflow |= __builtin_add_overflow(end, rest, &end);
+        }
+        if (overflow) return LLONG_MAX;
         if (end > need) need = end;
     }
     return need;
@@ -463,7 +472,11 @@ static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, f
     }
     if (status == DSC_OK && rank == 0) {
         long long need = expected_file_size(ncid);
-        if (need > size)
+        if (need == LLONG_MAX)
+            status = dsc_fail("%s: truncated or damaged netCDF header (its variable sizes and offsets reach beyond what a file "
+                              "can hold); download or convert it again",
+                              path);
+        else if (need > size)
             status = dsc_fail("%s: truncated file: %lld bytes, but its header needs %lld; download or convert it again",
                               path, size, need);
     }

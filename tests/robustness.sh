@@ -56,6 +56,11 @@ expect_error "a dimension of 2^31 - 1 in a 64-bit offset header" "hugedim\\.nc: 
 expect_error "a variable of 1694564352 dimensions in a 64-bit offset header" \
   "crash_var_rank\\.nc: truncated or damaged netCDF header \\(variable 3 claims 1694564352 dimensions" \
   $MPI2 "$DSC" info "$top_srcdir/tests/fuzz/corpus/catalog/crash_var_rank.nc"
+# variable sizes and offsets whose sum overflows 64 bits (tests/fuzz found it: UBSan,
+# signed overflow in the file-size check)
+expect_error "variable sizes and offsets beyond what a file can hold" \
+  "size_overflow\\.nc: truncated or damaged netCDF header \\(its variable sizes and offsets reach beyond what a file can hold" \
+  $MPI2 "$DSC" info "$top_srcdir/tests/fuzz/corpus/catalog/size_overflow.nc"
 
 # ---- times inside one file: descending, and one time twice ----
 sed -e 's/time = 1060680, 1060686, 1060692, 1060698 ;/time = 1060698, 1060692, 1060686, 1060680 ;/' "$L" > "$WORK/desc.cdl"
