@@ -116,8 +116,8 @@ static int precheck_file(const char *path, long long *size)
     }
     /* A header whose counts do not fit in the file can crash PnetCDF. */
     char why[256] = "";
-    int header_bad = (n >= 4 && memcmp(magic, "CDF", 3) == 0 && (magic[3] == 1 || magic[3] == 2 || magic[3] == 5) &&
-                      nc_header_check(fp, *size, NULL, why, sizeof why) != 0);
+    int is_cdf = n >= 4 && memcmp(magic, "CDF", 3) == 0 && (magic[3] == 1 || magic[3] == 2 || magic[3] == 5);
+    int header_bad = is_cdf && nc_header_check(fp, *size, NULL, why, sizeof why) != 0;
     fclose(fp);
     if (header_bad) return dsc_fail("%s: truncated or damaged netCDF header (%s); download or convert it again", path, why);
     if (is_hdf5)
@@ -132,7 +132,7 @@ static int precheck_file(const char *path, long long *size)
                         path);
     if (n >= 4 && memcmp(magic, "GRIB", 4) == 0)
         return dsc_fail("%s: is a GRIB file, not netCDF; convert it with 'cdo -f nc5 copy in.grib out.nc'", path);
-    if (n >= 4 && memcmp(magic, "CDF", 3) == 0 && (magic[3] == 1 || magic[3] == 2 || magic[3] == 5)) return DSC_OK;
+    if (is_cdf) return DSC_OK;
     if (n < 4 && memcmp(magic, "CDF", n) == 0)
         return dsc_fail("%s: truncated netCDF file (%lld bytes); download or convert it again", path, *size);
     return dsc_fail("%s: not a netCDF file (it does not start with the netCDF signature); give netCDF classic, "
