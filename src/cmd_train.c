@@ -52,7 +52,8 @@ static const cli_option train_option_table[] = {
     {"joint-lr", 0, "RATE", "1e-5", "learning rate of the joint training (0: the same as --lr)"},
     {"momentum", 0, "M", "0.9", "SGD momentum"},
     {"max-iter", 0, "N", "1000", "joint training steps at most (0: autoencoder + k-means only)"},
-    {"pretrain-epochs", 0, "N", "20", "autoencoder pre-training epochs on the reconstruction loss (the authors: 0)"},
+    {"pretrain-epochs", 0, "N|auto", "auto", "autoencoder pre-training epochs on the reconstruction loss; auto: 20, or more "
+                                              "on a short record, enough for 3000 optimizer steps (the authors: 0)"},
     {"update-interval", 0, "N", "50", "steps between updates of the target distribution (eq. 4)"},
     {"tol", 0, "FRACTION", "0.001", "stop when the fraction of labels changed between updates stays below this ..."},
     {"patience", 0, "N", "3", "... for this many consecutive updates"},
@@ -143,7 +144,8 @@ static int read_settings(const cli_command *cmd, model_config *mc, optimizer_con
     if (st == DSC_OK) st = cli_long(cmd, "batch", 1, 1 << 20, &batch);
     if (st == DSC_OK) st = cli_long(cmd, "seed", 0, 1L << 62, &seed);
     if (st == DSC_OK) st = cli_long(cmd, "max-iter", 0, 1L << 40, &maxit);
-    if (st == DSC_OK) st = cli_long(cmd, "pretrain-epochs", 0, 1000000, &pre);
+    if (st == DSC_OK && !strcmp(cli_get(cmd, "pretrain-epochs"), "auto")) pre = -1; /* set from T by train_auto_epochs */
+    else if (st == DSC_OK) st = cli_long(cmd, "pretrain-epochs", 0, 1000000, &pre);
     if (st == DSC_OK) st = cli_long(cmd, "update-interval", 1, 1L << 30, &upd);
     if (st == DSC_OK) st = cli_long(cmd, "patience", 1, 1L << 30, &pat);
     if (st == DSC_OK) st = cli_long(cmd, "steps", 1, 366, &steps);
@@ -192,7 +194,7 @@ static int read_settings(const cli_command *cmd, model_config *mc, optimizer_con
     to->k = (int)k;
     to->batch = (int)batch;
     to->seed = (uint64_t)seed;
-    to->pretrain_epochs = (int)pre;
+    to->pretrain_epochs = (int)pre; /* -1: auto */
     to->max_iter = maxit;
     to->update_interval = (int)upd;
     to->tol = tol;
@@ -298,8 +300,9 @@ static int write_metrics(MPI_Comm comm, const char *dir, const metrics_report *r
             json_begin_file();
             fprintf(f, "{\n  \"command\": \"train\",\n  \"variant\": \"%s\",\n  \"clusters\": %d,\n  \"steps\": %d,\n",
                     model_variant_name(mc->variant), to->k, mc->steps);
-            fprintf(f, "  \"time_steps\": %lld,\n  \"ranks\": %d,\n  \"joint_steps\": %ld,\n  \"converged\": %s,\n", T, nranks,
-                    joint_steps, st->converged ? "true" : "false");
+            fprintf(f, "  \"time_steps\": %lld,\n  \"ranks\": %d,\n  \"pretrain_epochs\": %d,\n  \"joint_steps\": %ld,\n",
+                    T, nranks, to->pretrain_epochs, joint_steps);
+            fprintf(f, "  \"converged\": %s,\n", st->converged ? "true" : "false");
             fprintf(f, "  \"metric_space\": \"input\",\n");
             metrics_report_write_json(f, rep, "  ");
             fprintf(f, "  \"pretrain_loss\": [");
@@ -436,6 +439,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     block_range(T, nranks, rank, &t0, &n);
     if (to.k >= T) status = dsc_fail("dsc train: -k %d clusters for %lld time steps; give fewer clusters than time steps", to.k, T);
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
+    if (to.pretrain_epochs < 0) to.pretrain_epochs = train_auto_epochs(T, to.batch);
     mc.vars = in.stats.nvars;
     const int padded = model_pads_grid(&mc); /* dec takes the real cells: no zero padding */
     mc.height = padded ? in.stats.height : in.stats.nlat;
@@ -480,6 +484,10 @@ int train_command(int argc, char **argv, MPI_Comm comm)
         model_config_format(&mc, arch, sizeof arch);
         printf("dsc train: %lld time steps, %d x %d grid, %d variables, %d ranks; model %s (%zu parameters), K = %d\n", T,
                in.cat.nlat, in.cat.nlon, in.cat.nvars, nranks, arch, m.nparams, to.k);
+        if (m.has_decoder)
+            printf("dsc train: pre-training %d epochs of %lld steps (batch %d)%s\n", to.pretrain_epochs,
+                   (T + to.batch - 1) / to.batch, to.batch,
+                   strcmp(cli_get(&cmd, "pretrain-epochs"), "auto") ? "" : ", --pretrain-epochs auto");
         fflush(stdout);
     }
 

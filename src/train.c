@@ -332,6 +332,13 @@ static int fault_step(MPI_Comm comm, long *step)
     return DSC_OK;
 }
 
+int train_auto_epochs(long long T, int batch)
+{
+    long long per_epoch = (T + batch - 1) / batch;
+    long long e = (TRAIN_AUTO_MIN_STEPS + per_epoch - 1) / per_epoch;
+    return e > TRAIN_AUTO_EPOCHS ? (int)e : TRAIN_AUTO_EPOCHS;
+}
+
 /* ---- the loop ------------------------------------------------------------------- */
 
 int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long T, const train_options *o,

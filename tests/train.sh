@@ -102,6 +102,17 @@ check "dsc kmeans: the same labels on 1 and 3 ranks" sh -c \
   "$(launcher 1) '$DSC' kmeans -q -k 4 --truth '$D/truth.csv' -o '$WORK/k1' $FILES \
    && $(launcher 3) '$DSC' kmeans -q -k 4 --truth '$D/truth.csv' -o '$WORK/k3' $FILES && cmp '$WORK/k1/labels.csv' '$WORK/k3/labels.csv'"
 
+# --pretrain-epochs auto (the default): 20 epochs, or enough for 3000 steps on a
+# short record; batch 1 keeps the 3000 steps cheap.
+AUTO="-k 4 --conv 4,4,8,8,16 --lstm 16,16 --latent 8 --batch 1 --max-iter 0 --kmeans-init 2"
+check "auto pre-training on 100 days at batch 1: 30 epochs (3000 steps), one loss per epoch" sh -c \
+  "$(launcher 2) '$DSC' train $AUTO --time-range 2001-01-01/2001-04-10 -o '$WORK/auto1' $FILES > '$WORK/auto1.out' \
+   && grep -q 'pre-training 30 epochs of 100 steps (batch 1), --pretrain-epochs auto' '$WORK/auto1.out' \
+   && '$PYTHON' '$CHECK' pretrain '$WORK/auto1/metrics.json' 30 && grep -q '^pretrain-epochs = auto' '$WORK/auto1/config.txt'"
+check "auto pre-training on 160 days at batch 1: 20 epochs (3200 steps)" sh -c \
+  "$(launcher 2) '$DSC' train $AUTO -q --time-range 2001-01-01/2001-06-09 -o '$WORK/auto2' $FILES \
+   && '$PYTHON' '$CHECK' pretrain '$WORK/auto2/metrics.json' 20"
+
 # Bad input: one clear line, non-zero exit, nothing overwritten.
 T2="$(launcher 2) $DSC train"
 expect_error "-k 1" "option --clusters: 1 is outside" $T2 $SMALL -k 1 -o "$WORK/b1" $FILES
@@ -109,6 +120,7 @@ expect_error "-k >= time steps" "-k 365 clusters for 365 time steps" $T2 $SMALL 
 expect_error "unknown variant" "option --variant: 'dec2'" $T2 $SMALL --variant dec2 -o "$WORK/b3" $FILES
 expect_error "unknown optimizer" "sgdx" $T2 $SMALL --optimizer sgdx -o "$WORK/b4" $FILES
 expect_error "bad --conv" "option --conv: '4,4' is not 5 positive integers" $T2 $SMALL --conv 4,4 -o "$WORK/b5" $FILES
+expect_error "bad --pretrain-epochs" "option --pretrain-epochs: 'often' is not" $T2 $SMALL --pretrain-epochs often -o "$WORK/b6" $FILES
 expect_error "no -o" "option -o DIR is required" $T2 $SMALL $FILES
 sum_before=$(cat "$WORK/r2"/* | cksum)
 expect_error "non-empty output folder without --force" "output folder .*r2 is not empty" $T2 $SMALL -o "$WORK/r2" $FILES

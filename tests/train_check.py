@@ -4,6 +4,7 @@
   train_check.py labels A.csv B.csv FRACTION   at least FRACTION of the time steps have the same label
   train_check.py outputs DIR T K               every output file of a run is there and consistent
   train_check.py eval RUN.json EVAL.json       dsc eval of the run's labels equals the run's metrics
+  train_check.py pretrain RUN.json N           the run pre-trained N epochs (one loss per epoch)
 Exits non-zero with a message on any failure.
 """
 import json
@@ -110,6 +111,13 @@ def evaluate(run, ev):
     print("run metrics equal dsc eval's")
 
 
+def pretrain(run, n):
+    m = json.load(open(run))
+    if m["pretrain_epochs"] != n or len(m["pretrain_loss"]) != n:
+        raise SystemExit(f"pretrain_epochs {m['pretrain_epochs']}, {len(m['pretrain_loss'])} losses; expected {n}")
+    print(f"{n} pre-training epochs")
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "params":
@@ -120,5 +128,7 @@ if __name__ == "__main__":
         outputs(*sys.argv[2:5])
     elif cmd == "eval":
         evaluate(sys.argv[2], sys.argv[3])
+    elif cmd == "pretrain":
+        pretrain(sys.argv[2], int(sys.argv[3]))
     else:
         raise SystemExit(f"unknown command {cmd}")
