@@ -17,7 +17,9 @@ adjusted Rand index against truth.csv:
               planted partition
   kmeans      scikit-learn KMeans (k-means++, 10 restarts) per seed, with
               inertia: what k-means actually finds
-  eof-N       the same on the first N principal components
+  eof-10      the same on the first 10 principal components
+  cosine      the same on every day's anomaly scaled to unit length
+              (spherical k-means: a day's intensity no longer counts)
 
 When k-means partitions far from the planted one (lower ARI) have about the
 same inertia as from-truth, the k-means objective hardly tells the planted
@@ -76,7 +78,8 @@ def main():
     print(f"oracle      ARI {ari(y, nearest):.3f}")
     km = KMeans(k, init=means, n_init=1).fit(z)
     print(f"from-truth  ARI {ari(y, km.labels_):.3f}  inertia {km.inertia_:.6g}")
-    for space, m in [("kmeans", z)] + [(f"eof-{n}", PCA(n, random_state=0).fit_transform(z)) for n in (10,)]:
+    unit = z / np.linalg.norm(z, axis=1, keepdims=True)
+    for space, m in (("kmeans", z), ("eof-10", PCA(10, random_state=0).fit_transform(z)), ("cosine", unit)):
         runs = [KMeans(k, n_init=10, random_state=s).fit(m) for s in range(a.seeds)]
         r = np.array([ari(y, q.labels_) for q in runs])
         print(f"{space:<11s} ARI {r.mean():.3f} +- {r.std(ddof=1) if len(r) > 1 else 0:.3f}")

@@ -46,6 +46,7 @@ static const compare_method methods[] = {
     {"kmeans", "kmeans", {NULL}, 1, 0, "k-means on the normalised raw matrix (paper Table 2)"},
     {"kmeans-anomalies", "kmeans", {"--anomalies", NULL}, 1, 0, "k-means on the anomalies (the weather-regime standard)"},
     {"eof-kmeans", "kmeans", {"--anomalies", "--pca", "@PCA", NULL}, 1, 0, "anomalies, EOF truncation to --pca components, k-means: the climate-science standard"},
+    {"cosine-kmeans", "kmeans", {"--anomalies", "--cosine", NULL}, 1, 0, "k-means on the anomalies scaled to unit length per time step (pattern, not intensity)"},
     {"ward", "ward", {NULL}, 0, 0, "agglomerative clustering with Ward linkage on the raw matrix (the paper's hierarchical)"},
     {"dsc", "train", {NULL}, 1, 1, "DSC, the CNN-LSTM autoencoder with the clustering layer, on the raw matrix (the paper)"},
     {"dsc-anomalies", "train", {"--anomalies", "--scaling", "cell", NULL}, 1, 1, "DSC on per-cell scaled anomalies"},
@@ -63,7 +64,7 @@ static const cli_option compare_options_table[] = {
     {"clusters", 'k', "K", "7", "number of clusters of every method"},
     {"output", 'o', "DIR", NULL, "output folder (required): compare.csv, compare.md and runs/METHOD/seedN/"},
     {"seeds", 0, "N", "5", "runs of every seeded method, with --seed 1..N"},
-    {"methods", 0, "LIST", "all", "comma-separated subset of: kmeans, kmeans-anomalies, eof-kmeans, ward, dsc, dsc-anomalies, "
+    {"methods", 0, "LIST", "all", "comma-separated subset of: kmeans, kmeans-anomalies, eof-kmeans, cosine-kmeans, ward, dsc, dsc-anomalies, "
                                   "cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, dsc-steps, dec, dtc (ward keeps T (T - 1) / 2 distances "
                                   "on rank 0: leave it out beyond ~32,000 time steps)"},
     {"pca", 0, "N", "10", "principal components of the eof-kmeans method"},
@@ -120,7 +121,7 @@ static int parse_methods(const char *list, int *chosen)
     while (*p) {
         size_t len = strcspn(p, ",");
         int m = method_find(p, len);
-        if (m < 0) return dsc_fail("dsc compare: option --methods: '%.*s' is not a method; choose from kmeans, kmeans-anomalies, eof-kmeans, ward, dsc, "
+        if (m < 0) return dsc_fail("dsc compare: option --methods: '%.*s' is not a method; choose from kmeans, kmeans-anomalies, eof-kmeans, cosine-kmeans, ward, dsc, "
                                    "dsc-anomalies, cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, dsc-steps, dec, dtc", (int)len, p);
         chosen[m] = 1;
         p += len + (p[len] == ',');

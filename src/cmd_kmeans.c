@@ -5,7 +5,9 @@
  * the ranks (kmeans.c), with the same output files as dsc train.
  * With --pca N the matrix is first truncated to its N leading EOFs (pca.c)
  * and k-means runs on the principal components (the "EOF + k-means"
- * weather-regime method); eofs.nc and pcs.nc are written too.
+ * weather-regime method); eofs.nc and pcs.nc are written too.  With
+ * --cosine every row (time step) is scaled to unit length first, so that
+ * k-means groups days by the pattern of their anomaly, not its intensity.
  *
  *   mpirun -n 4 dsc kmeans -k 7 --anomalies --pca 10 -o km era5_*.nc
  */
@@ -24,6 +26,7 @@
 #include "run_output.h"
 #include "status.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +42,36 @@ static const cli_option kmeans_options_table[] = {
     {"max-iter", 0, "N", "300", "Lloyd iterations per restart at most"},
     {"tol", 0, "T", "1e-4", "stop when the centroid shift is below T times the mean feature variance"},
     {"pca", 0, "N", "0", "k-means on the N leading principal components (EOF truncation; 0: on the full matrix); writes eofs.nc, pcs.nc"},
+    {"cosine", 0, NULL, NULL, "centre every time step's row (after --pca: its components) and scale it to unit length first: days grouped "
+                              "by the pattern of their anomaly, not its intensity"},
     RUN_CLI_OPTIONS,
 };
+
+/* out = every row of x (n, d) minus the mean row of all T time steps (the
+ * scaled inputs are not centred: min-max scaling puts them in [0, 1]),
+ * divided by its Euclidean length; a zero row stays zero.  The mean is
+ * summed over the ranks; the rows (time steps) are whole on their rank. */
+static int unit_rows(MPI_Comm comm, float *out, const float *x, long long n, long long T, int d)
+{
+    double *mean = dsc_calloc((size_t)d, sizeof(double), "column means"); /* (d) */
+    if (dsc_agree(comm, mean ? DSC_OK : DSC_ERR) != DSC_OK) {
+        free(mean);
+        return DSC_ERR;
+    }
+    for (long long i = 0; i < n; i++)
+        for (int j = 0; j < d; j++) mean[j] += x[(size_t)i * d + j];
+    MPI_Allreduce(MPI_IN_PLACE, mean, d, MPI_DOUBLE, MPI_SUM, comm);
+    for (int j = 0; j < d; j++) mean[j] /= (double)T;
+    for (long long i = 0; i < n; i++) {
+        const float *r = x + (size_t)i * d;
+        double ss = 0.0;
+        for (int j = 0; j < d; j++) ss += (r[j] - mean[j]) * (r[j] - mean[j]);
+        double inv = ss > 0.0 ? 1.0 / sqrt(ss) : 0.0;
+        for (int j = 0; j < d; j++) out[(size_t)i * d + j] = (float)((r[j] - mean[j]) * inv);
+    }
+    free(mean);
+    return DSC_OK;
+}
 
 int kmeans_command(int argc, char **argv, MPI_Comm comm)
 {
@@ -93,7 +124,8 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
     pca_result pr;
     int have_in = 0, have_rep = 0, have_kr = 0, have_pr = 0, kt = 0;
     int *labels = NULL, *labels_all = NULL, *truth = NULL;
-    float *scores = NULL;
+    float *scores = NULL, *unit = NULL;
+    const int cosine = cli_flag(&cmd, "cosine");
     status = run_folder_spares(comm, dir, "kmeans", "--truth", cli_get(&cmd, "truth"));
     if (status == DSC_OK) status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "kmeans", cmd.args, cmd.nargs);
     if (status != DSC_OK) goto done;
@@ -113,7 +145,9 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
         labels_all = dsc_malloc((size_t)T * sizeof(int), "labels");
         if (cli_get(&cmd, "truth")) truth = dsc_malloc((size_t)T * sizeof(int), "truth labels");
         if (npca > 0) scores = dsc_malloc(((size_t)n * npca + 1) * sizeof(float), "principal components");
-        status = labels && labels_all && (truth || !cli_get(&cmd, "truth")) && (scores || npca == 0) ? DSC_OK : DSC_ERR;
+        if (cosine) unit = dsc_malloc(((size_t)n * (npca > 0 ? npca : d) + 1) * sizeof(float), "unit-length rows");
+        status = labels && labels_all && (truth || !cli_get(&cmd, "truth")) && (scores || npca == 0) && (unit || !cosine)
+                     ? DSC_OK : DSC_ERR;
     }
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     if (truth && (status = run_truth_load(comm, cli_get(&cmd, "truth"), &in.cat, eo.daily_mean, truth, &kt)) != DSC_OK) goto done;
@@ -133,6 +167,10 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
         t_pca = MPI_Wtime() - t1;
         t1 = MPI_Wtime();
     }
+    if (cosine) {
+        if ((status = unit_rows(comm, unit, xk, n, T, dk)) != DSC_OK) goto done;
+        xk = unit;
+    }
     kmeans_options ko = kmeans_defaults((int)k);
     ko.init = init;
     ko.n_init = (int)ninit;
@@ -151,7 +189,8 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
     have_rep = 1;
     double t3 = MPI_Wtime();
     status = run_output_labels(comm, dir, &in.cat, labels_all, NULL, (int)k);
-    if (status == DSC_OK) status = run_output_centroids(comm, dir, kr.centroids, (int)k, dk, npca > 0 ? "pca" : "input");
+    const char *space = npca > 0 ? (cosine ? "pca-unit" : "pca") : (cosine ? "unit" : "input");
+    if (status == DSC_OK) status = run_output_centroids(comm, dir, kr.centroids, (int)k, dk, space);
     if (status == DSC_OK && npca > 0) status = run_output_eofs(comm, dir, &in.cat, pr.patterns, pr.variance, pr.ratio, (int)npca);
     if (status == DSC_OK && npca > 0)
         status = run_output_pcs(comm, dir, &in.cat, scores, t0, n, pr.variance, pr.ratio, (int)npca);
@@ -167,8 +206,8 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
             FILE *f = out.f;
             json_begin_file();
             fprintf(f, "{\n  \"command\": \"kmeans\",\n  \"clusters\": %ld,\n  \"time_steps\": %lld,\n  \"ranks\": %d,\n", k, T, nranks);
-            fprintf(f, "  \"anomalies\": %s,\n  \"init\": \"%s\",\n  \"n_init\": %ld,\n  \"inertia\": ",
-                    po.anomalies ? "true" : "false", cli_get(&cmd, "init"), ninit);
+            fprintf(f, "  \"anomalies\": %s,\n  \"cosine\": %s,\n  \"init\": \"%s\",\n  \"n_init\": %ld,\n  \"inertia\": ",
+                    po.anomalies ? "true" : "false", cosine ? "true" : "false", cli_get(&cmd, "init"), ninit);
             json_write_key_number(f, kr.inertia, -1, "inertia");
             fprintf(f, ",\n  \"iterations\": %d,\n", kr.iterations);
             if (npca > 0) pca_write_json(f, &pr, "  ");
@@ -195,6 +234,7 @@ done:
     if (have_kr) kmeans_result_destroy(&kr);
     if (have_pr) pca_result_destroy(&pr);
     free(scores);
+    free(unit);
     free(labels);
     free(labels_all);
     free(truth);

@@ -309,8 +309,10 @@ int run_output_centroids(MPI_Comm comm, const char *dir, const double *centroids
     if (rank == 0) {
         int *clusters = dsc_malloc((size_t)(k > 0 ? k : 1) * sizeof(int), "cluster numbers"); /* (K) */
         if (k < 1 || d < 1) status = dsc_fail("%s/centroids.nc: %d centroids of %d features", dir, k, d);
-        else if (strcmp(space, "latent") != 0 && strcmp(space, "input") != 0 && strcmp(space, "pca") != 0)
-            status = dsc_fail("%s/centroids.nc: feature space '%s' is not 'latent', 'input' or 'pca'", dir, space);
+        else if (strcmp(space, "latent") != 0 && strcmp(space, "input") != 0 && strcmp(space, "pca") != 0 &&
+                 strcmp(space, "unit") != 0 && strcmp(space, "pca-unit") != 0)
+            status = dsc_fail("%s/centroids.nc: feature space '%s' is not 'latent', 'input', 'pca', 'unit' or 'pca-unit'", dir,
+                              space);
         if (!clusters) status = DSC_ERR;
         char path[4096];
         if (status == DSC_OK) status = join_path(path, sizeof path, dir, "centroids.nc");
@@ -321,9 +323,11 @@ int run_output_centroids(MPI_Comm comm, const char *dir, const double *centroids
             int v_cluster = def_var(&o, "cluster", NC_INT, 1, &dim_cluster, "1", "cluster number");
             int dims[2] = {dim_cluster, dim_feature};
             int v_c = def_var(&o, "centroid", NC_DOUBLE, 2, dims, "1",
-                              strcmp(space, "latent") == 0 ? "cluster centroid in the latent space"
-                              : strcmp(space, "pca") == 0  ? "cluster centroid in the space of the principal components"
-                                                           : "cluster centroid in the normalised input space");
+                              strcmp(space, "latent") == 0     ? "cluster centroid in the latent space"
+                              : strcmp(space, "pca") == 0      ? "cluster centroid in the space of the principal components"
+                              : strcmp(space, "unit") == 0     ? "cluster centroid of the unit-length rows of the normalised input"
+                              : strcmp(space, "pca-unit") == 0 ? "cluster centroid of the unit-length rows of the principal components"
+                                                               : "cluster centroid in the normalised input space");
             put_text(&o, v_c, "feature_space", space);
             put_globals(&o, "cluster centroids");
             nc_out_enddef(&o);

@@ -20,6 +20,13 @@ in float64 as dsc does (double arithmetic on the float32 values).
         value); KMeans(init = the cluster means of dsc's labels on
         scikit-learn's scores, n_init=1) keeps dsc's labels and gives
         dsc's centroids.nc (space pca) to 1e-5
+  baselines_sklearn.py cosine-compare PREFIX OUTDIR
+        exits 1 unless dsc's output folder of `kmeans --cosine` is a fixed
+        point of scikit-learn's KMeans on the matrix's rows centred (mean
+        row of all time steps removed) and scaled to unit length:
+        KMeans(init = the cluster means of dsc's labels on those rows,
+        n_init=1) keeps dsc's labels, gives dsc's centroids.nc (space
+        unit) to 1e-5 and its inertia to 1e-5 relative
   baselines_sklearn.py ward-ref PREFIX K OUT [C]
         AgglomerativeClustering(n_clusters=K, linkage="ward") on the matrix
         (or on its C leading principal components, rounded to float32 as
@@ -161,6 +168,30 @@ def pca_compare(ref_path, prefix, out, data):
     return 1 if bad else 0
 
 
+def cosine_compare(prefix, out):
+    import netCDF4
+    from sklearn.cluster import KMeans
+    x = matrix(prefix)
+    z = x - x.mean(axis=0)
+    u = z / np.linalg.norm(z, axis=1, keepdims=True)
+    labels = read_labels_csv(f"{out}/labels.csv", read_times(prefix))
+    k = int(labels.max()) + 1
+    init = np.array([u[labels == j].mean(axis=0) for j in range(k)])
+    km = KMeans(n_clusters=k, init=init, n_init=1, algorithm="lloyd", tol=1e-4).fit(u)
+    nlab = int(np.sum(km.labels_ != labels))
+    bad = report(nlab == 0, f"KMeans from dsc's centroids on the unit-length rows: {nlab} labels differ from dsc's")
+    with netCDF4.Dataset(f"{out}/centroids.nc") as cn:
+        cent = np.asarray(cn.variables["centroid"][:])
+        space = cn.variables["centroid"].feature_space
+    cerr = np.max(np.abs(cent - km.cluster_centers_)) / np.max(np.abs(km.cluster_centers_)) if cent.shape == init.shape else np.inf
+    bad += report(space == "unit" and cerr <= 1e-5, f"centroids.nc ({space}) = KMeans centroids: {cerr:.2e} (limit 1e-5)")
+    m = json.load(open(f"{out}/metrics.json"))
+    ierr = abs(m["inertia"] - km.inertia_) / km.inertia_
+    bad += report(m["cosine"] is True and ierr <= 1e-5,
+                  f"metrics.json: cosine {m['cosine']}, inertia {m['inertia']:.8g} against {km.inertia_:.8g} (limit 1e-5 relative)")
+    return 1 if bad else 0
+
+
 def ward_ref(prefix, k, out, c):
     from scipy.cluster.hierarchy import linkage
     from sklearn.cluster import AgglomerativeClustering
@@ -212,6 +243,8 @@ def main():
         return 0
     if cmd == "pca-compare":
         return pca_compare(a[0], a[1], a[2], a[3])
+    if cmd == "cosine-compare":
+        return cosine_compare(a[0], a[1])
     if cmd == "ward-ref":
         return ward_ref(a[0], int(a[1]), a[2], int(a[3]) if len(a) > 3 else 0)
     if cmd == "ward-compare":

@@ -12,10 +12,10 @@ NET="--conv 4,4,4,8,8 --lstm 8,8 --dense 16,16,32 --latent 4 --dtc-filters 8 --d
 
 check "dsc synth: 2 years on a 12x10 grid" "$DSC" synth -q -o "$D" --years 2001-2002 --grid 12x10 --resolution 1
 check "dsc compare: k-means raw and on anomalies, EOF + k-means, Ward, DSC, DEC, DTC, 2 seeds, 2 ranks" run_np 2 "$DSC" compare -q -k 4 --seeds 2 \
-  --methods kmeans,kmeans-anomalies,eof-kmeans,ward,dsc,dec,dtc --pca 5 --truth "$D/truth.csv" --train-options "$NET" -o "$WORK/cmp2" "$D"/era5_2001.nc "$D"/era5_2002.nc
+  --methods kmeans,kmeans-anomalies,eof-kmeans,cosine-kmeans,ward,dsc,dec,dtc --pca 5 --truth "$D/truth.csv" --train-options "$NET" -o "$WORK/cmp2" "$D"/era5_2001.nc "$D"/era5_2002.nc
 check "compare.csv and compare.md summarise the runs (mean, std, best from the runs' own metrics)" \
-  "$PYTHON" "$top_srcdir/tests/compare_check.py" "$WORK/cmp2" 2 kmeans kmeans-anomalies eof-kmeans ward:1 dsc dec dtc
-check "every run kept its own outputs" sh -c "for m in kmeans kmeans-anomalies eof-kmeans dsc dec dtc; do for s in 1 2; do test -s '$WORK/cmp2/runs/'\$m/seed\$s/labels.nc || exit 1; done; done"
+  "$PYTHON" "$top_srcdir/tests/compare_check.py" "$WORK/cmp2" 2 kmeans kmeans-anomalies eof-kmeans cosine-kmeans ward:1 dsc dec dtc
+check "every run kept its own outputs" sh -c "for m in kmeans kmeans-anomalies eof-kmeans cosine-kmeans dsc dec dtc; do for s in 1 2; do test -s '$WORK/cmp2/runs/'\$m/seed\$s/labels.nc || exit 1; done; done"
 check "dsc compare: the k-means rows on 1 rank" run_np 1 "$DSC" compare -q -k 4 --seeds 2 --methods kmeans,kmeans-anomalies \
   --truth "$D/truth.csv" -o "$WORK/cmp1" "$D"/era5_2001.nc "$D"/era5_2002.nc
 check "k-means rows: the same figures at 1 and 2 ranks (time columns aside)" sh -c \

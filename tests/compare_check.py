@@ -35,8 +35,10 @@ for m in methods:
         bad.append("%s: %s runs, expected %d" % (m, r["runs"], nruns[m]))
     own = [json.load(open("%s/runs/%s/seed%d/metrics.json" % (d, m, s))) for s in range(1, nruns[m] + 1)]
     # the run's own metric in its own space, and the compare value of that space
-    space = "anomaly" if m.endswith("anomalies") or m.startswith("eof") else "raw"
-    if m.startswith(("kmeans", "eof", "ward")):  # these score themselves on the same matrix
+    space = "anomaly" if m.endswith("anomalies") or m.startswith(("eof", "cosine")) else "raw"
+    if m == "cosine-kmeans" and any(o.get("cosine") is not True for o in own):
+        bad.append("cosine-kmeans: a run without --cosine")
+    if m.startswith(("kmeans", "eof", "ward", "cosine")):  # these score themselves on the same matrix
         for key, col, larger in (("silhouette", space + "_silhouette", True), ("davies_bouldin", space + "_davies_bouldin", False),
                                  ("ari", "ari", True), ("nmi", "nmi", True)):
             v = [o[key] for o in own]

@@ -5,7 +5,8 @@
 # variance ratio to 1e-5, EOF maps and principal components up to sign,
 # labels and centroids of k-means on the components, at 1, 2 and 3 ranks;
 # the same with --anomalies (numpy twin of the harmonic climatology) at 1
-# and 3 ranks, with identical labels; tests/test_pca
+# and 3 ranks, with identical labels; k-means --cosine (centred rows scaled
+# to unit length) at 1 and 3 ranks; tests/test_pca
 # on 3 ranks; a component count out of range is one clear error and leaves
 # no output.
 . ./tests/testenv.sh
@@ -36,6 +37,12 @@ for np in 1 3; do
      && '$PYTHON' '$REF' pca-compare '$WORK/apca4.npz' '$WORK/ax' '$WORK/a$np' '$D/era5_2001.nc'"
 done
 check "--anomalies --pca 4: the same labels on 1 and 3 ranks" cmp "$WORK/a1/labels.csv" "$WORK/a3/labels.csv"
+for np in 1 3; do
+  check "kmeans --anomalies --cosine on $np rank(s): scikit-learn KMeans on the centred unit-length rows keeps its labels, centroids and inertia" sh -c \
+    "$(launcher $np) '$DSC' kmeans -q -k 4 --anomalies --cosine -o '$WORK/c$np' '$D/era5_2001.nc' \
+     && '$PYTHON' '$REF' cosine-compare '$WORK/ax' '$WORK/c$np'"
+done
+check "--anomalies --cosine: the same labels on 1 and 3 ranks" cmp "$WORK/c1/labels.csv" "$WORK/c3/labels.csv"
 
 check "tests/test_pca on 3 ranks ran" $(launcher 3) "$top_builddir/tests/test_pca"
 if grep -q '^not ok' "$WORK/log" || ! grep -q '^1\.\.[1-9]' "$WORK/log"; then
