@@ -56,12 +56,14 @@ typedef struct {
 } train_options;
 
 /* Pre-training of --pretrain-epochs auto: TRAIN_AUTO_EPOCHS epochs, or more
- * on a short record, so that it makes TRAIN_AUTO_MIN_STEPS optimizer steps
- * (20 epochs are 680 steps on 3 years of daily data at batch 32, and the
- * reconstruction loss is still falling there: doc/training.md). */
+ * on a short record, so that TRAIN_AUTO_MIN_SAMPLES samples pass through the
+ * network (3,000 steps at batch 32; 20 epochs are 680 steps on 3 years of
+ * daily data, and the reconstruction loss is still falling there:
+ * doc/training.md).  Counted in samples, not steps, so that the number of
+ * epochs does not depend on the batch or the number of ranks. */
 #define TRAIN_AUTO_EPOCHS 20
-#define TRAIN_AUTO_MIN_STEPS 3000
-int train_auto_epochs(long long T, int batch);
+#define TRAIN_AUTO_MIN_SAMPLES 96000
+int train_auto_epochs(long long T);
 
 /* Progress record of one target update. */
 typedef struct {

@@ -75,8 +75,9 @@ echo "quickstart: writing the sample data set to sample/"
 $launcher ./dsc synth -o sample
 echo "quickstart: main job: dsc train on 2 ranks (a reduced-width network), outputs in run1/"
 # The network's widths are reduced (the paper's are the defaults: 64,64,128,256,512 / 512,512 /
-# 256) so that the job takes about a minute on 2 cores; per-cell scaling of the anomalies gave
-# the best DSC results on this data (doc/training.md).
+# 256) so that the job takes a few minutes on 2 cores (the default pre-training, auto, runs 88
+# epochs on these 3 years: 96,000 samples); per-cell scaling of the anomalies gave the best DSC
+# results on this data (doc/training.md).
 $launcher ./dsc train -k 7 --anomalies --scaling cell --conv 8,8,16,32,64 --lstm 64,64 --latent 16 --max-iter 200 \
   --truth sample/truth.csv --force -o run1 sample/era5_*.nc
 echo "quickstart: for comparison, the standard weather-regime method: k-means on the same anomalies, outputs in km1/"

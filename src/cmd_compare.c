@@ -46,7 +46,7 @@ static const compare_method methods[] = {
     {"kmeans", "kmeans", {NULL}, 1, 0, "k-means on the normalised raw matrix (paper Table 2)"},
     {"kmeans-anomalies", "kmeans", {"--anomalies", NULL}, 1, 0, "k-means on the anomalies (the weather-regime standard)"},
     {"eof-kmeans", "kmeans", {"--anomalies", "--pca", "@PCA", NULL}, 1, 0, "anomalies, EOF truncation to --pca components, k-means: the climate-science standard"},
-    {"cosine-kmeans", "kmeans", {"--anomalies", "--cosine", NULL}, 1, 0, "k-means on the anomalies scaled to unit length per time step (pattern, not intensity)"},
+    {"cosine-kmeans", "kmeans", {"--anomalies", "--cosine", NULL}, 1, 0, "k-means on the anomalies, every time step centred and scaled to unit length (pattern, not intensity)"},
     {"ward", "ward", {NULL}, 0, 0, "agglomerative clustering with Ward linkage on the raw matrix (the paper's hierarchical)"},
     {"dsc", "train", {NULL}, 1, 1, "DSC, the CNN-LSTM autoencoder with the clustering layer, on the raw matrix (the paper)"},
     {"dsc-anomalies", "train", {"--anomalies", "--scaling", "cell", NULL}, 1, 1, "DSC on per-cell scaled anomalies"},

@@ -53,7 +53,7 @@ static const cli_option train_option_table[] = {
     {"momentum", 0, "M", "0.9", "SGD momentum"},
     {"max-iter", 0, "N", "1000", "joint training steps at most (0: autoencoder + k-means only)"},
     {"pretrain-epochs", 0, "N|auto", "auto", "autoencoder pre-training epochs on the reconstruction loss; auto: 20, or more "
-                                              "on a short record, enough for 3000 optimizer steps (the authors: 0)"},
+                                              "on a short record: enough for 96000 samples (the authors: 0)"},
     {"update-interval", 0, "N", "50", "steps between updates of the target distribution (eq. 4)"},
     {"tol", 0, "FRACTION", "0.001", "stop when the fraction of labels changed between updates stays below this ..."},
     {"patience", 0, "N", "3", "... for this many consecutive updates"},
@@ -439,7 +439,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     block_range(T, nranks, rank, &t0, &n);
     if (to.k >= T) status = dsc_fail("dsc train: -k %d clusters for %lld time steps; give fewer clusters than time steps", to.k, T);
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
-    if (to.pretrain_epochs < 0) to.pretrain_epochs = train_auto_epochs(T, to.batch);
+    if (to.pretrain_epochs < 0) to.pretrain_epochs = train_auto_epochs(T);
     mc.vars = in.stats.nvars;
     const int padded = model_pads_grid(&mc); /* dec takes the real cells: no zero padding */
     mc.height = padded ? in.stats.height : in.stats.nlat;
@@ -484,10 +484,11 @@ int train_command(int argc, char **argv, MPI_Comm comm)
         model_config_format(&mc, arch, sizeof arch);
         printf("dsc train: %lld time steps, %d x %d grid, %d variables, %d ranks; model %s (%zu parameters), K = %d\n", T,
                in.cat.nlat, in.cat.nlon, in.cat.nvars, nranks, arch, m.nparams, to.k);
-        if (m.has_decoder)
-            printf("dsc train: pre-training %d epochs of %lld steps (batch %d)%s\n", to.pretrain_epochs,
-                   (T + to.batch - 1) / to.batch, to.batch,
-                   strcmp(cli_get(&cmd, "pretrain-epochs"), "auto") ? "" : ", --pretrain-epochs auto");
+        if (m.has_decoder) {
+            long long per_epoch = (T + to.batch - 1) / to.batch;
+            printf("dsc train: pre-training %d epochs, %lld step%s of batch %d each%s\n", to.pretrain_epochs, per_epoch,
+                   per_epoch == 1 ? "" : "s", to.batch, strcmp(cli_get(&cmd, "pretrain-epochs"), "auto") ? "" : " (--pretrain-epochs auto)");
+        }
         fflush(stdout);
     }
 

@@ -332,10 +332,9 @@ static int fault_step(MPI_Comm comm, long *step)
     return DSC_OK;
 }
 
-int train_auto_epochs(long long T, int batch)
+int train_auto_epochs(long long T)
 {
-    long long per_epoch = (T + batch - 1) / batch;
-    long long e = (TRAIN_AUTO_MIN_STEPS + per_epoch - 1) / per_epoch;
+    long long e = T > 0 ? (TRAIN_AUTO_MIN_SAMPLES + T - 1) / T : TRAIN_AUTO_EPOCHS;
     return e > TRAIN_AUTO_EPOCHS ? (int)e : TRAIN_AUTO_EPOCHS;
 }
 
