@@ -6,7 +6,7 @@
  * With --pca N the matrix is first truncated to its N leading EOFs (pca.c)
  * and k-means runs on the principal components (the "EOF + k-means"
  * weather-regime method); eofs.nc and pcs.nc are written too.  With
- * --cosine every row (time step) is scaled to unit length first, so that
+ * --cosine every row (time step) is centred and scaled to unit length first, so that
  * k-means groups days by the pattern of their anomaly, not its intensity.
  *
  *   mpirun -n 4 dsc kmeans -k 7 --anomalies --pca 10 -o km era5_*.nc

@@ -145,7 +145,11 @@ static int read_settings(const cli_command *cmd, model_config *mc, optimizer_con
     if (st == DSC_OK) st = cli_long(cmd, "seed", 0, 1L << 62, &seed);
     if (st == DSC_OK) st = cli_long(cmd, "max-iter", 0, 1L << 40, &maxit);
     if (st == DSC_OK && !strcmp(cli_get(cmd, "pretrain-epochs"), "auto")) pre = -1; /* set from T by train_auto_epochs */
-    else if (st == DSC_OK) st = cli_long(cmd, "pretrain-epochs", 0, 1000000, &pre);
+    else if (st == DSC_OK && cli_long(cmd, "pretrain-epochs", 0, 1000000, &pre) != DSC_OK) {
+        dsc_clear();
+        st = dsc_fail("dsc train: option --pretrain-epochs: '%s' is not auto or an integer in [0, 1000000]",
+                      cli_get(cmd, "pretrain-epochs"));
+    }
     if (st == DSC_OK) st = cli_long(cmd, "update-interval", 1, 1L << 30, &upd);
     if (st == DSC_OK) st = cli_long(cmd, "patience", 1, 1L << 30, &pat);
     if (st == DSC_OK) st = cli_long(cmd, "steps", 1, 366, &steps);

@@ -119,7 +119,7 @@ expect_error "-k >= time steps" "-k 365 clusters for 365 time steps" $T2 $SMALL 
 expect_error "unknown variant" "option --variant: 'dec2'" $T2 $SMALL --variant dec2 -o "$WORK/b3" $FILES
 expect_error "unknown optimizer" "sgdx" $T2 $SMALL --optimizer sgdx -o "$WORK/b4" $FILES
 expect_error "bad --conv" "option --conv: '4,4' is not 5 positive integers" $T2 $SMALL --conv 4,4 -o "$WORK/b5" $FILES
-expect_error "bad --pretrain-epochs" "option --pretrain-epochs: 'often' is not" $T2 $SMALL --pretrain-epochs often -o "$WORK/b6" $FILES
+expect_error "bad --pretrain-epochs" "option --pretrain-epochs: 'often' is not auto or an integer" $T2 $SMALL --pretrain-epochs often -o "$WORK/b6" $FILES
 expect_error "no -o" "option -o DIR is required" $T2 $SMALL $FILES
 sum_before=$(cat "$WORK/r2"/* | cksum)
 expect_error "non-empty output folder without --force" "output folder .*r2 is not empty" $T2 $SMALL -o "$WORK/r2" $FILES
