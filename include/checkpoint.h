@@ -17,7 +17,10 @@
  *   random state: 4 x u64 model dropout generator, u32 has caller rng,
  *                 4 x u64 caller generator
  *   counters:    i64 iteration, i64 epoch
- *   blob:        u64 bytes, bytes (normalisation statistics, opaque here)
+ *   blob:        u64 bytes, bytes (normalisation statistics, opaque here;
+ *                dsc train writes a preprocess.h record, which from its
+ *                version 3 also names the model's inputs: variables, units
+ *                and grid coordinates, model_inputs.h)
  *   state:       u64 bytes, bytes (training state, opaque here; version 2)
  *   u64 FNV-1a 64 checksum of every byte before it
  * Versions 1 and 2 are read too: version 1 has no state section, and both
@@ -72,5 +75,10 @@ int checkpoint_read_config(MPI_Comm comm, const char *path, model_config *cfg, o
  * checksum, a wrong magic, version or architecture with one message naming
  * the file. */
 int checkpoint_load(MPI_Comm comm, const char *path, model *m, optimizer *opt, checkpoint_extra *extra);
+
+/* Collective: only extra (counters, caller's rng, blob and state; free
+ * extra->blob and extra->state), without a model: the file is checked as by
+ * checkpoint_load, its tensors and optimizer state are passed over. */
+int checkpoint_read_extra(MPI_Comm comm, const char *path, checkpoint_extra *extra);
 
 #endif

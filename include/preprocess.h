@@ -92,6 +92,13 @@ typedef struct {
     int nslots;                 /* S hour-of-day slots with their own fit */
     int slot_hour[PREPROCESS_MAX_SLOTS]; /* (S) hour of day 0..23 of each slot, increasing */
     double *coef;               /* (S, V, Y, X, P): a, b, c_1, s_1, ..., c_N, s_N; else NULL */
+    /* What the statistics were fitted on, so that a trained model can match
+     * new data to its inputs by name and check their units and grid
+     * (model_inputs.h fills them; records of version 1 and 2 have none): */
+    int has_inputs;
+    char var_name[ERA5_MAX_VARS][ERA5_NAME_LEN];  /* (V) canonical names (era5_canonical_name) */
+    char var_units[ERA5_MAX_VARS][ERA5_NAME_LEN]; /* (V) units attribute, "" if none */
+    double *lat, *lon;          /* (Y), (X) coordinates in degrees; NULL without has_inputs */
 } preprocess_stats;
 
 /* What the user chose on the command line (every command that normalises
@@ -143,24 +150,32 @@ void preprocess_harmonic_basis(double hours, double origin, int harmonics, doubl
 
 /* Serialised statistics, so a trained model can save and reload them: a flat
  * array of doubles (every value exact), laid out as
- *   [0] PREPROCESS_STATS_MAGIC  [1] PREPROCESS_STATS_VERSION
+ *   [0] PREPROCESS_STATS_MAGIC  [1] version (3, or 2 without has_inputs)
  *   [2] nvars  [3] nlat  [4] nlon  [5] height  [6] width  [7] scaling  [8] anomalies
  *   [9] climatology kind  [10] harmonics N  [11] time origin  [12] slots S
  *   fill (V), min (M), max (M), then when anomalies
  *     daily:    climatology (366*V*Y*X)
  *     harmonic: slot hours (S), coefficients (S*V*Y*X*P)
+ *   then in version 3 (has_inputs) the inputs:
+ *     per variable its name and its units, PREPROCESS_STATS_CHARS doubles
+ *     each (one character code 0..255 per entry, zeros after the end of
+ *     the text, at least one zero), then latitudes (Y), longitudes (X)
  * with M = V for SCALE_VARIABLE and V*Y*X for SCALE_CELL.  Version 1
- * records (9 header entries, daily climatology only) are still read. */
+ * records (9 header entries, daily climatology only) and version 2 records
+ * (no inputs) are still read. */
 #define PREPROCESS_STATS_MAGIC 1146307408.0 /* "DSCP" */
-#define PREPROCESS_STATS_VERSION 2.0
+#define PREPROCESS_STATS_VERSION 3.0
 #define PREPROCESS_STATS_HEADER 13
 #define PREPROCESS_STATS_HEADER_V1 9
+#define PREPROCESS_STATS_CHARS ERA5_NAME_LEN
+/* Largest grid side a record may declare (a 0.25 degree global grid is 721 x 1440). */
+#define PREPROCESS_STATS_MAX_SIDE (1 << 20)
 /* Number of doubles preprocess_stats_pack writes. */
 size_t preprocess_stats_packed_size(const preprocess_stats *st);
 void preprocess_stats_pack(const preprocess_stats *st, double *buf);
-/* Local: rebuilds st (allocating min, max, climatology / coef) from n
- * doubles; DSC_ERR with a message when buf is not a statistics record of
- * version 1 or 2 or its size does not match. */
+/* Local: rebuilds st (allocating min, max, climatology / coef, lat / lon)
+ * from n doubles; DSC_ERR with a message when buf is not a statistics
+ * record of version 1, 2 or 3 or its size or contents do not match. */
 int preprocess_stats_unpack(preprocess_stats *st, const double *buf, size_t n);
 
 #endif

@@ -63,10 +63,15 @@ typedef struct {
 
 /* Collective: opens the catalog, reads the samples, fits the normalisation
  * (or uses *given, e.g. a trained model's statistics, checked against the
- * data's variables and grid) and normalises.  On failure everything is
- * freed. */
+ * data's variables and grid) and normalises.  Fitted statistics record the
+ * catalog's variables and grid (model_inputs_describe), so that a model
+ * saved with them knows its inputs.  On failure everything is freed. */
 int run_input_load(MPI_Comm comm, char **files, int nfiles, const era5_options *eo, const preprocess_options *po,
                    const preprocess_stats *given, run_input *in);
+/* The same for an in->cat already opened (in->have_cat = 1, the rest of
+ * *in zero), e.g. by model_inputs_open. */
+int run_input_read(MPI_Comm comm, const era5_options *eo, const preprocess_options *po, const preprocess_stats *given,
+                   run_input *in);
 void run_input_destroy(run_input *in);
 
 /* Collective: truth (T) receives the reference labelling of path matched to
@@ -86,5 +91,9 @@ void run_gather_rows(MPI_Comm comm, const double *mine, long long T, int K, doub
 
 /* The normalisation statistics as checkpoint blob bytes (malloc'ed). */
 int run_stats_blob(const preprocess_stats *st, void **blob, size_t *bytes);
+/* Local: 1 when the blob of a checkpoint (saved) holds the normalisation of
+ * blob: the same bytes, or the same record without the inputs (a
+ * checkpoint of an older dsc, resumed). */
+int run_stats_blob_matches(const void *saved, size_t saved_bytes, const void *blob, size_t blob_bytes);
 
 #endif

@@ -309,13 +309,15 @@ static void close_reader(reader *r)
 }
 
 
-/* Everything after the architecture, into m / opt / extra (rank 0). */
+/* Everything after the architecture, into m / opt / extra (rank 0).  With
+ * m NULL (and opt NULL) the tensor table, parameters and optimizer state
+ * are walked over unchecked: only extra is read. */
 static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, checkpoint_extra *x)
 {
     const char *path = r->path;
     int32_t mine[NARCH];
-    arch_pack(&m->cfg, mine);
-    for (int i = 0; i < NARCH; i++)
+    if (m) arch_pack(&m->cfg, mine);
+    for (int i = 0; m && i < NARCH; i++)
         if (mine[i] != h->arch[i]) {
             char a[256], b[256];
             model_config_format(&h->cfg, a, sizeof a);
@@ -325,11 +327,10 @@ static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, 
                             path, arch_field_names[i], h->arch[i], mine[i], a, b);
         }
     uint32_t nt = get_u32(r);
-    if (!r->failed && nt != (uint32_t)m->ntensors)
+    if (m && !r->failed && nt != (uint32_t)m->ntensors)
         return dsc_fail("%s: checkpoint has %u tensors, the model %d; use a checkpoint of this dsc version", path, nt,
                         m->ntensors);
-    for (int i = 0; i < m->ntensors && !r->failed; i++) {
-        const model_tensor *t = &m->tensors[i];
+    for (uint32_t i = 0; i < nt && !r->failed; i++) {
         char name[MODEL_NAME_LEN + 1] = {0};
         uint32_t len = get_u32(r);
         if (len > MODEL_NAME_LEN) return dsc_fail("%s: tensor name of %u bytes; file corrupt", path, len);
@@ -339,16 +340,24 @@ static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, 
         uint32_t shape[4] = {0};
         for (uint32_t d = 0; d < ndim; d++) shape[d] = get_u32(r);
         uint64_t off = get_u64(r), size = get_u64(r);
+        if (!m) continue;
+        const model_tensor *t = &m->tensors[i];
         int same = !strcmp(name, t->name) && (int)ndim == t->ndim && off == t->offset && size == t->size;
         for (int d = 0; same && d < t->ndim; d++) same = shape[d] == (uint32_t)t->shape[d];
         if (!r->failed && !same)
-            return dsc_fail("%s: checkpoint tensor %d is %s, the model expects %s with another shape or offset; use a "
+            return dsc_fail("%s: checkpoint tensor %u is %s, the model expects %s with another shape or offset; use a "
                             "checkpoint of this dsc version", path, i, name, t->name);
     }
     uint64_t np = get_u64(r);
-    if (!r->failed && np != m->nparams)
+    if (m && !r->failed && np != m->nparams)
         return dsc_fail("%s: checkpoint has %llu parameters, the model %zu", path, (unsigned long long)np, m->nparams);
-    get(r, m->params, m->nparams * sizeof(float));
+    if (!m && !r->failed && np > r->size / sizeof(float))
+        return dsc_fail("%s: %llu parameters in a file of %llu bytes; file corrupt", path, (unsigned long long)np,
+                        (unsigned long long)r->size);
+    if (m) get(r, m->params, m->nparams * sizeof(float));
+    else if (!r->failed && fseek(r->f, (long)(np * sizeof(float)), SEEK_CUR) != 0)
+        return dsc_fail("%s: cannot seek in checkpoint", path);
+    const size_t nparams = m ? m->nparams : (size_t)np;
 
     uint32_t kind = get_u32(r);
     float cf[7];
@@ -363,26 +372,28 @@ static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, 
             return dsc_fail("%s: checkpoint was trained with %s, not %s; resume with --optimizer %s", path,
                             optimizer_kind_name((optimizer_kind)kind), optimizer_kind_name(opt->cfg.kind),
                             optimizer_kind_name((optimizer_kind)kind));
-        if (opt->n != m->nparams) return dsc_fail("%s: optimizer size differs from the model", path);
+        if (opt->n != nparams) return dsc_fail("%s: optimizer size differs from the model", path);
     }
     if (ns > 2) return dsc_fail("%s: %u optimizer state buffers; file corrupt", path, ns);
     for (uint32_t s = 0; s < ns && !r->failed; s++) {
         float *dst = opt ? (s == 0 ? opt->m : opt->v) : NULL;
         if (dst) {
-            get(r, dst, m->nparams * sizeof(float));
-        } else if (fseek(r->f, (long)(m->nparams * sizeof(float)), SEEK_CUR) != 0) {
+            get(r, dst, nparams * sizeof(float));
+        } else if (fseek(r->f, (long)(nparams * sizeof(float)), SEEK_CUR) != 0) {
             return dsc_fail("%s: cannot seek in checkpoint", path);
         }
     }
     if (opt) {
         opt->step = kind == NO_OPTIMIZER ? 0 : step;
         if (kind == NO_OPTIMIZER) { /* a fresh optimizer on loaded weights */
-            memset(opt->m, 0, m->nparams * sizeof(float));
-            if (opt->v) memset(opt->v, 0, m->nparams * sizeof(float));
+            memset(opt->m, 0, nparams * sizeof(float));
+            if (opt->v) memset(opt->v, 0, nparams * sizeof(float));
         }
     }
 
-    get(r, m->dropout_rng.s, sizeof m->dropout_rng.s);
+    rng_state dropout_rng;
+    get(r, dropout_rng.s, sizeof dropout_rng.s);
+    if (m) m->dropout_rng = dropout_rng;
     uint32_t has_rng = get_u32(r);
     rng_state rng = {{0}};
     get(r, rng.s, sizeof rng.s);
@@ -465,6 +476,8 @@ static void bcast_bytes(void *p, size_t n, MPI_Comm comm)
     }
 }
 
+static int bcast_extra(MPI_Comm comm, checkpoint_extra *extra);
+
 int checkpoint_load(MPI_Comm comm, const char *path, model *m, optimizer *opt, checkpoint_extra *extra)
 {
     int rank;
@@ -489,34 +502,57 @@ int checkpoint_load(MPI_Comm comm, const char *path, model *m, optimizer *opt, c
         bcast_floats(opt->m, opt->n, comm);
         if (opt->v) bcast_floats(opt->v, opt->n, comm);
     }
-    if (extra) {
-        long counters[3] = {extra->iteration, extra->epoch, extra->has_rng};
-        unsigned long long nb = extra->blob_bytes, ns = extra->state_bytes;
-        MPI_Bcast(counters, 3, MPI_LONG, 0, comm);
-        MPI_Bcast(&nb, 1, MPI_UNSIGNED_LONG_LONG, 0, comm);
-        MPI_Bcast(&ns, 1, MPI_UNSIGNED_LONG_LONG, 0, comm);
-        MPI_Bcast(extra->rng.s, 4, MPI_UINT64_T, 0, comm);
-        extra->iteration = counters[0];
-        extra->epoch = counters[1];
-        extra->has_rng = (int)counters[2];
-        int ok = DSC_OK;
-        if (rank != 0) {
-            extra->blob_bytes = (size_t)nb;
-            extra->blob = dsc_malloc(nb ? (size_t)nb : 1, "checkpoint statistics");
-            extra->state_bytes = (size_t)ns;
-            extra->state = dsc_malloc(ns ? (size_t)ns : 1, "checkpoint training state");
-            if (!extra->blob || !extra->state) ok = DSC_ERR;
-        }
-        if (dsc_agree(comm, ok) != DSC_OK) {
-            free(extra->blob);
-            free(extra->state);
-            extra->blob = extra->state = NULL;
-            return DSC_ERR;
-        }
-        bcast_bytes(extra->blob, (size_t)nb, comm);
-        bcast_bytes(extra->state, (size_t)ns, comm);
+    return extra ? bcast_extra(comm, extra) : DSC_OK;
+}
+
+/* Collective: extra as rank 0 read it, on every rank. */
+static int bcast_extra(MPI_Comm comm, checkpoint_extra *extra)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    long counters[3] = {extra->iteration, extra->epoch, extra->has_rng};
+    unsigned long long nb = extra->blob_bytes, ns = extra->state_bytes;
+    MPI_Bcast(counters, 3, MPI_LONG, 0, comm);
+    MPI_Bcast(&nb, 1, MPI_UNSIGNED_LONG_LONG, 0, comm);
+    MPI_Bcast(&ns, 1, MPI_UNSIGNED_LONG_LONG, 0, comm);
+    MPI_Bcast(extra->rng.s, 4, MPI_UINT64_T, 0, comm);
+    extra->iteration = counters[0];
+    extra->epoch = counters[1];
+    extra->has_rng = (int)counters[2];
+    int ok = DSC_OK;
+    if (rank != 0) {
+        extra->blob_bytes = (size_t)nb;
+        extra->blob = dsc_malloc(nb ? (size_t)nb : 1, "checkpoint statistics");
+        extra->state_bytes = (size_t)ns;
+        extra->state = dsc_malloc(ns ? (size_t)ns : 1, "checkpoint training state");
+        if (!extra->blob || !extra->state) ok = DSC_ERR;
     }
+    if (dsc_agree(comm, ok) != DSC_OK) {
+        free(extra->blob);
+        free(extra->state);
+        extra->blob = extra->state = NULL;
+        return DSC_ERR;
+    }
+    bcast_bytes(extra->blob, (size_t)nb, comm);
+    bcast_bytes(extra->state, (size_t)ns, comm);
     return DSC_OK;
+}
+
+int checkpoint_read_extra(MPI_Comm comm, const char *path, checkpoint_extra *extra)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    memset(extra, 0, sizeof *extra);
+    int status = DSC_OK;
+    if (rank == 0) {
+        reader r;
+        file_header h;
+        status = open_checked(&r, path, &h);
+        if (status == DSC_OK) status = read_body(&r, &h, NULL, NULL, extra);
+        close_reader(&r);
+    }
+    if (dsc_agree(comm, status) != DSC_OK) return DSC_ERR;
+    return bcast_extra(comm, extra);
 }
 
 int checkpoint_read_config(MPI_Comm comm, const char *path, model_config *cfg, optimizer_config *ocfg, int *has_opt)

@@ -27,6 +27,7 @@
 #include "metrics.h"
 #include "metrics_report.h"
 #include "model.h"
+#include "model_inputs.h"
 #include "checkpoint.h"
 #include "preprocess.h"
 #include "run_common.h"
@@ -264,7 +265,8 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
     model net;
     memset(&net, 0, sizeof net);
 
-    status = era5_catalog_open(comm, cmd.args, cmd.nargs, &opt, &cat);
+    /* with --model: its variables by name, in its order; units and grid checked */
+    status = model_inputs_open(comm, latent_space ? cli_get(&cmd, "model") : NULL, cmd.args, cmd.nargs, &opt, &cat);
     if (status != DSC_OK) goto done;
     have_cat = 1;
     /* Labels first: a bad labels file fails before the data are read. */

@@ -6,7 +6,10 @@
  * The checkpoint of dsc train holds the network, the centroid matrix, the
  * normalisation statistics of the training data (min/max, climatology) and
  * the Student-t alpha: the new files are normalised exactly as the training
- * data were, encoded (latent_pass.h) and assigned (eq. 3).  Writes
+ * data were, encoded (latent_pass.h) and assigned (eq. 3).  The variables
+ * are matched to the model's by name and read in its order; their units and
+ * the grid's coordinates are checked (model_inputs.h).  A checkpoint of a
+ * run stopped during pre-training (no centroids yet) is refused.  Writes
  * labels.csv, labels.nc (with q), latent.nc, composites.nc and metrics.json.
  */
 #include "commands.h"
@@ -19,6 +22,7 @@
 #include "metrics.h"
 #include "metrics_report.h"
 #include "model.h"
+#include "model_inputs.h"
 #include "output_file.h"
 #include "partition.h"
 #include "preprocess.h"
@@ -47,7 +51,8 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
         .command = "predict",
         .usage = "-m model.ckpt -o DIR [OPTIONS] FILES...",
         .summary = "Label the time steps of other ERA5 files with the clusters of a trained model (its normalisation, "
-                   "encoder and centroids); the variables and grid must match the training data.",
+                   "encoder and centroids); the files must hold the model's variables (matched by name, in any order) "
+                   "in the same units on the grid of the training data.",
         .options = predict_options,
         .noptions = (int)(sizeof predict_options / sizeof predict_options[0]),
     };
@@ -91,6 +96,10 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
     status = mc.clusters >= 2 ? run_check_sample("predict", sample, mc.clusters)
                               : dsc_fail("%s: the model has no clustering layer; give the model.ckpt written by dsc train", mpath);
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
+    /* the model's variables, by name and in its order; its units and grid */
+    memset(&in, 0, sizeof in);
+    if ((status = model_inputs_open(comm, mpath, cmd.args, cmd.nargs, &eo, &in.cat)) != DSC_OK) goto done;
+    in.have_cat = have_in = 1;
     status = model_create(&m, &mc, LATENT_PASS_BATCH);
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     have_model = 1;
@@ -108,9 +117,8 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
     }
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
 
-    status = run_input_load(comm, cmd.args, cmd.nargs, &eo, NULL, &stats, &in);
+    status = run_input_read(comm, &eo, NULL, &stats, &in);
     if (status != DSC_OK) goto done;
-    have_in = 1;
     const long long T = in.cat.ntime;
     const int K = mc.clusters, L = mc.latent;
     long long t0, n;

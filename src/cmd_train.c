@@ -477,7 +477,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
         if (status == DSC_OK && memcmp(fp, st.fingerprint, sizeof fp) != 0)
             status = dsc_fail("%s: the run was trained on other data (time steps, variables or grid differ); resume with "
                               "the inputs of %s/config.txt", ckpt_path, dir);
-        if (status == DSC_OK && (extra.blob_bytes != blob_bytes || memcmp(extra.blob, blob, blob_bytes) != 0))
+        if (status == DSC_OK && !run_stats_blob_matches(extra.blob, extra.blob_bytes, blob, blob_bytes))
             status = dsc_fail("%s: the normalisation of these inputs differs from the run's; resume with the inputs and "
                               "pre-processing options of %s/config.txt", ckpt_path, dir);
         if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;

@@ -77,8 +77,11 @@ void preprocess_stats_destroy(preprocess_stats *st)
     free(st->max);
     free(st->climatology);
     free(st->coef);
+    free(st->lat);
+    free(st->lon);
     st->min = st->max = st->climatology = NULL;
-    st->coef = NULL;
+    st->coef = st->lat = st->lon = NULL;
+    st->has_inputs = 0;
 }
 
 /* Number of min / max entries: one per variable or one per cell and variable. */
@@ -499,9 +502,35 @@ void preprocess_unpad(const preprocess_stats *st, float *x, long long n)
                 memmove(x + (((size_t)t * V + v) * Y + y) * X, x + (((size_t)t * V + v) * H + y) * W, (size_t)X * sizeof(float));
 }
 
+/* Doubles of the inputs in a version 3 record: names, units, coordinates. */
+static size_t input_entries(const preprocess_stats *st)
+{
+    return (size_t)st->nvars * 2 * PREPROCESS_STATS_CHARS + (size_t)st->nlat + (size_t)st->nlon;
+}
+
 size_t preprocess_stats_packed_size(const preprocess_stats *st)
 {
-    return PREPROCESS_STATS_HEADER + st->nvars + 2 * scale_entries(st) + climatology_entries(st);
+    return PREPROCESS_STATS_HEADER + st->nvars + 2 * scale_entries(st) + climatology_entries(st) +
+           (st->has_inputs ? input_entries(st) : 0);
+}
+
+/* A text as PREPROCESS_STATS_CHARS character codes, zeros after its end. */
+static double *pack_text(double *p, const char *text)
+{
+    size_t n = strnlen(text, PREPROCESS_STATS_CHARS - 1);
+    for (size_t i = 0; i < PREPROCESS_STATS_CHARS; i++) *p++ = i < n ? (unsigned char)text[i] : 0;
+    return p;
+}
+
+/* The inputs of a version 3 record. */
+static void pack_inputs(const preprocess_stats *st, double *p)
+{
+    for (int v = 0; v < st->nvars; v++) {
+        p = pack_text(p, st->var_name[v]);
+        p = pack_text(p, st->var_units[v]);
+    }
+    for (int y = 0; y < st->nlat; y++) *p++ = st->lat[y];
+    for (int x = 0; x < st->nlon; x++) *p++ = st->lon[x];
 }
 
 void preprocess_stats_pack(const preprocess_stats *st, double *buf)
@@ -509,7 +538,7 @@ void preprocess_stats_pack(const preprocess_stats *st, double *buf)
     const size_t M = scale_entries(st);
     double *p = buf;
     *p++ = PREPROCESS_STATS_MAGIC;
-    *p++ = PREPROCESS_STATS_VERSION;
+    *p++ = st->has_inputs ? PREPROCESS_STATS_VERSION : 2.0;
     *p++ = st->nvars;
     *p++ = st->nlat;
     *p++ = st->nlon;
@@ -524,15 +553,15 @@ void preprocess_stats_pack(const preprocess_stats *st, double *buf)
     for (int v = 0; v < st->nvars; v++) *p++ = st->fill[v];
     for (size_t m = 0; m < M; m++) *p++ = st->min[m];
     for (size_t m = 0; m < M; m++) *p++ = st->max[m];
-    if (!st->anomalies) return;
     const size_t sample = (size_t)st->nvars * st->nlat * st->nlon;
-    if (st->climatology_kind == CLIMATOLOGY_DAILY) {
+    if (st->anomalies && st->climatology_kind == CLIMATOLOGY_DAILY) {
         for (size_t k = 0; k < CLIMATOLOGY_DAYS * sample; k++) *p++ = st->climatology[k];
-        return;
+    } else if (st->anomalies) {
+        for (int k = 0; k < st->nslots; k++) *p++ = st->slot_hour[k];
+        const size_t ncoef = (size_t)st->nslots * sample * harmonic_terms(st->harmonics);
+        for (size_t k = 0; k < ncoef; k++) *p++ = st->coef[k];
     }
-    for (int k = 0; k < st->nslots; k++) *p++ = st->slot_hour[k];
-    const size_t ncoef = (size_t)st->nslots * sample * harmonic_terms(st->harmonics);
-    for (size_t k = 0; k < ncoef; k++) *p++ = st->coef[k];
+    if (st->has_inputs) pack_inputs(st, p);
 }
 
 /* The header of a record after magic and version: version 1 has no
@@ -540,7 +569,8 @@ void preprocess_stats_pack(const preprocess_stats *st, double *buf)
  * consistent with n doubles. */
 static int header_bad(const preprocess_stats *st, int version, size_t n)
 {
-    if (st->nvars < 1 || st->nvars > ERA5_MAX_VARS || st->nlat < 1 || st->nlon < 1 || st->height != preprocess_padded_size(st->nlat) ||
+    if (st->nvars < 1 || st->nvars > ERA5_MAX_VARS || st->nlat < 1 || st->nlon < 1 || st->nlat > PREPROCESS_STATS_MAX_SIDE ||
+        st->nlon > PREPROCESS_STATS_MAX_SIDE || st->height != preprocess_padded_size(st->nlat) ||
         st->width != preprocess_padded_size(st->nlon) || (st->scaling != SCALE_VARIABLE && st->scaling != SCALE_CELL) ||
         (st->anomalies != 0 && st->anomalies != 1) ||
         (st->climatology_kind != CLIMATOLOGY_HARMONIC && st->climatology_kind != CLIMATOLOGY_DAILY) || st->harmonics < 0 ||
@@ -548,30 +578,70 @@ static int header_bad(const preprocess_stats *st, int version, size_t n)
         (st->anomalies && st->climatology_kind == CLIMATOLOGY_HARMONIC && st->nslots < 1))
         return 1;
     size_t header = version == 1 ? PREPROCESS_STATS_HEADER_V1 : PREPROCESS_STATS_HEADER;
-    return header + st->nvars + 2 * scale_entries(st) + climatology_entries(st) != n;
+    return header + st->nvars + 2 * scale_entries(st) + climatology_entries(st) + (version >= 3 ? input_entries(st) : 0) != n;
+}
+
+/* A header entry as an int: -1 unless it is a whole number of int range
+ * (a damaged record must not overflow the conversion). */
+static int entry_int(double d) { return d >= -1e9 && d <= 1e9 && d == floor(d) ? (int)d : -1; }
+
+/* A text of PREPROCESS_STATS_CHARS character codes into out; DSC_ERR when
+ * a code is not 0..255 or no zero ends the text. */
+static int unpack_text(const double *p, char *out)
+{
+    int ended = 0;
+    for (size_t i = 0; i < PREPROCESS_STATS_CHARS; i++) {
+        int c = entry_int(p[i]);
+        if (c < 0 || c > 255) return DSC_ERR;
+        ended |= c == 0;
+        out[i] = ended ? '\0' : (char)c;
+    }
+    return ended ? DSC_OK : DSC_ERR;
+}
+
+/* The inputs of a version 3 record into st (lat and lon allocated). */
+static int unpack_inputs(preprocess_stats *st, const double *p)
+{
+    for (int v = 0; v < st->nvars; v++) {
+        if (unpack_text(p, st->var_name[v]) != DSC_OK || !st->var_name[v][0] ||
+            unpack_text(p + PREPROCESS_STATS_CHARS, st->var_units[v]) != DSC_OK)
+            return dsc_fail("the normalisation statistics are damaged (variable names or units); save the model again");
+        p += 2 * PREPROCESS_STATS_CHARS;
+    }
+    st->lat = dsc_malloc((size_t)st->nlat * sizeof(double), "the latitudes of the statistics");
+    st->lon = dsc_malloc((size_t)st->nlon * sizeof(double), "the longitudes of the statistics");
+    if (!st->lat || !st->lon) return DSC_ERR;
+    for (int y = 0; y < st->nlat; y++) st->lat[y] = *p++;
+    for (int x = 0; x < st->nlon; x++) st->lon[x] = *p++;
+    for (int y = 0; y < st->nlat; y++)
+        if (!isfinite(st->lat[y])) return dsc_fail("the normalisation statistics are damaged (latitudes); save the model again");
+    for (int x = 0; x < st->nlon; x++)
+        if (!isfinite(st->lon[x])) return dsc_fail("the normalisation statistics are damaged (longitudes); save the model again");
+    st->has_inputs = 1;
+    return DSC_OK;
 }
 
 int preprocess_stats_unpack(preprocess_stats *st, const double *buf, size_t n)
 {
     memset(st, 0, sizeof *st);
-    const int version = n >= 2 && buf[0] == PREPROCESS_STATS_MAGIC ? (buf[1] == 1.0 ? 1 : buf[1] == PREPROCESS_STATS_VERSION ? 2 : 0) : 0;
+    const int version = n >= 2 && buf[0] == PREPROCESS_STATS_MAGIC && (buf[1] == 1.0 || buf[1] == 2.0 || buf[1] == 3.0) ? (int)buf[1] : 0;
     if (version == 0 || n < (version == 1 ? PREPROCESS_STATS_HEADER_V1 : PREPROCESS_STATS_HEADER))
-        return dsc_fail("the normalisation statistics are not a version 1 or %g record; save the model again with this version of dsc",
+        return dsc_fail("the normalisation statistics are not a version 1 to %g record; save the model again with this version of dsc",
                         PREPROCESS_STATS_VERSION);
     const double *p = buf + 2;
-    st->nvars = (int)*p++;
-    st->nlat = (int)*p++;
-    st->nlon = (int)*p++;
-    st->height = (int)*p++;
-    st->width = (int)*p++;
-    st->scaling = (scale_mode)(int)*p++;
-    st->anomalies = (int)*p++;
+    st->nvars = entry_int(*p++);
+    st->nlat = entry_int(*p++);
+    st->nlon = entry_int(*p++);
+    st->height = entry_int(*p++);
+    st->width = entry_int(*p++);
+    st->scaling = (scale_mode)entry_int(*p++);
+    st->anomalies = entry_int(*p++);
     if (version == 1) st->climatology_kind = st->anomalies ? CLIMATOLOGY_DAILY : CLIMATOLOGY_HARMONIC;
     else {
-        st->climatology_kind = (climatology_kind)(int)*p++;
-        st->harmonics = (int)*p++;
+        st->climatology_kind = (climatology_kind)entry_int(*p++);
+        st->harmonics = entry_int(*p++);
         st->time_origin = *p++;
-        st->nslots = (int)*p++;
+        st->nslots = entry_int(*p++);
     }
     if (header_bad(st, version, n)) {
         memset(st, 0, sizeof *st);
@@ -596,7 +666,7 @@ int preprocess_stats_unpack(preprocess_stats *st, const double *buf, size_t n)
         for (size_t k = 0; k < CLIMATOLOGY_DAYS * sample; k++) st->climatology[k] = (float)*p++;
     if (harmonic) {
         for (int k = 0; k < st->nslots; k++) {
-            st->slot_hour[k] = (int)*p++;
+            st->slot_hour[k] = entry_int(*p++);
             if (st->slot_hour[k] < 0 || st->slot_hour[k] > 23 || (k > 0 && st->slot_hour[k] <= st->slot_hour[k - 1])) {
                 preprocess_stats_destroy(st);
                 memset(st, 0, sizeof *st);
@@ -604,6 +674,11 @@ int preprocess_stats_unpack(preprocess_stats *st, const double *buf, size_t n)
             }
         }
         for (size_t k = 0; k < ncoef; k++) st->coef[k] = *p++;
+    }
+    if (version >= 3 && unpack_inputs(st, p) != DSC_OK) {
+        preprocess_stats_destroy(st);
+        memset(st, 0, sizeof *st);
+        return DSC_ERR;
     }
     return DSC_OK;
 }

@@ -5,6 +5,7 @@
 #include "run_common.h"
 #include "labels.h"
 #include "metrics.h"
+#include "model_inputs.h"
 #include "output_file.h"
 #include "partition.h"
 #include "status.h"
@@ -232,11 +233,16 @@ int run_input_load(MPI_Comm comm, char **files, int nfiles, const era5_options *
                    const preprocess_stats *given, run_input *in)
 {
     memset(in, 0, sizeof *in);
-    double t0 = MPI_Wtime();
-    int status = era5_catalog_open(comm, files, nfiles, eo, &in->cat);
-    if (status != DSC_OK) return DSC_ERR;
+    if (era5_catalog_open(comm, files, nfiles, eo, &in->cat) != DSC_OK) return DSC_ERR;
     in->have_cat = 1;
-    status = era5_read_samples(comm, &in->cat, eo, &in->samples);
+    return run_input_read(comm, eo, po, given, in);
+}
+
+int run_input_read(MPI_Comm comm, const era5_options *eo, const preprocess_options *po, const preprocess_stats *given,
+                   run_input *in)
+{
+    double t0 = MPI_Wtime();
+    int status = era5_read_samples(comm, &in->cat, eo, &in->samples);
     if (status != DSC_OK) goto fail;
     in->have_samples = 1;
     double t1 = MPI_Wtime();
@@ -258,6 +264,9 @@ int run_input_load(MPI_Comm comm, char **files, int nfiles, const era5_options *
         free(buf);
         if (dsc_agree(comm, status) != DSC_OK) goto fail;
     } else if (preprocess_fit(comm, s, po, &in->stats) != DSC_OK) {
+        goto fail;
+    } else if (dsc_agree(comm, model_inputs_describe(&in->stats, &in->cat)) != DSC_OK) { /* saved with a model */
+        preprocess_stats_destroy(&in->stats);
         goto fail;
     }
     in->have_stats = 1;
@@ -336,4 +345,29 @@ int run_stats_blob(const preprocess_stats *st, void **blob, size_t *bytes)
     *blob = buf;
     *bytes = n * sizeof(double);
     return DSC_OK;
+}
+
+int run_stats_blob_matches(const void *saved, size_t saved_bytes, const void *blob, size_t blob_bytes)
+{
+    if (saved_bytes == blob_bytes && memcmp(saved, blob, blob_bytes) == 0) return 1;
+    /* a record without the inputs (an older dsc): the same normalisation? */
+    preprocess_stats st;
+    if (preprocess_stats_unpack(&st, blob, blob_bytes / sizeof(double)) != DSC_OK) {
+        dsc_clear();
+        return 0;
+    }
+    free(st.lat);
+    free(st.lon);
+    st.lat = st.lon = NULL;
+    st.has_inputs = 0;
+    size_t n = preprocess_stats_packed_size(&st);
+    double *buf = malloc(n * sizeof(double));
+    int same = buf && n * sizeof(double) == saved_bytes;
+    if (same) {
+        preprocess_stats_pack(&st, buf);
+        same = memcmp(buf, saved, saved_bytes) == 0;
+    }
+    free(buf);
+    preprocess_stats_destroy(&st);
+    return same;
 }

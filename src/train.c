@@ -124,6 +124,8 @@ int train_state_unpack(train_state *s, const void *buf, size_t bytes, const char
         s->T = (long long)d[6];
         s->K = (int)d[7];
         s->alpha = d[10] > 0 ? d[10] : 1.0;
+        s->iteration = (long)d[2];
+        s->centroids_ready = d[3] != 0; /* 0: stopped during pre-training, no clusters yet */
         return DSC_OK;
     }
     if ((long long)d[6] != s->T || (int)d[7] != s->K)

@@ -337,7 +337,7 @@ static void test_preprocess(MPI_Comm comm, int rank, int nranks)
         int refused = preprocess_stats_unpack(&back, buf, n) == DSC_ERR && preprocess_stats_unpack(&back, buf, n - 1) == DSC_ERR;
         dsc_clear();
         buf[2] = V;
-        buf[1] = 3.0; /* a version from the future */
+        buf[1] = 4.0; /* a version from the future */
         refused = refused && preprocess_stats_unpack(&back, buf, n) == DSC_ERR && strstr(dsc_message(), "version");
         dsc_clear();
         tap_check_all(comm, refused, "%s: a damaged statistics record is refused", name);
