@@ -4,7 +4,9 @@
 # (parameters within 1e-4, labels on >= 99% of the time steps), the same
 # rank count twice bitwise, replicas bitwise identical, stop on a signal
 # and --resume ending with exactly the labels of an uninterrupted run,
-# dsc predict and dsc eval on the run's outputs, the encoder-only variant,
+# dsc predict and dsc eval on the run's outputs, the model's inputs matched
+# by name and checked (units, grid; a run stopped in pre-training refused),
+# the encoder-only variant,
 # a sequence window, --config, and bad input (one error line, exit != 0,
 # nothing overwritten).
 . ./tests/testenv.sh
@@ -51,6 +53,67 @@ check "dsc predict with model.ckpt on the training data gives the training label
 check "dsc eval --metric-space latent reads model.ckpt" sh -c \
   "$(launcher 2) '$DSC' eval --metric-space latent --model '$WORK/r2/model.ckpt' --labels '$WORK/r2/labels.csv' -o '$WORK/l.json' $FILES > /dev/null \
    && grep -q '\"n_features\": 8' '$WORK/l.json'"
+
+# The model's inputs: dsc predict and dsc eval --model match the variables
+# by name (any order of --vars or of the file), check units and grid, warn
+# about a model of an older dsc (matched by position), and refuse a run
+# stopped during pre-training.  A tiny model on t2m and sp, trained with
+# --vars t2m,sp: the file holds sp before t2m.
+check "dsc synth writes one year of sp and t2m on a 12x10 grid" "$DSC" synth -q -o "$WORK/iv" --years 2001-2001 --grid 12x10 --regimes 4 --vars t2m,sp
+IV="$WORK/iv/era5_2001.nc"
+TINY="-k 3 --conv 4,4,4,4,4 --lstm 8,8 --latent 4 --batch 32 --pretrain-epochs 2 --max-iter 20 --update-interval 10 --kmeans-init 2"
+check "a tiny model trained on --vars t2m,sp" "$DSC" train -q $TINY --vars t2m,sp -o "$WORK/ivr" "$IV"
+check "a copy of the data with the variables in the other order (t2m, sp)" "$PYTHON" "$CHECK" copy "$IV" "$WORK/iv_rev.nc" reverse
+check "a copy whose sp is in hPa" "$PYTHON" "$CHECK" copy "$IV" "$WORK/iv_hpa.nc" units sp hPa
+check "dsc synth writes the same grid size at other coordinates (0.3 degrees)" "$DSC" synth -q -o "$WORK/iv3" --years 2001-2001 --grid 12x10 --resolution 0.3 --regimes 4 --vars t2m,sp
+check "dsc synth writes t2m and u10 (no sp)" "$DSC" synth -q -o "$WORK/ivu" --years 2001-2001 --grid 12x10 --regimes 4 --vars t2m,u10
+for np in 1 3; do
+  check "predict, $np rank(s): --vars t2m,sp, --vars sp,t2m, no --vars and a file in the other order give the training labels" sh -c \
+    "$(launcher $np) '$DSC' predict -q -m '$WORK/ivr/model.ckpt' --vars t2m,sp -o '$WORK/ivp$np.a' '$IV' \
+     && $(launcher $np) '$DSC' predict -q -m '$WORK/ivr/model.ckpt' --vars sp,t2m -o '$WORK/ivp$np.b' '$IV' \
+     && $(launcher $np) '$DSC' predict -q -m '$WORK/ivr/model.ckpt' -o '$WORK/ivp$np.c' '$IV' \
+     && $(launcher $np) '$DSC' predict -q -m '$WORK/ivr/model.ckpt' -o '$WORK/ivp$np.d' '$WORK/iv_rev.nc' \
+     && for x in a b c d; do cmp '$WORK/ivr/labels.csv' '$WORK/ivp$np.'\$x/labels.csv || exit 1; done"
+  check "eval --metric-space latent, $np rank(s): the same silhouettes with --vars t2m,sp and sp,t2m" sh -c \
+    "$(launcher $np) '$DSC' eval --metric-space latent --model '$WORK/ivr/model.ckpt' --vars t2m,sp -l '$WORK/ivr/labels.csv' -o '$WORK/ive$np.a.json' '$IV' > /dev/null \
+     && $(launcher $np) '$DSC' eval --metric-space latent --model '$WORK/ivr/model.ckpt' --vars sp,t2m -l '$WORK/ivr/labels.csv' -o '$WORK/ive$np.b.json' '$IV' > /dev/null \
+     && '$PYTHON' '$CHECK' same-metrics '$WORK/ive$np.a.json' '$WORK/ive$np.b.json'"
+done
+P2="$(launcher 2) $DSC predict -q -m $WORK/ivr/model.ckpt"
+expect_error "predict: --vars without one of the model's variables" "ivr/model.ckpt: the model takes the variables t2m, sp; --vars leaves out 'sp'" \
+  $P2 --vars t2m -o "$WORK/ivx1" "$IV"
+expect_error "predict: --vars with a variable the model does not take" "ivr/model.ckpt: .*--vars gives 'u10', which is not one of them" \
+  $P2 --vars t2m,sp,u10 -o "$WORK/ivx2" "$IV"
+expect_error "predict: data without one of the model's variables" "ivr/model.ckpt: the model takes the variables t2m, sp, but the data have no 'sp'" \
+  $P2 -o "$WORK/ivx3" "$WORK/ivu/era5_2001.nc"
+expect_error "predict: the same grid size at other coordinates" "ivr/model.ckpt: latitude 1 of the data is 44.7, the model's is 44.75" \
+  $P2 -o "$WORK/ivx4" "$WORK/iv3/era5_2001.nc"
+expect_error "predict: another grid size" "ivr/model.ckpt: the model was trained on a 12x10 grid .*the data have 5x5; select the model's area with --box" \
+  $P2 --box 44,45,-30,-29 -o "$WORK/ivx5" "$IV"
+expect_error "predict: other units" "ivr/model.ckpt: variable 'sp' is in hPa in the data .* but the model was trained on Pa" \
+  $P2 -o "$WORK/ivx6" "$WORK/iv_hpa.nc"
+expect_error "eval --model: the same grid size at other coordinates" "ivr/model.ckpt: latitude 1 of the data is 44.7" \
+  $(launcher 2) "$DSC" eval --metric-space latent --model "$WORK/ivr/model.ckpt" -l "$WORK/ivr/labels.csv" -o "$WORK/ivx7.json" "$WORK/iv3/era5_2001.nc"
+check "no outputs after the errors" sh -c "! ls '$WORK'/ivx*/labels.csv '$WORK/ivx7.json' 2> /dev/null"
+check "a model as an older dsc wrote it (statistics without the inputs)" "$PYTHON" "$CHECK" strip-inputs "$WORK/ivr/model.ckpt" "$WORK/iv_old.ckpt"
+check "predict with an older model: one warning (variables by position), the training labels with --vars in training order" sh -c \
+  "$(launcher 2) '$DSC' predict -q -m '$WORK/iv_old.ckpt' --vars t2m,sp -o '$WORK/ivo' '$IV' 2> '$WORK/ivo.err' \
+   && [ \$(grep -c 'matched to it by position' '$WORK/ivo.err') = 1 ] && cmp '$WORK/ivr/labels.csv' '$WORK/ivo/labels.csv'"
+# a run stopped by SIGTERM during pre-training: its checkpoint has no centroids
+: > "$WORK/ivs.log"
+"$DSC" train $TINY --pretrain-epochs 100000 -o "$WORK/ivs" "$IV" > "$WORK/ivs.log" 2>&1 &
+_pid=$!
+_i=0
+while [ $_i -lt 600 ] && ! grep -q '^pre-training epoch' "$WORK/ivs.log"; do sleep 0.1; _i=$((_i + 1)); done
+kill -s TERM $_pid
+wait $_pid
+_rc=$?
+if [ $_rc -eq 3 ] && [ -s "$WORK/ivs/checkpoint.ckpt" ]; then pass "a run stopped during pre-training: exit status 3, checkpoint written"
+else cp "$WORK/ivs.log" "$WORK/log"; fail "a run stopped during pre-training: exit status $_rc (expected 3)"; fi
+expect_error "predict refuses a checkpoint of pre-training" "ivs/checkpoint.ckpt: the run was stopped during pre-training .*dsc train --resume" \
+  $(launcher 2) "$DSC" predict -m "$WORK/ivs/checkpoint.ckpt" -o "$WORK/ivx8" "$IV"
+expect_error "eval --model refuses a checkpoint of pre-training" "ivs/checkpoint.ckpt: the run was stopped during pre-training" \
+  $(launcher 2) "$DSC" eval --metric-space latent --model "$WORK/ivs/checkpoint.ckpt" -l "$WORK/ivr/labels.csv" -o "$WORK/ivx9.json" "$IV"
 
 # Stop on a signal, resume: exactly the labels and parameters of an
 # uninterrupted run with the same rank count.

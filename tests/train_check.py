@@ -5,11 +5,18 @@
   train_check.py outputs DIR T K               every output file of a run is there and consistent
   train_check.py eval RUN.json EVAL.json       dsc eval of the run's labels equals the run's metrics
   train_check.py pretrain RUN.json N           the run pre-trained N epochs (one loss per epoch)
+  train_check.py same-metrics A.json B.json    the silhouettes and Davies-Bouldin of two runs agree to 1e-9
+  train_check.py copy SRC.nc DST.nc reverse    a copy with the field variables in reverse order
+  train_check.py copy SRC.nc DST.nc units VAR U  a copy whose VAR has units U
+  train_check.py strip-inputs A.ckpt B.ckpt    A as an older dsc wrote it: statistics record version 2,
+                                               without the names, units and coordinates of the inputs
 Exits non-zero with a message on any failure.
 """
 import json
 import struct
 import sys
+
+import numpy as np
 
 
 def read_params(path):
@@ -118,6 +125,80 @@ def pretrain(run, n):
     print(f"{n} pre-training epochs")
 
 
+def same_metrics(a, b):
+    x, y = json.load(open(a)), json.load(open(b))
+    for key in ("silhouette", "silhouette_cosine", "davies_bouldin"):
+        if x[key] is None or y[key] is None or abs(x[key] - y[key]) > 1e-9 * max(1.0, abs(y[key])):
+            raise SystemExit(f"{key}: {a} {x[key]}, {b} {y[key]}")
+    print("same metrics")
+
+
+def copy(src, dst, how, var=None, units=None):
+    """Copies a netCDF file variable by variable (raw values, every
+    attribute), field variables in reverse order or with other units."""
+    import netCDF4
+    with netCDF4.Dataset(src) as a, netCDF4.Dataset(dst, "w", format=a.data_model) as b:
+        a.set_auto_maskandscale(False)
+        b.setncatts({k: a.getncattr(k) for k in a.ncattrs()})
+        for name, d in a.dimensions.items():
+            b.createDimension(name, None if d.isunlimited() else len(d))
+        coords = [n for n in a.variables if n in a.dimensions]
+        fields = [n for n in a.variables if n not in a.dimensions]
+        if how == "reverse":
+            fields = fields[::-1]
+        for name in coords + fields:
+            v = a.variables[name]
+            atts = {k: v.getncattr(k) for k in v.ncattrs()}
+            w = b.createVariable(name, v.dtype, v.dimensions, fill_value=atts.pop("_FillValue", None))
+            w.set_auto_maskandscale(False)
+            if how == "units" and name == var:
+                atts["units"] = units
+            w.setncatts(atts)
+            w[:] = v[:]
+    print(f"{dst}: {how}")
+
+
+def fnv1a(data):
+    h = 0xCBF29CE484222325
+    for byte in data:
+        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def strip_inputs(src, dst):
+    """The checkpoint with its statistics record turned into version 2 (as
+    before the inputs were recorded), size and checksum recomputed."""
+    b = bytearray(open(src, "rb").read())
+    off = 24
+    (narch,) = struct.unpack_from("<I", b, off)
+    off += 4 + 4 * narch + 8
+    (nt,) = struct.unpack_from("<I", b, off)
+    off += 4
+    for _ in range(nt):
+        (ln,) = struct.unpack_from("<I", b, off)
+        off += 4 + ln
+        (nd,) = struct.unpack_from("<I", b, off)
+        off += 4 + 4 * nd + 16
+    (n,) = struct.unpack_from("<Q", b, off)
+    off += 8 + 4 * n
+    off += 4 + 28 + 8  # optimizer kind, settings, step
+    (ns,) = struct.unpack_from("<I", b, off)
+    off += 4 + 4 * n * ns
+    off += 32 + 4 + 32 + 16  # dropout rng, caller rng, counters
+    (nb,) = struct.unpack_from("<Q", b, off)
+    rec = np.frombuffer(bytes(b[off + 8:off + 8 + nb]), dtype="<f8").copy()
+    if rec[1] != 3:
+        raise SystemExit(f"{src}: statistics record version {rec[1]}, expected 3")
+    V, Y, X = int(rec[2]), int(rec[3]), int(rec[4])
+    rec = rec[:len(rec) - (V * 2 * 64 + Y + X)]
+    rec[1] = 2
+    out = b[:off] + struct.pack("<Q", rec.nbytes) + rec.tobytes() + b[off + 8 + nb:-8]
+    out[16:24] = struct.pack("<Q", len(out) + 8)
+    out += struct.pack("<Q", fnv1a(out))
+    open(dst, "wb").write(out)
+    print(f"{dst}: statistics record version 2")
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "params":
@@ -130,5 +211,11 @@ if __name__ == "__main__":
         evaluate(sys.argv[2], sys.argv[3])
     elif cmd == "pretrain":
         pretrain(sys.argv[2], int(sys.argv[3]))
+    elif cmd == "same-metrics":
+        same_metrics(sys.argv[2], sys.argv[3])
+    elif cmd == "copy":
+        copy(*sys.argv[2:])
+    elif cmd == "strip-inputs":
+        strip_inputs(sys.argv[2], sys.argv[3])
     else:
         raise SystemExit(f"unknown command {cmd}")
