@@ -121,10 +121,11 @@ int train_state_unpack(train_state *s, const void *buf, size_t bytes, const char
     if (bytes < (STATE_HEADER + 8) * sizeof(double) || d[0] != STATE_MAGIC || d[1] != STATE_VERSION)
         return dsc_fail("%s: no training state of this dsc version in the checkpoint; resume only from a checkpoint of dsc train", path);
     if (s->T < 0) { /* any size: dsc predict reads the state of a trained model */
-        s->T = (long long)d[6];
-        s->K = (int)d[7];
+        /* (range-checked: a damaged header must not overflow the conversions) */
+        s->T = d[6] >= 0 && d[6] < 1e15 ? (long long)d[6] : 0;
+        s->K = d[7] >= 0 && d[7] < 1e9 ? (int)d[7] : 0;
         s->alpha = d[10] > 0 ? d[10] : 1.0;
-        s->iteration = (long)d[2];
+        s->iteration = d[2] >= 0 && d[2] < 1e15 ? (long)d[2] : 0;
         s->centroids_ready = d[3] != 0; /* 0: stopped during pre-training, no clusters yet */
         return DSC_OK;
     }

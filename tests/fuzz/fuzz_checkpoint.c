@@ -1,7 +1,13 @@
 /*
  * fuzz_checkpoint.c - model checkpoints (src/checkpoint.c), read the way
- * dsc predict / dsc eval / dsc train --resume do: checkpoint_read_config,
- * a model (and optimizer) of that architecture, checkpoint_load.
+ * dsc predict / dsc eval / dsc train --resume do: checkpoint_read_extra
+ * (what model_inputs_open reads first), checkpoint_read_config, a model
+ * (and optimizer) of that architecture, checkpoint_load; the statistics
+ * blob of either read is unpacked (preprocess_stats_unpack: with the
+ * model's inputs, variable names, units and coordinates, from record
+ * version 3) and the training state checked for trained centroids
+ * (model_inputs_check_trained).  The seed inputs_2x4x4.ckpt has all of
+ * these, pretrain_2x4x4.ckpt the state of a run stopped in pre-training.
  *
  * A checkpoint carries its size and an FNV-1a checksum, which random
  * mutations almost never keep right; the target therefore writes the input
@@ -14,7 +20,9 @@
 #include "checkpoint.h"
 #include "fuzz_common.h"
 #include "model.h"
+#include "model_inputs.h"
 #include "optimizer.h"
+#include "preprocess.h"
 
 #define HEADER_BYTES 24
 
@@ -48,6 +56,25 @@ static int small_enough(const model_config *c)
     return c->lstm[0] <= 64 && c->lstm[1] <= 64 && c->latent <= 64 && c->clusters <= 64 && c->kernel <= 7;
 }
 
+/* What dsc predict and dsc eval do with the blob and the state. */
+static void use_extra(checkpoint_extra *x)
+{
+    if (x->blob && x->blob_bytes >= sizeof(double)) {
+        preprocess_stats st;
+        if (preprocess_stats_unpack(&st, x->blob, x->blob_bytes / sizeof(double)) == DSC_OK) {
+            /* and packs again (as dsc train --resume compares it) */
+            double *again = malloc(preprocess_stats_packed_size(&st) * sizeof(double) + 1);
+            if (again) preprocess_stats_pack(&st, again);
+            free(again);
+            preprocess_stats_destroy(&st);
+        }
+    }
+    model_inputs_check_trained(fuzz_path, x->state, x->state_bytes);
+    free(x->blob);
+    free(x->state);
+    dsc_clear();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint8_t *buf = malloc(size ? size : 1);
@@ -63,6 +90,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(buf);
     if (!ok) return 0;
 
+    checkpoint_extra only;
+    if (checkpoint_read_extra(MPI_COMM_SELF, fuzz_path, &only) == DSC_OK) use_extra(&only);
+    dsc_clear();
+
     model_config cfg;
     optimizer_config ocfg;
     int has_opt = 0;
@@ -73,10 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             int with_opt = has_opt && optimizer_create(&opt, &ocfg, m.nparams) == DSC_OK;
             dsc_clear();
             checkpoint_extra extra;
-            if (checkpoint_load(MPI_COMM_SELF, fuzz_path, &m, with_opt ? &opt : NULL, &extra) == DSC_OK) {
-                free(extra.blob);
-                free(extra.state);
-            }
+            if (checkpoint_load(MPI_COMM_SELF, fuzz_path, &m, with_opt ? &opt : NULL, &extra) == DSC_OK) use_extra(&extra);
             if (with_opt) optimizer_destroy(&opt);
             model_destroy(&m);
         }
