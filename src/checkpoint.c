@@ -391,7 +391,7 @@ static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, 
         }
     }
 
-    rng_state dropout_rng;
+    rng_state dropout_rng = {{0, 0, 0, 0}};
     get(r, dropout_rng.s, sizeof dropout_rng.s);
     if (m) m->dropout_rng = dropout_rng;
     uint32_t has_rng = get_u32(r);

@@ -61,7 +61,7 @@ T2="$(launcher 2) $DSC train"
 expect_error "dec with a sequence window" "option --steps 2: dec labels single time steps" $T2 $DEC --steps 2 -o "$WORK/b1" $FILES
 expect_error "bad --dense" "option --dense: '32,32' is not 3 positive integers" $T2 $DEC --dense 32,32 -o "$WORK/b2" $FILES
 check "dsc synth writes a year on another grid" "$DSC" synth -q -o "$WORK/other" --years 2001-2001 --grid 8x8
-expect_error "dsc predict with the dec model on another grid" "trained on 7 variables on a 12x10 grid, the data have 7 on 8x8" \
+expect_error "dsc predict with the dec model on another grid" "r3/model.ckpt: the model was trained on a 12x10 grid .*the data have 8x8" \
   $(launcher 2) "$DSC" predict -m "$WORK/r3/model.ckpt" -o "$WORK/b3" "$WORK/other/era5_2001.nc"
 expect_error "dsc bench does not time dec" "dsc bench: option --variant dec" "$DSC" bench --variant dec --iterations 1
 tap_done

@@ -515,7 +515,7 @@ static void test_harmonic(MPI_Comm comm, int rank, int nranks)
     r = ok ? planted_residual(&later, b, FIELD_SHIFTED, 0) : INFINITY;
     tap_check_all(comm, ok && r < 1e-5, "harmonic: a year outside the fit gets its anomaly from the extrapolated trend and cycle (%.2g)", r);
     size_t n = preprocess_stats_packed_size(&st);
-    double *buf = malloc(n * sizeof(double)), *again = malloc(n * sizeof(double));
+    double *buf = malloc(n * sizeof(double)), *again = calloc(n, sizeof(double));
     preprocess_stats_pack(&st, buf);
     preprocess_stats back;
     int round = preprocess_stats_unpack(&back, buf, n) == DSC_OK;
@@ -530,6 +530,51 @@ static void test_harmonic(MPI_Comm comm, int rank, int nranks)
     int refused = preprocess_stats_unpack(&back, buf, n) == DSC_ERR;
     dsc_clear();
     tap_check_all(comm, refused, "harmonic: a record with an hour-of-day slot of 24 is refused");
+
+    /* version 3: the inputs (names, units, coordinates) travel with the statistics */
+    st.has_inputs = 1;
+    st.lat = malloc((size_t)Y * sizeof(double));
+    st.lon = malloc((size_t)X * sizeof(double));
+    for (int y = 0; y < Y; y++) st.lat[y] = 45.0 - 0.25 * y;
+    for (int x = 0; x < X; x++) st.lon[x] = -30.0 + 0.25 * x;
+    for (int v = 0; v < V; v++) {
+        snprintf(st.var_name[v], sizeof st.var_name[v], "var%d", v);
+        snprintf(st.var_units[v], sizeof st.var_units[v], v ? "m s**-1" : "");
+    }
+    size_t n3 = preprocess_stats_packed_size(&st);
+    double *b3 = malloc(n3 * sizeof(double)), *a3 = malloc(n3 * sizeof(double));
+    preprocess_stats_pack(&st, b3);
+    /* the version 2 record (again, packed from the reloaded statistics above) and then the inputs */
+    int inputs = n3 == n + (size_t)V * 2 * PREPROCESS_STATS_CHARS + Y + X && b3[1] == 3.0 && again[1] == 2.0 &&
+                 memcmp(b3 + 2, again + 2, (n - 2) * sizeof(double)) == 0;
+    if (inputs && preprocess_stats_unpack(&back, b3, n3) == DSC_OK) {
+        preprocess_stats_pack(&back, a3);
+        inputs = back.has_inputs && memcmp(a3, b3, n3 * sizeof(double)) == 0 && back.lat[Y - 1] == st.lat[Y - 1] &&
+                 back.lon[X - 1] == st.lon[X - 1] && strcmp(back.var_name[V - 1], st.var_name[V - 1]) == 0 &&
+                 strcmp(back.var_units[1], "m s**-1") == 0 && back.var_units[0][0] == '\0';
+        preprocess_stats_destroy(&back);
+    } else {
+        inputs = 0;
+    }
+    tap_check_all(comm, inputs, "version 3: names, units and coordinates pack and unpack exactly");
+    const size_t names = n3 - ((size_t)V * 2 * PREPROCESS_STATS_CHARS + Y + X);
+    memcpy(a3, b3, n3 * sizeof(double));
+    a3[names] = 300; /* not a character code */
+    refused = preprocess_stats_unpack(&back, a3, n3) == DSC_ERR;
+    dsc_clear();
+    memcpy(a3, b3, n3 * sizeof(double));
+    for (size_t i = 0; i < PREPROCESS_STATS_CHARS; i++) a3[names + i] = 'x'; /* no end */
+    refused = refused && preprocess_stats_unpack(&back, a3, n3) == DSC_ERR;
+    dsc_clear();
+    memcpy(a3, b3, n3 * sizeof(double));
+    a3[n3 - 1] = NAN; /* a longitude */
+    refused = refused && preprocess_stats_unpack(&back, a3, n3) == DSC_ERR;
+    dsc_clear();
+    refused = refused && preprocess_stats_unpack(&back, b3, n3 - 1) == DSC_ERR;
+    dsc_clear();
+    tap_check_all(comm, refused, "version 3: a bad character code, a name without end, a NaN coordinate, a short record are refused");
+    free(b3);
+    free(a3);
     free(buf);
     free(again);
     free(b);
