@@ -1,7 +1,8 @@
 /*
  * era5_catalog.h - what is in a list of ERA5 netCDF files.
  *
- * era5_catalog_open() looks at every file (collectively, with PnetCDF),
+ * era5_catalog_open() looks at every file (collectively, with PnetCDF or,
+ * for netCDF-4 files, netcdf-c's parallel API: nc_file.h),
  * finds the variables by name or alias, the time / latitude / longitude (and
  * expver) dimensions, the packing of every variable in every file, decodes
  * the CF times, orders the files in time, and checks that grids and
@@ -56,11 +57,16 @@ typedef struct {
                                          (new CDS floats); a NaN or infinite value is missing in any case */
     int ndims;
     int dim_order[4];              /* position of T, E, Y, X in the variable's dims (-1 if absent) */
+    long long chunk[4];            /* netCDF-4: chunk lengths along T, E, Y, X (0: not chunked; classic files) */
+    int deflate_level, shuffle;    /* netCDF-4 compression (0: none) */
+    int filter;                    /* netCDF-4: id of another HDF5 filter (szip, zstd, ...), 0 if none */
 } era5_file_variable;
 
 typedef struct {
     char path[ERA5_PATH_LEN];
-    int format;                    /* NC_FORMAT_CLASSIC, NC_FORMAT_CDF2, NC_FORMAT_CDF5 */
+    int format;                    /* NC_FILE_FORMAT_* of nc_file.h: classic, 64-bit offset, CDF-5, netCDF-4
+                                      (classic model) */
+    int netcdf4;                   /* read with netcdf-c (netCDF-4/HDF5), else PnetCDF */
     long long ntime;               /* time steps stored in the file */
     int time_is_record;            /* time is the unlimited dimension */
     long long nexpver;             /* 0 when there is no expver dimension */

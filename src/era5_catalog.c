@@ -1,8 +1,9 @@
 /*
  * era5_catalog.c - what is in a list of ERA5 netCDF files (see era5_catalog.h).
  *
- * Every rank opens every file with PnetCDF on the same communicator (the
- * header is read once and broadcast by the library), reads the small
+ * Every rank opens every file on the same communicator, with PnetCDF or
+ * (netCDF-4/HDF5 files) netcdf-c's parallel API (nc_file.h; the header is
+ * read once and broadcast by the library), reads the small
  * coordinate variables collectively and so builds the same catalog; field
  * data are left to era5_reader.c.  Files are handled one at a time and
  * closed again.  Each step that may fail on one rank (a missing file, a bad
@@ -15,6 +16,7 @@
  * E expver entries.
  */
 #include "era5_catalog.h"
+#include "nc_file.h"
 #include "nc_header.h"
 #include "status.h"
 
@@ -85,11 +87,13 @@ static void file_scan_destroy(file_scan *s)
     s->lat = s->lon = s->hours = NULL;
 }
 
-/* Rank 0, before PnetCDF sees the file: the errors a user can fix, each
- * with its own message.  *size gets the file size. */
-static int precheck_file(const char *path, long long *size)
+/* Rank 0, before a library sees the file: the errors a user can fix, each
+ * with its own message.  *size gets the file size, *netcdf4 whether it is
+ * netCDF-4/HDF5 (read with netcdf-c) rather than classic (PnetCDF). */
+static int precheck_file(const char *path, long long *size, int *netcdf4)
 {
     struct stat sb;
+    *netcdf4 = 0;
     if (strlen(path) >= ERA5_PATH_LEN) return dsc_fail("%.200s...: path longer than %d characters", path, ERA5_PATH_LEN - 1);
     if (stat(path, &sb) != 0) {
         if (errno == ENOENT || errno == ENOTDIR)
@@ -105,76 +109,84 @@ static int precheck_file(const char *path, long long *size)
     *size = (long long)sb.st_size;
     FILE *fp = fopen(path, "rb");
     if (!fp) return dsc_fail("%s: not readable (%s); check the file permissions", path, strerror(errno));
-    unsigned char magic[8] = {0};
-    size_t n = fread(magic, 1, sizeof magic, fp);
-    /* HDF5 puts its signature at 0, or after a user block at 512, 1024, ... */
-    static const unsigned char hdf5[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
-    int is_hdf5 = (n == 8 && memcmp(magic, hdf5, 8) == 0);
-    for (long off = 512; !is_hdf5 && off < *size && off <= 8192; off *= 2) {
-        unsigned char m2[8];
-        if (fseek(fp, off, SEEK_SET) == 0 && fread(m2, 1, 8, fp) == 8 && memcmp(m2, hdf5, 8) == 0) is_hdf5 = 1;
-    }
+    nc_kind kind = nc_file_sniff(fp, *size);
     /* A header whose counts do not fit in the file can crash PnetCDF. */
     char why[256] = "";
-    int is_cdf = n >= 4 && memcmp(magic, "CDF", 3) == 0 && (magic[3] == 1 || magic[3] == 2 || magic[3] == 5);
+    int is_cdf = kind == NC_KIND_CDF1 || kind == NC_KIND_CDF2 || kind == NC_KIND_CDF5;
     int header_bad = is_cdf && nc_header_check(fp, *size, NULL, why, sizeof why) != 0;
     fclose(fp);
-    if (header_bad) return dsc_fail("%s: truncated or damaged netCDF header (%s); download or convert it again", path, why);
-    if (is_hdf5)
-        return dsc_fail("%s: is netCDF-4/HDF5 (the new CDS format), which this PnetCDF cannot read; convert it with "
-                        "'nccopy -k cdf5 -V number,valid_time,latitude,longitude,VARS in.nc out.nc' (VARS = the "
-                        "variables, e.g. t2m; leave out the string variable expver)",
+    switch (kind) {
+    case NC_KIND_CDF1: case NC_KIND_CDF2: case NC_KIND_CDF5:
+        if (header_bad) return dsc_fail("%s: truncated or damaged netCDF header (%s); download or convert it again", path, why);
+        return DSC_OK;
+    case NC_KIND_HDF5:
+        if (nc_file_have_netcdf4()) {
+            *netcdf4 = 1;
+            return DSC_OK;
+        }
+        return dsc_fail("%s: is netCDF-4/HDF5 (the new CDS format), which this build of dsc cannot read (it was built "
+                        "without netcdf-c's parallel API: rebuild with libnetcdf-mpi-dev, see doc/install.md); or "
+                        "convert it with 'nccopy -k cdf5 -V number,valid_time,latitude,longitude,VARS in.nc out.nc' "
+                        "(VARS = the variables, e.g. t2m; leave out the string variable expver)",
                         path);
-    if (*size == 0) return dsc_fail("%s: empty file (0 bytes); download or convert it again", path);
-    if (n >= 4 && memcmp(magic, "PK\003\004", 4) == 0)
-        return dsc_fail("%s: is a zip archive (the CDS zips the files of one request); unzip it and give the .nc "
-                        "files inside",
-                        path);
-    if (n >= 4 && memcmp(magic, "GRIB", 4) == 0)
+    case NC_KIND_EMPTY: return dsc_fail("%s: empty file (0 bytes); download or convert it again", path);
+    case NC_KIND_ZIP:
+        return dsc_fail("%s: is a zip archive (the CDS zips the files of one request, such as the instant and accum "
+                        "files of a netCDF request, even under a .nc name); unzip it ('unzip -d DIR %s') and give the "
+                        ".nc files inside",
+                        path, path);
+    case NC_KIND_GRIB:
         return dsc_fail("%s: is a GRIB file, not netCDF; convert it with 'cdo -f nc5 copy in.grib out.nc'", path);
-    if (is_cdf) return DSC_OK;
-    if (n < 4 && memcmp(magic, "CDF", n) == 0)
+    case NC_KIND_CDF_TRUNCATED:
         return dsc_fail("%s: truncated netCDF file (%lld bytes); download or convert it again", path, *size);
-    return dsc_fail("%s: not a netCDF file (it does not start with the netCDF signature); give netCDF classic, "
-                    "64-bit offset or CDF-5 files",
-                    path);
+    default:
+        return dsc_fail("%s: not a netCDF file (it does not start with the netCDF or HDF5 signature); give netCDF "
+                        "classic, 64-bit offset, CDF-5 or netCDF-4 files",
+                        path);
+    }
 }
 
-/* The file starts with the netCDF signature (precheck_file), so a header
- * that PnetCDF cannot parse is one cut short or damaged. */
-static int open_error(const char *path, int err)
+/* The file starts with a netCDF or HDF5 signature (precheck_file), so a
+ * header the library cannot parse is one cut short or damaged. */
+static int open_error(const nc_file *nc, const char *path, int err)
 {
     if (err == NC_ENOENT || err == NC_EACCESS || err == NC_EFILE || err == NC_ENOMEM)
-        return dsc_fail("%s: cannot be opened (%s); check the path and its permissions", path, ncmpi_strerror(err));
-    return dsc_fail("%s: truncated or damaged netCDF header (%s); download or convert it again", path,
-                    ncmpi_strerror(err));
+        return dsc_fail("%s: cannot be opened (%s); check the path and its permissions", path, nc_file_strerror(nc, err));
+    return dsc_fail("%s: truncated or damaged %s (%s); download or convert it again", path,
+                    nc->netcdf4 ? "netCDF-4/HDF5 file" : "netCDF header", nc_file_strerror(nc, err));
 }
 
-static const char *find_name(int ncid, const char *const *names, int *dimid)
+static const char *find_name(const nc_file *nc, const char *const *names, int *dimid)
 {
     for (int k = 0; names[k]; k++)
-        if (ncmpi_inq_dimid(ncid, names[k], dimid) == NC_NOERR) return names[k];
+        if (nc_file_inq_dimid(nc, names[k], dimid) == NC_NOERR) return names[k];
     return NULL;
 }
 
-/* Text attribute into buf ("" if absent or not text). */
-static void get_text_att(int ncid, int varid, const char *name, char *buf, size_t len)
+static int is_numeric(int t)
 {
-    nc_type t;
-    MPI_Offset n;
+    return t == NC_BYTE || t == NC_SHORT || t == NC_INT || t == NC_FLOAT || t == NC_DOUBLE || t == NC_UBYTE ||
+           t == NC_USHORT || t == NC_UINT || t == NC_INT64 || t == NC_UINT64;
+}
+
+/* Text attribute into buf ("" if absent or not text). */
+static void get_text_att(const nc_file *nc, int varid, const char *name, char *buf, size_t len)
+{
+    int t;
+    long long n;
     buf[0] = '\0';
-    if (ncmpi_inq_att(ncid, varid, name, &t, &n) != NC_NOERR || t != NC_CHAR) return;
+    if (nc_file_inq_att(nc, varid, name, &t, &n) != NC_NOERR || t != NC_CHAR || n < 0) return;
     if ((size_t)n >= len) {
         char *tmp = malloc((size_t)n + 1);
         if (!tmp) return;
-        if (ncmpi_get_att_text(ncid, varid, name, tmp) == NC_NOERR) {
+        if (nc_file_get_att_text(nc, varid, name, tmp) == NC_NOERR) {
             memcpy(buf, tmp, len - 1);
             buf[len - 1] = '\0';
         }
         free(tmp);
         return;
     }
-    if (ncmpi_get_att_text(ncid, varid, name, buf) != NC_NOERR) n = 0;
+    if (nc_file_get_att_text(nc, varid, name, buf) != NC_NOERR) n = 0;
     buf[n] = '\0';
     /* some writers include the terminating NUL in the length */
     while (n > 0 && (buf[n - 1] == '\0' || buf[n - 1] == ' ')) buf[--n] = '\0';
@@ -182,31 +194,31 @@ static void get_text_att(int ncid, int varid, const char *name, char *buf, size_
 
 /* Numeric attribute as doubles: its number of values (up to max are
  * stored in out), 0 if absent or not numeric. */
-static int get_double_atts(int ncid, int varid, const char *name, double *out, int max)
+static int get_double_atts(const nc_file *nc, int varid, const char *name, double *out, int max)
 {
-    nc_type t;
-    MPI_Offset n;
-    if (ncmpi_inq_att(ncid, varid, name, &t, &n) != NC_NOERR || n < 1 || t == NC_CHAR || n > INT_MAX) return 0;
+    int t;
+    long long n;
+    if (nc_file_inq_att(nc, varid, name, &t, &n) != NC_NOERR || n < 1 || !is_numeric(t) || n > INT_MAX) return 0;
     /* the library writes every value of the attribute, however many */
     double *v = malloc((size_t)n * sizeof *v);
-    if (!v || ncmpi_get_att_double(ncid, varid, name, v) != NC_NOERR) {
+    if (!v || nc_file_get_att_double(nc, varid, name, v) != NC_NOERR) {
         free(v);
         return 0;
     }
-    for (MPI_Offset i = 0; i < n && i < max; i++) out[i] = v[i];
+    for (long long i = 0; i < n && i < max; i++) out[i] = v[i];
     free(v);
     return (int)n;
 }
 
 /* Numeric attribute as double (its first value); 0 if absent. */
-static int get_double_att(int ncid, int varid, const char *name, double *out)
+static int get_double_att(const nc_file *nc, int varid, const char *name, double *out)
 {
-    return get_double_atts(ncid, varid, name, out, 1) > 0;
+    return get_double_atts(nc, varid, name, out, 1) > 0;
 }
 
 /* netCDF's default fill value of a type: data never written read as this,
  * and the netCDF conventions say readers treat it as missing (except bytes). */
-static int default_fill(nc_type t, double *out)
+static int default_fill(int t, double *out)
 {
     switch (t) {
     case NC_SHORT: *out = NC_FILL_SHORT; return 1;
@@ -223,15 +235,15 @@ static int default_fill(nc_type t, double *out)
 
 /* ncmpi_inq_var for variables of at most VAR_DIMS_MAX dimensions; more
  * dimensions: ndims is set, dimids not (no such variable is of interest). */
-static int inquire_var(int ncid, int varid, char *name, nc_type *t, int *ndims, int dimids[VAR_DIMS_MAX])
+static int inquire_var(const nc_file *nc, int varid, char *name, int *t, int *ndims, int dimids[VAR_DIMS_MAX])
 {
-    int err = ncmpi_inq_varndims(ncid, varid, ndims);
+    int err = nc_file_inq_varndims(nc, varid, ndims);
     if (err != NC_NOERR) return err;
-    if (*ndims > VAR_DIMS_MAX) return ncmpi_inq_var(ncid, varid, name, t, NULL, NULL, NULL);
-    return ncmpi_inq_var(ncid, varid, name, t, NULL, dimids, NULL);
+    if (*ndims > VAR_DIMS_MAX) return nc_file_inq_var(nc, varid, name, t, NULL);
+    return nc_file_inq_var(nc, varid, name, t, dimids);
 }
 
-static MPI_Offset type_size(nc_type t)
+static MPI_Offset type_size(int t)
 {
     switch (t) {
     case NC_BYTE: case NC_UBYTE: case NC_CHAR: return 1;
@@ -245,8 +257,9 @@ static MPI_Offset type_size(nc_type t)
 /* The smallest size the file must have for its header to be right: the end
  * of the last byte of data any variable has.  A download cut short (head -c)
  * keeps a valid header but loses data, which PnetCDF would read as zeros. */
-static long long expected_file_size(int ncid)
+static long long expected_file_size(const nc_file *nc)
 {
+    const int ncid = nc->ncid; /* a classic file: PnetCDF */
     MPI_Offset header = 0, recsize = 0, numrecs = 0;
     int nvars = 0, unlimdim = -1;
     ncmpi_inq_header_size(ncid, &header);
@@ -257,9 +270,9 @@ static long long expected_file_size(int ncid)
     long long need = (long long)header;
     for (int v = 0; v < nvars; v++) {
         MPI_Offset offset, tsize;
-        nc_type t;
+        int t;
         int ndims, dimids[VAR_DIMS_MAX];
-        if (inquire_var(ncid, v, NULL, &t, &ndims, dimids) != NC_NOERR || ndims > VAR_DIMS_MAX) continue;
+        if (inquire_var(nc, v, NULL, &t, &ndims, dimids) != NC_NOERR || ndims > VAR_DIMS_MAX) continue;
         if (ncmpi_inq_varoffset(ncid, v, &offset) != NC_NOERR) continue;
         if ((tsize = type_size(t)) == 0) continue;
         int is_record = ndims > 0 && dimids[0] == unlimdim;
@@ -286,12 +299,6 @@ static long long expected_file_size(int ncid)
     return need;
 }
 
-static int is_numeric(nc_type t)
-{
-    return t == NC_BYTE || t == NC_SHORT || t == NC_INT || t == NC_FLOAT || t == NC_DOUBLE || t == NC_UBYTE ||
-           t == NC_USHORT || t == NC_UINT || t == NC_INT64 || t == NC_UINT64;
-}
-
 /* Local: dimensions, coordinates and field variables of an open file. */
 /* Whether the file variable name is one of --vars (every one when absent). */
 static int requested(const era5_options *opt, const char *name)
@@ -302,39 +309,62 @@ static int requested(const era5_options *opt, const char *name)
     return 0;
 }
 
-static int inspect_header(int ncid, const char *path, const era5_options *opt, file_scan *s, int *time_varid, int *lat_varid,
+/* netCDF-4: the chunk lengths along time, expver, latitude and longitude and
+ * the compression of a field (what the reader aligns its requests to, and
+ * what dsc info shows); a filter this HDF5 cannot apply is refused here, not
+ * at the first read. */
+static int describe_storage(const nc_file *nc, const char *path, const char *name, era5_file_variable *fv)
+{
+    nc_file_storage st;
+    int err = nc_file_inq_storage(nc, fv->varid, fv->ndims, &st);
+    if (err != NC_NOERR)
+        return dsc_fail("%s: variable %s: its storage cannot be read (%s); the file may be damaged", path, name,
+                        nc_file_strerror(nc, err));
+    if (st.filtered < 0)
+        return dsc_fail("%s: variable %s is compressed with HDF5 filter %d, which this HDF5 cannot decompress; "
+                        "rewrite it with 'nccopy -d 1 in.nc out.nc' (deflate) or load an HDF5 with that filter "
+                        "(HDF5_PLUGIN_PATH)",
+                        path, name, -st.filtered);
+    for (int k = 0; k < 4; k++) fv->chunk[k] = st.chunked && fv->dim_order[k] >= 0 ? st.chunk[fv->dim_order[k]] : 0;
+    fv->deflate_level = st.deflate_level;
+    fv->shuffle = st.shuffle;
+    fv->filter = st.filtered;
+    return DSC_OK;
+}
+
+static int inspect_header(const nc_file *nc, const char *path, const era5_options *opt, file_scan *s, int *time_varid, int *lat_varid,
                           int *lon_varid)
 {
     era5_file *f = &s->file;
     int tdim, ydim, xdim, edim = -1, unlimdim = -1;
-    const char *tname = find_name(ncid, time_names, &tdim);
-    const char *yname = find_name(ncid, lat_names, &ydim);
-    const char *xname = find_name(ncid, lon_names, &xdim);
+    const char *tname = find_name(nc, time_names, &tdim);
+    const char *yname = find_name(nc, lat_names, &ydim);
+    const char *xname = find_name(nc, lon_names, &xdim);
     if (!tname) return dsc_fail("%s: no time dimension (looked for time, valid_time, t); give ERA5 files with a time axis", path);
     if (!yname) return dsc_fail("%s: no latitude dimension (looked for latitude, lat, y); give ERA5 files on a latitude/longitude grid", path);
     if (!xname) return dsc_fail("%s: no longitude dimension (looked for longitude, lon, x); give ERA5 files on a latitude/longitude grid", path);
     snprintf(s->time_dim_name, sizeof s->time_dim_name, "%s", tname);
     snprintf(s->lat_dim_name, sizeof s->lat_dim_name, "%s", yname);
     snprintf(s->lon_dim_name, sizeof s->lon_dim_name, "%s", xname);
-    if (ncmpi_inq_dimid(ncid, "expver", &edim) != NC_NOERR) edim = -1;
-    ncmpi_inq_unlimdim(ncid, &unlimdim);
-    MPI_Offset len;
-    ncmpi_inq_dimlen(ncid, tdim, &len);
+    if (nc_file_inq_dimid(nc, "expver", &edim) != NC_NOERR) edim = -1;
+    nc_file_inq_unlimdim(nc, &unlimdim);
+    long long len;
+    nc_file_inq_dimlen(nc, tdim, &len);
     f->ntime = len;
     f->time_is_record = (tdim == unlimdim);
-    ncmpi_inq_dimlen(ncid, ydim, &len);
+    nc_file_inq_dimlen(nc, ydim, &len);
     f->file_nlat = len;
-    ncmpi_inq_dimlen(ncid, xdim, &len);
+    nc_file_inq_dimlen(nc, xdim, &len);
     f->file_nlon = len;
     f->nexpver = 0;
     if (edim >= 0) {
-        ncmpi_inq_dimlen(ncid, edim, &len);
+        nc_file_inq_dimlen(nc, edim, &len);
         f->nexpver = len;
     }
     if (f->ntime == 0) return dsc_fail("%s: holds no time steps (%s has length 0); leave the file out", path, tname);
     if (f->file_nlat == 0 || f->file_nlon == 0)
         return dsc_fail("%s: empty grid (%lld x %lld); give ERA5 files with data", path, f->file_nlat, f->file_nlon);
-    ncmpi_inq_format(ncid, &f->format);
+    nc_file_inq_format(nc, &f->format);
 
     /* coordinate variables carry the name of their dimension */
     const char *cname[3] = {tname, yname, xname};
@@ -342,26 +372,26 @@ static int inspect_header(int ncid, const char *path, const era5_options *opt, f
     int *cvar[3] = {time_varid, lat_varid, lon_varid};
     for (int k = 0; k < 3; k++) {
         int ndims, dimids[VAR_DIMS_MAX];
-        nc_type t;
-        if (ncmpi_inq_varid(ncid, cname[k], cvar[k]) != NC_NOERR)
+        int t;
+        if (nc_file_inq_varid(nc, cname[k], cvar[k]) != NC_NOERR)
             return dsc_fail("%s: no coordinate variable '%s'; give ERA5 files with %s values", path, cname[k], cname[k]);
-        inquire_var(ncid, *cvar[k], NULL, &t, &ndims, dimids);
+        inquire_var(nc, *cvar[k], NULL, &t, &ndims, dimids);
         if (ndims != 1 || dimids[0] != cdim[k] || !is_numeric(t))
             return dsc_fail("%s: coordinate variable '%s' is not a numeric 1-D variable along %s", path, cname[k], cname[k]);
     }
-    get_text_att(ncid, *time_varid, "units", s->time_units, sizeof s->time_units);
-    get_text_att(ncid, *time_varid, "calendar", s->calendar, sizeof s->calendar);
+    get_text_att(nc, *time_varid, "units", s->time_units, sizeof s->time_units);
+    get_text_att(nc, *time_varid, "calendar", s->calendar, sizeof s->calendar);
     if (!s->time_units[0]) return dsc_fail("%s: time variable '%s' has no units attribute (such as 'hours since 1900-01-01')", path, tname);
 
     /* field variables: time, latitude, longitude and perhaps expver, nothing else */
     int nvars;
-    ncmpi_inq_nvars(ncid, &nvars);
+    nc_file_inq_nvars(nc, &nvars);
     s->nfields = 0;
     for (int v = 0; v < nvars; v++) {
         char name[NC_MAX_NAME + 1];
-        nc_type t;
+        int t;
         int ndims, dimids[VAR_DIMS_MAX];
-        inquire_var(ncid, v, name, &t, &ndims, dimids);
+        inquire_var(nc, v, name, &t, &ndims, dimids);
         if (!is_numeric(t) || ndims < 3 || ndims > 4) continue;
         int order[4] = {-1, -1, -1, -1}, other = 0;
         for (int d = 0; d < ndims; d++) {
@@ -389,8 +419,8 @@ static int inspect_header(int ncid, const char *path, const era5_options *opt, f
         fv->xtype = t;
         fv->ndims = ndims;
         memcpy(fv->dim_order, order, sizeof order);
-        int has_scale = get_double_att(ncid, v, "scale_factor", &fv->scale_factor);
-        int has_offset = get_double_att(ncid, v, "add_offset", &fv->add_offset);
+        int has_scale = get_double_att(nc, v, "scale_factor", &fv->scale_factor);
+        int has_offset = get_double_att(nc, v, "add_offset", &fv->add_offset);
         if (!has_scale) fv->scale_factor = 1.0;
         if (!has_offset) fv->add_offset = 0.0;
         /* a zero scale_factor turns every value into add_offset, and a
@@ -405,14 +435,15 @@ static int inspect_header(int ncid, const char *path, const era5_options *opt, f
                             "(a finite number)",
                             path, name, fv->add_offset);
         fv->packed = has_scale || has_offset;
-        fv->has_fill = get_double_att(ncid, v, "_FillValue", &fv->fill_value);
+        fv->has_fill = get_double_att(nc, v, "_FillValue", &fv->fill_value);
         if (!fv->has_fill) fv->has_fill = default_fill(t, &fv->fill_value);
-        fv->has_missing = get_double_atts(ncid, v, "missing_value", fv->missing_value, ERA5_MAX_MISSING);
+        fv->has_missing = get_double_atts(nc, v, "missing_value", fv->missing_value, ERA5_MAX_MISSING);
         if (fv->has_missing > ERA5_MAX_MISSING)
             return dsc_fail("%s: variable %s lists %d values in missing_value; give at most %d", path, name,
                             fv->has_missing, ERA5_MAX_MISSING);
-        get_text_att(ncid, v, "units", s->units[i], sizeof s->units[i]);
-        get_text_att(ncid, v, "long_name", s->long_name[i], sizeof s->long_name[i]);
+        if (describe_storage(nc, path, name, fv) != DSC_OK) return DSC_ERR;
+        get_text_att(nc, v, "units", s->units[i], sizeof s->units[i]);
+        get_text_att(nc, v, "long_name", s->long_name[i], sizeof s->long_name[i]);
     }
     if (s->nfields == 0)
         return dsc_fail("%s: no field variables with dimensions (%s, %s, %s); give ERA5 files with gridded data", path,
@@ -447,19 +478,22 @@ static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, f
     memset(s, 0, sizeof *s);
     long long size = 0;
     int status = DSC_OK;
-    if (rank == 0) status = precheck_file(path, &size);
+    int netcdf4 = 0;
+    if (rank == 0) status = precheck_file(path, &size, &netcdf4);
     if (dsc_agree(comm, status) != DSC_OK) return DSC_ERR;
+    MPI_Bcast(&netcdf4, 1, MPI_INT, 0, comm);
 
-    int ncid = -1;
-    int err = ncmpi_open(comm, path, NC_NOWRITE, MPI_INFO_NULL, &ncid);
+    nc_file nc;
+    int err = nc_file_open(comm, path, netcdf4, &nc);
     /* A rank whose open succeeded while another's failed keeps its handle:
      * closing is collective and would wait for the failed rank. */
-    if (dsc_agree(comm, err == NC_NOERR ? DSC_OK : open_error(path, err)) != DSC_OK) return DSC_ERR;
+    if (dsc_agree(comm, err == NC_NOERR ? DSC_OK : open_error(&nc, path, err)) != DSC_OK) return DSC_ERR;
     snprintf(s->file.path, sizeof s->file.path, "%s", path);
+    s->file.netcdf4 = netcdf4;
 
     int time_varid = -1, lat_varid = -1, lon_varid = -1;
     cf_time_units units;
-    status = inspect_header(ncid, path, opt, s, &time_varid, &lat_varid, &lon_varid);
+    status = inspect_header(&nc, path, opt, s, &time_varid, &lat_varid, &lon_varid);
     if (status == DSC_OK && cf_time_parse(s->time_units, s->calendar, &units) != DSC_OK) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", dsc_message());
@@ -470,8 +504,8 @@ static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, f
         s->calendar_kind = units.calendar;
         status = check_calendar(path, s->calendar[0] ? s->calendar : "standard", units.calendar);
     }
-    if (status == DSC_OK && rank == 0) {
-        long long need = expected_file_size(ncid);
+    if (status == DSC_OK && rank == 0 && !netcdf4) { /* HDF5 checks its own offsets on reading */
+        long long need = expected_file_size(&nc);
         if (need == LLONG_MAX)
             status = dsc_fail("%s: truncated or damaged netCDF header (its variable sizes and offsets reach beyond what a file "
                               "can hold); download or convert it again",
@@ -487,20 +521,20 @@ static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, f
         if (!s->lat || !s->lon || !s->hours) status = DSC_ERR;
     }
     if (dsc_agree(comm, status) != DSC_OK) {
-        ncmpi_close(ncid);
+        nc_file_close(&nc);
         file_scan_destroy(s);
         return DSC_ERR;
     }
 
     /* every rank reads the (small) coordinates whole */
-    err = ncmpi_get_var_double_all(ncid, lat_varid, s->lat);
-    if (err == NC_NOERR) err = ncmpi_get_var_double_all(ncid, lon_varid, s->lon);
-    if (err == NC_NOERR) err = ncmpi_get_var_double_all(ncid, time_varid, s->hours);
+    err = nc_file_get_var_double_all(&nc, lat_varid, s->lat);
+    if (err == NC_NOERR) err = nc_file_get_var_double_all(&nc, lon_varid, s->lon);
+    if (err == NC_NOERR) err = nc_file_get_var_double_all(&nc, time_varid, s->hours);
     status = err == NC_NOERR ? DSC_OK
                              : dsc_fail("%s: reading the coordinates failed (%s); the file may be damaged", path,
-                                        ncmpi_strerror(err));
-    err = ncmpi_close(ncid);
-    if (status == DSC_OK && err != NC_NOERR) status = dsc_fail("%s: closing failed (%s)", path, ncmpi_strerror(err));
+                                        nc_file_strerror(&nc, err));
+    int cerr = nc_file_close(&nc);
+    if (status == DSC_OK && cerr != NC_NOERR) status = dsc_fail("%s: closing failed (%s)", path, nc_file_strerror(&nc, cerr));
 
     for (long long i = 0; status == DSC_OK && i < s->file.ntime; i++) {
         if (!isfinite(s->hours[i])) {
@@ -557,22 +591,22 @@ static void list_fields(const file_scan *s, char *buf, size_t len)
 
 /* Error path of --vars: when the file has a variable of that name that is
  * no field (text, or not along time, latitude and longitude), say so. */
-static void why_not_field(const char *path, const char *name, char *buf, size_t len)
+static void why_not_field(const char *path, int netcdf4, const char *name, char *buf, size_t len)
 {
     static const char *types[] = {"", "byte", "char", "short", "int", "float", "double", "ubyte", "ushort", "uint",
                                   "int64", "uint64"};
     buf[0] = '\0';
-    int ncid, varid, ndims, dimids[VAR_DIMS_MAX];
-    nc_type t;
+    int varid, ndims, dimids[VAR_DIMS_MAX], t;
     char vname[NC_MAX_NAME + 1];
-    if (ncmpi_open(MPI_COMM_SELF, path, NC_NOWRITE, MPI_INFO_NULL, &ncid) != NC_NOERR) return;
-    if (ncmpi_inq_varid(ncid, name, &varid) == NC_NOERR && inquire_var(ncid, varid, vname, &t, &ndims, dimids) == NC_NOERR) {
+    nc_file nc;
+    if (nc_file_open(MPI_COMM_SELF, path, netcdf4, &nc) != NC_NOERR) return;
+    if (nc_file_inq_varid(&nc, name, &varid) == NC_NOERR && inquire_var(&nc, varid, vname, &t, &ndims, dimids) == NC_NOERR) {
         if (!is_numeric(t))
             snprintf(buf, len, " that holds numbers along time, latitude and longitude: its '%s' is of type %s", name,
-                     t > 0 && t < (nc_type)(sizeof types / sizeof types[0]) ? types[t] : "string");
+                     t > 0 && t < (int)(sizeof types / sizeof types[0]) ? types[t] : "string");
         else snprintf(buf, len, " along time, latitude and longitude: its '%s' has other dimensions", name);
     }
-    ncmpi_close(ncid);
+    nc_file_close(&nc);
 }
 
 /* The catalog's variables from the first file and the options. */
@@ -603,7 +637,7 @@ static int choose_variables(const file_scan *first, const era5_options *opt, era
             if (i < 0) {
                 char why[NC_MAX_NAME + 64];
                 list_fields(first, have, sizeof have);
-                why_not_field(first->file.path, opt->vars[v], why, sizeof why);
+                why_not_field(first->file.path, first->file.netcdf4, opt->vars[v], why, sizeof why);
                 return dsc_fail("%s: no variable '%s' (asked for with --vars)%s; the file has %s", first->file.path,
                                 opt->vars[v], why, have);
             }

@@ -44,12 +44,13 @@
  *   mpiexec -n 4 dsc info --process-grid 2x2x1 era5_*.nc
  */
 #include "era5_reader.h"
+#include "nc_file.h"
 #include "partition.h"
 #include "status.h"
 
 #include <limits.h>
 #include <math.h>
-#include <pnetcdf.h>
+#include <pnetcdf.h> /* the NC_ type codes, which netcdf-c shares */
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -191,16 +192,6 @@ static void *large_malloc(size_t bytes, const char *what)
     }
 #endif
     return p;
-}
-
-/* PnetCDF's text for err without its final full stop (it goes mid-sentence). */
-static const char *nc_reason(int err)
-{
-    static char text[256];
-    snprintf(text, sizeof text, "%s", ncmpi_strerror(err));
-    size_t n = strlen(text);
-    while (n > 0 && (text[n - 1] == '.' || text[n - 1] == ' ')) text[--n] = '\0';
-    return text;
 }
 
 /* Tests of one variable of one file for missing values, in the packed domain. */
@@ -442,6 +433,33 @@ int era5_redistribute(MPI_Comm comm, const process_grid *grid, long long ntime, 
     return dsc_agree(comm, out->data ? DSC_OK : DSC_ERR);
 }
 
+/* netCDF-4: the chunk cache a variable needs so that the chunks of one time
+ * row of the tile (ny x nx points, every expver entry) stay inflated
+ * between two requests of this rank (a request ends inside a chunk only at
+ * the end of the rank's block or at READ_CHUNK_BYTES); at most 256 MiB, and
+ * 0 (the library's default) for unchunked data. */
+static long long chunk_cache_bytes(const era5_file_variable *fv, size_t type_size, long long E, int ny, int nx)
+{
+    if (fv->chunk[0] <= 0 || fv->chunk[2] <= 0 || fv->chunk[3] <= 0) return 0;
+    const long long ce = fv->chunk[1] > 0 ? fv->chunk[1] : 1;
+    const long long chunk = fv->chunk[0] * ce * fv->chunk[2] * fv->chunk[3] * (long long)type_size;
+    /* a tile row of ny points can touch ny / cy + 1 chunks, and more when it
+     * starts inside one */
+    const long long n = (ny / fv->chunk[2] + 2) * (nx / fv->chunk[3] + 2) * ((E + ce - 1) / ce);
+    const long long cap = 256LL << 20;
+    return chunk > cap / n ? cap : chunk * n;
+}
+
+/* netCDF-4: the time-chunk length of a file's variables (the largest), 0
+ * when none is chunked along time (classic files). */
+static long long time_chunk(const era5_file *file, int nvars)
+{
+    long long c = 0;
+    for (int v = 0; v < nvars; v++)
+        if (file->vars[v].chunk[0] > c) c = file->vars[v].chunk[0];
+    return c;
+}
+
 /* Checks once, on every rank alike, that every file/variable can be read. */
 static int check_catalog(const era5_catalog *cat)
 {
@@ -500,8 +518,14 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
                 size_t step_bytes = (size_t)(file->nexpver > 0 ? file->nexpver : 1) * ny * nx * 8;
                 long long max_steps = (long long)(chunk_bytes / step_bytes);
                 if (max_steps < 1) max_steps = 1;
+                /* chunked (netCDF-4) data are inflated a whole chunk at a time:
+                 * a request is cut at a chunk boundary, where the next chunk
+                 * would no longer fit whole, never inside a chunk */
+                const long long c = time_chunk(file, V);
                 read_request *last = nr ? &req[nr - 1] : NULL;
-                if (last && last->file == st->file && last->index + last->count == st->index && last->count < max_steps) {
+                int fits = last && last->count < max_steps;
+                if (fits && c > 1 && st->index % c == 0) fits = last->count + c <= max_steps;
+                if (last && last->file == st->file && last->index + last->count == st->index && fits) {
                     last->count++;
                 } else {
                     req[nr++] = (read_request){st->file, st->index, 1, pos};
@@ -533,10 +557,11 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
     for (int f = 0; f < cat->nfiles; f++) {
         if (maxreq[f] == 0) continue;
         const era5_file *file = &cat->files[f];
-        int ncid, err = ncmpi_open(comm, file->path, NC_NOWRITE, MPI_INFO_NULL, &ncid);
-        if (err != NC_NOERR) status = dsc_fail("%s: cannot open: %s; check that the file exists and is netCDF classic, 64-bit offset or CDF-5", file->path, nc_reason(err));
+        nc_file nc;
+        int err = nc_file_open(comm, file->path, file->netcdf4, &nc);
+        if (err != NC_NOERR) status = dsc_fail("%s: cannot open: %s; check that the file exists and is netCDF classic, 64-bit offset, CDF-5 or netCDF-4", file->path, nc_file_strerror(&nc, err));
         if (dsc_agree(comm, status) != DSC_OK) {
-            if (err == NC_NOERR) ncmpi_close(ncid);
+            if (err == NC_NOERR) nc_file_close(&nc);
             status = DSC_ERR;
             agreed = 1;
             break;
@@ -555,14 +580,19 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
             /* the positions of T, E, Y, X among the variable's dimensions */
             const int pt = fv->dim_order[0], pe = fv->dim_order[1], py = fv->dim_order[2], px = fv->dim_order[3];
             const long long Ev = pe >= 0 ? E : 1;
+            /* netCDF-4: collective reads, and a chunk cache that holds every
+             * chunk one request touches, so each is inflated once */
+            err = nc_file_begin_reads(&nc, fv->varid, chunk_cache_bytes(fv, type.size, Ev, ny, nx));
+            if (err != NC_NOERR && status == DSC_OK)
+                status = dsc_fail("%s: variable %s: %s", file->path, fv->nc_name, nc_file_strerror(&nc, err));
 
             int ok = status == DSC_OK; /* after a read error the remaining collectives are joined with zero counts */
             long long r = 0; /* next of my requests in this file */
             for (int k = 0; k < maxreq[f]; k++) {
                 while (r < nr && req[r].file != f) r++;
                 const read_request *q = (ok && r < nr) ? &req[r] : NULL;
-                MPI_Offset start[4] = {0, 0, 0, 0}, count[4] = {0, 0, 0, 0};
-                MPI_Offset nelems = 0;
+                long long start[4] = {0, 0, 0, 0}, count[4] = {0, 0, 0, 0};
+                long long nelems = 0;
                 if (q) {
                     for (int d = 0; d < fv->ndims; d++) count[d] = 1; /* any extra dimension of length 1 */
                     start[pt] = q->index;
@@ -574,9 +604,9 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
                     count[px] = nx;
                     nelems = q->count * Ev * ny * nx;
                 }
-                err = ncmpi_get_vara_all(ncid, fv->varid, start, count, raw, nelems, type.mpi_type);
+                err = nc_file_get_vara_all(&nc, fv->varid, fv->ndims, start, count, raw, nelems, fv->xtype);
                 if (err != NC_NOERR) {
-                    status = dsc_fail("%s: reading variable %s: %s; check that the file is complete (not truncated)", file->path, fv->nc_name, nc_reason(err));
+                    status = dsc_fail("%s: reading variable %s: %s; check that the file is complete (not truncated or damaged)", file->path, fv->nc_name, nc_file_strerror(&nc, err));
                     ok = 0;
                     q = NULL;
                 }
@@ -619,7 +649,7 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
                 }
             }
         }
-        ncmpi_close(ncid);
+        nc_file_close(&nc);
     }
     if (!agreed) status = dsc_agree(comm, status);
     free(step_row);
