@@ -60,7 +60,16 @@ typedef struct {
     long long chunk[4];            /* netCDF-4: chunk lengths along T, E, Y, X (0: not chunked; classic files) */
     int deflate_level, shuffle;    /* netCDF-4 compression (0: none) */
     int filter;                    /* netCDF-4: id of another HDF5 filter (szip, zstd, ...), 0 if none */
+    int part;                      /* which file of its era5_file holds it: 0 the file itself, k > 0 parts[k - 1] */
 } era5_file_variable;
+
+/* Another file that holds variables of the same time steps (new CDS: the
+ * "instant" and "accum" files of one request). */
+typedef struct {
+    char path[ERA5_PATH_LEN];
+    int format, netcdf4;
+    long long nexpver;
+} era5_part;
 
 typedef struct {
     char path[ERA5_PATH_LEN];
@@ -72,7 +81,17 @@ typedef struct {
     long long nexpver;             /* 0 when there is no expver dimension */
     long long file_nlat, file_nlon;
     era5_file_variable vars[ERA5_MAX_VARS]; /* same order as catalog.vars */
+    int nparts;                    /* other files with variables of the same time steps (0: this one holds all) */
+    era5_part *parts;              /* (nparts) owned by the catalog */
 } era5_file;
+
+/* Files whose variables differ are merged by variable: files with the same
+ * time steps (every value equal) form one era5_file, whose variables each
+ * come from one of them (the first in path order that has it), so the
+ * catalog does not depend on the order the files are given in; the
+ * variables are then in the order of the ERA5 names (sst, sp, sshf, slhf,
+ * t2m, u10, v10), others after them by name.  A time step without some
+ * variable is an error naming the variable and the file. */
 
 /* One selected time step: where it comes from. */
 typedef struct {

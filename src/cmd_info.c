@@ -146,6 +146,14 @@ static void print_text(const era5_catalog *cat, const era5_options *opt, const l
         storage_text(cat, &cat->files[i], storage, sizeof storage);
         printf("  %s (%s, %s, %lld time steps)\n", cat->files[i].path, format_name(cat->files[i].format), storage,
                cat->files[i].ntime);
+        for (int p = 0; p < cat->files[i].nparts; p++) {
+            char names[512] = "";
+            size_t used = 0;
+            for (int v = 0; v < cat->nvars && used + 1 < sizeof names; v++)
+                if (cat->files[i].vars[v].part == p + 1)
+                    used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", cat->vars[v].name);
+            printf("    + %s (%s: %s)\n", cat->files[i].parts[p].path, format_name(cat->files[i].parts[p].format), names);
+        }
     }
     const long long values = cat->ntime * cat->nlat * cat->nlon;
     printf("variables: %d\n", cat->nvars);
@@ -205,8 +213,13 @@ static void print_json(const era5_catalog *cat, const era5_options *opt, const l
         storage_text(cat, f, storage, sizeof storage);
         printf(", \"storage\": ");
         json_write_string(stdout, storage);
-        printf(", \"steps\": %lld, \"time_is_record\": %s, \"expver\": %lld}", f->ntime,
+        printf(", \"steps\": %lld, \"time_is_record\": %s, \"expver\": %lld, \"parts\": [", f->ntime,
                f->time_is_record ? "true" : "false", f->nexpver);
+        for (int p = 0; p < f->nparts; p++) {
+            printf(p ? ", " : "");
+            json_write_string(stdout, f->parts[p].path);
+        }
+        printf("]}");
     }
     printf("\n  ],\n  \"variables\": [");
     for (int v = 0; v < cat->nvars; v++) {

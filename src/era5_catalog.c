@@ -81,6 +81,8 @@ typedef struct {
 
 static void file_scan_destroy(file_scan *s)
 {
+    free(s->file.parts);
+    s->file.parts = NULL;
     free(s->lat);
     free(s->lon);
     free(s->hours);
@@ -652,8 +654,8 @@ static int choose_variables(const file_scan *first, const era5_options *opt, era
     return DSC_OK;
 }
 
-/* Same variables and the same grid as the first file. */
-static int match_file(const file_scan *first, file_scan *s, const era5_catalog *cat, const era5_options *opt)
+/* The same grid as the first file. */
+static int match_grid(const file_scan *first, const file_scan *s)
 {
     if (s->file.file_nlat != first->file.file_nlat || s->file.file_nlon != first->file.file_nlon)
         return dsc_fail("%s: grid %lldx%lld differs from %s %lldx%lld (latitudes x longitudes); give files on the same "
@@ -668,6 +670,13 @@ static int match_file(const file_scan *first, file_scan *s, const era5_catalog *
         if (fabs(s->lon[j] - first->lon[j]) > GRID_TOLERANCE)
             return dsc_fail("%s: longitude %lld is %g but %g in %s; give files on the same grid", s->file.path, j,
                             s->lon[j], first->lon[j], first->file.path);
+    return DSC_OK;
+}
+
+/* Same variables and the same grid as the first file. */
+static int match_file(const file_scan *first, file_scan *s, const era5_catalog *cat, const era5_options *opt)
+{
+    if (match_grid(first, s) != DSC_OK) return DSC_ERR;
     for (int v = 0; v < cat->nvars; v++) {
         int i = find_field(s, cat->vars[v].name);
         if (i < 0)
@@ -941,15 +950,210 @@ static int build_time_axis(file_scan *scans, const era5_options *opt, era5_catal
     return DSC_OK;
 }
 
+/* ------------------------------------------------------------------------ */
+/* files that hold different variables: merged by variable                  */
+
+/* Whether the files must be merged by variable: some file lacks a variable
+ * of --vars, or (without --vars) the files' variables differ. */
+static int needs_merge(const file_scan *scans, int n, const era5_options *opt)
+{
+    for (int i = 0; i < n; i++) {
+        if (opt->nvars) {
+            for (int v = 0; v < opt->nvars; v++)
+                if (find_field(&scans[i], era5_canonical_name(opt->vars[v])) < 0) return 1;
+            continue;
+        }
+        for (int k = 0; k < scans[i].nfields; k++)
+            if (find_field(&scans[0], era5_canonical_name(scans[i].fields[k].nc_name)) < 0) return 1;
+        for (int k = 0; k < scans[0].nfields; k++)
+            if (find_field(&scans[i], era5_canonical_name(scans[0].fields[k].nc_name)) < 0) return 1;
+    }
+    return 0;
+}
+
+/* Place of a canonical name in the ERA5 order (sst, sp, sshf, slhf, t2m,
+ * u10, v10), the others after them. */
+static int era5_order(const char *canonical)
+{
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (strcmp(canonical, aliases[i][0]) == 0) return (int)i;
+    return (int)(sizeof aliases / sizeof aliases[0]);
+}
+
+static int compare_variables(const void *a, const void *b)
+{
+    const era5_variable *x = a, *y = b;
+    int ox = era5_order(x->name), oy = era5_order(y->name);
+    if (ox != oy) return ox - oy;
+    return strcmp(x->name, y->name);
+}
+
+static int same_times(const file_scan *a, const file_scan *b)
+{
+    if (a->file.ntime != b->file.ntime) return 0;
+    for (long long k = 0; k < a->file.ntime; k++)
+        if (llround(a->hours[k] * 3600.0) != llround(b->hours[k] * 3600.0)) return 0;
+    return 1;
+}
+
+static const file_scan *sort_scans; /* for compare_paths */
+static int compare_paths(const void *a, const void *b)
+{
+    const int x = *(const int *)a, y = *(const int *)b;
+    int c = strcmp(sort_scans[x].file.path, sort_scans[y].file.path);
+    return c ? c : x - y;
+}
+
+/* The catalog's variables of merged files: those of --vars (each in some
+ * file), or every field of every file; in ERA5 order. */
+static int merged_variables(const file_scan *scans, const int *bypath, int n, const era5_options *opt, era5_catalog *cat)
+{
+    cat->nvars = 0;
+    if (opt->nvars) {
+        for (int v = 0; v < opt->nvars; v++) {
+            const char *c = era5_canonical_name(opt->vars[v]);
+            int found = 0;
+            for (int i = 0; i < n && !found; i++) found = find_field(&scans[i], c) >= 0;
+            if (!found) {
+                char have[1024], why[NC_MAX_NAME + 64];
+                list_fields(&scans[bypath[0]], have, sizeof have);
+                why_not_field(scans[bypath[0]].file.path, scans[bypath[0]].file.netcdf4, opt->vars[v], why, sizeof why);
+                return dsc_fail("no variable '%s' (asked for with --vars) in any of the %d files%s; %s has %s", opt->vars[v],
+                                n, why, scans[bypath[0]].file.path, have);
+            }
+            snprintf(cat->vars[cat->nvars++].name, ERA5_NAME_LEN, "%s", c);
+        }
+    } else {
+        for (int j = 0; j < n; j++) {
+            const file_scan *sc = &scans[bypath[j]];
+            for (int k = 0; k < sc->nfields; k++) {
+                const char *c = era5_canonical_name(sc->fields[k].nc_name);
+                int dup = 0;
+                for (int v = 0; v < cat->nvars; v++) dup |= strcmp(cat->vars[v].name, c) == 0;
+                if (dup) continue;
+                if (cat->nvars == ERA5_MAX_VARS)
+                    return dsc_fail("the files hold more than %d field variables together; choose at most %d with --vars",
+                                    ERA5_MAX_VARS, ERA5_MAX_VARS);
+                snprintf(cat->vars[cat->nvars++].name, ERA5_NAME_LEN, "%s", c);
+            }
+        }
+        qsort(cat->vars, (size_t)cat->nvars, sizeof cat->vars[0], compare_variables);
+    }
+    /* units and long name from the first file in path order that has it */
+    for (int v = 0; v < cat->nvars; v++)
+        for (int j = 0; j < n; j++) {
+            const file_scan *sc = &scans[bypath[j]];
+            int i = find_field(sc, cat->vars[v].name);
+            if (i < 0) continue;
+            snprintf(cat->vars[v].units, sizeof cat->vars[v].units, "%s", sc->units[i]);
+            snprintf(cat->vars[v].long_name, sizeof cat->vars[v].long_name, "%s", sc->long_name[i]);
+            break;
+        }
+    return DSC_OK;
+}
+
+/* Files of equal time steps become one era5_file (a bundle) whose variables
+ * come from the first file in path order that has each; the bundles are
+ * moved to scans[0, *nbundles), their other files after them (kept for
+ * freeing).  Every bundle must have every variable. */
+static int merge_by_variable(file_scan *scans, int n, const era5_options *opt, era5_catalog *cat, int *nbundles)
+{
+    int status = DSC_OK;
+    int *bypath = dsc_malloc((size_t)n * sizeof(int), "file order");
+    int *bundle = dsc_malloc((size_t)n * sizeof(int), "file bundles");
+    int *order = dsc_malloc((size_t)n * sizeof(int), "file bundles");
+    file_scan *moved = dsc_malloc((size_t)n * sizeof(file_scan), "file bundles");
+    if (!bypath || !bundle || !order || !moved) status = DSC_ERR;
+    for (int i = 1; status == DSC_OK && i < n; i++) status = match_grid(&scans[0], &scans[i]);
+    if (status == DSC_OK) {
+        for (int i = 0; i < n; i++) bypath[i] = i;
+        sort_scans = scans;
+        qsort(bypath, (size_t)n, sizeof(int), compare_paths);
+        status = merged_variables(scans, bypath, n, opt, cat);
+    }
+    int nb = 0, placed = 0;
+    if (status == DSC_OK) {
+        for (int i = 0; i < n; i++) bundle[i] = -1;
+        /* bundles in path order of their first file; their members in path order */
+        for (int j = 0; j < n; j++) {
+            int a = bypath[j];
+            if (bundle[a] >= 0) continue;
+            for (int k = j; k < n; k++)
+                if (bundle[bypath[k]] < 0 && same_times(&scans[a], &scans[bypath[k]])) bundle[bypath[k]] = nb;
+            nb++;
+        }
+        for (int b = 0; status == DSC_OK && b < nb; b++) {
+            int nmem = 0, *mem = order + placed;
+            for (int j = 0; j < n; j++)
+                if (bundle[bypath[j]] == b) mem[nmem++] = bypath[j];
+            file_scan *primary = &scans[mem[0]];
+            era5_part parts[ERA5_MAX_VARS];
+            int used[ERA5_MAX_VARS], nparts = 0;
+            for (int v = 0; v < cat->nvars && status == DSC_OK; v++) {
+                int m = 0, i = -1;
+                while (m < nmem && (i = find_field(&scans[mem[m]], cat->vars[v].name)) < 0) m++;
+                if (m == nmem) {
+                    char t0[32], t1[32];
+                    format_hours(primary->hours[0], t0, sizeof t0);
+                    format_hours(primary->hours[primary->file.ntime - 1], t1, sizeof t1);
+                    status = dsc_fail("%s: no file given holds variable %s for its time steps (%s .. %s); add the "
+                                      "file that does (for a new CDS download, the 'accum' or 'instant' file of the "
+                                      "same request) or choose the variables with --vars",
+                                      primary->file.path, cat->vars[v].name, t0, t1);
+                    break;
+                }
+                era5_file_variable fv = scans[mem[m]].fields[i];
+                fv.part = 0;
+                if (m > 0) {
+                    int p = 0;
+                    while (p < nparts && used[p] != mem[m]) p++;
+                    if (p == nparts) {
+                        used[nparts] = mem[m];
+                        snprintf(parts[nparts].path, ERA5_PATH_LEN, "%s", scans[mem[m]].file.path);
+                        parts[nparts].format = scans[mem[m]].file.format;
+                        parts[nparts].netcdf4 = scans[mem[m]].file.netcdf4;
+                        parts[nparts].nexpver = scans[mem[m]].file.nexpver;
+                        nparts++;
+                    }
+                    fv.part = p + 1;
+                }
+                primary->file.vars[v] = fv;
+            }
+            if (status == DSC_OK && nparts > 0) {
+                primary->file.parts = dsc_malloc((size_t)nparts * sizeof(era5_part), "file bundles");
+                if (!primary->file.parts) status = DSC_ERR;
+                else {
+                    memcpy(primary->file.parts, parts, (size_t)nparts * sizeof(era5_part));
+                    primary->file.nparts = nparts;
+                }
+            }
+            placed += nmem;
+        }
+    }
+    if (status == DSC_OK) {
+        /* bundles first (order[] holds them member by member: take each first member) */
+        int k = 0, rest = nb;
+        for (int b = 0, pos = 0; b < nb; b++) {
+            int nmem = 0;
+            while (pos + nmem < n && bundle[order[pos + nmem]] == b) nmem++;
+            moved[k++] = scans[order[pos]];
+            for (int m = 1; m < nmem; m++) moved[rest++] = scans[order[pos + m]];
+            pos += nmem;
+        }
+        memcpy(scans, moved, (size_t)n * sizeof *scans);
+        *nbundles = nb;
+    }
+    free(bypath);
+    free(bundle);
+    free(order);
+    free(moved);
+    return status;
+}
+
 static int build_catalog(MPI_Comm comm, file_scan *scans, int nfiles, const era5_options *opt, era5_catalog *cat)
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
-    int index[ERA5_MAX_VARS];
-    if (choose_variables(&scans[0], opt, cat, index) != DSC_OK) return DSC_ERR;
-    for (int v = 0; v < cat->nvars; v++) scans[0].file.vars[v] = scans[0].fields[index[v]];
-    for (int i = 1; i < nfiles; i++)
-        if (match_file(&scans[0], &scans[i], cat, opt) != DSC_OK) return DSC_ERR;
     /* one calendar per run; standard and proleptic_gregorian agree on every
      * date the catalog accepts (from 1582-10-15 on), as in legacy and new
      * CDS downloads */
@@ -960,6 +1164,15 @@ static int build_catalog(MPI_Comm comm, file_scan *scans, int nfiles, const era5
             return dsc_fail("%s: calendar '%s' differs from calendar '%s' of %s; give files of one calendar",
                             scans[i].file.path, scans[i].calendar[0] ? scans[i].calendar : "standard",
                             scans[0].calendar[0] ? scans[0].calendar : "standard", scans[0].file.path);
+    }
+    if (nfiles > 1 && needs_merge(scans, nfiles, opt)) {
+        if (merge_by_variable(scans, nfiles, opt, cat, &nfiles) != DSC_OK) return DSC_ERR;
+    } else {
+        int index[ERA5_MAX_VARS];
+        if (choose_variables(&scans[0], opt, cat, index) != DSC_OK) return DSC_ERR;
+        for (int v = 0; v < cat->nvars; v++) scans[0].file.vars[v] = scans[0].fields[index[v]];
+        for (int i = 1; i < nfiles; i++)
+            if (match_file(&scans[0], &scans[i], cat, opt) != DSC_OK) return DSC_ERR;
     }
     if (select_box(&scans[0], opt, cat) != DSC_OK) return DSC_ERR;
 
@@ -985,7 +1198,11 @@ static int build_catalog(MPI_Comm comm, file_scan *scans, int nfiles, const era5
     free(order);
     free(sorted);
     cat->nfiles = nfiles;
-    for (int i = 0; i < nfiles; i++) cat->files[i] = scans[i].file;
+    for (int i = 0; i < nfiles; i++) {
+        cat->files[i] = scans[i].file;
+        scans[i].file.parts = NULL; /* the catalog owns them now */
+        scans[i].file.nparts = 0;
+    }
     cat->calendar = scans[0].calendar_kind; /* of the earliest file */
     return build_time_axis(scans, opt, cat, rank);
 }
@@ -1011,6 +1228,7 @@ int era5_catalog_open(MPI_Comm comm, char **paths, int npaths, const era5_option
 
 void era5_catalog_destroy(era5_catalog *cat)
 {
+    for (int i = 0; cat->files && i < cat->nfiles; i++) free(cat->files[i].parts);
     free(cat->files);
     free(cat->lat);
     free(cat->lon);

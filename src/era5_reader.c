@@ -557,99 +557,107 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
     for (int f = 0; f < cat->nfiles; f++) {
         if (maxreq[f] == 0) continue;
         const era5_file *file = &cat->files[f];
-        nc_file nc;
-        int err = nc_file_open(comm, file->path, file->netcdf4, &nc);
-        if (err != NC_NOERR) status = dsc_fail("%s: cannot open: %s; check that the file exists and is netCDF classic, 64-bit offset, CDF-5 or netCDF-4", file->path, nc_file_strerror(&nc, err));
-        if (dsc_agree(comm, status) != DSC_OK) {
-            if (err == NC_NOERR) nc_file_close(&nc);
-            status = DSC_ERR;
-            agreed = 1;
-            break;
-        }
-        const long long E = file->nexpver > 0 ? file->nexpver : 1;
-        for (int v = 0; v < V; v++) {
-            const era5_file_variable *fv = &file->vars[v];
-            stored_type type = {MPI_DATATYPE_NULL, 0};
-            stored_type_lookup(fv->xtype, &type);
-            /* fill and missing_value in the packed domain; NaN (never equal)
-             * where there is none.  fv->fill_value is _FillValue, or netCDF's
-             * default fill of the type (era5_catalog.c alone knows them). */
-            const double fill = fv->has_fill ? fv->fill_value : NAN;
-            const missing_test mt = {fill, fv->missing_value, fv->has_missing};
-            const double scale = fv->packed ? fv->scale_factor : 1.0, offset = fv->packed ? fv->add_offset : 0.0;
-            /* the positions of T, E, Y, X among the variable's dimensions */
-            const int pt = fv->dim_order[0], pe = fv->dim_order[1], py = fv->dim_order[2], px = fv->dim_order[3];
-            const long long Ev = pe >= 0 ? E : 1;
-            /* netCDF-4: collective reads, and a chunk cache that holds every
-             * chunk one request touches, so each is inflated once */
-            err = nc_file_begin_reads(&nc, fv->varid, chunk_cache_bytes(fv, type.size, Ev, ny, nx));
-            if (err != NC_NOERR && status == DSC_OK)
-                status = dsc_fail("%s: variable %s: %s", file->path, fv->nc_name, nc_file_strerror(&nc, err));
+        /* the file and the other files of its bundle (era5_catalog.h), each
+         * opened once for the variables it holds */
+        for (int p = 0; p <= file->nparts && !agreed; p++) {
+            const char *path = p ? file->parts[p - 1].path : file->path;
+            nc_file nc;
+            int err = nc_file_open(comm, path, p ? file->parts[p - 1].netcdf4 : file->netcdf4, &nc);
+            if (err != NC_NOERR) status = dsc_fail("%s: cannot open: %s; check that the file exists and is netCDF classic, 64-bit offset, CDF-5 or netCDF-4", path, nc_file_strerror(&nc, err));
+            if (dsc_agree(comm, status) != DSC_OK) {
+                if (err == NC_NOERR) nc_file_close(&nc);
+                status = DSC_ERR;
+                agreed = 1;
+                break;
+            }
+            const long long nexpver = p ? file->parts[p - 1].nexpver : file->nexpver;
+            const long long E = nexpver > 0 ? nexpver : 1;
+            for (int v = 0; v < V; v++) {
+                const era5_file_variable *fv = &file->vars[v];
+                if (fv->part != p) continue;
+                stored_type type = {MPI_DATATYPE_NULL, 0};
+                stored_type_lookup(fv->xtype, &type);
+                /* fill and missing_value in the packed domain; NaN (never equal)
+                 * where there is none.  fv->fill_value is _FillValue, or netCDF's
+                 * default fill of the type (era5_catalog.c alone knows them). */
+                const double fill = fv->has_fill ? fv->fill_value : NAN;
+                const missing_test mt = {fill, fv->missing_value, fv->has_missing};
+                const double scale = fv->packed ? fv->scale_factor : 1.0, offset = fv->packed ? fv->add_offset : 0.0;
+                /* the positions of T, E, Y, X among the variable's dimensions */
+                const int pt = fv->dim_order[0], pe = fv->dim_order[1], py = fv->dim_order[2], px = fv->dim_order[3];
+                const long long Ev = pe >= 0 ? E : 1;
+                /* netCDF-4: collective reads, and a chunk cache that holds every
+                 * chunk one request touches, so each is inflated once */
+                err = nc_file_begin_reads(&nc, fv->varid, chunk_cache_bytes(fv, type.size, Ev, ny, nx));
+                if (err != NC_NOERR && status == DSC_OK)
+                    status = dsc_fail("%s: variable %s: %s", path, fv->nc_name, nc_file_strerror(&nc, err));
 
-            int ok = status == DSC_OK; /* after a read error the remaining collectives are joined with zero counts */
-            long long r = 0; /* next of my requests in this file */
-            for (int k = 0; k < maxreq[f]; k++) {
-                while (r < nr && req[r].file != f) r++;
-                const read_request *q = (ok && r < nr) ? &req[r] : NULL;
-                long long start[4] = {0, 0, 0, 0}, count[4] = {0, 0, 0, 0};
-                long long nelems = 0;
-                if (q) {
-                    for (int d = 0; d < fv->ndims; d++) count[d] = 1; /* any extra dimension of length 1 */
-                    start[pt] = q->index;
-                    count[pt] = q->count;
-                    if (pe >= 0) count[pe] = E;
-                    start[py] = cat->lat0 + tl->y0;
-                    count[py] = ny;
-                    start[px] = cat->lon0 + tl->x0;
-                    count[px] = nx;
-                    nelems = q->count * Ev * ny * nx;
-                }
-                err = nc_file_get_vara_all(&nc, fv->varid, fv->ndims, start, count, raw, nelems, fv->xtype);
-                if (err != NC_NOERR) {
-                    status = dsc_fail("%s: reading variable %s: %s; check that the file is complete (not truncated or damaged)", file->path, fv->nc_name, nc_file_strerror(&nc, err));
-                    ok = 0;
-                    q = NULL;
-                }
-                if (!q) continue;
-                r++;
+                int ok = status == DSC_OK; /* after a read error the remaining collectives are joined with zero counts */
+                long long r = 0; /* next of my requests in this file */
+                for (int k = 0; k < maxreq[f]; k++) {
+                    while (r < nr && req[r].file != f) r++;
+                    const read_request *q = (ok && r < nr) ? &req[r] : NULL;
+                    long long start[4] = {0, 0, 0, 0}, count[4] = {0, 0, 0, 0};
+                    long long nelems = 0;
+                    if (q) {
+                        for (int d = 0; d < fv->ndims; d++) count[d] = 1; /* any extra dimension of length 1 */
+                        start[pt] = q->index;
+                        count[pt] = q->count;
+                        if (pe >= 0) count[pe] = E;
+                        start[py] = cat->lat0 + tl->y0;
+                        count[py] = ny;
+                        start[px] = cat->lon0 + tl->x0;
+                        count[px] = nx;
+                        nelems = q->count * Ev * ny * nx;
+                    }
+                    err = nc_file_get_vara_all(&nc, fv->varid, fv->ndims, start, count, raw, nelems, fv->xtype);
+                    if (err != NC_NOERR) {
+                        status = dsc_fail("%s: reading variable %s: %s; check that the file is complete (not truncated or damaged)", path, fv->nc_name, nc_file_strerror(&nc, err));
+                        ok = 0;
+                        q = NULL;
+                    }
+                    if (!q) continue;
+                    r++;
 
-                /* strides of the raw buffer, row-major over the variable's dims */
-                size_t stride[4] = {0, 0, 0, 0}, acc = 1;
-                for (int d = fv->ndims - 1; d >= 0; d--) {
-                    stride[d] = acc;
-                    acc *= (size_t)count[d];
-                }
-                const size_t st = stride[pt], se = pe >= 0 ? stride[pe] : 0, sy = stride[py], sx = stride[px];
-                double *packed = row, *value = row + nx; /* (nx) stored values, (nx) unpacked */
-                for (long long j = 0; j < q->count; j++) {
-                    const long long t = step_row[q->pos + j]; /* row of the tile */
-                    for (int y = 0; y < ny; y++) {
-                        if (Ev == 1) { /* the usual case */
-                            unpack_row(value, raw, fv->xtype, j * st + y * sy, sx, nx, scale, offset, fill, fv->missing_value,
-                                       fv->has_missing);
-                        } else { /* the first expver entry that is not missing wins */
-                            for (int x = 0; x < nx; x++) value[x] = NAN;
-                            for (long long e = 0; e < Ev; e++) {
-                                stored_row(packed, raw, fv->xtype, j * st + e * se + y * sy, sx, nx);
-                                for (int x = 0; x < nx; x++)
-                                    if (isnan(value[x]) && !is_missing(&mt, packed[x])) value[x] = packed[x] * scale + offset;
-                            }
-                        }
-                        const size_t o = (((size_t)t * V + v) * ny + y) * nx; /* tile (nt, V, ny, nx) */
-                        if (!accumulate) {
-                            for (int x = 0; x < nx; x++) tile[o + x] = (float)value[x];
-                        } else {
-                            for (int x = 0; x < nx; x++)
-                                if (!isnan(value[x])) {
-                                    sum[o + x] += value[x];
-                                    n[o + x]++;
+                    /* strides of the raw buffer, row-major over the variable's dims */
+                    size_t stride[4] = {0, 0, 0, 0}, acc = 1;
+                    for (int d = fv->ndims - 1; d >= 0; d--) {
+                        stride[d] = acc;
+                        acc *= (size_t)count[d];
+                    }
+                    const size_t st = stride[pt], se = pe >= 0 ? stride[pe] : 0, sy = stride[py], sx = stride[px];
+                    double *packed = row, *value = row + nx; /* (nx) stored values, (nx) unpacked */
+                    for (long long j = 0; j < q->count; j++) {
+                        const long long t = step_row[q->pos + j]; /* row of the tile */
+                        for (int y = 0; y < ny; y++) {
+                            if (Ev == 1) { /* the usual case */
+                                unpack_row(value, raw, fv->xtype, j * st + y * sy, sx, nx, scale, offset, fill, fv->missing_value,
+                                           fv->has_missing);
+                            } else { /* the first expver entry that is not missing wins */
+                                for (int x = 0; x < nx; x++) value[x] = NAN;
+                                for (long long e = 0; e < Ev; e++) {
+                                    stored_row(packed, raw, fv->xtype, j * st + e * se + y * sy, sx, nx);
+                                    for (int x = 0; x < nx; x++)
+                                        if (isnan(value[x]) && !is_missing(&mt, packed[x])) value[x] = packed[x] * scale + offset;
                                 }
+                            }
+                            const size_t o = (((size_t)t * V + v) * ny + y) * nx; /* tile (nt, V, ny, nx) */
+                            if (!accumulate) {
+                                for (int x = 0; x < nx; x++) tile[o + x] = (float)value[x];
+                            } else {
+                                for (int x = 0; x < nx; x++)
+                                    if (!isnan(value[x])) {
+                                        sum[o + x] += value[x];
+                                        n[o + x]++;
+                                    }
+                            }
                         }
                     }
                 }
             }
+            nc_file_close(&nc);
         }
-        nc_file_close(&nc);
+        if (agreed) break;
     }
     if (!agreed) status = dsc_agree(comm, status);
     free(step_row);
