@@ -83,23 +83,44 @@ def field(ds, name, lat_sel, lon_sel):
     return a[:, lat_sel][:, :, lon_sel]
 
 
+def has_var(ds, name):
+    return any(n in ds.variables for n in ALIASES.get(name, [name]))
+
+
 def cmd_raw(args):
     names = args.vars.split(",")
-    pieces, hours = [], []
-    for path in args.files:
+    # files of the same time steps that hold different variables (the new CDS
+    # instant/accum pair) are merged by variable: the first file in path
+    # order that holds a variable gives it
+    groups = {}
+    for path in sorted(args.files):
         ds = netCDF4.Dataset(path)
-        lat = find(ds, LAT_NAMES, "latitude")[:]
-        lon = find(ds, LON_NAMES, "longitude")[:]
-        if args.box:
-            s, n, w, e = map(float, args.box.split(","))
-            lat_sel = np.where((lat >= s - 1e-9) & (lat <= n + 1e-9))[0]
-            lon_sel = np.where((lon >= w - 1e-9) & (lon <= e + 1e-9))[0]
-        else:
-            lat_sel, lon_sel = np.arange(lat.size), np.arange(lon.size)
-        h = hours_of(find(ds, TIME_NAMES, "time"))
-        pieces.append(np.stack([field(ds, v, lat_sel, lon_sel) for v in names], axis=1))  # (T, V, Y, X)
-        hours.append(h)
+        key = tuple(hours_of(find(ds, TIME_NAMES, "time")))
+        held = [v for v in names if has_var(ds, v)]
         ds.close()
+        g = groups.setdefault(key, {})
+        for v in held:
+            g.setdefault(v, path)
+    pieces, hours = [], []
+    for key, holder in groups.items():
+        missing = [v for v in names if v not in holder]
+        if missing:
+            raise SystemExit(f"no file holds {missing} for the steps of {list(holder.values())}")
+        fields = []
+        for v in names:
+            ds = netCDF4.Dataset(holder[v])
+            lat = find(ds, LAT_NAMES, "latitude")[:]
+            lon = find(ds, LON_NAMES, "longitude")[:]
+            if args.box:
+                s, n, w, e = map(float, args.box.split(","))
+                lat_sel = np.where((lat >= s - 1e-9) & (lat <= n + 1e-9))[0]
+                lon_sel = np.where((lon >= w - 1e-9) & (lon <= e + 1e-9))[0]
+            else:
+                lat_sel, lon_sel = np.arange(lat.size), np.arange(lon.size)
+            fields.append(field(ds, v, lat_sel, lon_sel))
+            ds.close()
+        pieces.append(np.stack(fields, axis=1))  # (T, V, Y, X)
+        hours.append(np.array(key))
     h = np.concatenate(hours)
     x = np.concatenate(pieces)
     order = np.argsort(h, kind="stable")
