@@ -33,6 +33,8 @@ typedef struct {
     dsc_datetime start, end;               /* --time-range START/END, inclusive; an END given as a
                                               date alone is 23:59:59 of that day */
     int daily_mean;                        /* --daily-mean: average the steps of each UTC day */
+    int nlevels;                           /* --level: pressure levels (hPa) of variables on levels */
+    double levels[ERA5_MAX_VARS];
     int process_grid[3];                   /* --process-grid TxYxX; 0 = automatic */
 } era5_options;
 
@@ -56,8 +58,10 @@ typedef struct {
     double fill_value, missing_value[ERA5_MAX_MISSING]; /* in the packed (stored) domain; may be NaN
                                          (new CDS floats); a NaN or infinite value is missing in any case */
     int ndims;
-    int dim_order[4];              /* position of T, E, Y, X in the variable's dims (-1 if absent) */
-    long long chunk[4];            /* netCDF-4: chunk lengths along T, E, Y, X (0: not chunked; classic files) */
+    int dim_order[5];              /* position of T, E, Y, X and the level in the variable's dims (-1 if absent) */
+    long long level_index;         /* variables on pressure levels: the index of the one read */
+    double level;                  /* its value in hPa (name@level: z@500) */
+    long long chunk[5];            /* netCDF-4: chunk lengths along T, E, Y, X, level (0: not chunked; classic files) */
     int deflate_level, shuffle;    /* netCDF-4 compression (0: none) */
     int filter;                    /* netCDF-4: id of another HDF5 filter (szip, zstd, ...), 0 if none */
     int part;                      /* which file of its era5_file holds it: 0 the file itself, k > 0 parts[k - 1] */
@@ -127,7 +131,8 @@ typedef struct {
 int era5_catalog_open(MPI_Comm comm, char **paths, int npaths, const era5_options *opt, era5_catalog *cat);
 void era5_catalog_destroy(era5_catalog *cat);
 
-/* Canonical name for an alias ("2t" -> "t2m"); the name itself if unknown. */
+/* Canonical name for an alias ("2t" -> "t2m"); the name itself if unknown.
+ * A variable on a pressure level is named NAME@LEVEL (z@500, in hPa). */
 const char *era5_canonical_name(const char *name);
 
 #endif

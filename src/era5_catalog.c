@@ -39,26 +39,48 @@
 
 /* ERA5 short names of the paper's seven variables and the names GRIB
  * converters give them (CDO writes the GRIB short name or varNNN with the
- * ECMWF parameter number). */
-static const char *const aliases[][4] = {
-    {"sst", "var34", NULL, NULL},
-    {"sp", "var134", NULL, NULL},
-    {"sshf", "var146", NULL, NULL},
-    {"slhf", "var147", NULL, NULL},
-    {"t2m", "2t", "var167", NULL},
-    {"u10", "10u", "var165", NULL},
-    {"v10", "10v", "var166", NULL},
+ * ECMWF parameter number), and the upper-case names of NCAR's RDA ds633.0
+ * files (SSTK, VAR_2T, ...). */
+#define ALIAS_MAX 5
+static const char *const aliases[][ALIAS_MAX] = {
+    {"sst", "var34", "SSTK", NULL, NULL},
+    {"sp", "var134", "SP", NULL, NULL},
+    {"sshf", "var146", "SSHF", NULL, NULL},
+    {"slhf", "var147", "SLHF", NULL, NULL},
+    {"t2m", "2t", "var167", "VAR_2T", NULL},
+    {"u10", "10u", "var165", "VAR_10U", NULL},
+    {"v10", "10v", "var166", "VAR_10V", NULL},
 };
 
 const char *era5_canonical_name(const char *name)
 {
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
-        for (int k = 0; k < 4 && aliases[i][k]; k++)
+        for (int k = 0; k < ALIAS_MAX && aliases[i][k]; k++)
             if (strcmp(name, aliases[i][k]) == 0) return aliases[i][0];
     return name;
 }
 
+/* The canonical name of a variable of --vars or of a file: aliases
+ * resolved, and NAME@LEVEL written with the level as %g (z@500.0 -> z@500);
+ * buf holds ERA5_NAME_LEN bytes. */
+static const char *canonical_key(const char *name, char *buf)
+{
+    const char *at = strchr(name, '@');
+    if (!at) {
+        snprintf(buf, ERA5_NAME_LEN, "%s", era5_canonical_name(name));
+        return buf;
+    }
+    char base[ERA5_NAME_LEN];
+    snprintf(base, sizeof base, "%.*s", (int)(at - name), name);
+    char *end;
+    double level = strtod(at + 1, &end);
+    if (end == at + 1 || *end) snprintf(buf, ERA5_NAME_LEN, "%s", name); /* not a level: matches nothing */
+    else snprintf(buf, ERA5_NAME_LEN, "%.*s@%g", ERA5_NAME_LEN - 16, era5_canonical_name(base), level);
+    return buf;
+}
+
 static const char *const time_names[] = {"time", "valid_time", "t", NULL};
+static const char *const level_names[] = {"pressure_level", "level", "plev", "isobaricInhPa", NULL};
 static const char *const lat_names[] = {"latitude", "lat", "y", NULL};
 static const char *const lon_names[] = {"longitude", "lon", "x", NULL};
 
@@ -72,10 +94,15 @@ typedef struct {
     char time_dim_name[ERA5_NAME_LEN], lat_dim_name[ERA5_NAME_LEN], lon_dim_name[ERA5_NAME_LEN];
     int nfields;                                   /* field variables: (T, [E], Y, X) */
     era5_file_variable fields[MAX_FIELDS];
+    char names[MAX_FIELDS][ERA5_NAME_LEN];         /* canonical name of each field (z@500 on a level) */
     char units[MAX_FIELDS][ERA5_NAME_LEN];
     char long_name[MAX_FIELDS][128];
     double *lat, *lon;                             /* (file_nlat), (file_nlon) */
     double *hours;                                 /* (ntime) hours since 1900-01-01 */
+    char level_dim_name[ERA5_NAME_LEN];            /* pressure levels: their dimension ("" if none) */
+    int level_varid;
+    long long nlevels;
+    double *levels;                                /* (nlevels) hPa */
     cf_calendar calendar_kind;                     /* the decoded calendar attribute */
 } file_scan;
 
@@ -86,7 +113,8 @@ static void file_scan_destroy(file_scan *s)
     free(s->lat);
     free(s->lon);
     free(s->hours);
-    s->lat = s->lon = s->hours = NULL;
+    free(s->levels);
+    s->lat = s->lon = s->hours = s->levels = NULL;
 }
 
 /* Rank 0, before a library sees the file: the errors a user can fix, each
@@ -306,8 +334,11 @@ static long long expected_file_size(const nc_file *nc)
 static int requested(const era5_options *opt, const char *name)
 {
     if (!opt || opt->nvars == 0) return 1;
-    for (int v = 0; v < opt->nvars; v++)
-        if (strcmp(era5_canonical_name(opt->vars[v]), era5_canonical_name(name)) == 0) return 1;
+    for (int v = 0; v < opt->nvars; v++) {
+        char base[ERA5_NAME_LEN];
+        snprintf(base, sizeof base, "%.*s", (int)strcspn(opt->vars[v], "@"), opt->vars[v]);
+        if (strcmp(era5_canonical_name(base), era5_canonical_name(name)) == 0) return 1;
+    }
     return 0;
 }
 
@@ -327,7 +358,7 @@ static int describe_storage(const nc_file *nc, const char *path, const char *nam
                         "rewrite it with 'nccopy -d 1 in.nc out.nc' (deflate) or load an HDF5 with that filter "
                         "(HDF5_PLUGIN_PATH)",
                         path, name, -st.filtered);
-    for (int k = 0; k < 4; k++) fv->chunk[k] = st.chunked && fv->dim_order[k] >= 0 ? st.chunk[fv->dim_order[k]] : 0;
+    for (int k = 0; k < 5; k++) fv->chunk[k] = st.chunked && fv->dim_order[k] >= 0 ? st.chunk[fv->dim_order[k]] : 0;
     fv->deflate_level = st.deflate_level;
     fv->shuffle = st.shuffle;
     fv->filter = st.filtered;
@@ -349,6 +380,21 @@ static int inspect_header(const nc_file *nc, const char *path, const era5_option
     snprintf(s->lat_dim_name, sizeof s->lat_dim_name, "%s", yname);
     snprintf(s->lon_dim_name, sizeof s->lon_dim_name, "%s", xname);
     if (nc_file_inq_dimid(nc, "expver", &edim) != NC_NOERR) edim = -1;
+    int ldim = -1;
+    const char *lname = find_name(nc, level_names, &ldim);
+    if (!lname) ldim = -1;
+    s->level_varid = -1;
+    if (lname) {
+        int ndims, dimids[VAR_DIMS_MAX], t;
+        snprintf(s->level_dim_name, sizeof s->level_dim_name, "%s", lname);
+        nc_file_inq_dimlen(nc, ldim, &s->nlevels);
+        if (nc_file_inq_varid(nc, lname, &s->level_varid) != NC_NOERR ||
+            inquire_var(nc, s->level_varid, NULL, &t, &ndims, dimids) != NC_NOERR || ndims != 1 || dimids[0] != ldim ||
+            !is_numeric(t))
+            return dsc_fail("%s: no numeric coordinate variable '%s' gives the pressure levels; give ERA5 files with "
+                            "level values",
+                            path, lname);
+    }
     nc_file_inq_unlimdim(nc, &unlimdim);
     long long len;
     nc_file_inq_dimlen(nc, tdim, &len);
@@ -394,10 +440,11 @@ static int inspect_header(const nc_file *nc, const char *path, const era5_option
         int t;
         int ndims, dimids[VAR_DIMS_MAX];
         inquire_var(nc, v, name, &t, &ndims, dimids);
-        if (!is_numeric(t) || ndims < 3 || ndims > 4) continue;
-        int order[4] = {-1, -1, -1, -1}, other = 0;
+        if (!is_numeric(t) || ndims < 3 || ndims > 5) continue;
+        int order[5] = {-1, -1, -1, -1, -1}, other = 0;
         for (int d = 0; d < ndims; d++) {
-            int slot = dimids[d] == tdim ? 0 : dimids[d] == edim ? 1 : dimids[d] == ydim ? 2 : dimids[d] == xdim ? 3 : -1;
+            int slot = dimids[d] == tdim ? 0 : dimids[d] == edim ? 1 : dimids[d] == ydim ? 2 : dimids[d] == xdim ? 3
+                     : dimids[d] == ldim ? 4 : -1;
             if (slot < 0 || order[slot] >= 0) other = 1;
             else order[slot] = d;
         }
@@ -417,6 +464,8 @@ static int inspect_header(const nc_file *nc, const char *path, const era5_option
         era5_file_variable *fv = &s->fields[i];
         memset(fv, 0, sizeof *fv);
         snprintf(fv->nc_name, sizeof fv->nc_name, "%s", name);
+        snprintf(s->names[i], sizeof s->names[i], "%s", era5_canonical_name(name));
+        fv->level_index = order[4] >= 0 ? -1 : 0; /* -1: its levels are chosen once they are read */
         fv->varid = v;
         fv->xtype = t;
         fv->ndims = ndims;
@@ -472,6 +521,88 @@ static int check_calendar(const char *path, const char *attribute, cf_calendar c
                     path, attribute, why);
 }
 
+/* The levels of a field on pressure levels, "500, 850, 1000". */
+static void list_levels(const file_scan *s, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (long long k = 0; k < s->nlevels && used + 16 < len; k++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%g", k ? ", " : "", s->levels[k]);
+}
+
+/* Fields on pressure levels become one field per chosen level, named
+ * NAME@LEVEL: the levels named in --vars (z@500), and those of --level for a
+ * field asked for by its name alone (or by reading every field).  Such a
+ * field without a chosen level, or a level the file lacks, is an error that
+ * lists the file's levels.  Local: every rank decides alike. */
+static int expand_levels(const char *path, const era5_options *opt, file_scan *s)
+{
+    const int n = s->nfields;
+    int has_levels = 0;
+    for (int i = 0; i < n; i++) has_levels |= s->fields[i].level_index < 0;
+    if (!has_levels) return DSC_OK;
+    file_scan *o = dsc_malloc(sizeof *o, "pressure levels"); /* the fields before expansion */
+    if (!o) return DSC_ERR;
+    memcpy(o, s, sizeof *o);
+    s->nfields = 0;
+    char have[512];
+    list_levels(s, have, sizeof have);
+    int status = DSC_OK;
+    for (int i = 0; i < n && status == DSC_OK; i++) {
+        double want[2 * ERA5_MAX_VARS];
+        int nw = 0, whole = !opt || opt->nvars == 0;
+        if (o->fields[i].level_index >= 0) {
+            want[nw++] = NAN; /* a field without levels: kept as it is */
+        } else {
+            for (int v = 0; opt && v < opt->nvars; v++) {
+                char base[ERA5_NAME_LEN];
+                const char *at = strchr(opt->vars[v], '@');
+                snprintf(base, sizeof base, "%.*s", (int)strcspn(opt->vars[v], "@"), opt->vars[v]);
+                if (strcmp(era5_canonical_name(base), o->names[i]) != 0) continue;
+                if (at) want[nw++] = strtod(at + 1, NULL);
+                else whole = 1;
+            }
+            if (whole && (!opt || opt->nlevels == 0)) {
+                status = dsc_fail("%s: variable %s is on %lld pressure levels (%s hPa, dimension %s); choose levels with "
+                                  "--level (e.g. --level %g) or name one in --vars as %s@%g",
+                                  path, o->fields[i].nc_name, s->nlevels, have, s->level_dim_name,
+                                  s->nlevels ? s->levels[0] : 500.0, o->names[i], s->nlevels ? s->levels[0] : 500.0);
+                break;
+            }
+            for (int k = 0; whole && k < opt->nlevels; k++) want[nw++] = opt->levels[k];
+        }
+        for (int w = 0; w < nw && status == DSC_OK; w++) {
+            long long k = 0;
+            if (!isnan(want[w])) {
+                while (k < s->nlevels && fabs(s->levels[k] - want[w]) > 1e-6 * fmax(1.0, fabs(want[w]))) k++;
+                if (k == s->nlevels) {
+                    status = dsc_fail("%s: variable %s has no level %g hPa; its levels (%s) are %s", path,
+                                      o->fields[i].nc_name, want[w], s->level_dim_name, have);
+                    break;
+                }
+            }
+            if (s->nfields == MAX_FIELDS) {
+                status = dsc_fail("%s: more than %d fields with the chosen levels; choose fewer with --vars or --level",
+                                  path, MAX_FIELDS);
+                break;
+            }
+            const int j = s->nfields++;
+            s->fields[j] = o->fields[i];
+            snprintf(s->units[j], sizeof s->units[j], "%s", o->units[i]);
+            snprintf(s->long_name[j], sizeof s->long_name[j], "%s", o->long_name[i]);
+            if (isnan(want[w])) {
+                snprintf(s->names[j], sizeof s->names[j], "%s", o->names[i]);
+                continue;
+            }
+            s->fields[j].level_index = k;
+            s->fields[j].level = s->levels[k];
+            snprintf(s->names[j], sizeof s->names[j], "%.*s@%g", ERA5_NAME_LEN - 16, o->names[i], s->levels[k]);
+        }
+    }
+    free(o);
+    return status;
+}
+
 /* Collective: looks at one file and closes it again. */
 static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, file_scan *s)
 {
@@ -521,6 +652,9 @@ static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, f
         s->lon = dsc_malloc((size_t)s->file.file_nlon * sizeof(double), "longitudes");
         s->hours = dsc_malloc((size_t)s->file.ntime * sizeof(double), "time steps");
         if (!s->lat || !s->lon || !s->hours) status = DSC_ERR;
+        if (status == DSC_OK && s->level_varid >= 0 && s->nlevels > 0 &&
+            !(s->levels = dsc_malloc((size_t)s->nlevels * sizeof(double), "pressure levels")))
+            status = DSC_ERR;
     }
     if (dsc_agree(comm, status) != DSC_OK) {
         nc_file_close(&nc);
@@ -532,6 +666,7 @@ static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, f
     err = nc_file_get_var_double_all(&nc, lat_varid, s->lat);
     if (err == NC_NOERR) err = nc_file_get_var_double_all(&nc, lon_varid, s->lon);
     if (err == NC_NOERR) err = nc_file_get_var_double_all(&nc, time_varid, s->hours);
+    if (err == NC_NOERR && s->levels) err = nc_file_get_var_double_all(&nc, s->level_varid, s->levels);
     status = err == NC_NOERR ? DSC_OK
                              : dsc_fail("%s: reading the coordinates failed (%s); the file may be damaged", path,
                                         nc_file_strerror(&nc, err));
@@ -562,6 +697,7 @@ static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, f
         }
         s->hours[i] = datetime_to_hours(&dt);
     }
+    if (status == DSC_OK) status = expand_levels(path, opt, s);
     for (long long j = 0; status == DSC_OK && j < s->file.file_nlat; j++)
         if (!isfinite(s->lat[j])) status = dsc_fail("%s: latitude %lld is not a number", path, j);
     for (long long j = 0; status == DSC_OK && j < s->file.file_nlon; j++)
@@ -579,8 +715,27 @@ static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, f
 static int find_field(const file_scan *s, const char *canonical)
 {
     for (int i = 0; i < s->nfields; i++)
-        if (strcmp(era5_canonical_name(s->fields[i].nc_name), canonical) == 0) return i;
+        if (strcmp(s->names[i], canonical) == 0) return i;
     return -1;
+}
+
+/* The fields a name of --vars chooses (their indices into match, at most
+ * MAX_FIELDS): the field of that name, or every level of a field on
+ * pressure levels named without a level (z: z@500, z@850 as --level chose). */
+static int matching_fields(const file_scan *s, const char *request, int *match)
+{
+    char key[ERA5_NAME_LEN];
+    canonical_key(request, key);
+    int i = find_field(s, key), n = 0;
+    if (i >= 0) {
+        match[n++] = i;
+        return n;
+    }
+    if (strchr(key, '@')) return 0;
+    const size_t len = strlen(key);
+    for (i = 0; i < s->nfields; i++)
+        if (strncmp(s->names[i], key, len) == 0 && s->names[i][len] == '@') match[n++] = i;
+    return n;
 }
 
 static void list_fields(const file_scan *s, char *buf, size_t len)
@@ -588,7 +743,7 @@ static void list_fields(const file_scan *s, char *buf, size_t len)
     buf[0] = '\0';
     size_t used = 0;
     for (int i = 0; i < s->nfields && used + 1 < len; i++)
-        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", s->fields[i].nc_name);
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", s->names[i]);
 }
 
 /* Error path of --vars: when the file has a variable of that name that is
@@ -618,7 +773,7 @@ static int choose_variables(const file_scan *first, const era5_options *opt, era
     if (opt->nvars == 0) {
         cat->nvars = 0;
         for (int i = 0; i < first->nfields; i++) {
-            const char *c = era5_canonical_name(first->fields[i].nc_name);
+            const char *c = first->names[i];
             int dup = 0;
             for (int v = 0; v < cat->nvars; v++) dup |= strcmp(cat->vars[v].name, c) == 0;
             if (dup) continue; /* t2m and 2t in one file: the first one wins */
@@ -632,19 +787,26 @@ static int choose_variables(const file_scan *first, const era5_options *opt, era
             cat->nvars++;
         }
     } else {
-        cat->nvars = opt->nvars;
+        cat->nvars = 0;
         for (int v = 0; v < opt->nvars; v++) {
-            const char *c = era5_canonical_name(opt->vars[v]);
-            int i = find_field(first, c);
-            if (i < 0) {
+            int match[MAX_FIELDS], nm = matching_fields(first, opt->vars[v], match);
+            if (nm == 0) {
                 char why[NC_MAX_NAME + 64];
                 list_fields(first, have, sizeof have);
                 why_not_field(first->file.path, first->file.netcdf4, opt->vars[v], why, sizeof why);
                 return dsc_fail("%s: no variable '%s' (asked for with --vars)%s; the file has %s", first->file.path,
                                 opt->vars[v], why, have);
             }
-            index[v] = i;
-            snprintf(cat->vars[v].name, ERA5_NAME_LEN, "%s", c);
+            for (int m = 0; m < nm; m++) {
+                int dup = 0;
+                for (int u = 0; u < cat->nvars; u++) dup |= strcmp(cat->vars[u].name, first->names[match[m]]) == 0;
+                if (dup) continue;
+                if (cat->nvars == ERA5_MAX_VARS)
+                    return dsc_fail("%s: more than %d variables chosen with --vars and --level; choose at most %d",
+                                    first->file.path, ERA5_MAX_VARS, ERA5_MAX_VARS);
+                index[cat->nvars] = match[m];
+                snprintf(cat->vars[cat->nvars++].name, ERA5_NAME_LEN, "%s", first->names[match[m]]);
+            }
         }
     }
     for (int v = 0; v < cat->nvars; v++) {
@@ -686,7 +848,7 @@ static int match_file(const file_scan *first, file_scan *s, const era5_catalog *
     }
     if (opt->nvars == 0) {
         for (int i = 0; i < s->nfields; i++) {
-            const char *c = era5_canonical_name(s->fields[i].nc_name);
+            const char *c = s->names[i];
             if (find_field(first, c) < 0)
                 return dsc_fail("%s: has variable '%s', which %s has not; give files with the same variables or choose "
                                 "common ones with --vars",
@@ -959,14 +1121,15 @@ static int needs_merge(const file_scan *scans, int n, const era5_options *opt)
 {
     for (int i = 0; i < n; i++) {
         if (opt->nvars) {
+            int match[MAX_FIELDS];
             for (int v = 0; v < opt->nvars; v++)
-                if (find_field(&scans[i], era5_canonical_name(opt->vars[v])) < 0) return 1;
+                if (matching_fields(&scans[i], opt->vars[v], match) == 0) return 1;
             continue;
         }
         for (int k = 0; k < scans[i].nfields; k++)
-            if (find_field(&scans[0], era5_canonical_name(scans[i].fields[k].nc_name)) < 0) return 1;
+            if (find_field(&scans[0], scans[i].names[k]) < 0) return 1;
         for (int k = 0; k < scans[0].nfields; k++)
-            if (find_field(&scans[i], era5_canonical_name(scans[0].fields[k].nc_name)) < 0) return 1;
+            if (find_field(&scans[i], scans[0].names[k]) < 0) return 1;
     }
     return 0;
 }
@@ -1011,9 +1174,21 @@ static int merged_variables(const file_scan *scans, const int *bypath, int n, co
     cat->nvars = 0;
     if (opt->nvars) {
         for (int v = 0; v < opt->nvars; v++) {
-            const char *c = era5_canonical_name(opt->vars[v]);
             int found = 0;
-            for (int i = 0; i < n && !found; i++) found = find_field(&scans[i], c) >= 0;
+            for (int j = 0; j < n; j++) {
+                const file_scan *sc = &scans[bypath[j]];
+                int match[MAX_FIELDS], nm = matching_fields(sc, opt->vars[v], match);
+                for (int m = 0; m < nm; m++) {
+                    int dup = 0;
+                    found = 1;
+                    for (int u = 0; u < cat->nvars; u++) dup |= strcmp(cat->vars[u].name, sc->names[match[m]]) == 0;
+                    if (dup) continue;
+                    if (cat->nvars == ERA5_MAX_VARS)
+                        return dsc_fail("more than %d variables chosen with --vars and --level; choose at most %d",
+                                        ERA5_MAX_VARS, ERA5_MAX_VARS);
+                    snprintf(cat->vars[cat->nvars++].name, ERA5_NAME_LEN, "%s", sc->names[match[m]]);
+                }
+            }
             if (!found) {
                 char have[1024], why[NC_MAX_NAME + 64];
                 list_fields(&scans[bypath[0]], have, sizeof have);
@@ -1021,13 +1196,12 @@ static int merged_variables(const file_scan *scans, const int *bypath, int n, co
                 return dsc_fail("no variable '%s' (asked for with --vars) in any of the %d files%s; %s has %s", opt->vars[v],
                                 n, why, scans[bypath[0]].file.path, have);
             }
-            snprintf(cat->vars[cat->nvars++].name, ERA5_NAME_LEN, "%s", c);
         }
     } else {
         for (int j = 0; j < n; j++) {
             const file_scan *sc = &scans[bypath[j]];
             for (int k = 0; k < sc->nfields; k++) {
-                const char *c = era5_canonical_name(sc->fields[k].nc_name);
+                const char *c = sc->names[k];
                 int dup = 0;
                 for (int v = 0; v < cat->nvars; v++) dup |= strcmp(cat->vars[v].name, c) == 0;
                 if (dup) continue;

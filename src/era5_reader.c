@@ -441,8 +441,8 @@ int era5_redistribute(MPI_Comm comm, const process_grid *grid, long long ntime, 
 static long long chunk_cache_bytes(const era5_file_variable *fv, size_t type_size, long long E, int ny, int nx)
 {
     if (fv->chunk[0] <= 0 || fv->chunk[2] <= 0 || fv->chunk[3] <= 0) return 0;
-    const long long ce = fv->chunk[1] > 0 ? fv->chunk[1] : 1;
-    const long long chunk = fv->chunk[0] * ce * fv->chunk[2] * fv->chunk[3] * (long long)type_size;
+    const long long ce = fv->chunk[1] > 0 ? fv->chunk[1] : 1, cl = fv->chunk[4] > 0 ? fv->chunk[4] : 1;
+    const long long chunk = fv->chunk[0] * ce * cl * fv->chunk[2] * fv->chunk[3] * (long long)type_size;
     /* a tile row of ny points can touch ny / cy + 1 chunks, and more when it
      * starts inside one */
     const long long n = (ny / fv->chunk[2] + 2) * (nx / fv->chunk[3] + 2) * ((E + ce - 1) / ce);
@@ -475,7 +475,7 @@ static int check_catalog(const era5_catalog *cat)
             if (stored_type_lookup(fv->xtype, &st) != DSC_OK)
                 return dsc_fail("%s: variable %s has a stored type (netCDF type %d) that cannot be read; convert it to float with 'cdo -b F32 copy'",
                                 file->path, fv->nc_name, fv->xtype);
-            if (fv->ndims < 3 || fv->ndims > 4 || fv->dim_order[0] < 0 || fv->dim_order[2] < 0 || fv->dim_order[3] < 0)
+            if (fv->ndims < 3 || fv->ndims > 5 || fv->dim_order[0] < 0 || fv->dim_order[2] < 0 || fv->dim_order[3] < 0)
                 return dsc_fail("%s: variable %s does not have time, latitude and longitude dimensions; select other variables with --vars",
                                 file->path, fv->nc_name);
         }
@@ -597,13 +597,14 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
                 for (int k = 0; k < maxreq[f]; k++) {
                     while (r < nr && req[r].file != f) r++;
                     const read_request *q = (ok && r < nr) ? &req[r] : NULL;
-                    long long start[4] = {0, 0, 0, 0}, count[4] = {0, 0, 0, 0};
+                    long long start[5] = {0, 0, 0, 0, 0}, count[5] = {0, 0, 0, 0, 0};
                     long long nelems = 0;
                     if (q) {
                         for (int d = 0; d < fv->ndims; d++) count[d] = 1; /* any extra dimension of length 1 */
                         start[pt] = q->index;
                         count[pt] = q->count;
                         if (pe >= 0) count[pe] = E;
+                    if (fv->dim_order[4] >= 0) start[fv->dim_order[4]] = fv->level_index; /* one pressure level */
                         start[py] = cat->lat0 + tl->y0;
                         count[py] = ny;
                         start[px] = cat->lon0 + tl->x0;
@@ -620,7 +621,7 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
                     r++;
 
                     /* strides of the raw buffer, row-major over the variable's dims */
-                    size_t stride[4] = {0, 0, 0, 0}, acc = 1;
+                    size_t stride[5] = {0, 0, 0, 0, 0}, acc = 1;
                     for (int d = fv->ndims - 1; d >= 0; d--) {
                         stride[d] = acc;
                         acc *= (size_t)count[d];

@@ -6,8 +6,8 @@
 # value equals a serial netCDF4-python read, at 1, 2 and 3 ranks, at more
 # ranks than latitude rows and with ranks that read nothing of a file; the
 # pre-processed matrix and the k-means labels equal those of the classic
-# copy; a ZIP saved as .nc and damaged HDF5 files give one error line at
-# every rank count.
+# copy; pressure levels are chosen with --level or NAME@LEVEL; a ZIP saved
+# as .nc and damaged HDF5 files give one error line at every rank count.
 . ./tests/testenv.sh
 
 READ=./tests/test_read
@@ -34,6 +34,8 @@ same_as_python() {
     fail "$_desc"
   fi
 }
+
+E() { _d=$1; _re=$2; _np=$3; shift 3; expect_error "$_d" "$_re" run_np "$_np" "$DSC" info "$@"; }
 
 # ---- the data: a classic (legacy CDS) set and its new-CDS copies
 check "synth writes two years of three variables on a 9x13 grid" "$DSC" synth -q -o "$WORK/s" --years 2001-2002 --grid 9x13 \
@@ -93,6 +95,28 @@ if read_files 3 auto "$WORK/dm" --daily-mean --box 42,44,-29,-26 "$WORK"/step/*.
     "$WORK"/step/*.nc
 else fail "--daily-mean --box at 3 ranks"; fi
 
+# ---- pressure levels: geopotential z on 3 levels (new CDS pressure_level, legacy CDS level)
+check "new CDS file with z on pressure levels 1000, 850, 500" $NEWCDS --levels 1000,850,500 --chunk step -o "$WORK/plev" "$WORK/thin/era5_2001.nc"
+check "legacy-style level dimension (int millibars), netCDF-4 classic model" $NEWCDS --levels 1000,850,500 --level-name level \
+  --format netcdf4_classic -o "$WORK/lev" "$WORK/thin/era5_2001.nc"
+for set in plev lev; do
+  if read_files 3 auto "$WORK/$set.3" --vars z,t2m --level 500,1000 "$WORK/$set/era5_2001.nc" &&
+     [ "$(cat "$WORK/$set.3.vars")" = "z@500,z@1000,t2m" ]; then
+    same_as_python "$set: --vars z,t2m --level 500,1000 reads z@500, z@1000 and t2m at 3 ranks, equal to netCDF4-python's" \
+      "$WORK/$set.3" "$WORK/$set/era5_2001.nc"
+  else fail "$set: --vars z,t2m --level 500,1000 at 3 ranks"; fi
+done
+if read_files 2 auto "$WORK/zat" --vars sshf,z@850 "$WORK/plev/era5_2001.nc" && [ "$(cat "$WORK/zat.vars")" = "sshf,z@850" ]; then
+  same_as_python "--vars sshf,z@850 at 2 ranks: values equal netCDF4-python's" "$WORK/zat" "$WORK/plev/era5_2001.nc"
+else fail "--vars sshf,z@850 at 2 ranks"; fi
+E "a variable on levels read without a level lists the levels" \
+  "plev/era5_2001\\.nc: variable z is on 3 pressure levels \\(1000, 850, 500 hPa, dimension pressure_level\\); choose levels with --level" \
+  2 "$WORK/plev/era5_2001.nc"
+E "a level the file lacks lists the levels" "variable z has no level 300 hPa; its levels \\(level\\) are 1000, 850, 500" 2 \
+  --vars z --level 300 "$WORK/lev/era5_2001.nc"
+expect_error "--level that is no pressure" "option --level: 'high' is not a list of pressure levels" "$DSC" info --level high \
+  "$WORK/plev/era5_2001.nc"
+
 # ---- the method sees the same data: k-means labels of the classic and new CDS copies
 check "dsc kmeans on the classic copy" run_np 2 "$DSC" kmeans -q -k 3 --anomalies --n-init 2 -o "$WORK/kmc" $C
 check "dsc kmeans on the new CDS pair, given in reverse order" run_np 3 "$DSC" kmeans -q -k 3 --anomalies --n-init 2 \
@@ -100,7 +124,6 @@ check "dsc kmeans on the new CDS pair, given in reverse order" run_np 3 "$DSC" k
 check "... the same labels" cmp "$WORK/kmc/labels.csv" "$WORK/kmn/labels.csv"
 
 # ---- what users get wrong, and damaged files
-E() { _d=$1; _re=$2; _np=$3; shift 3; expect_error "$_d" "$_re" run_np "$_np" "$DSC" info "$@"; }
 E "an instant file without its accum file names the missing variable" \
   "era5_2002_instant\\.nc: no file given holds variable sshf for its time steps" 2 \
   "$WORK"/pair/era5_2001_*.nc "$WORK/pair/era5_2002_instant.nc"

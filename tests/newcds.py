@@ -8,7 +8,7 @@ packing, zlib level 1 with shuffle.  The values are those netCDF4-python
 reads from the input (unpacked, missing values as NaN).
 
   newcds.py [--split] [--chunk default|step|whole] [--format netcdf4|netcdf4_classic]
-            [--zip] [--order REVERSED] -o DIR FILES...
+            [--zip] [--order REVERSED] [--levels 1000,850,500 [--level-name level]] -o DIR FILES...
 
 --split writes one file per GRIB step type, as the CDS does for a request of
 instant and accumulated variables: DIR/NAME_instant.nc (sst, sp, t2m, u10,
@@ -16,7 +16,9 @@ v10, anything else) and DIR/NAME_accum.nc (sshf, slhf); --zip then packs the
 pair into DIR/NAME.nc as a ZIP archive (what the CDS sends).  --chunk:
 netcdf-c's default chunking (none given), one chunk per time step, or one
 chunk for the whole variable.  --order REVERSED writes the fields in reverse
-order (variable order is not meaning).
+order (variable order is not meaning).  --levels adds geopotential z on
+pressure levels (dimension pressure_level, double hPa, as the new CDS; or
+level, int millibars, as the legacy CDS), made from the first field.
 """
 import argparse
 import os
@@ -46,7 +48,7 @@ def read_input(path):
     return dates, lat, lon, fields
 
 
-def write(path, dates, lat, lon, fields, names, chunk, fmt):
+def write(path, dates, lat, lon, fields, names, chunk, fmt, levels=None, level_name="pressure_level"):
     ds = netCDF4.Dataset(path, "w", format=fmt.upper())
     ds.GRIB_centre = "ecmf"
     ds.Conventions = "CF-1.7"
@@ -77,6 +79,22 @@ def write(path, dates, lat, lon, fields, names, chunk, fmt):
         ev.long_name = "model experiment version"
         for i in range(T):
             ev[i] = "0001" if i < T - 2 else "0005"
+    if levels:  # geopotential on pressure levels, made from the first field
+        ds.createDimension(level_name, len(levels))
+        lv = ds.createVariable(level_name, "f8" if level_name == "pressure_level" else "i4", (level_name,))
+        lv.units = "hPa" if level_name == "pressure_level" else "millibars"
+        lv.long_name = "pressure" if level_name == "pressure_level" else "pressure_level"
+        lv[:] = levels
+        a = fields[names[0]][0]
+        z = np.stack([a * np.float32(10.0) + np.float32(9.80665 * lev) for lev in levels], axis=1)
+        kw = dict(zlib=True, complevel=1, shuffle=True, fill_value=np.float32(np.nan))
+        if chunk == "step":
+            kw["chunksizes"] = (1, 1, lat.size, lon.size)
+        v = ds.createVariable("z", "f4", ("valid_time", level_name, "latitude", "longitude"), **kw)
+        v.units = "m**2 s**-2"
+        v.long_name = "Geopotential"
+        v.set_auto_maskandscale(False)
+        v[:] = z
     for name in names:
         a, units, long_name = fields[name]
         kw = dict(zlib=True, complevel=1, shuffle=True, fill_value=np.float32(np.nan))
@@ -101,6 +119,8 @@ def main():
     ap.add_argument("--chunk", default="default", choices=["default", "step", "whole"])
     ap.add_argument("--format", default="netcdf4", choices=["netcdf4", "netcdf4_classic"])
     ap.add_argument("--order", default="")
+    ap.add_argument("--levels", default="", help="add z on these pressure levels (hPa), e.g. 1000,850,500")
+    ap.add_argument("--level-name", default="pressure_level", help="pressure_level (new CDS) or level (legacy CDS)")
     ap.add_argument("files", nargs="+")
     args = ap.parse_args()
     os.makedirs(args.o, exist_ok=True)
@@ -110,8 +130,10 @@ def main():
         if args.order == "REVERSED":
             names = names[::-1]
         base = os.path.splitext(os.path.basename(path))[0]
+        levels = [float(x) for x in args.levels.split(",")] if args.levels else None
         if not args.split:
-            write(os.path.join(args.o, base + ".nc"), dates, lat, lon, fields, names, args.chunk, args.format)
+            write(os.path.join(args.o, base + ".nc"), dates, lat, lon, fields, names, args.chunk, args.format,
+                  levels, args.level_name)
             continue
         parts = []
         for kind, sel in (("instant", [n for n in names if n not in ACCUM]), ("accum", [n for n in names if n in ACCUM])):

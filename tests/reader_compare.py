@@ -25,13 +25,13 @@ import numpy as np
 import netCDF4
 
 ALIASES = {
-    "sst": ["sst", "var34"],
-    "sp": ["sp", "var134"],
-    "sshf": ["sshf", "var146"],
-    "slhf": ["slhf", "var147"],
-    "t2m": ["t2m", "2t", "var167"],
-    "u10": ["u10", "10u", "var165"],
-    "v10": ["v10", "10v", "var166"],
+    "sst": ["sst", "var34", "SSTK"],
+    "sp": ["sp", "var134", "SP"],
+    "sshf": ["sshf", "var146", "SSHF"],
+    "slhf": ["slhf", "var147", "SLHF"],
+    "t2m": ["t2m", "2t", "var167", "VAR_2T"],
+    "u10": ["u10", "10u", "var165", "VAR_10U"],
+    "v10": ["v10", "10v", "var166", "VAR_10V"],
 }
 TIME_NAMES = ["time", "valid_time", "t"]
 LAT_NAMES = ["latitude", "lat", "y"]
@@ -65,12 +65,24 @@ def hours_of(tvar):
     return np.array(out)
 
 
+LEVEL_NAMES = ["pressure_level", "level", "plev", "isobaricInhPa"]
+
+
 def field(ds, name, lat_sel, lon_sel):
-    """(T, Y, X) float64 with NaN for masked values; expver entries combined."""
+    """(T, Y, X) float64 with NaN for masked values; expver entries combined;
+    NAME@LEVEL: that pressure level of NAME."""
+    level = None
+    if "@" in name:
+        name, level = name.split("@")
     var = find(ds, ALIASES.get(name, [name]), name)
     var.set_auto_maskandscale(True)
     dims = var.dimensions
     a = var[:]
+    if level is not None:
+        ldim = next(d for d in dims if d in LEVEL_NAMES)
+        k = int(np.nonzero(np.isclose(ds.variables[ldim][:], float(level)))[0][0])
+        a = np.take(a, k, axis=dims.index(ldim))
+        dims = tuple(d for d in dims if d != ldim)
     a = np.ma.filled(np.ma.asarray(a).astype(np.float64), np.nan)
     if "expver" in dims:
         e = dims.index("expver")
@@ -84,6 +96,7 @@ def field(ds, name, lat_sel, lon_sel):
 
 
 def has_var(ds, name):
+    name = name.split("@")[0]
     return any(n in ds.variables for n in ALIASES.get(name, [name]))
 
 
