@@ -1,7 +1,8 @@
 /*
  * era5_catalog.h - what is in a list of ERA5 netCDF files.
  *
- * era5_catalog_open() looks at every file (collectively, with PnetCDF),
+ * era5_catalog_open() looks at every file (collectively, with PnetCDF or,
+ * for netCDF-4 files, netcdf-c's parallel API: nc_file.h),
  * finds the variables by name or alias, the time / latitude / longitude (and
  * expver) dimensions, the packing of every variable in every file, decodes
  * the CF times, orders the files in time, and checks that grids and
@@ -32,6 +33,8 @@ typedef struct {
     dsc_datetime start, end;               /* --time-range START/END, inclusive; an END given as a
                                               date alone is 23:59:59 of that day */
     int daily_mean;                        /* --daily-mean: average the steps of each UTC day */
+    int nlevels;                           /* --level: pressure levels (hPa) of variables on levels */
+    double levels[ERA5_MAX_VARS];
     int process_grid[3];                   /* --process-grid TxYxX; 0 = automatic */
 } era5_options;
 
@@ -55,18 +58,44 @@ typedef struct {
     double fill_value, missing_value[ERA5_MAX_MISSING]; /* in the packed (stored) domain; may be NaN
                                          (new CDS floats); a NaN or infinite value is missing in any case */
     int ndims;
-    int dim_order[4];              /* position of T, E, Y, X in the variable's dims (-1 if absent) */
+    int dim_order[5];              /* position of T, E, Y, X and the level in the variable's dims (-1 if absent) */
+    long long level_index;         /* variables on pressure levels: the index of the one read */
+    double level;                  /* its value in hPa (name@level: z@500) */
+    long long chunk[5];            /* netCDF-4: chunk lengths along T, E, Y, X, level (0: not chunked; classic files) */
+    int deflate_level, shuffle;    /* netCDF-4 compression (0: none) */
+    int filter;                    /* netCDF-4: id of another HDF5 filter (szip, zstd, ...), 0 if none */
+    int part;                      /* which file of its era5_file holds it: 0 the file itself, k > 0 parts[k - 1] */
 } era5_file_variable;
+
+/* Another file that holds variables of the same time steps (new CDS: the
+ * "instant" and "accum" files of one request). */
+typedef struct {
+    char path[ERA5_PATH_LEN];
+    int format, netcdf4;
+    long long nexpver;
+} era5_part;
 
 typedef struct {
     char path[ERA5_PATH_LEN];
-    int format;                    /* NC_FORMAT_CLASSIC, NC_FORMAT_CDF2, NC_FORMAT_CDF5 */
+    int format;                    /* NC_FILE_FORMAT_* of nc_file.h: classic, 64-bit offset, CDF-5, netCDF-4
+                                      (classic model) */
+    int netcdf4;                   /* read with netcdf-c (netCDF-4/HDF5), else PnetCDF */
     long long ntime;               /* time steps stored in the file */
     int time_is_record;            /* time is the unlimited dimension */
     long long nexpver;             /* 0 when there is no expver dimension */
     long long file_nlat, file_nlon;
     era5_file_variable vars[ERA5_MAX_VARS]; /* same order as catalog.vars */
+    int nparts;                    /* other files with variables of the same time steps (0: this one holds all) */
+    era5_part *parts;              /* (nparts) owned by the catalog */
 } era5_file;
+
+/* Files whose variables differ are merged by variable: files with the same
+ * time steps (every value equal) form one era5_file, whose variables each
+ * come from one of them (the first in path order that has it), so the
+ * catalog does not depend on the order the files are given in; the
+ * variables are then in the order of the ERA5 names (sst, sp, sshf, slhf,
+ * t2m, u10, v10), others after them by name.  A time step without some
+ * variable is an error naming the variable and the file. */
 
 /* One selected time step: where it comes from. */
 typedef struct {
@@ -102,7 +131,8 @@ typedef struct {
 int era5_catalog_open(MPI_Comm comm, char **paths, int npaths, const era5_options *opt, era5_catalog *cat);
 void era5_catalog_destroy(era5_catalog *cat);
 
-/* Canonical name for an alias ("2t" -> "t2m"); the name itself if unknown. */
+/* Canonical name for an alias ("2t" -> "t2m"); the name itself if unknown.
+ * A variable on a pressure level is named NAME@LEVEL (z@500, in hPa). */
 const char *era5_canonical_name(const char *name);
 
 #endif

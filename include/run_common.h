@@ -21,6 +21,7 @@
     {"box", 0, "S,N,W,E", NULL, "latitude/longitude box in degrees (south,north,west,east); whole grid if absent"},   \
     {"time-range", 0, "START/END", NULL, "inclusive time range, ISO 8601 (1980-01-01/1989-12-31: END's whole day; START/ or /END leave one side open); everything if absent"}, \
     {"daily-mean", 0, NULL, NULL, "average sub-daily steps into daily means (UTC days)"},                          \
+    {"level", 0, "HPA", NULL, "pressure levels to read of variables on levels, comma-separated (500,850); or name one in --vars as z@500"}, \
     {"process-grid", 0, "TxYxX", "auto", "ranks along time, latitude and longitude for reading"}
 
 /* Fills opt from a parsed command that contains ERA5_CLI_OPTIONS; DSC_ERR

@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "cli.h"
 #include "era5_catalog.h"
+#include "nc_file.h"
 #include "run_common.h"
 #include "json.h"
 #include "era5_reader.h"
@@ -53,11 +54,40 @@ static const char *type_name(int xtype)
 static const char *format_name(int format)
 {
     switch (format) {
-    case NC_FORMAT_CLASSIC: return "classic";
-    case NC_FORMAT_CDF2: return "64-bit offset";
-    case NC_FORMAT_CDF5: return "CDF-5";
+    case NC_FILE_FORMAT_CLASSIC: return "classic";
+    case NC_FILE_FORMAT_64BIT: return "64-bit offset";
+    case NC_FILE_FORMAT_CDF5: return "CDF-5";
+    case NC_FILE_FORMAT_NETCDF4: return "netCDF-4";
+    case NC_FILE_FORMAT_NETCDF4_CLASSIC: return "netCDF-4 classic model";
     default: return "unknown";
     }
+}
+
+/* How the fields of a file are stored: "contiguous" (every classic file),
+ * or the compression and the chunk lengths along time x latitude x
+ * longitude ("zlib level 1, shuffle, chunks 11x37x53"); "mixed" when the
+ * variables differ. */
+static void storage_text(const era5_catalog *cat, const era5_file *f, char *buf, size_t len)
+{
+    char first[160] = "";
+    for (int v = 0; v < cat->nvars; v++) {
+        const era5_file_variable *fv = &f->vars[v];
+        char one[160];
+        size_t n = 0;
+        one[0] = '\0';
+        if (fv->deflate_level > 0) n += (size_t)snprintf(one + n, sizeof one - n, "zlib level %d, ", fv->deflate_level);
+        if (fv->shuffle) n += (size_t)snprintf(one + n, sizeof one - n, "shuffle, ");
+        if (fv->filter) n += (size_t)snprintf(one + n, sizeof one - n, "HDF5 filter %d, ", fv->filter < 0 ? -fv->filter : fv->filter);
+        if (fv->chunk[0] > 0)
+            snprintf(one + n, sizeof one - n, "chunks %lldx%lldx%lld", fv->chunk[0], fv->chunk[2], fv->chunk[3]);
+        else snprintf(one + n, sizeof one - n, "contiguous");
+        if (v == 0) snprintf(first, sizeof first, "%s", one);
+        else if (strcmp(first, one) != 0) {
+            snprintf(buf, len, "storage differs between variables (%s: %s)", cat->vars[0].name, first);
+            return;
+        }
+    }
+    snprintf(buf, len, "%s", first);
 }
 
 /* Spacing of the output times: days for --daily-mean (unless the steps
@@ -111,9 +141,20 @@ static int count_missing(MPI_Comm comm, const era5_catalog *cat, const era5_opti
 static void print_text(const era5_catalog *cat, const era5_options *opt, const long long *missing)
 {
     printf("files: %d\n", cat->nfiles);
-    for (int i = 0; i < cat->nfiles; i++)
-        printf("  %s (%s, %lld time steps)\n", cat->files[i].path, format_name(cat->files[i].format),
+    for (int i = 0; i < cat->nfiles; i++) {
+        char storage[256];
+        storage_text(cat, &cat->files[i], storage, sizeof storage);
+        printf("  %s (%s, %s, %lld time steps)\n", cat->files[i].path, format_name(cat->files[i].format), storage,
                cat->files[i].ntime);
+        for (int p = 0; p < cat->files[i].nparts; p++) {
+            char names[512] = "";
+            size_t used = 0;
+            for (int v = 0; v < cat->nvars && used + 1 < sizeof names; v++)
+                if (cat->files[i].vars[v].part == p + 1)
+                    used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", cat->vars[v].name);
+            printf("    + %s (%s: %s)\n", cat->files[i].parts[p].path, format_name(cat->files[i].parts[p].format), names);
+        }
+    }
     const long long values = cat->ntime * cat->nlat * cat->nlon;
     printf("variables: %d\n", cat->nvars);
     for (int v = 0; v < cat->nvars; v++) {
@@ -168,8 +209,17 @@ static void print_json(const era5_catalog *cat, const era5_options *opt, const l
         json_write_string(stdout, f->path);
         printf(", \"format\": ");
         json_write_string(stdout, format_name(f->format));
-        printf(", \"steps\": %lld, \"time_is_record\": %s, \"expver\": %lld}", f->ntime,
+        char storage[256];
+        storage_text(cat, f, storage, sizeof storage);
+        printf(", \"storage\": ");
+        json_write_string(stdout, storage);
+        printf(", \"steps\": %lld, \"time_is_record\": %s, \"expver\": %lld, \"parts\": [", f->ntime,
                f->time_is_record ? "true" : "false", f->nexpver);
+        for (int p = 0; p < f->nparts; p++) {
+            printf(p ? ", " : "");
+            json_write_string(stdout, f->parts[p].path);
+        }
+        printf("]}");
     }
     printf("\n  ],\n  \"variables\": [");
     for (int v = 0; v < cat->nvars; v++) {

@@ -1,8 +1,9 @@
 /*
  * era5_catalog.c - what is in a list of ERA5 netCDF files (see era5_catalog.h).
  *
- * Every rank opens every file with PnetCDF on the same communicator (the
- * header is read once and broadcast by the library), reads the small
+ * Every rank opens every file on the same communicator, with PnetCDF or
+ * (netCDF-4/HDF5 files) netcdf-c's parallel API (nc_file.h; the header is
+ * read once and broadcast by the library), reads the small
  * coordinate variables collectively and so builds the same catalog; field
  * data are left to era5_reader.c.  Files are handled one at a time and
  * closed again.  Each step that may fail on one rank (a missing file, a bad
@@ -15,6 +16,7 @@
  * E expver entries.
  */
 #include "era5_catalog.h"
+#include "nc_file.h"
 #include "nc_header.h"
 #include "status.h"
 
@@ -37,26 +39,48 @@
 
 /* ERA5 short names of the paper's seven variables and the names GRIB
  * converters give them (CDO writes the GRIB short name or varNNN with the
- * ECMWF parameter number). */
-static const char *const aliases[][4] = {
-    {"sst", "var34", NULL, NULL},
-    {"sp", "var134", NULL, NULL},
-    {"sshf", "var146", NULL, NULL},
-    {"slhf", "var147", NULL, NULL},
-    {"t2m", "2t", "var167", NULL},
-    {"u10", "10u", "var165", NULL},
-    {"v10", "10v", "var166", NULL},
+ * ECMWF parameter number), and the upper-case names of NCAR's RDA ds633.0
+ * files (SSTK, VAR_2T, ...). */
+#define ALIAS_MAX 5
+static const char *const aliases[][ALIAS_MAX] = {
+    {"sst", "var34", "SSTK", NULL, NULL},
+    {"sp", "var134", "SP", NULL, NULL},
+    {"sshf", "var146", "SSHF", NULL, NULL},
+    {"slhf", "var147", "SLHF", NULL, NULL},
+    {"t2m", "2t", "var167", "VAR_2T", NULL},
+    {"u10", "10u", "var165", "VAR_10U", NULL},
+    {"v10", "10v", "var166", "VAR_10V", NULL},
 };
 
 const char *era5_canonical_name(const char *name)
 {
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
-        for (int k = 0; k < 4 && aliases[i][k]; k++)
+        for (int k = 0; k < ALIAS_MAX && aliases[i][k]; k++)
             if (strcmp(name, aliases[i][k]) == 0) return aliases[i][0];
     return name;
 }
 
+/* The canonical name of a variable of --vars or of a file: aliases
+ * resolved, and NAME@LEVEL written with the level as %g (z@500.0 -> z@500);
+ * buf holds ERA5_NAME_LEN bytes. */
+static const char *canonical_key(const char *name, char *buf)
+{
+    const char *at = strchr(name, '@');
+    if (!at) {
+        snprintf(buf, ERA5_NAME_LEN, "%s", era5_canonical_name(name));
+        return buf;
+    }
+    char base[ERA5_NAME_LEN];
+    snprintf(base, sizeof base, "%.*s", (int)(at - name), name);
+    char *end;
+    double level = strtod(at + 1, &end);
+    if (end == at + 1 || *end) snprintf(buf, ERA5_NAME_LEN, "%s", name); /* not a level: matches nothing */
+    else snprintf(buf, ERA5_NAME_LEN, "%.*s@%g", ERA5_NAME_LEN - 16, era5_canonical_name(base), level);
+    return buf;
+}
+
 static const char *const time_names[] = {"time", "valid_time", "t", NULL};
+static const char *const level_names[] = {"pressure_level", "level", "plev", "isobaricInhPa", NULL};
 static const char *const lat_names[] = {"latitude", "lat", "y", NULL};
 static const char *const lon_names[] = {"longitude", "lon", "x", NULL};
 
@@ -70,26 +94,36 @@ typedef struct {
     char time_dim_name[ERA5_NAME_LEN], lat_dim_name[ERA5_NAME_LEN], lon_dim_name[ERA5_NAME_LEN];
     int nfields;                                   /* field variables: (T, [E], Y, X) */
     era5_file_variable fields[MAX_FIELDS];
+    char names[MAX_FIELDS][ERA5_NAME_LEN];         /* canonical name of each field (z@500 on a level) */
     char units[MAX_FIELDS][ERA5_NAME_LEN];
     char long_name[MAX_FIELDS][128];
     double *lat, *lon;                             /* (file_nlat), (file_nlon) */
     double *hours;                                 /* (ntime) hours since 1900-01-01 */
+    char level_dim_name[ERA5_NAME_LEN];            /* pressure levels: their dimension ("" if none) */
+    int level_varid;
+    long long nlevels;
+    double *levels;                                /* (nlevels) hPa */
     cf_calendar calendar_kind;                     /* the decoded calendar attribute */
 } file_scan;
 
 static void file_scan_destroy(file_scan *s)
 {
+    free(s->file.parts);
+    s->file.parts = NULL;
     free(s->lat);
     free(s->lon);
     free(s->hours);
-    s->lat = s->lon = s->hours = NULL;
+    free(s->levels);
+    s->lat = s->lon = s->hours = s->levels = NULL;
 }
 
-/* Rank 0, before PnetCDF sees the file: the errors a user can fix, each
- * with its own message.  *size gets the file size. */
-static int precheck_file(const char *path, long long *size)
+/* Rank 0, before a library sees the file: the errors a user can fix, each
+ * with its own message.  *size gets the file size, *netcdf4 whether it is
+ * netCDF-4/HDF5 (read with netcdf-c) rather than classic (PnetCDF). */
+static int precheck_file(const char *path, long long *size, int *netcdf4)
 {
     struct stat sb;
+    *netcdf4 = 0;
     if (strlen(path) >= ERA5_PATH_LEN) return dsc_fail("%.200s...: path longer than %d characters", path, ERA5_PATH_LEN - 1);
     if (stat(path, &sb) != 0) {
         if (errno == ENOENT || errno == ENOTDIR)
@@ -105,76 +139,84 @@ static int precheck_file(const char *path, long long *size)
     *size = (long long)sb.st_size;
     FILE *fp = fopen(path, "rb");
     if (!fp) return dsc_fail("%s: not readable (%s); check the file permissions", path, strerror(errno));
-    unsigned char magic[8] = {0};
-    size_t n = fread(magic, 1, sizeof magic, fp);
-    /* HDF5 puts its signature at 0, or after a user block at 512, 1024, ... */
-    static const unsigned char hdf5[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
-    int is_hdf5 = (n == 8 && memcmp(magic, hdf5, 8) == 0);
-    for (long off = 512; !is_hdf5 && off < *size && off <= 8192; off *= 2) {
-        unsigned char m2[8];
-        if (fseek(fp, off, SEEK_SET) == 0 && fread(m2, 1, 8, fp) == 8 && memcmp(m2, hdf5, 8) == 0) is_hdf5 = 1;
-    }
+    nc_kind kind = nc_file_sniff(fp, *size);
     /* A header whose counts do not fit in the file can crash PnetCDF. */
     char why[256] = "";
-    int is_cdf = n >= 4 && memcmp(magic, "CDF", 3) == 0 && (magic[3] == 1 || magic[3] == 2 || magic[3] == 5);
+    int is_cdf = kind == NC_KIND_CDF1 || kind == NC_KIND_CDF2 || kind == NC_KIND_CDF5;
     int header_bad = is_cdf && nc_header_check(fp, *size, NULL, why, sizeof why) != 0;
     fclose(fp);
-    if (header_bad) return dsc_fail("%s: truncated or damaged netCDF header (%s); download or convert it again", path, why);
-    if (is_hdf5)
-        return dsc_fail("%s: is netCDF-4/HDF5 (the new CDS format), which this PnetCDF cannot read; convert it with "
-                        "'nccopy -k cdf5 -V number,valid_time,latitude,longitude,VARS in.nc out.nc' (VARS = the "
-                        "variables, e.g. t2m; leave out the string variable expver)",
+    switch (kind) {
+    case NC_KIND_CDF1: case NC_KIND_CDF2: case NC_KIND_CDF5:
+        if (header_bad) return dsc_fail("%s: truncated or damaged netCDF header (%s); download or convert it again", path, why);
+        return DSC_OK;
+    case NC_KIND_HDF5:
+        if (nc_file_have_netcdf4()) {
+            *netcdf4 = 1;
+            return DSC_OK;
+        }
+        return dsc_fail("%s: is netCDF-4/HDF5 (the new CDS format), which this build of dsc cannot read (it was built "
+                        "without netcdf-c's parallel API: rebuild with libnetcdf-mpi-dev, see doc/install.md); or "
+                        "convert it with 'nccopy -k cdf5 -V number,valid_time,latitude,longitude,VARS in.nc out.nc' "
+                        "(VARS = the variables, e.g. t2m; leave out the string variable expver)",
                         path);
-    if (*size == 0) return dsc_fail("%s: empty file (0 bytes); download or convert it again", path);
-    if (n >= 4 && memcmp(magic, "PK\003\004", 4) == 0)
-        return dsc_fail("%s: is a zip archive (the CDS zips the files of one request); unzip it and give the .nc "
-                        "files inside",
-                        path);
-    if (n >= 4 && memcmp(magic, "GRIB", 4) == 0)
+    case NC_KIND_EMPTY: return dsc_fail("%s: empty file (0 bytes); download or convert it again", path);
+    case NC_KIND_ZIP:
+        return dsc_fail("%s: is a zip archive (the CDS zips the files of one request, such as the instant and accum "
+                        "files of a netCDF request, even under a .nc name); unzip it ('unzip -d DIR %s') and give the "
+                        ".nc files inside",
+                        path, path);
+    case NC_KIND_GRIB:
         return dsc_fail("%s: is a GRIB file, not netCDF; convert it with 'cdo -f nc5 copy in.grib out.nc'", path);
-    if (is_cdf) return DSC_OK;
-    if (n < 4 && memcmp(magic, "CDF", n) == 0)
+    case NC_KIND_CDF_TRUNCATED:
         return dsc_fail("%s: truncated netCDF file (%lld bytes); download or convert it again", path, *size);
-    return dsc_fail("%s: not a netCDF file (it does not start with the netCDF signature); give netCDF classic, "
-                    "64-bit offset or CDF-5 files",
-                    path);
+    default:
+        return dsc_fail("%s: not a netCDF file (it does not start with the netCDF or HDF5 signature); give netCDF "
+                        "classic, 64-bit offset, CDF-5 or netCDF-4 files",
+                        path);
+    }
 }
 
-/* The file starts with the netCDF signature (precheck_file), so a header
- * that PnetCDF cannot parse is one cut short or damaged. */
-static int open_error(const char *path, int err)
+/* The file starts with a netCDF or HDF5 signature (precheck_file), so a
+ * header the library cannot parse is one cut short or damaged. */
+static int open_error(const nc_file *nc, const char *path, int err)
 {
     if (err == NC_ENOENT || err == NC_EACCESS || err == NC_EFILE || err == NC_ENOMEM)
-        return dsc_fail("%s: cannot be opened (%s); check the path and its permissions", path, ncmpi_strerror(err));
-    return dsc_fail("%s: truncated or damaged netCDF header (%s); download or convert it again", path,
-                    ncmpi_strerror(err));
+        return dsc_fail("%s: cannot be opened (%s); check the path and its permissions", path, nc_file_strerror(nc, err));
+    return dsc_fail("%s: truncated or damaged %s (%s); download or convert it again", path,
+                    nc->netcdf4 ? "netCDF-4/HDF5 file" : "netCDF header", nc_file_strerror(nc, err));
 }
 
-static const char *find_name(int ncid, const char *const *names, int *dimid)
+static const char *find_name(const nc_file *nc, const char *const *names, int *dimid)
 {
     for (int k = 0; names[k]; k++)
-        if (ncmpi_inq_dimid(ncid, names[k], dimid) == NC_NOERR) return names[k];
+        if (nc_file_inq_dimid(nc, names[k], dimid) == NC_NOERR) return names[k];
     return NULL;
 }
 
-/* Text attribute into buf ("" if absent or not text). */
-static void get_text_att(int ncid, int varid, const char *name, char *buf, size_t len)
+static int is_numeric(int t)
 {
-    nc_type t;
-    MPI_Offset n;
+    return t == NC_BYTE || t == NC_SHORT || t == NC_INT || t == NC_FLOAT || t == NC_DOUBLE || t == NC_UBYTE ||
+           t == NC_USHORT || t == NC_UINT || t == NC_INT64 || t == NC_UINT64;
+}
+
+/* Text attribute into buf ("" if absent or not text). */
+static void get_text_att(const nc_file *nc, int varid, const char *name, char *buf, size_t len)
+{
+    int t;
+    long long n;
     buf[0] = '\0';
-    if (ncmpi_inq_att(ncid, varid, name, &t, &n) != NC_NOERR || t != NC_CHAR) return;
+    if (nc_file_inq_att(nc, varid, name, &t, &n) != NC_NOERR || t != NC_CHAR || n < 0) return;
     if ((size_t)n >= len) {
         char *tmp = malloc((size_t)n + 1);
         if (!tmp) return;
-        if (ncmpi_get_att_text(ncid, varid, name, tmp) == NC_NOERR) {
+        if (nc_file_get_att_text(nc, varid, name, tmp) == NC_NOERR) {
             memcpy(buf, tmp, len - 1);
             buf[len - 1] = '\0';
         }
         free(tmp);
         return;
     }
-    if (ncmpi_get_att_text(ncid, varid, name, buf) != NC_NOERR) n = 0;
+    if (nc_file_get_att_text(nc, varid, name, buf) != NC_NOERR) n = 0;
     buf[n] = '\0';
     /* some writers include the terminating NUL in the length */
     while (n > 0 && (buf[n - 1] == '\0' || buf[n - 1] == ' ')) buf[--n] = '\0';
@@ -182,31 +224,31 @@ static void get_text_att(int ncid, int varid, const char *name, char *buf, size_
 
 /* Numeric attribute as doubles: its number of values (up to max are
  * stored in out), 0 if absent or not numeric. */
-static int get_double_atts(int ncid, int varid, const char *name, double *out, int max)
+static int get_double_atts(const nc_file *nc, int varid, const char *name, double *out, int max)
 {
-    nc_type t;
-    MPI_Offset n;
-    if (ncmpi_inq_att(ncid, varid, name, &t, &n) != NC_NOERR || n < 1 || t == NC_CHAR || n > INT_MAX) return 0;
+    int t;
+    long long n;
+    if (nc_file_inq_att(nc, varid, name, &t, &n) != NC_NOERR || n < 1 || !is_numeric(t) || n > INT_MAX) return 0;
     /* the library writes every value of the attribute, however many */
     double *v = malloc((size_t)n * sizeof *v);
-    if (!v || ncmpi_get_att_double(ncid, varid, name, v) != NC_NOERR) {
+    if (!v || nc_file_get_att_double(nc, varid, name, v) != NC_NOERR) {
         free(v);
         return 0;
     }
-    for (MPI_Offset i = 0; i < n && i < max; i++) out[i] = v[i];
+    for (long long i = 0; i < n && i < max; i++) out[i] = v[i];
     free(v);
     return (int)n;
 }
 
 /* Numeric attribute as double (its first value); 0 if absent. */
-static int get_double_att(int ncid, int varid, const char *name, double *out)
+static int get_double_att(const nc_file *nc, int varid, const char *name, double *out)
 {
-    return get_double_atts(ncid, varid, name, out, 1) > 0;
+    return get_double_atts(nc, varid, name, out, 1) > 0;
 }
 
 /* netCDF's default fill value of a type: data never written read as this,
  * and the netCDF conventions say readers treat it as missing (except bytes). */
-static int default_fill(nc_type t, double *out)
+static int default_fill(int t, double *out)
 {
     switch (t) {
     case NC_SHORT: *out = NC_FILL_SHORT; return 1;
@@ -223,15 +265,15 @@ static int default_fill(nc_type t, double *out)
 
 /* ncmpi_inq_var for variables of at most VAR_DIMS_MAX dimensions; more
  * dimensions: ndims is set, dimids not (no such variable is of interest). */
-static int inquire_var(int ncid, int varid, char *name, nc_type *t, int *ndims, int dimids[VAR_DIMS_MAX])
+static int inquire_var(const nc_file *nc, int varid, char *name, int *t, int *ndims, int dimids[VAR_DIMS_MAX])
 {
-    int err = ncmpi_inq_varndims(ncid, varid, ndims);
+    int err = nc_file_inq_varndims(nc, varid, ndims);
     if (err != NC_NOERR) return err;
-    if (*ndims > VAR_DIMS_MAX) return ncmpi_inq_var(ncid, varid, name, t, NULL, NULL, NULL);
-    return ncmpi_inq_var(ncid, varid, name, t, NULL, dimids, NULL);
+    if (*ndims > VAR_DIMS_MAX) return nc_file_inq_var(nc, varid, name, t, NULL);
+    return nc_file_inq_var(nc, varid, name, t, dimids);
 }
 
-static MPI_Offset type_size(nc_type t)
+static MPI_Offset type_size(int t)
 {
     switch (t) {
     case NC_BYTE: case NC_UBYTE: case NC_CHAR: return 1;
@@ -245,8 +287,9 @@ static MPI_Offset type_size(nc_type t)
 /* The smallest size the file must have for its header to be right: the end
  * of the last byte of data any variable has.  A download cut short (head -c)
  * keeps a valid header but loses data, which PnetCDF would read as zeros. */
-static long long expected_file_size(int ncid)
+static long long expected_file_size(const nc_file *nc)
 {
+    const int ncid = nc->ncid; /* a classic file: PnetCDF */
     MPI_Offset header = 0, recsize = 0, numrecs = 0;
     int nvars = 0, unlimdim = -1;
     ncmpi_inq_header_size(ncid, &header);
@@ -257,9 +300,9 @@ static long long expected_file_size(int ncid)
     long long need = (long long)header;
     for (int v = 0; v < nvars; v++) {
         MPI_Offset offset, tsize;
-        nc_type t;
+        int t;
         int ndims, dimids[VAR_DIMS_MAX];
-        if (inquire_var(ncid, v, NULL, &t, &ndims, dimids) != NC_NOERR || ndims > VAR_DIMS_MAX) continue;
+        if (inquire_var(nc, v, NULL, &t, &ndims, dimids) != NC_NOERR || ndims > VAR_DIMS_MAX) continue;
         if (ncmpi_inq_varoffset(ncid, v, &offset) != NC_NOERR) continue;
         if ((tsize = type_size(t)) == 0) continue;
         int is_record = ndims > 0 && dimids[0] == unlimdim;
@@ -286,55 +329,90 @@ static long long expected_file_size(int ncid)
     return need;
 }
 
-static int is_numeric(nc_type t)
-{
-    return t == NC_BYTE || t == NC_SHORT || t == NC_INT || t == NC_FLOAT || t == NC_DOUBLE || t == NC_UBYTE ||
-           t == NC_USHORT || t == NC_UINT || t == NC_INT64 || t == NC_UINT64;
-}
-
 /* Local: dimensions, coordinates and field variables of an open file. */
 /* Whether the file variable name is one of --vars (every one when absent). */
 static int requested(const era5_options *opt, const char *name)
 {
     if (!opt || opt->nvars == 0) return 1;
-    for (int v = 0; v < opt->nvars; v++)
-        if (strcmp(era5_canonical_name(opt->vars[v]), era5_canonical_name(name)) == 0) return 1;
+    for (int v = 0; v < opt->nvars; v++) {
+        char base[ERA5_NAME_LEN];
+        snprintf(base, sizeof base, "%.*s", (int)strcspn(opt->vars[v], "@"), opt->vars[v]);
+        if (strcmp(era5_canonical_name(base), era5_canonical_name(name)) == 0) return 1;
+    }
     return 0;
 }
 
-static int inspect_header(int ncid, const char *path, const era5_options *opt, file_scan *s, int *time_varid, int *lat_varid,
+/* netCDF-4: the chunk lengths along time, expver, latitude and longitude and
+ * the compression of a field (what the reader aligns its requests to, and
+ * what dsc info shows); a filter this HDF5 cannot apply is refused here, not
+ * at the first read. */
+static int describe_storage(const nc_file *nc, const char *path, const char *name, era5_file_variable *fv)
+{
+    nc_file_storage st;
+    int err = nc_file_inq_storage(nc, fv->varid, fv->ndims, &st);
+    if (err != NC_NOERR)
+        return dsc_fail("%s: variable %s: its storage cannot be read (%s); the file may be damaged", path, name,
+                        nc_file_strerror(nc, err));
+    if (st.filtered < 0)
+        return dsc_fail("%s: variable %s is compressed with HDF5 filter %d, which this HDF5 cannot decompress; "
+                        "rewrite it with 'nccopy -d 1 in.nc out.nc' (deflate) or load an HDF5 with that filter "
+                        "(HDF5_PLUGIN_PATH)",
+                        path, name, -st.filtered);
+    for (int k = 0; k < 5; k++) fv->chunk[k] = st.chunked && fv->dim_order[k] >= 0 ? st.chunk[fv->dim_order[k]] : 0;
+    fv->deflate_level = st.deflate_level;
+    fv->shuffle = st.shuffle;
+    fv->filter = st.filtered;
+    return DSC_OK;
+}
+
+static int inspect_header(const nc_file *nc, const char *path, const era5_options *opt, file_scan *s, int *time_varid, int *lat_varid,
                           int *lon_varid)
 {
     era5_file *f = &s->file;
     int tdim, ydim, xdim, edim = -1, unlimdim = -1;
-    const char *tname = find_name(ncid, time_names, &tdim);
-    const char *yname = find_name(ncid, lat_names, &ydim);
-    const char *xname = find_name(ncid, lon_names, &xdim);
+    const char *tname = find_name(nc, time_names, &tdim);
+    const char *yname = find_name(nc, lat_names, &ydim);
+    const char *xname = find_name(nc, lon_names, &xdim);
     if (!tname) return dsc_fail("%s: no time dimension (looked for time, valid_time, t); give ERA5 files with a time axis", path);
     if (!yname) return dsc_fail("%s: no latitude dimension (looked for latitude, lat, y); give ERA5 files on a latitude/longitude grid", path);
     if (!xname) return dsc_fail("%s: no longitude dimension (looked for longitude, lon, x); give ERA5 files on a latitude/longitude grid", path);
     snprintf(s->time_dim_name, sizeof s->time_dim_name, "%s", tname);
     snprintf(s->lat_dim_name, sizeof s->lat_dim_name, "%s", yname);
     snprintf(s->lon_dim_name, sizeof s->lon_dim_name, "%s", xname);
-    if (ncmpi_inq_dimid(ncid, "expver", &edim) != NC_NOERR) edim = -1;
-    ncmpi_inq_unlimdim(ncid, &unlimdim);
-    MPI_Offset len;
-    ncmpi_inq_dimlen(ncid, tdim, &len);
+    if (nc_file_inq_dimid(nc, "expver", &edim) != NC_NOERR) edim = -1;
+    int ldim = -1;
+    const char *lname = find_name(nc, level_names, &ldim);
+    if (!lname) ldim = -1;
+    s->level_varid = -1;
+    if (lname) {
+        int ndims, dimids[VAR_DIMS_MAX], t;
+        snprintf(s->level_dim_name, sizeof s->level_dim_name, "%s", lname);
+        nc_file_inq_dimlen(nc, ldim, &s->nlevels);
+        if (nc_file_inq_varid(nc, lname, &s->level_varid) != NC_NOERR ||
+            inquire_var(nc, s->level_varid, NULL, &t, &ndims, dimids) != NC_NOERR || ndims != 1 || dimids[0] != ldim ||
+            !is_numeric(t))
+            return dsc_fail("%s: no numeric coordinate variable '%s' gives the pressure levels; give ERA5 files with "
+                            "level values",
+                            path, lname);
+    }
+    nc_file_inq_unlimdim(nc, &unlimdim);
+    long long len;
+    nc_file_inq_dimlen(nc, tdim, &len);
     f->ntime = len;
     f->time_is_record = (tdim == unlimdim);
-    ncmpi_inq_dimlen(ncid, ydim, &len);
+    nc_file_inq_dimlen(nc, ydim, &len);
     f->file_nlat = len;
-    ncmpi_inq_dimlen(ncid, xdim, &len);
+    nc_file_inq_dimlen(nc, xdim, &len);
     f->file_nlon = len;
     f->nexpver = 0;
     if (edim >= 0) {
-        ncmpi_inq_dimlen(ncid, edim, &len);
+        nc_file_inq_dimlen(nc, edim, &len);
         f->nexpver = len;
     }
     if (f->ntime == 0) return dsc_fail("%s: holds no time steps (%s has length 0); leave the file out", path, tname);
     if (f->file_nlat == 0 || f->file_nlon == 0)
         return dsc_fail("%s: empty grid (%lld x %lld); give ERA5 files with data", path, f->file_nlat, f->file_nlon);
-    ncmpi_inq_format(ncid, &f->format);
+    nc_file_inq_format(nc, &f->format);
 
     /* coordinate variables carry the name of their dimension */
     const char *cname[3] = {tname, yname, xname};
@@ -342,30 +420,31 @@ static int inspect_header(int ncid, const char *path, const era5_options *opt, f
     int *cvar[3] = {time_varid, lat_varid, lon_varid};
     for (int k = 0; k < 3; k++) {
         int ndims, dimids[VAR_DIMS_MAX];
-        nc_type t;
-        if (ncmpi_inq_varid(ncid, cname[k], cvar[k]) != NC_NOERR)
+        int t;
+        if (nc_file_inq_varid(nc, cname[k], cvar[k]) != NC_NOERR)
             return dsc_fail("%s: no coordinate variable '%s'; give ERA5 files with %s values", path, cname[k], cname[k]);
-        inquire_var(ncid, *cvar[k], NULL, &t, &ndims, dimids);
+        inquire_var(nc, *cvar[k], NULL, &t, &ndims, dimids);
         if (ndims != 1 || dimids[0] != cdim[k] || !is_numeric(t))
             return dsc_fail("%s: coordinate variable '%s' is not a numeric 1-D variable along %s", path, cname[k], cname[k]);
     }
-    get_text_att(ncid, *time_varid, "units", s->time_units, sizeof s->time_units);
-    get_text_att(ncid, *time_varid, "calendar", s->calendar, sizeof s->calendar);
+    get_text_att(nc, *time_varid, "units", s->time_units, sizeof s->time_units);
+    get_text_att(nc, *time_varid, "calendar", s->calendar, sizeof s->calendar);
     if (!s->time_units[0]) return dsc_fail("%s: time variable '%s' has no units attribute (such as 'hours since 1900-01-01')", path, tname);
 
     /* field variables: time, latitude, longitude and perhaps expver, nothing else */
     int nvars;
-    ncmpi_inq_nvars(ncid, &nvars);
+    nc_file_inq_nvars(nc, &nvars);
     s->nfields = 0;
     for (int v = 0; v < nvars; v++) {
         char name[NC_MAX_NAME + 1];
-        nc_type t;
+        int t;
         int ndims, dimids[VAR_DIMS_MAX];
-        inquire_var(ncid, v, name, &t, &ndims, dimids);
-        if (!is_numeric(t) || ndims < 3 || ndims > 4) continue;
-        int order[4] = {-1, -1, -1, -1}, other = 0;
+        inquire_var(nc, v, name, &t, &ndims, dimids);
+        if (!is_numeric(t) || ndims < 3 || ndims > 5) continue;
+        int order[5] = {-1, -1, -1, -1, -1}, other = 0;
         for (int d = 0; d < ndims; d++) {
-            int slot = dimids[d] == tdim ? 0 : dimids[d] == edim ? 1 : dimids[d] == ydim ? 2 : dimids[d] == xdim ? 3 : -1;
+            int slot = dimids[d] == tdim ? 0 : dimids[d] == edim ? 1 : dimids[d] == ydim ? 2 : dimids[d] == xdim ? 3
+                     : dimids[d] == ldim ? 4 : -1;
             if (slot < 0 || order[slot] >= 0) other = 1;
             else order[slot] = d;
         }
@@ -385,12 +464,14 @@ static int inspect_header(int ncid, const char *path, const era5_options *opt, f
         era5_file_variable *fv = &s->fields[i];
         memset(fv, 0, sizeof *fv);
         snprintf(fv->nc_name, sizeof fv->nc_name, "%s", name);
+        snprintf(s->names[i], sizeof s->names[i], "%s", era5_canonical_name(name));
+        fv->level_index = order[4] >= 0 ? -1 : 0; /* -1: its levels are chosen once they are read */
         fv->varid = v;
         fv->xtype = t;
         fv->ndims = ndims;
         memcpy(fv->dim_order, order, sizeof order);
-        int has_scale = get_double_att(ncid, v, "scale_factor", &fv->scale_factor);
-        int has_offset = get_double_att(ncid, v, "add_offset", &fv->add_offset);
+        int has_scale = get_double_att(nc, v, "scale_factor", &fv->scale_factor);
+        int has_offset = get_double_att(nc, v, "add_offset", &fv->add_offset);
         if (!has_scale) fv->scale_factor = 1.0;
         if (!has_offset) fv->add_offset = 0.0;
         /* a zero scale_factor turns every value into add_offset, and a
@@ -405,14 +486,15 @@ static int inspect_header(int ncid, const char *path, const era5_options *opt, f
                             "(a finite number)",
                             path, name, fv->add_offset);
         fv->packed = has_scale || has_offset;
-        fv->has_fill = get_double_att(ncid, v, "_FillValue", &fv->fill_value);
+        fv->has_fill = get_double_att(nc, v, "_FillValue", &fv->fill_value);
         if (!fv->has_fill) fv->has_fill = default_fill(t, &fv->fill_value);
-        fv->has_missing = get_double_atts(ncid, v, "missing_value", fv->missing_value, ERA5_MAX_MISSING);
+        fv->has_missing = get_double_atts(nc, v, "missing_value", fv->missing_value, ERA5_MAX_MISSING);
         if (fv->has_missing > ERA5_MAX_MISSING)
             return dsc_fail("%s: variable %s lists %d values in missing_value; give at most %d", path, name,
                             fv->has_missing, ERA5_MAX_MISSING);
-        get_text_att(ncid, v, "units", s->units[i], sizeof s->units[i]);
-        get_text_att(ncid, v, "long_name", s->long_name[i], sizeof s->long_name[i]);
+        if (describe_storage(nc, path, name, fv) != DSC_OK) return DSC_ERR;
+        get_text_att(nc, v, "units", s->units[i], sizeof s->units[i]);
+        get_text_att(nc, v, "long_name", s->long_name[i], sizeof s->long_name[i]);
     }
     if (s->nfields == 0)
         return dsc_fail("%s: no field variables with dimensions (%s, %s, %s); give ERA5 files with gridded data", path,
@@ -439,6 +521,88 @@ static int check_calendar(const char *path, const char *attribute, cf_calendar c
                     path, attribute, why);
 }
 
+/* The levels of a field on pressure levels, "500, 850, 1000". */
+static void list_levels(const file_scan *s, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (long long k = 0; k < s->nlevels && used + 16 < len; k++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%g", k ? ", " : "", s->levels[k]);
+}
+
+/* Fields on pressure levels become one field per chosen level, named
+ * NAME@LEVEL: the levels named in --vars (z@500), and those of --level for a
+ * field asked for by its name alone (or by reading every field).  Such a
+ * field without a chosen level, or a level the file lacks, is an error that
+ * lists the file's levels.  Local: every rank decides alike. */
+static int expand_levels(const char *path, const era5_options *opt, file_scan *s)
+{
+    const int n = s->nfields;
+    int has_levels = 0;
+    for (int i = 0; i < n; i++) has_levels |= s->fields[i].level_index < 0;
+    if (!has_levels) return DSC_OK;
+    file_scan *o = dsc_malloc(sizeof *o, "pressure levels"); /* the fields before expansion */
+    if (!o) return DSC_ERR;
+    memcpy(o, s, sizeof *o);
+    s->nfields = 0;
+    char have[512];
+    list_levels(s, have, sizeof have);
+    int status = DSC_OK;
+    for (int i = 0; i < n && status == DSC_OK; i++) {
+        double want[2 * ERA5_MAX_VARS];
+        int nw = 0, whole = !opt || opt->nvars == 0;
+        if (o->fields[i].level_index >= 0) {
+            want[nw++] = NAN; /* a field without levels: kept as it is */
+        } else {
+            for (int v = 0; opt && v < opt->nvars; v++) {
+                char base[ERA5_NAME_LEN];
+                const char *at = strchr(opt->vars[v], '@');
+                snprintf(base, sizeof base, "%.*s", (int)strcspn(opt->vars[v], "@"), opt->vars[v]);
+                if (strcmp(era5_canonical_name(base), o->names[i]) != 0) continue;
+                if (at) want[nw++] = strtod(at + 1, NULL);
+                else whole = 1;
+            }
+            if (whole && (!opt || opt->nlevels == 0)) {
+                status = dsc_fail("%s: variable %s is on %lld pressure levels (%s hPa, dimension %s); choose levels with "
+                                  "--level (e.g. --level %g) or name one in --vars as %s@%g",
+                                  path, o->fields[i].nc_name, s->nlevels, have, s->level_dim_name,
+                                  s->nlevels ? s->levels[0] : 500.0, o->names[i], s->nlevels ? s->levels[0] : 500.0);
+                break;
+            }
+            for (int k = 0; whole && k < opt->nlevels; k++) want[nw++] = opt->levels[k];
+        }
+        for (int w = 0; w < nw && status == DSC_OK; w++) {
+            long long k = 0;
+            if (!isnan(want[w])) {
+                while (k < s->nlevels && fabs(s->levels[k] - want[w]) > 1e-6 * fmax(1.0, fabs(want[w]))) k++;
+                if (k == s->nlevels) {
+                    status = dsc_fail("%s: variable %s has no level %g hPa; its levels (%s) are %s", path,
+                                      o->fields[i].nc_name, want[w], s->level_dim_name, have);
+                    break;
+                }
+            }
+            if (s->nfields == MAX_FIELDS) {
+                status = dsc_fail("%s: more than %d fields with the chosen levels; choose fewer with --vars or --level",
+                                  path, MAX_FIELDS);
+                break;
+            }
+            const int j = s->nfields++;
+            s->fields[j] = o->fields[i];
+            snprintf(s->units[j], sizeof s->units[j], "%s", o->units[i]);
+            snprintf(s->long_name[j], sizeof s->long_name[j], "%s", o->long_name[i]);
+            if (isnan(want[w])) {
+                snprintf(s->names[j], sizeof s->names[j], "%s", o->names[i]);
+                continue;
+            }
+            s->fields[j].level_index = k;
+            s->fields[j].level = s->levels[k];
+            snprintf(s->names[j], sizeof s->names[j], "%.*s@%g", ERA5_NAME_LEN - 16, o->names[i], s->levels[k]);
+        }
+    }
+    free(o);
+    return status;
+}
+
 /* Collective: looks at one file and closes it again. */
 static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, file_scan *s)
 {
@@ -447,19 +611,22 @@ static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, f
     memset(s, 0, sizeof *s);
     long long size = 0;
     int status = DSC_OK;
-    if (rank == 0) status = precheck_file(path, &size);
+    int netcdf4 = 0;
+    if (rank == 0) status = precheck_file(path, &size, &netcdf4);
     if (dsc_agree(comm, status) != DSC_OK) return DSC_ERR;
+    MPI_Bcast(&netcdf4, 1, MPI_INT, 0, comm);
 
-    int ncid = -1;
-    int err = ncmpi_open(comm, path, NC_NOWRITE, MPI_INFO_NULL, &ncid);
+    nc_file nc;
+    int err = nc_file_open(comm, path, netcdf4, &nc);
     /* A rank whose open succeeded while another's failed keeps its handle:
      * closing is collective and would wait for the failed rank. */
-    if (dsc_agree(comm, err == NC_NOERR ? DSC_OK : open_error(path, err)) != DSC_OK) return DSC_ERR;
+    if (dsc_agree(comm, err == NC_NOERR ? DSC_OK : open_error(&nc, path, err)) != DSC_OK) return DSC_ERR;
     snprintf(s->file.path, sizeof s->file.path, "%s", path);
+    s->file.netcdf4 = netcdf4;
 
     int time_varid = -1, lat_varid = -1, lon_varid = -1;
     cf_time_units units;
-    status = inspect_header(ncid, path, opt, s, &time_varid, &lat_varid, &lon_varid);
+    status = inspect_header(&nc, path, opt, s, &time_varid, &lat_varid, &lon_varid);
     if (status == DSC_OK && cf_time_parse(s->time_units, s->calendar, &units) != DSC_OK) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", dsc_message());
@@ -470,8 +637,8 @@ static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, f
         s->calendar_kind = units.calendar;
         status = check_calendar(path, s->calendar[0] ? s->calendar : "standard", units.calendar);
     }
-    if (status == DSC_OK && rank == 0) {
-        long long need = expected_file_size(ncid);
+    if (status == DSC_OK && rank == 0 && !netcdf4) { /* HDF5 checks its own offsets on reading */
+        long long need = expected_file_size(&nc);
         if (need == LLONG_MAX)
             status = dsc_fail("%s: truncated or damaged netCDF header (its variable sizes and offsets reach beyond what a file "
                               "can hold); download or convert it again",
@@ -485,22 +652,26 @@ static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, f
         s->lon = dsc_malloc((size_t)s->file.file_nlon * sizeof(double), "longitudes");
         s->hours = dsc_malloc((size_t)s->file.ntime * sizeof(double), "time steps");
         if (!s->lat || !s->lon || !s->hours) status = DSC_ERR;
+        if (status == DSC_OK && s->level_varid >= 0 && s->nlevels > 0 &&
+            !(s->levels = dsc_malloc((size_t)s->nlevels * sizeof(double), "pressure levels")))
+            status = DSC_ERR;
     }
     if (dsc_agree(comm, status) != DSC_OK) {
-        ncmpi_close(ncid);
+        nc_file_close(&nc);
         file_scan_destroy(s);
         return DSC_ERR;
     }
 
     /* every rank reads the (small) coordinates whole */
-    err = ncmpi_get_var_double_all(ncid, lat_varid, s->lat);
-    if (err == NC_NOERR) err = ncmpi_get_var_double_all(ncid, lon_varid, s->lon);
-    if (err == NC_NOERR) err = ncmpi_get_var_double_all(ncid, time_varid, s->hours);
+    err = nc_file_get_var_double_all(&nc, lat_varid, s->lat);
+    if (err == NC_NOERR) err = nc_file_get_var_double_all(&nc, lon_varid, s->lon);
+    if (err == NC_NOERR) err = nc_file_get_var_double_all(&nc, time_varid, s->hours);
+    if (err == NC_NOERR && s->levels) err = nc_file_get_var_double_all(&nc, s->level_varid, s->levels);
     status = err == NC_NOERR ? DSC_OK
                              : dsc_fail("%s: reading the coordinates failed (%s); the file may be damaged", path,
-                                        ncmpi_strerror(err));
-    err = ncmpi_close(ncid);
-    if (status == DSC_OK && err != NC_NOERR) status = dsc_fail("%s: closing failed (%s)", path, ncmpi_strerror(err));
+                                        nc_file_strerror(&nc, err));
+    int cerr = nc_file_close(&nc);
+    if (status == DSC_OK && cerr != NC_NOERR) status = dsc_fail("%s: closing failed (%s)", path, nc_file_strerror(&nc, cerr));
 
     for (long long i = 0; status == DSC_OK && i < s->file.ntime; i++) {
         if (!isfinite(s->hours[i])) {
@@ -526,6 +697,7 @@ static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, f
         }
         s->hours[i] = datetime_to_hours(&dt);
     }
+    if (status == DSC_OK) status = expand_levels(path, opt, s);
     for (long long j = 0; status == DSC_OK && j < s->file.file_nlat; j++)
         if (!isfinite(s->lat[j])) status = dsc_fail("%s: latitude %lld is not a number", path, j);
     for (long long j = 0; status == DSC_OK && j < s->file.file_nlon; j++)
@@ -543,8 +715,27 @@ static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, f
 static int find_field(const file_scan *s, const char *canonical)
 {
     for (int i = 0; i < s->nfields; i++)
-        if (strcmp(era5_canonical_name(s->fields[i].nc_name), canonical) == 0) return i;
+        if (strcmp(s->names[i], canonical) == 0) return i;
     return -1;
+}
+
+/* The fields a name of --vars chooses (their indices into match, at most
+ * MAX_FIELDS): the field of that name, or every level of a field on
+ * pressure levels named without a level (z: z@500, z@850 as --level chose). */
+static int matching_fields(const file_scan *s, const char *request, int *match)
+{
+    char key[ERA5_NAME_LEN];
+    canonical_key(request, key);
+    int i = find_field(s, key), n = 0;
+    if (i >= 0) {
+        match[n++] = i;
+        return n;
+    }
+    if (strchr(key, '@')) return 0;
+    const size_t len = strlen(key);
+    for (i = 0; i < s->nfields; i++)
+        if (strncmp(s->names[i], key, len) == 0 && s->names[i][len] == '@') match[n++] = i;
+    return n;
 }
 
 static void list_fields(const file_scan *s, char *buf, size_t len)
@@ -552,27 +743,27 @@ static void list_fields(const file_scan *s, char *buf, size_t len)
     buf[0] = '\0';
     size_t used = 0;
     for (int i = 0; i < s->nfields && used + 1 < len; i++)
-        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", s->fields[i].nc_name);
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", s->names[i]);
 }
 
 /* Error path of --vars: when the file has a variable of that name that is
  * no field (text, or not along time, latitude and longitude), say so. */
-static void why_not_field(const char *path, const char *name, char *buf, size_t len)
+static void why_not_field(const char *path, int netcdf4, const char *name, char *buf, size_t len)
 {
     static const char *types[] = {"", "byte", "char", "short", "int", "float", "double", "ubyte", "ushort", "uint",
                                   "int64", "uint64"};
     buf[0] = '\0';
-    int ncid, varid, ndims, dimids[VAR_DIMS_MAX];
-    nc_type t;
+    int varid, ndims, dimids[VAR_DIMS_MAX], t;
     char vname[NC_MAX_NAME + 1];
-    if (ncmpi_open(MPI_COMM_SELF, path, NC_NOWRITE, MPI_INFO_NULL, &ncid) != NC_NOERR) return;
-    if (ncmpi_inq_varid(ncid, name, &varid) == NC_NOERR && inquire_var(ncid, varid, vname, &t, &ndims, dimids) == NC_NOERR) {
+    nc_file nc;
+    if (nc_file_open(MPI_COMM_SELF, path, netcdf4, &nc) != NC_NOERR) return;
+    if (nc_file_inq_varid(&nc, name, &varid) == NC_NOERR && inquire_var(&nc, varid, vname, &t, &ndims, dimids) == NC_NOERR) {
         if (!is_numeric(t))
             snprintf(buf, len, " that holds numbers along time, latitude and longitude: its '%s' is of type %s", name,
-                     t > 0 && t < (nc_type)(sizeof types / sizeof types[0]) ? types[t] : "string");
+                     t > 0 && t < (int)(sizeof types / sizeof types[0]) ? types[t] : "string");
         else snprintf(buf, len, " along time, latitude and longitude: its '%s' has other dimensions", name);
     }
-    ncmpi_close(ncid);
+    nc_file_close(&nc);
 }
 
 /* The catalog's variables from the first file and the options. */
@@ -582,7 +773,7 @@ static int choose_variables(const file_scan *first, const era5_options *opt, era
     if (opt->nvars == 0) {
         cat->nvars = 0;
         for (int i = 0; i < first->nfields; i++) {
-            const char *c = era5_canonical_name(first->fields[i].nc_name);
+            const char *c = first->names[i];
             int dup = 0;
             for (int v = 0; v < cat->nvars; v++) dup |= strcmp(cat->vars[v].name, c) == 0;
             if (dup) continue; /* t2m and 2t in one file: the first one wins */
@@ -596,19 +787,26 @@ static int choose_variables(const file_scan *first, const era5_options *opt, era
             cat->nvars++;
         }
     } else {
-        cat->nvars = opt->nvars;
+        cat->nvars = 0;
         for (int v = 0; v < opt->nvars; v++) {
-            const char *c = era5_canonical_name(opt->vars[v]);
-            int i = find_field(first, c);
-            if (i < 0) {
+            int match[MAX_FIELDS], nm = matching_fields(first, opt->vars[v], match);
+            if (nm == 0) {
                 char why[NC_MAX_NAME + 64];
                 list_fields(first, have, sizeof have);
-                why_not_field(first->file.path, opt->vars[v], why, sizeof why);
+                why_not_field(first->file.path, first->file.netcdf4, opt->vars[v], why, sizeof why);
                 return dsc_fail("%s: no variable '%s' (asked for with --vars)%s; the file has %s", first->file.path,
                                 opt->vars[v], why, have);
             }
-            index[v] = i;
-            snprintf(cat->vars[v].name, ERA5_NAME_LEN, "%s", c);
+            for (int m = 0; m < nm; m++) {
+                int dup = 0;
+                for (int u = 0; u < cat->nvars; u++) dup |= strcmp(cat->vars[u].name, first->names[match[m]]) == 0;
+                if (dup) continue;
+                if (cat->nvars == ERA5_MAX_VARS)
+                    return dsc_fail("%s: more than %d variables chosen with --vars and --level; choose at most %d",
+                                    first->file.path, ERA5_MAX_VARS, ERA5_MAX_VARS);
+                index[cat->nvars] = match[m];
+                snprintf(cat->vars[cat->nvars++].name, ERA5_NAME_LEN, "%s", first->names[match[m]]);
+            }
         }
     }
     for (int v = 0; v < cat->nvars; v++) {
@@ -618,8 +816,8 @@ static int choose_variables(const file_scan *first, const era5_options *opt, era
     return DSC_OK;
 }
 
-/* Same variables and the same grid as the first file. */
-static int match_file(const file_scan *first, file_scan *s, const era5_catalog *cat, const era5_options *opt)
+/* The same grid as the first file. */
+static int match_grid(const file_scan *first, const file_scan *s)
 {
     if (s->file.file_nlat != first->file.file_nlat || s->file.file_nlon != first->file.file_nlon)
         return dsc_fail("%s: grid %lldx%lld differs from %s %lldx%lld (latitudes x longitudes); give files on the same "
@@ -634,6 +832,13 @@ static int match_file(const file_scan *first, file_scan *s, const era5_catalog *
         if (fabs(s->lon[j] - first->lon[j]) > GRID_TOLERANCE)
             return dsc_fail("%s: longitude %lld is %g but %g in %s; give files on the same grid", s->file.path, j,
                             s->lon[j], first->lon[j], first->file.path);
+    return DSC_OK;
+}
+
+/* Same variables and the same grid as the first file. */
+static int match_file(const file_scan *first, file_scan *s, const era5_catalog *cat, const era5_options *opt)
+{
+    if (match_grid(first, s) != DSC_OK) return DSC_ERR;
     for (int v = 0; v < cat->nvars; v++) {
         int i = find_field(s, cat->vars[v].name);
         if (i < 0)
@@ -643,7 +848,7 @@ static int match_file(const file_scan *first, file_scan *s, const era5_catalog *
     }
     if (opt->nvars == 0) {
         for (int i = 0; i < s->nfields; i++) {
-            const char *c = era5_canonical_name(s->fields[i].nc_name);
+            const char *c = s->names[i];
             if (find_field(first, c) < 0)
                 return dsc_fail("%s: has variable '%s', which %s has not; give files with the same variables or choose "
                                 "common ones with --vars",
@@ -907,15 +1112,222 @@ static int build_time_axis(file_scan *scans, const era5_options *opt, era5_catal
     return DSC_OK;
 }
 
+/* ------------------------------------------------------------------------ */
+/* files that hold different variables: merged by variable                  */
+
+/* Whether the files must be merged by variable: some file lacks a variable
+ * of --vars, or (without --vars) the files' variables differ. */
+static int needs_merge(const file_scan *scans, int n, const era5_options *opt)
+{
+    for (int i = 0; i < n; i++) {
+        if (opt->nvars) {
+            int match[MAX_FIELDS];
+            for (int v = 0; v < opt->nvars; v++)
+                if (matching_fields(&scans[i], opt->vars[v], match) == 0) return 1;
+            continue;
+        }
+        for (int k = 0; k < scans[i].nfields; k++)
+            if (find_field(&scans[0], scans[i].names[k]) < 0) return 1;
+        for (int k = 0; k < scans[0].nfields; k++)
+            if (find_field(&scans[i], scans[0].names[k]) < 0) return 1;
+    }
+    return 0;
+}
+
+/* Place of a canonical name in the ERA5 order (sst, sp, sshf, slhf, t2m,
+ * u10, v10), the others after them. */
+static int era5_order(const char *canonical)
+{
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (strcmp(canonical, aliases[i][0]) == 0) return (int)i;
+    return (int)(sizeof aliases / sizeof aliases[0]);
+}
+
+static int compare_variables(const void *a, const void *b)
+{
+    const era5_variable *x = a, *y = b;
+    int ox = era5_order(x->name), oy = era5_order(y->name);
+    if (ox != oy) return ox - oy;
+    return strcmp(x->name, y->name);
+}
+
+static int same_times(const file_scan *a, const file_scan *b)
+{
+    if (a->file.ntime != b->file.ntime) return 0;
+    for (long long k = 0; k < a->file.ntime; k++)
+        if (llround(a->hours[k] * 3600.0) != llround(b->hours[k] * 3600.0)) return 0;
+    return 1;
+}
+
+static const file_scan *sort_scans; /* for compare_paths */
+static int compare_paths(const void *a, const void *b)
+{
+    const int x = *(const int *)a, y = *(const int *)b;
+    int c = strcmp(sort_scans[x].file.path, sort_scans[y].file.path);
+    return c ? c : x - y;
+}
+
+/* The catalog's variables of merged files: those of --vars (each in some
+ * file), or every field of every file; in ERA5 order. */
+static int merged_variables(const file_scan *scans, const int *bypath, int n, const era5_options *opt, era5_catalog *cat)
+{
+    cat->nvars = 0;
+    if (opt->nvars) {
+        for (int v = 0; v < opt->nvars; v++) {
+            int found = 0;
+            for (int j = 0; j < n; j++) {
+                const file_scan *sc = &scans[bypath[j]];
+                int match[MAX_FIELDS], nm = matching_fields(sc, opt->vars[v], match);
+                for (int m = 0; m < nm; m++) {
+                    int dup = 0;
+                    found = 1;
+                    for (int u = 0; u < cat->nvars; u++) dup |= strcmp(cat->vars[u].name, sc->names[match[m]]) == 0;
+                    if (dup) continue;
+                    if (cat->nvars == ERA5_MAX_VARS)
+                        return dsc_fail("more than %d variables chosen with --vars and --level; choose at most %d",
+                                        ERA5_MAX_VARS, ERA5_MAX_VARS);
+                    snprintf(cat->vars[cat->nvars++].name, ERA5_NAME_LEN, "%s", sc->names[match[m]]);
+                }
+            }
+            if (!found) {
+                char have[1024], why[NC_MAX_NAME + 64];
+                list_fields(&scans[bypath[0]], have, sizeof have);
+                why_not_field(scans[bypath[0]].file.path, scans[bypath[0]].file.netcdf4, opt->vars[v], why, sizeof why);
+                return dsc_fail("no variable '%s' (asked for with --vars) in any of the %d files%s; %s has %s", opt->vars[v],
+                                n, why, scans[bypath[0]].file.path, have);
+            }
+        }
+    } else {
+        for (int j = 0; j < n; j++) {
+            const file_scan *sc = &scans[bypath[j]];
+            for (int k = 0; k < sc->nfields; k++) {
+                const char *c = sc->names[k];
+                int dup = 0;
+                for (int v = 0; v < cat->nvars; v++) dup |= strcmp(cat->vars[v].name, c) == 0;
+                if (dup) continue;
+                if (cat->nvars == ERA5_MAX_VARS)
+                    return dsc_fail("the files hold more than %d field variables together; choose at most %d with --vars",
+                                    ERA5_MAX_VARS, ERA5_MAX_VARS);
+                snprintf(cat->vars[cat->nvars++].name, ERA5_NAME_LEN, "%s", c);
+            }
+        }
+        qsort(cat->vars, (size_t)cat->nvars, sizeof cat->vars[0], compare_variables);
+    }
+    /* units and long name from the first file in path order that has it */
+    for (int v = 0; v < cat->nvars; v++)
+        for (int j = 0; j < n; j++) {
+            const file_scan *sc = &scans[bypath[j]];
+            int i = find_field(sc, cat->vars[v].name);
+            if (i < 0) continue;
+            snprintf(cat->vars[v].units, sizeof cat->vars[v].units, "%s", sc->units[i]);
+            snprintf(cat->vars[v].long_name, sizeof cat->vars[v].long_name, "%s", sc->long_name[i]);
+            break;
+        }
+    return DSC_OK;
+}
+
+/* Files of equal time steps become one era5_file (a bundle) whose variables
+ * come from the first file in path order that has each; the bundles are
+ * moved to scans[0, *nbundles), their other files after them (kept for
+ * freeing).  Every bundle must have every variable. */
+static int merge_by_variable(file_scan *scans, int n, const era5_options *opt, era5_catalog *cat, int *nbundles)
+{
+    int status = DSC_OK;
+    int *bypath = dsc_malloc((size_t)n * sizeof(int), "file order");
+    int *bundle = dsc_malloc((size_t)n * sizeof(int), "file bundles");
+    int *order = dsc_malloc((size_t)n * sizeof(int), "file bundles");
+    file_scan *moved = dsc_malloc((size_t)n * sizeof(file_scan), "file bundles");
+    if (!bypath || !bundle || !order || !moved) status = DSC_ERR;
+    for (int i = 1; status == DSC_OK && i < n; i++) status = match_grid(&scans[0], &scans[i]);
+    if (status == DSC_OK) {
+        for (int i = 0; i < n; i++) bypath[i] = i;
+        sort_scans = scans;
+        qsort(bypath, (size_t)n, sizeof(int), compare_paths);
+        status = merged_variables(scans, bypath, n, opt, cat);
+    }
+    int nb = 0, placed = 0;
+    if (status == DSC_OK) {
+        for (int i = 0; i < n; i++) bundle[i] = -1;
+        /* bundles in path order of their first file; their members in path order */
+        for (int j = 0; j < n; j++) {
+            int a = bypath[j];
+            if (bundle[a] >= 0) continue;
+            for (int k = j; k < n; k++)
+                if (bundle[bypath[k]] < 0 && same_times(&scans[a], &scans[bypath[k]])) bundle[bypath[k]] = nb;
+            nb++;
+        }
+        for (int b = 0; status == DSC_OK && b < nb; b++) {
+            int nmem = 0, *mem = order + placed;
+            for (int j = 0; j < n; j++)
+                if (bundle[bypath[j]] == b) mem[nmem++] = bypath[j];
+            file_scan *primary = &scans[mem[0]];
+            era5_part parts[ERA5_MAX_VARS];
+            int used[ERA5_MAX_VARS], nparts = 0;
+            for (int v = 0; v < cat->nvars && status == DSC_OK; v++) {
+                int m = 0, i = -1;
+                while (m < nmem && (i = find_field(&scans[mem[m]], cat->vars[v].name)) < 0) m++;
+                if (m == nmem) {
+                    char t0[32], t1[32];
+                    format_hours(primary->hours[0], t0, sizeof t0);
+                    format_hours(primary->hours[primary->file.ntime - 1], t1, sizeof t1);
+                    status = dsc_fail("%s: no file given holds variable %s for its time steps (%s .. %s); add the "
+                                      "file that does (for a new CDS download, the 'accum' or 'instant' file of the "
+                                      "same request) or choose the variables with --vars",
+                                      primary->file.path, cat->vars[v].name, t0, t1);
+                    break;
+                }
+                era5_file_variable fv = scans[mem[m]].fields[i];
+                fv.part = 0;
+                if (m > 0) {
+                    int p = 0;
+                    while (p < nparts && used[p] != mem[m]) p++;
+                    if (p == nparts) {
+                        used[nparts] = mem[m];
+                        snprintf(parts[nparts].path, ERA5_PATH_LEN, "%s", scans[mem[m]].file.path);
+                        parts[nparts].format = scans[mem[m]].file.format;
+                        parts[nparts].netcdf4 = scans[mem[m]].file.netcdf4;
+                        parts[nparts].nexpver = scans[mem[m]].file.nexpver;
+                        nparts++;
+                    }
+                    fv.part = p + 1;
+                }
+                primary->file.vars[v] = fv;
+            }
+            if (status == DSC_OK && nparts > 0) {
+                primary->file.parts = dsc_malloc((size_t)nparts * sizeof(era5_part), "file bundles");
+                if (!primary->file.parts) status = DSC_ERR;
+                else {
+                    memcpy(primary->file.parts, parts, (size_t)nparts * sizeof(era5_part));
+                    primary->file.nparts = nparts;
+                }
+            }
+            placed += nmem;
+        }
+    }
+    if (status == DSC_OK) {
+        /* bundles first (order[] holds them member by member: take each first member) */
+        int k = 0, rest = nb;
+        for (int b = 0, pos = 0; b < nb; b++) {
+            int nmem = 0;
+            while (pos + nmem < n && bundle[order[pos + nmem]] == b) nmem++;
+            moved[k++] = scans[order[pos]];
+            for (int m = 1; m < nmem; m++) moved[rest++] = scans[order[pos + m]];
+            pos += nmem;
+        }
+        memcpy(scans, moved, (size_t)n * sizeof *scans);
+        *nbundles = nb;
+    }
+    free(bypath);
+    free(bundle);
+    free(order);
+    free(moved);
+    return status;
+}
+
 static int build_catalog(MPI_Comm comm, file_scan *scans, int nfiles, const era5_options *opt, era5_catalog *cat)
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
-    int index[ERA5_MAX_VARS];
-    if (choose_variables(&scans[0], opt, cat, index) != DSC_OK) return DSC_ERR;
-    for (int v = 0; v < cat->nvars; v++) scans[0].file.vars[v] = scans[0].fields[index[v]];
-    for (int i = 1; i < nfiles; i++)
-        if (match_file(&scans[0], &scans[i], cat, opt) != DSC_OK) return DSC_ERR;
     /* one calendar per run; standard and proleptic_gregorian agree on every
      * date the catalog accepts (from 1582-10-15 on), as in legacy and new
      * CDS downloads */
@@ -926,6 +1338,15 @@ static int build_catalog(MPI_Comm comm, file_scan *scans, int nfiles, const era5
             return dsc_fail("%s: calendar '%s' differs from calendar '%s' of %s; give files of one calendar",
                             scans[i].file.path, scans[i].calendar[0] ? scans[i].calendar : "standard",
                             scans[0].calendar[0] ? scans[0].calendar : "standard", scans[0].file.path);
+    }
+    if (nfiles > 1 && needs_merge(scans, nfiles, opt)) {
+        if (merge_by_variable(scans, nfiles, opt, cat, &nfiles) != DSC_OK) return DSC_ERR;
+    } else {
+        int index[ERA5_MAX_VARS];
+        if (choose_variables(&scans[0], opt, cat, index) != DSC_OK) return DSC_ERR;
+        for (int v = 0; v < cat->nvars; v++) scans[0].file.vars[v] = scans[0].fields[index[v]];
+        for (int i = 1; i < nfiles; i++)
+            if (match_file(&scans[0], &scans[i], cat, opt) != DSC_OK) return DSC_ERR;
     }
     if (select_box(&scans[0], opt, cat) != DSC_OK) return DSC_ERR;
 
@@ -951,7 +1372,11 @@ static int build_catalog(MPI_Comm comm, file_scan *scans, int nfiles, const era5
     free(order);
     free(sorted);
     cat->nfiles = nfiles;
-    for (int i = 0; i < nfiles; i++) cat->files[i] = scans[i].file;
+    for (int i = 0; i < nfiles; i++) {
+        cat->files[i] = scans[i].file;
+        scans[i].file.parts = NULL; /* the catalog owns them now */
+        scans[i].file.nparts = 0;
+    }
     cat->calendar = scans[0].calendar_kind; /* of the earliest file */
     return build_time_axis(scans, opt, cat, rank);
 }
@@ -977,6 +1402,7 @@ int era5_catalog_open(MPI_Comm comm, char **paths, int npaths, const era5_option
 
 void era5_catalog_destroy(era5_catalog *cat)
 {
+    for (int i = 0; cat->files && i < cat->nfiles; i++) free(cat->files[i].parts);
     free(cat->files);
     free(cat->lat);
     free(cat->lon);

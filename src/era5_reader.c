@@ -44,12 +44,13 @@
  *   mpiexec -n 4 dsc info --process-grid 2x2x1 era5_*.nc
  */
 #include "era5_reader.h"
+#include "nc_file.h"
 #include "partition.h"
 #include "status.h"
 
 #include <limits.h>
 #include <math.h>
-#include <pnetcdf.h>
+#include <pnetcdf.h> /* the NC_ type codes, which netcdf-c shares */
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -191,16 +192,6 @@ static void *large_malloc(size_t bytes, const char *what)
     }
 #endif
     return p;
-}
-
-/* PnetCDF's text for err without its final full stop (it goes mid-sentence). */
-static const char *nc_reason(int err)
-{
-    static char text[256];
-    snprintf(text, sizeof text, "%s", ncmpi_strerror(err));
-    size_t n = strlen(text);
-    while (n > 0 && (text[n - 1] == '.' || text[n - 1] == ' ')) text[--n] = '\0';
-    return text;
 }
 
 /* Tests of one variable of one file for missing values, in the packed domain. */
@@ -442,6 +433,33 @@ int era5_redistribute(MPI_Comm comm, const process_grid *grid, long long ntime, 
     return dsc_agree(comm, out->data ? DSC_OK : DSC_ERR);
 }
 
+/* netCDF-4: the chunk cache a variable needs so that the chunks of one time
+ * row of the tile (ny x nx points, every expver entry) stay inflated
+ * between two requests of this rank (a request ends inside a chunk only at
+ * the end of the rank's block or at READ_CHUNK_BYTES); at most 256 MiB, and
+ * 0 (the library's default) for unchunked data. */
+static long long chunk_cache_bytes(const era5_file_variable *fv, size_t type_size, long long E, int ny, int nx)
+{
+    if (fv->chunk[0] <= 0 || fv->chunk[2] <= 0 || fv->chunk[3] <= 0) return 0;
+    const long long ce = fv->chunk[1] > 0 ? fv->chunk[1] : 1, cl = fv->chunk[4] > 0 ? fv->chunk[4] : 1;
+    const long long chunk = fv->chunk[0] * ce * cl * fv->chunk[2] * fv->chunk[3] * (long long)type_size;
+    /* a tile row of ny points can touch ny / cy + 1 chunks, and more when it
+     * starts inside one */
+    const long long n = (ny / fv->chunk[2] + 2) * (nx / fv->chunk[3] + 2) * ((E + ce - 1) / ce);
+    const long long cap = 256LL << 20;
+    return chunk > cap / n ? cap : chunk * n;
+}
+
+/* netCDF-4: the time-chunk length of a file's variables (the largest), 0
+ * when none is chunked along time (classic files). */
+static long long time_chunk(const era5_file *file, int nvars)
+{
+    long long c = 0;
+    for (int v = 0; v < nvars; v++)
+        if (file->vars[v].chunk[0] > c) c = file->vars[v].chunk[0];
+    return c;
+}
+
 /* Checks once, on every rank alike, that every file/variable can be read. */
 static int check_catalog(const era5_catalog *cat)
 {
@@ -457,7 +475,7 @@ static int check_catalog(const era5_catalog *cat)
             if (stored_type_lookup(fv->xtype, &st) != DSC_OK)
                 return dsc_fail("%s: variable %s has a stored type (netCDF type %d) that cannot be read; convert it to float with 'cdo -b F32 copy'",
                                 file->path, fv->nc_name, fv->xtype);
-            if (fv->ndims < 3 || fv->ndims > 4 || fv->dim_order[0] < 0 || fv->dim_order[2] < 0 || fv->dim_order[3] < 0)
+            if (fv->ndims < 3 || fv->ndims > 5 || fv->dim_order[0] < 0 || fv->dim_order[2] < 0 || fv->dim_order[3] < 0)
                 return dsc_fail("%s: variable %s does not have time, latitude and longitude dimensions; select other variables with --vars",
                                 file->path, fv->nc_name);
         }
@@ -500,8 +518,14 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
                 size_t step_bytes = (size_t)(file->nexpver > 0 ? file->nexpver : 1) * ny * nx * 8;
                 long long max_steps = (long long)(chunk_bytes / step_bytes);
                 if (max_steps < 1) max_steps = 1;
+                /* chunked (netCDF-4) data are inflated a whole chunk at a time:
+                 * a request is cut at a chunk boundary, where the next chunk
+                 * would no longer fit whole, never inside a chunk */
+                const long long c = time_chunk(file, V);
                 read_request *last = nr ? &req[nr - 1] : NULL;
-                if (last && last->file == st->file && last->index + last->count == st->index && last->count < max_steps) {
+                int fits = last && last->count < max_steps;
+                if (fits && c > 1 && st->index % c == 0) fits = last->count + c <= max_steps;
+                if (last && last->file == st->file && last->index + last->count == st->index && fits) {
                     last->count++;
                 } else {
                     req[nr++] = (read_request){st->file, st->index, 1, pos};
@@ -533,93 +557,108 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
     for (int f = 0; f < cat->nfiles; f++) {
         if (maxreq[f] == 0) continue;
         const era5_file *file = &cat->files[f];
-        int ncid, err = ncmpi_open(comm, file->path, NC_NOWRITE, MPI_INFO_NULL, &ncid);
-        if (err != NC_NOERR) status = dsc_fail("%s: cannot open: %s; check that the file exists and is netCDF classic, 64-bit offset or CDF-5", file->path, nc_reason(err));
-        if (dsc_agree(comm, status) != DSC_OK) {
-            if (err == NC_NOERR) ncmpi_close(ncid);
-            status = DSC_ERR;
-            agreed = 1;
-            break;
-        }
-        const long long E = file->nexpver > 0 ? file->nexpver : 1;
-        for (int v = 0; v < V; v++) {
-            const era5_file_variable *fv = &file->vars[v];
-            stored_type type = {MPI_DATATYPE_NULL, 0};
-            stored_type_lookup(fv->xtype, &type);
-            /* fill and missing_value in the packed domain; NaN (never equal)
-             * where there is none.  fv->fill_value is _FillValue, or netCDF's
-             * default fill of the type (era5_catalog.c alone knows them). */
-            const double fill = fv->has_fill ? fv->fill_value : NAN;
-            const missing_test mt = {fill, fv->missing_value, fv->has_missing};
-            const double scale = fv->packed ? fv->scale_factor : 1.0, offset = fv->packed ? fv->add_offset : 0.0;
-            /* the positions of T, E, Y, X among the variable's dimensions */
-            const int pt = fv->dim_order[0], pe = fv->dim_order[1], py = fv->dim_order[2], px = fv->dim_order[3];
-            const long long Ev = pe >= 0 ? E : 1;
+        /* the file and the other files of its bundle (era5_catalog.h), each
+         * opened once for the variables it holds */
+        for (int p = 0; p <= file->nparts && !agreed; p++) {
+            const char *path = p ? file->parts[p - 1].path : file->path;
+            nc_file nc;
+            int err = nc_file_open(comm, path, p ? file->parts[p - 1].netcdf4 : file->netcdf4, &nc);
+            if (err != NC_NOERR) status = dsc_fail("%s: cannot open: %s; check that the file exists and is netCDF classic, 64-bit offset, CDF-5 or netCDF-4", path, nc_file_strerror(&nc, err));
+            if (dsc_agree(comm, status) != DSC_OK) {
+                if (err == NC_NOERR) nc_file_close(&nc);
+                status = DSC_ERR;
+                agreed = 1;
+                break;
+            }
+            const long long nexpver = p ? file->parts[p - 1].nexpver : file->nexpver;
+            const long long E = nexpver > 0 ? nexpver : 1;
+            for (int v = 0; v < V; v++) {
+                const era5_file_variable *fv = &file->vars[v];
+                if (fv->part != p) continue;
+                stored_type type = {MPI_DATATYPE_NULL, 0};
+                stored_type_lookup(fv->xtype, &type);
+                /* fill and missing_value in the packed domain; NaN (never equal)
+                 * where there is none.  fv->fill_value is _FillValue, or netCDF's
+                 * default fill of the type (era5_catalog.c alone knows them). */
+                const double fill = fv->has_fill ? fv->fill_value : NAN;
+                const missing_test mt = {fill, fv->missing_value, fv->has_missing};
+                const double scale = fv->packed ? fv->scale_factor : 1.0, offset = fv->packed ? fv->add_offset : 0.0;
+                /* the positions of T, E, Y, X among the variable's dimensions */
+                const int pt = fv->dim_order[0], pe = fv->dim_order[1], py = fv->dim_order[2], px = fv->dim_order[3];
+                const long long Ev = pe >= 0 ? E : 1;
+                /* netCDF-4: collective reads, and a chunk cache that holds every
+                 * chunk one request touches, so each is inflated once */
+                err = nc_file_begin_reads(&nc, fv->varid, chunk_cache_bytes(fv, type.size, Ev, ny, nx));
+                if (err != NC_NOERR && status == DSC_OK)
+                    status = dsc_fail("%s: variable %s: %s", path, fv->nc_name, nc_file_strerror(&nc, err));
 
-            int ok = status == DSC_OK; /* after a read error the remaining collectives are joined with zero counts */
-            long long r = 0; /* next of my requests in this file */
-            for (int k = 0; k < maxreq[f]; k++) {
-                while (r < nr && req[r].file != f) r++;
-                const read_request *q = (ok && r < nr) ? &req[r] : NULL;
-                MPI_Offset start[4] = {0, 0, 0, 0}, count[4] = {0, 0, 0, 0};
-                MPI_Offset nelems = 0;
-                if (q) {
-                    for (int d = 0; d < fv->ndims; d++) count[d] = 1; /* any extra dimension of length 1 */
-                    start[pt] = q->index;
-                    count[pt] = q->count;
-                    if (pe >= 0) count[pe] = E;
-                    start[py] = cat->lat0 + tl->y0;
-                    count[py] = ny;
-                    start[px] = cat->lon0 + tl->x0;
-                    count[px] = nx;
-                    nelems = q->count * Ev * ny * nx;
-                }
-                err = ncmpi_get_vara_all(ncid, fv->varid, start, count, raw, nelems, type.mpi_type);
-                if (err != NC_NOERR) {
-                    status = dsc_fail("%s: reading variable %s: %s; check that the file is complete (not truncated)", file->path, fv->nc_name, nc_reason(err));
-                    ok = 0;
-                    q = NULL;
-                }
-                if (!q) continue;
-                r++;
+                int ok = status == DSC_OK; /* after a read error the remaining collectives are joined with zero counts */
+                long long r = 0; /* next of my requests in this file */
+                for (int k = 0; k < maxreq[f]; k++) {
+                    while (r < nr && req[r].file != f) r++;
+                    const read_request *q = (ok && r < nr) ? &req[r] : NULL;
+                    long long start[5] = {0, 0, 0, 0, 0}, count[5] = {0, 0, 0, 0, 0};
+                    long long nelems = 0;
+                    if (q) {
+                        for (int d = 0; d < fv->ndims; d++) count[d] = 1; /* any extra dimension of length 1 */
+                        start[pt] = q->index;
+                        count[pt] = q->count;
+                        if (pe >= 0) count[pe] = E;
+                    if (fv->dim_order[4] >= 0) start[fv->dim_order[4]] = fv->level_index; /* one pressure level */
+                        start[py] = cat->lat0 + tl->y0;
+                        count[py] = ny;
+                        start[px] = cat->lon0 + tl->x0;
+                        count[px] = nx;
+                        nelems = q->count * Ev * ny * nx;
+                    }
+                    err = nc_file_get_vara_all(&nc, fv->varid, fv->ndims, start, count, raw, nelems, fv->xtype);
+                    if (err != NC_NOERR) {
+                        status = dsc_fail("%s: reading variable %s: %s; check that the file is complete (not truncated or damaged)", path, fv->nc_name, nc_file_strerror(&nc, err));
+                        ok = 0;
+                        q = NULL;
+                    }
+                    if (!q) continue;
+                    r++;
 
-                /* strides of the raw buffer, row-major over the variable's dims */
-                size_t stride[4] = {0, 0, 0, 0}, acc = 1;
-                for (int d = fv->ndims - 1; d >= 0; d--) {
-                    stride[d] = acc;
-                    acc *= (size_t)count[d];
-                }
-                const size_t st = stride[pt], se = pe >= 0 ? stride[pe] : 0, sy = stride[py], sx = stride[px];
-                double *packed = row, *value = row + nx; /* (nx) stored values, (nx) unpacked */
-                for (long long j = 0; j < q->count; j++) {
-                    const long long t = step_row[q->pos + j]; /* row of the tile */
-                    for (int y = 0; y < ny; y++) {
-                        if (Ev == 1) { /* the usual case */
-                            unpack_row(value, raw, fv->xtype, j * st + y * sy, sx, nx, scale, offset, fill, fv->missing_value,
-                                       fv->has_missing);
-                        } else { /* the first expver entry that is not missing wins */
-                            for (int x = 0; x < nx; x++) value[x] = NAN;
-                            for (long long e = 0; e < Ev; e++) {
-                                stored_row(packed, raw, fv->xtype, j * st + e * se + y * sy, sx, nx);
-                                for (int x = 0; x < nx; x++)
-                                    if (isnan(value[x]) && !is_missing(&mt, packed[x])) value[x] = packed[x] * scale + offset;
-                            }
-                        }
-                        const size_t o = (((size_t)t * V + v) * ny + y) * nx; /* tile (nt, V, ny, nx) */
-                        if (!accumulate) {
-                            for (int x = 0; x < nx; x++) tile[o + x] = (float)value[x];
-                        } else {
-                            for (int x = 0; x < nx; x++)
-                                if (!isnan(value[x])) {
-                                    sum[o + x] += value[x];
-                                    n[o + x]++;
+                    /* strides of the raw buffer, row-major over the variable's dims */
+                    size_t stride[5] = {0, 0, 0, 0, 0}, acc = 1;
+                    for (int d = fv->ndims - 1; d >= 0; d--) {
+                        stride[d] = acc;
+                        acc *= (size_t)count[d];
+                    }
+                    const size_t st = stride[pt], se = pe >= 0 ? stride[pe] : 0, sy = stride[py], sx = stride[px];
+                    double *packed = row, *value = row + nx; /* (nx) stored values, (nx) unpacked */
+                    for (long long j = 0; j < q->count; j++) {
+                        const long long t = step_row[q->pos + j]; /* row of the tile */
+                        for (int y = 0; y < ny; y++) {
+                            if (Ev == 1) { /* the usual case */
+                                unpack_row(value, raw, fv->xtype, j * st + y * sy, sx, nx, scale, offset, fill, fv->missing_value,
+                                           fv->has_missing);
+                            } else { /* the first expver entry that is not missing wins */
+                                for (int x = 0; x < nx; x++) value[x] = NAN;
+                                for (long long e = 0; e < Ev; e++) {
+                                    stored_row(packed, raw, fv->xtype, j * st + e * se + y * sy, sx, nx);
+                                    for (int x = 0; x < nx; x++)
+                                        if (isnan(value[x]) && !is_missing(&mt, packed[x])) value[x] = packed[x] * scale + offset;
                                 }
+                            }
+                            const size_t o = (((size_t)t * V + v) * ny + y) * nx; /* tile (nt, V, ny, nx) */
+                            if (!accumulate) {
+                                for (int x = 0; x < nx; x++) tile[o + x] = (float)value[x];
+                            } else {
+                                for (int x = 0; x < nx; x++)
+                                    if (!isnan(value[x])) {
+                                        sum[o + x] += value[x];
+                                        n[o + x]++;
+                                    }
+                            }
                         }
                     }
                 }
             }
+            nc_file_close(&nc);
         }
-        ncmpi_close(ncid);
+        if (agreed) break;
     }
     if (!agreed) status = dsc_agree(comm, status);
     free(step_row);

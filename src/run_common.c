@@ -74,6 +74,32 @@ static int parse_vars(const cli_command *cmd, const char *text, era5_options *op
     return DSC_OK;
 }
 
+/* --level 500,850: positive pressures in hPa, each once. */
+static int parse_levels(const cli_command *cmd, const char *text, era5_options *opt)
+{
+    const char *p = text;
+    opt->nlevels = 0;
+    while (1) {
+        char *end;
+        double lev = strtod(p, &end);
+        while (*end == ' ') end++;
+        if (end == p || (*end != ',' && *end != '\0') || !(lev > 0) || lev > 2000)
+            return dsc_fail("dsc %s: option --level: '%s' is not a list of pressure levels in hPa; give numbers "
+                            "such as 500 or 500,850",
+                            cmd->command, text);
+        if (opt->nlevels == ERA5_MAX_VARS)
+            return dsc_fail("dsc %s: option --level: more than %d levels; give at most %d", cmd->command, ERA5_MAX_VARS,
+                            ERA5_MAX_VARS);
+        for (int k = 0; k < opt->nlevels; k++)
+            if (opt->levels[k] == lev)
+                return dsc_fail("dsc %s: option --level: level %g is given twice", cmd->command, lev);
+        opt->levels[opt->nlevels++] = lev;
+        if (*end == '\0') break;
+        p = end + 1;
+    }
+    return DSC_OK;
+}
+
 static int parse_time_range(const cli_command *cmd, const char *text, era5_options *opt)
 {
     const char *slash = strchr(text, '/');
@@ -164,6 +190,9 @@ int era5_options_from_cli(const cli_command *cmd, era5_options *opt)
     if (v && parse_time_range(cmd, v, opt) != DSC_OK) return DSC_ERR;
 
     opt->daily_mean = cli_flag(cmd, "daily-mean");
+
+    v = cli_get(cmd, "level");
+    if (v && parse_levels(cmd, v, opt) != DSC_OK) return DSC_ERR;
 
     v = cli_get(cmd, "process-grid");
     if (v && parse_process_grid(cmd, v, opt) != DSC_OK) return DSC_ERR;

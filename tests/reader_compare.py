@@ -25,13 +25,13 @@ import numpy as np
 import netCDF4
 
 ALIASES = {
-    "sst": ["sst", "var34"],
-    "sp": ["sp", "var134"],
-    "sshf": ["sshf", "var146"],
-    "slhf": ["slhf", "var147"],
-    "t2m": ["t2m", "2t", "var167"],
-    "u10": ["u10", "10u", "var165"],
-    "v10": ["v10", "10v", "var166"],
+    "sst": ["sst", "var34", "SSTK"],
+    "sp": ["sp", "var134", "SP"],
+    "sshf": ["sshf", "var146", "SSHF"],
+    "slhf": ["slhf", "var147", "SLHF"],
+    "t2m": ["t2m", "2t", "var167", "VAR_2T"],
+    "u10": ["u10", "10u", "var165", "VAR_10U"],
+    "v10": ["v10", "10v", "var166", "VAR_10V"],
 }
 TIME_NAMES = ["time", "valid_time", "t"]
 LAT_NAMES = ["latitude", "lat", "y"]
@@ -65,12 +65,24 @@ def hours_of(tvar):
     return np.array(out)
 
 
+LEVEL_NAMES = ["pressure_level", "level", "plev", "isobaricInhPa"]
+
+
 def field(ds, name, lat_sel, lon_sel):
-    """(T, Y, X) float64 with NaN for masked values; expver entries combined."""
+    """(T, Y, X) float64 with NaN for masked values; expver entries combined;
+    NAME@LEVEL: that pressure level of NAME."""
+    level = None
+    if "@" in name:
+        name, level = name.split("@")
     var = find(ds, ALIASES.get(name, [name]), name)
     var.set_auto_maskandscale(True)
     dims = var.dimensions
     a = var[:]
+    if level is not None:
+        ldim = next(d for d in dims if d in LEVEL_NAMES)
+        k = int(np.nonzero(np.isclose(ds.variables[ldim][:], float(level)))[0][0])
+        a = np.take(a, k, axis=dims.index(ldim))
+        dims = tuple(d for d in dims if d != ldim)
     a = np.ma.filled(np.ma.asarray(a).astype(np.float64), np.nan)
     if "expver" in dims:
         e = dims.index("expver")
@@ -83,23 +95,45 @@ def field(ds, name, lat_sel, lon_sel):
     return a[:, lat_sel][:, :, lon_sel]
 
 
+def has_var(ds, name):
+    name = name.split("@")[0]
+    return any(n in ds.variables for n in ALIASES.get(name, [name]))
+
+
 def cmd_raw(args):
     names = args.vars.split(",")
-    pieces, hours = [], []
-    for path in args.files:
+    # files of the same time steps that hold different variables (the new CDS
+    # instant/accum pair) are merged by variable: the first file in path
+    # order that holds a variable gives it
+    groups = {}
+    for path in sorted(args.files):
         ds = netCDF4.Dataset(path)
-        lat = find(ds, LAT_NAMES, "latitude")[:]
-        lon = find(ds, LON_NAMES, "longitude")[:]
-        if args.box:
-            s, n, w, e = map(float, args.box.split(","))
-            lat_sel = np.where((lat >= s - 1e-9) & (lat <= n + 1e-9))[0]
-            lon_sel = np.where((lon >= w - 1e-9) & (lon <= e + 1e-9))[0]
-        else:
-            lat_sel, lon_sel = np.arange(lat.size), np.arange(lon.size)
-        h = hours_of(find(ds, TIME_NAMES, "time"))
-        pieces.append(np.stack([field(ds, v, lat_sel, lon_sel) for v in names], axis=1))  # (T, V, Y, X)
-        hours.append(h)
+        key = tuple(hours_of(find(ds, TIME_NAMES, "time")))
+        held = [v for v in names if has_var(ds, v)]
         ds.close()
+        g = groups.setdefault(key, {})
+        for v in held:
+            g.setdefault(v, path)
+    pieces, hours = [], []
+    for key, holder in groups.items():
+        missing = [v for v in names if v not in holder]
+        if missing:
+            raise SystemExit(f"no file holds {missing} for the steps of {list(holder.values())}")
+        fields = []
+        for v in names:
+            ds = netCDF4.Dataset(holder[v])
+            lat = find(ds, LAT_NAMES, "latitude")[:]
+            lon = find(ds, LON_NAMES, "longitude")[:]
+            if args.box:
+                s, n, w, e = map(float, args.box.split(","))
+                lat_sel = np.where((lat >= s - 1e-9) & (lat <= n + 1e-9))[0]
+                lon_sel = np.where((lon >= w - 1e-9) & (lon <= e + 1e-9))[0]
+            else:
+                lat_sel, lon_sel = np.arange(lat.size), np.arange(lon.size)
+            fields.append(field(ds, v, lat_sel, lon_sel))
+            ds.close()
+        pieces.append(np.stack(fields, axis=1))  # (T, V, Y, X)
+        hours.append(np.array(key))
     h = np.concatenate(hours)
     x = np.concatenate(pieces)
     order = np.argsort(h, kind="stable")

@@ -1,0 +1,160 @@
+#!/bin/sh
+# netcdf4.sh - netCDF-4/HDF5 files as the new CDS delivers them, read in
+# parallel through netcdf-c: one file, or the instant/accum pair of a request
+# merged by variable (in any order given); netCDF-4 classic model; one chunk
+# per time step, per whole variable and netcdf-c's default chunking.  Every
+# value equals a serial netCDF4-python read, at 1, 2 and 3 ranks, at more
+# ranks than latitude rows and with ranks that read nothing of a file; the
+# pre-processed matrix and the k-means labels equal those of the classic
+# copy; pressure levels are chosen with --level or NAME@LEVEL; a ZIP saved
+# as .nc and damaged HDF5 files give one error line at every rank count.
+. ./tests/testenv.sh
+
+READ=./tests/test_read
+CMP="$PYTHON $top_srcdir/tests/reader_compare.py"
+NEWCDS="$PYTHON $top_srcdir/tests/newcds.py"
+"$PYTHON" -c 'import netCDF4, numpy' 2> /dev/null || skip_all "$PYTHON has no netCDF4/numpy"
+[ "$HAVE_NETCDF4" = yes ] || skip_all "dsc was built without netcdf-c's parallel API (tests/catalog.sh checks the conversion hint)"
+
+# read NP GRID OUT [OPTIONS] FILES...: OUT.raw, OUT.t, OUT.x, OUT.vars (as tests/reader.sh)
+read_files() {
+  _np=$1 _grid=$2 _out=$3; shift 3
+  run_np "$_np" "$READ" --process-grid "$_grid" --raw "$_out.raw" --times "$_out.t" -o "$_out.x" "$@" > "$_out.log" 2>&1
+  _rc=$?
+  cp "$_out.log" "$WORK/log"
+  sed -n 's/^missing \([^ ]*\) .*/\1/p' "$_out.log" | paste -sd, - > "$_out.vars"
+  return $_rc
+}
+# same_as_python DESC OUT [OPTIONS] FILES...: OUT.raw equals netCDF4-python's values
+same_as_python() {
+  _desc=$1 _out=$2; shift 2
+  if $CMP raw --bin "$_out.raw" --times "$_out.t" --vars "$(cat "$_out.vars")" "$@" > "$WORK/log" 2>&1; then
+    pass "$_desc"
+  else
+    fail "$_desc"
+  fi
+}
+
+E() { _d=$1; _re=$2; _np=$3; shift 3; expect_error "$_d" "$_re" run_np "$_np" "$DSC" info "$@"; }
+
+# ---- the data: a classic (legacy CDS) set and its new-CDS copies
+check "synth writes two years of three variables on a 9x13 grid" "$DSC" synth -q -o "$WORK/s" --years 2001-2002 --grid 9x13 \
+  --regimes 3 --vars sst,sshf,t2m
+C="$WORK/s/era5_2001.nc $WORK/s/era5_2002.nc"
+read_files 1 auto "$WORK/classic" $C || fail "classic copy read at 1 rank"
+check "new CDS copy, one file per year (netcdf-c's default chunks)" $NEWCDS -o "$WORK/one" $C
+check "new CDS copy, the instant/accum pair per year" $NEWCDS --split -o "$WORK/pair" $C
+check "new CDS copy, one chunk per time step" $NEWCDS --chunk step -o "$WORK/step" $C
+check "new CDS copy, one chunk per variable, fields in reverse order" $NEWCDS --chunk whole --order REVERSED -o "$WORK/whole" $C
+check "netCDF-4 classic model copy" $NEWCDS --format netcdf4_classic -o "$WORK/nc4c" $C
+
+check "dsc info reads the new CDS pair" sh -c "'$DSC' info '$WORK'/pair/*.nc > '$WORK/pair.info'"
+check "dsc info shows the format, compression and chunks" \
+  grep -q "era5_2001_accum\\.nc (netCDF-4, zlib level 1, shuffle, chunks 365x9x13, 365 time steps)" "$WORK/pair.info"
+check "dsc info lists the other file of each pair and its variables" \
+  grep -q "^    + .*era5_2001_instant\\.nc (netCDF-4: sst, t2m)" "$WORK/pair.info"
+"$DSC" info --json "$WORK"/step/*.nc > "$WORK/info.json" 2>&1
+check "dsc info --json gives format, storage and parts" "$PYTHON" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))["file_details"][0]
+assert d["format"] == "netCDF-4" and d["storage"] == "zlib level 1, shuffle, chunks 1x9x13" and d["parts"] == [], d
+' "$WORK/info.json"
+
+# ---- every value, at 1, 2 and 3 ranks and on several process grids
+# (the fields of "whole" are stored in reverse order: --vars gives the classic order)
+for set in one pair step whole nc4c; do
+  files=$(ls "$WORK/$set"/*.nc | sort -r) # in reverse order: the catalog orders them
+  vars=""
+  [ $set = whole ] && vars="--vars sst,sshf,t2m"
+  if read_files 1 auto "$WORK/$set.1" $vars $files; then
+    same_as_python "$set: values at 1 rank equal netCDF4-python's" "$WORK/$set.1" $files
+  else fail "$set: read at 1 rank"; fi
+  check "$set: pre-processed matrix equals the classic copy's" cmp "$WORK/classic.x" "$WORK/$set.1.x"
+  for spec in 2:2x1x1 3:1x3x1 3:3x1x1; do
+    np=${spec%%:*}; grid=${spec#*:}
+    [ $set = nc4c ] && [ $np = 2 ] && continue
+    if read_files "$np" "$grid" "$WORK/$set.p" $vars $files && cmp "$WORK/$set.1.raw" "$WORK/$set.p.raw" > "$WORK/log" 2>&1 &&
+       cmp "$WORK/$set.1.x" "$WORK/$set.p.x" >> "$WORK/log" 2>&1; then
+      pass "$set: $np ranks ($grid) read the same values as 1 rank"
+    else fail "$set: $np ranks ($grid) read the same values as 1 rank"; fi
+  done
+done
+
+# more ranks than latitude rows; ranks with nothing to read in a file
+check "synth writes a grid of two latitude rows" "$DSC" synth -q -o "$WORK/thin" --years 2001 --grid 2x7 --regimes 3 --vars t2m,sshf
+check "new CDS pair of it" $NEWCDS --split --chunk step -o "$WORK/thinp" "$WORK/thin/era5_2001.nc"
+if read_files 4 1x2x2 "$WORK/thin4" "$WORK"/thinp/*.nc; then
+  same_as_python "4 ranks on 2 latitude rows (1x2x2): values equal netCDF4-python's" "$WORK/thin4" "$WORK"/thinp/*.nc
+else fail "4 ranks on 2 latitude rows"; fi
+if read_files 3 3x1x1 "$WORK/tr" --time-range 2001-12-31/2002-01-03 $(ls "$WORK"/pair/*.nc); then
+  same_as_python "3 ranks, 1 step of the first year (ranks with nothing to read there): values equal netCDF4-python's" \
+    "$WORK/tr" --time-range 2001-12-31/2002-01-03 "$WORK"/pair/*.nc
+else fail "3 ranks on a time range of 4 steps"; fi
+if read_files 3 auto "$WORK/dm" --daily-mean --box 42,44,-29,-26 "$WORK"/step/*.nc; then
+  same_as_python "--daily-mean --box at 3 ranks: values equal netCDF4-python's" "$WORK/dm" --daily-mean --box 42,44,-29,-26 \
+    "$WORK"/step/*.nc
+else fail "--daily-mean --box at 3 ranks"; fi
+
+# ---- pressure levels: geopotential z on 3 levels (new CDS pressure_level, legacy CDS level)
+check "new CDS file with z on pressure levels 1000, 850, 500" $NEWCDS --levels 1000,850,500 --chunk step -o "$WORK/plev" "$WORK/thin/era5_2001.nc"
+check "legacy-style level dimension (int millibars), netCDF-4 classic model" $NEWCDS --levels 1000,850,500 --level-name level \
+  --format netcdf4_classic -o "$WORK/lev" "$WORK/thin/era5_2001.nc"
+for set in plev lev; do
+  if read_files 3 auto "$WORK/$set.3" --vars z,t2m --level 500,1000 "$WORK/$set/era5_2001.nc" &&
+     [ "$(cat "$WORK/$set.3.vars")" = "z@500,z@1000,t2m" ]; then
+    same_as_python "$set: --vars z,t2m --level 500,1000 reads z@500, z@1000 and t2m at 3 ranks, equal to netCDF4-python's" \
+      "$WORK/$set.3" "$WORK/$set/era5_2001.nc"
+  else fail "$set: --vars z,t2m --level 500,1000 at 3 ranks"; fi
+done
+if read_files 2 auto "$WORK/zat" --vars sshf,z@850 "$WORK/plev/era5_2001.nc" && [ "$(cat "$WORK/zat.vars")" = "sshf,z@850" ]; then
+  same_as_python "--vars sshf,z@850 at 2 ranks: values equal netCDF4-python's" "$WORK/zat" "$WORK/plev/era5_2001.nc"
+else fail "--vars sshf,z@850 at 2 ranks"; fi
+E "a variable on levels read without a level lists the levels" \
+  "plev/era5_2001\\.nc: variable z is on 3 pressure levels \\(1000, 850, 500 hPa, dimension pressure_level\\); choose levels with --level" \
+  2 "$WORK/plev/era5_2001.nc"
+E "a level the file lacks lists the levels" "variable z has no level 300 hPa; its levels \\(level\\) are 1000, 850, 500" 2 \
+  --vars z --level 300 "$WORK/lev/era5_2001.nc"
+expect_error "--level that is no pressure" "option --level: 'high' is not a list of pressure levels" "$DSC" info --level high \
+  "$WORK/plev/era5_2001.nc"
+
+# ---- the method sees the same data: k-means labels of the classic and new CDS copies
+check "dsc kmeans on the classic copy" run_np 2 "$DSC" kmeans -q -k 3 --anomalies --n-init 2 -o "$WORK/kmc" $C
+check "dsc kmeans on the new CDS pair, given in reverse order" run_np 3 "$DSC" kmeans -q -k 3 --anomalies --n-init 2 \
+  -o "$WORK/kmn" $(ls "$WORK"/pair/*.nc | sort -r)
+check "... the same labels" cmp "$WORK/kmc/labels.csv" "$WORK/kmn/labels.csv"
+
+# ---- what users get wrong, and damaged files
+E "an instant file without its accum file names the missing variable" \
+  "era5_2002_instant\\.nc: no file given holds variable sshf for its time steps" 2 \
+  "$WORK"/pair/era5_2001_*.nc "$WORK/pair/era5_2002_instant.nc"
+check "the CDS zip of a pair, saved as .nc" $NEWCDS --split --zip -o "$WORK/zip" "$WORK/s/era5_2001.nc"
+E "a CDS zip saved as .nc says to unzip it, and how" "era5_2001\\.nc: is a zip archive.*unzip -d DIR" 2 "$WORK/zip/era5_2001.nc"
+f="$WORK/step/era5_2001.nc"
+size=$(wc -c < "$f")
+head -c 4000 "$f" > "$WORK/cut_head.nc"
+head -c $((size / 2)) "$f" > "$WORK/cut_half.nc"
+head -c $((size - 100)) "$f" > "$WORK/cut_end.nc"
+printf '\211HDF\r\n\032\nnothing else' > "$WORK/signature.nc"
+"$PYTHON" - "$f" "$WORK/bad_data.nc" "$WORK/bad_meta.nc" <<'EOF'
+import random, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+d = bytearray(b)
+r = random.Random(1)
+for _ in range(400):  # the compressed chunks: the second half of the file
+    d[r.randrange(len(d) // 2, len(d))] ^= 0xFF
+open(sys.argv[2], "wb").write(d)
+m = bytearray(b)
+for i in range(100, 2000, 7):  # the superblock and object headers
+    m[i] ^= 0x55
+open(sys.argv[3], "wb").write(m)
+EOF
+for np in 1 3; do
+  E "$np ranks: HDF5 file cut in its metadata" "cut_head\\.nc: truncated or damaged netCDF-4/HDF5 file" $np "$WORK/cut_head.nc"
+  E "$np ranks: HDF5 file cut in half" "cut_half\\.nc: truncated or damaged netCDF-4/HDF5 file" $np "$WORK/cut_half.nc"
+  E "$np ranks: HDF5 file missing its last 100 bytes" "cut_end\\.nc: truncated or damaged netCDF-4/HDF5 file" $np "$WORK/cut_end.nc"
+  E "$np ranks: HDF5 signature and nothing else" "signature\\.nc: truncated or damaged netCDF-4/HDF5 file" $np "$WORK/signature.nc"
+  E "$np ranks: damaged metadata" "bad_meta\\.nc: truncated or damaged netCDF-4/HDF5 file" $np "$WORK/bad_meta.nc"
+  E "$np ranks: damaged compressed chunks" "bad_data\\.nc: reading variable .*: NetCDF: HDF error" $np "$WORK/bad_data.nc"
+done
+
+tap_done
