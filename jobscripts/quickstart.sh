@@ -13,7 +13,7 @@ case "$mode" in run|check) ;; *) echo "usage: $0 run|check" >&2; exit 2 ;; esac
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-build_packages="gcc make autoconf automake libtool pkg-config libopenmpi-dev openmpi-bin libpnetcdf-dev pnetcdf-bin libopenblas-dev netcdf-bin"
+build_packages="gcc make autoconf automake libtool pkg-config libopenmpi-dev openmpi-bin libpnetcdf-dev pnetcdf-bin libopenblas-dev libnetcdf-mpi-dev libhdf5-openmpi-dev netcdf-bin"
 test_packages="cdo nco python3 python3-numpy python3-netcdf4 python3-sklearn python3-scipy python3-matplotlib python3-torch slurm-wlm munge lmod procps tcl groff-base man-db valgrind cppcheck clang libclang-rt-dev libomp-dev"
 packages=$build_packages
 [ "$mode" = check ] && packages="$build_packages $test_packages"

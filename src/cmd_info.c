@@ -276,8 +276,11 @@ int info_command(int argc, char **argv, MPI_Comm comm)
     cli_command cmd = {
         .command = "info",
         .usage = "[OPTIONS] FILES...",
-        .summary = "Show what the reader sees in ERA5 netCDF files: variables, packing, grid, time axis and "
-                   "missing values.",
+        .summary = "Show what the reader sees in ERA5 netCDF files: each file's format (classic, 64-bit offset, "
+                   "CDF-5, netCDF-4 with its compression and chunks), variables, packing, grid, time axis and "
+                   "missing values.  Legacy CDS files, new CDS files (netCDF-4; the instant and accum files of a "
+                   "request are merged by variable), NCAR RDA ds633.0 files (SSTK, VAR_2T, ...) and variables on "
+                   "pressure levels (--level 500 or --vars z@500) are read as they are.",
         .options = info_options,
         .noptions = (int)(sizeof info_options / sizeof info_options[0]),
     };

@@ -19,6 +19,7 @@ modulefile_checks() {
   version=$(make_var VERSION)
   mpi=$(make_var DSC_MPI)
   blas=$(make_var DSC_BLAS)
+  netcdf=$(make_var DSC_NETCDF)
   root="$dest$prefix"
   modfile="$root/share/modulefiles/dsc/$version$_suffix"
   check "$_sys modulefile installed" test -f "$modfile"
@@ -37,6 +38,7 @@ echo "ROOT=\$DSC_ROOT"
 echo "THREADS=\$OMP_NUM_THREADS"
 echo "MPI=\$DSC_MPI"
 echo "BLAS=\$DSC_BLAS"
+echo "NETCDF=\$DSC_NETCDF"
 echo "FILE=\$_LMFILES_"
 echo "MAN=\$(man -w dsc 2> /dev/null)"
 dsc --version
@@ -64,6 +66,7 @@ EOS
   check "$_sys: one OpenMP thread per rank by default" grep -qx "THREADS=1" "$WORK/module.out"
   check "$_sys: DSC_MPI names the MPI of the build ($mpi)" grep -qxF "MPI=$mpi" "$WORK/module.out"
   check "$_sys: DSC_BLAS names the BLAS of the build ($blas)" grep -qxF "BLAS=$blas" "$WORK/module.out"
+  check "$_sys: DSC_NETCDF names the netCDF libraries of the build ($netcdf)" grep -qxF "NETCDF=$netcdf" "$WORK/module.out"
   check "$_sys: loaded dsc runs" grep -qx "dsc $version" "$WORK/module.out"
   sed -n '/^--- whatis$/,/^--- help$/p' "$WORK/module.out" > "$WORK/whatis"
   sed -n '/^--- help$/,/^--- end$/p' "$WORK/module.out" > "$WORK/help"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # netcdf4.sh - netCDF-4/HDF5 files as the new CDS delivers them, read in
 # parallel through netcdf-c: one file, or the instant/accum pair of a request
-# merged by variable (in any order given); netCDF-4 classic model; one chunk
+# merged by variable (in any order given); NCAR RDA's monthly files of one
+# variable each; netCDF-4 classic model; one chunk
 # per time step, per whole variable and netcdf-c's default chunking.  Every
 # value equals a serial netCDF4-python read, at 1, 2 and 3 ranks, at more
 # ranks than latitude rows and with ranks that read nothing of a file; the
@@ -94,6 +95,15 @@ if read_files 3 auto "$WORK/dm" --daily-mean --box 42,44,-29,-26 "$WORK"/step/*.
   same_as_python "--daily-mean --box at 3 ranks: values equal netCDF4-python's" "$WORK/dm" --daily-mean --box 42,44,-29,-26 \
     "$WORK"/step/*.nc
 else fail "--daily-mean --box at 3 ranks"; fi
+
+# ---- NCAR RDA ds633.0: one variable per file per month (SSTK, VAR_2T), merged by variable
+check "RDA copy: one file per variable and month" $NEWCDS --rda -o "$WORK/rda" $C
+read_files 1 auto "$WORK/classic2" --vars sst,t2m $C || fail "classic copy read with --vars sst,t2m"
+if read_files 3 auto "$WORK/rda.3" $(ls "$WORK"/rda/*.nc | sort -r) && [ "$(cat "$WORK/rda.3.vars")" = "sst,t2m" ]; then
+  same_as_python "RDA: 48 monthly files of SSTK and VAR_2T read as sst, t2m at 3 ranks, equal to netCDF4-python's" \
+    "$WORK/rda.3" "$WORK"/rda/*.nc
+else fail "RDA: 48 monthly files read at 3 ranks"; fi
+check "RDA: pre-processed matrix equals the classic copy's" cmp "$WORK/classic2.x" "$WORK/rda.3.x"
 
 # ---- pressure levels: geopotential z on 3 levels (new CDS pressure_level, legacy CDS level)
 check "new CDS file with z on pressure levels 1000, 850, 500" $NEWCDS --levels 1000,850,500 --chunk step -o "$WORK/plev" "$WORK/thin/era5_2001.nc"

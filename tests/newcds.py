@@ -8,7 +8,7 @@ packing, zlib level 1 with shuffle.  The values are those netCDF4-python
 reads from the input (unpacked, missing values as NaN).
 
   newcds.py [--split] [--chunk default|step|whole] [--format netcdf4|netcdf4_classic]
-            [--zip] [--order REVERSED] [--levels 1000,850,500 [--level-name level]] -o DIR FILES...
+            [--zip] [--order REVERSED] [--levels 1000,850,500 [--level-name level]] [--rda] -o DIR FILES...
 
 --split writes one file per GRIB step type, as the CDS does for a request of
 instant and accumulated variables: DIR/NAME_instant.nc (sst, sp, t2m, u10,
@@ -19,6 +19,9 @@ chunk for the whole variable.  --order REVERSED writes the fields in reverse
 order (variable order is not meaning).  --levels adds geopotential z on
 pressure levels (dimension pressure_level, double hPa, as the new CDS; or
 level, int millibars, as the legacy CDS), made from the first field.
+--rda writes NCAR RDA ds633.0 analysis files instead: one variable per file
+per month (e5.oper.an.sfc.128_167_2t.ll025sc.2001010100_2001013123.nc),
+upper-case names (VAR_2T, SSTK, ...), time in hours since 1900.
 """
 import argparse
 import os
@@ -111,6 +114,49 @@ def write(path, dates, lat, lon, fields, names, chunk, fmt, levels=None, level_n
     ds.close()
 
 
+RDA = {  # canonical name: (ECMWF parameter, RDA short name, RDA variable name)
+    "sst": ("128_034", "sstk", "SSTK"), "sp": ("128_134", "sp", "SP"), "t2m": ("128_167", "2t", "VAR_2T"),
+    "u10": ("128_165", "10u", "VAR_10U"), "v10": ("128_166", "10v", "VAR_10V"),
+}
+
+
+def write_rda(outdir, dates, lat, lon, fields):
+    """NCAR RDA ds633.0 e5.oper.an.sfc: one variable per file per month,
+    upper-case names, time in hours since 1900, compressed netCDF-4."""
+    months = sorted({(d.year, d.month) for d in dates})
+    for name, (a, units, long_name) in fields.items():
+        if name not in RDA:
+            continue
+        param, short, vname = RDA[name]
+        for y, m in months:
+            idx = [i for i, d in enumerate(dates) if (d.year, d.month) == (y, m)]
+            d0, d1 = dates[idx[0]], dates[idx[-1]]
+            path = os.path.join(outdir, f"e5.oper.an.sfc.{param}_{short}.ll025sc.{d0:%Y%m%d%H}_{d1:%Y%m%d}23.nc")
+            ds = netCDF4.Dataset(path, "w", format="NETCDF4")
+            ds.createDimension("time", len(idx))
+            ds.createDimension("latitude", lat.size)
+            ds.createDimension("longitude", lon.size)
+            t = ds.createVariable("time", "i4", ("time",))
+            t.long_name = "time"
+            t.units = "hours since 1900-01-01 00:00:00"
+            t.calendar = "gregorian"
+            t[:] = netCDF4.date2num([dates[i] for i in idx], t.units, calendar=t.calendar)
+            la = ds.createVariable("latitude", "f8", ("latitude",))
+            la.units = "degrees_north"
+            la[:] = lat
+            lo = ds.createVariable("longitude", "f8", ("longitude",))
+            lo.units = "degrees_east"
+            lo[:] = lon
+            v = ds.createVariable(vname, "f4", ("time", "latitude", "longitude"), zlib=True, complevel=4, shuffle=True,
+                                  chunksizes=(1, lat.size, lon.size))
+            v.units = units
+            v.long_name = long_name
+            v.short_name = short
+            v.set_auto_maskandscale(False)
+            v[:] = a[idx]
+            ds.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-o", required=True)
@@ -119,6 +165,7 @@ def main():
     ap.add_argument("--chunk", default="default", choices=["default", "step", "whole"])
     ap.add_argument("--format", default="netcdf4", choices=["netcdf4", "netcdf4_classic"])
     ap.add_argument("--order", default="")
+    ap.add_argument("--rda", action="store_true", help="NCAR RDA ds633.0 layout: one variable per file per month")
     ap.add_argument("--levels", default="", help="add z on these pressure levels (hPa), e.g. 1000,850,500")
     ap.add_argument("--level-name", default="pressure_level", help="pressure_level (new CDS) or level (legacy CDS)")
     ap.add_argument("files", nargs="+")
@@ -130,6 +177,9 @@ def main():
         if args.order == "REVERSED":
             names = names[::-1]
         base = os.path.splitext(os.path.basename(path))[0]
+        if args.rda:
+            write_rda(args.o, dates, lat, lon, fields)
+            continue
         levels = [float(x) for x in args.levels.split(",")] if args.levels else None
         if not args.split:
             write(os.path.join(args.o, base + ".nc"), dates, lat, lon, fields, names, args.chunk, args.format,

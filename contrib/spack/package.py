@@ -8,7 +8,7 @@ from spack.package import *
 class Dsc(AutotoolsPackage):
     """Deep Spatiotemporal Clustering (CNN-LSTM autoencoder + Student-t
     clustering layer) of gridded climate reanalysis such as ERA5, in C with
-    MPI, PnetCDF, OpenBLAS and OpenMP."""
+    MPI, PnetCDF, netcdf-c (parallel HDF5), OpenBLAS and OpenMP."""
 
     homepage = "https://example.org/dsc"
     # A release tarball made by `make dist`: point url at the site's copy and
@@ -23,6 +23,10 @@ class Dsc(AutotoolsPackage):
     depends_on("pkgconfig", type="build")
     depends_on("mpi")
     depends_on("parallel-netcdf")
+    # netCDF-4/HDF5 input (new CDS, NCAR RDA) through netcdf-c's parallel API
+    variant("netcdf4", default=True, description="read netCDF-4/HDF5 files with netcdf-c over parallel HDF5")
+    depends_on("netcdf-c+mpi", when="+netcdf4")
+    depends_on("hdf5+mpi", when="+netcdf4")
     depends_on("blas")
     # dsc calls cblas_sgemm from OpenMP regions: an OpenMP OpenBLAS does not
     # start threads of its own on top of them.
@@ -40,6 +44,16 @@ class Dsc(AutotoolsPackage):
             "BLAS_LIBS={0}".format(blas.libs.ld_flags),
             "DSC_MPI={0} {1}".format(spec["mpi"].name, spec["mpi"].version),
             "DSC_BLAS={0} {1}".format(blas.name, blas.version),
+        ] + self.netcdf4_args()
+
+    def netcdf4_args(self):
+        if "+netcdf4" not in self.spec:
+            return ["--without-netcdf4"]
+        netcdf = self.spec["netcdf-c"]
+        return [
+            "--with-netcdf4",
+            "NETCDF4_CFLAGS=-I{0}".format(netcdf.prefix.include),
+            "NETCDF4_LIBS={0}".format(netcdf.libs.ld_flags),
         ]
 
     def setup_run_environment(self, env):
