@@ -461,7 +461,8 @@ static int score_space(MPI_Comm comm, const cli_command *cmd, const char *dir, i
         if (status != DSC_OK) break;
         r->nclusters = k;
         metrics_data md = {.ntotal = T, .n = n, .d = d, .x = in.x, .labels = labels_all + t0, .k = k};
-        pairwise_options popt = {.sample = sample, .seed = 1, .tile = 0};
+        /* the subset of --sample each run drew for its own metrics.json (its --seed) */
+        pairwise_options popt = {.sample = sample, .seed = (unsigned long long)r->seed, .tile = 0};
         metrics_report rep;
         if (k < 2) { /* one cluster: nothing to score; null in the table */
             r->silhouette[space] = r->davies_bouldin[space] = NAN;
