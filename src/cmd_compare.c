@@ -73,7 +73,9 @@ static const cli_option compare_options_table[] = {
                                   "on rank 0: leave it out beyond ~32,000 time steps)"},
     {"pca", 0, "N", "10", "principal components of the eof-kmeans method"},
     {"steps", 0, "S", "3", "sequence window of the dsc-steps method"},
-    {"train-options", 0, "OPTS", NULL, "options added to every dsc train run (e.g. \"--conv 8,8,16,32,64 --max-iter 200\")"},
+    {"train-options", 0, "OPTS", NULL, "training settings added to every dsc train run (e.g. \"--conv 8,8,16,32,64 --max-iter 200\"): "
+                                        "optimiser, schedule, network sizes; options that define the experiment (-k, --seed, --variant, "
+                                        "--steps, data, pre-processing, outputs) are refused, naming compare's own"},
     RUN_CLI_OPTIONS,
 };
 
