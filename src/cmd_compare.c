@@ -242,7 +242,7 @@ static int check_train_options(const char *text)
             status = dsc_fail("dsc compare: option --train-options: '%s' (--%s of dsc train) is not taken there: %s", w, o->name, o->instead);
         else if (!o->takes_value && value)
             status = dsc_fail("dsc compare: option --train-options: '%s': --%s takes no value", w, o->name);
-        else if (o->takes_value && !value && ++i >= n)
+        else if (o->takes_value && ((value && !*value) || (!value && ++i >= n)))
             status = dsc_fail("dsc compare: option --train-options: '%s' needs a value", w);
     }
     free(words);

@@ -89,8 +89,8 @@ void metrics_report_write_json(FILE *f, const metrics_report *r, const char *ind
     fprintf(f, "%s\"inter_cluster_distance\": ", indent);
     if (k > METRICS_JSON_MAX_MATRIX) {
         fprintf(f, "null");
-        dsc_warn("%d clusters: the %d x %d inter-cluster matrix is not written to JSON (null above %d clusters); its mean "
-                 "avg_inter_cluster_distance is", k, k, k, METRICS_JSON_MAX_MATRIX);
+        dsc_warn("%d clusters: the %d x %d inter-cluster matrix is not written to JSON (null above %d clusters); "
+                 "avg_inter_cluster_distance, its mean, is", k, k, k, METRICS_JSON_MAX_MATRIX);
     } else {
         fprintf(f, "[");
         for (int a = 0; a < k; a++) {

@@ -51,7 +51,7 @@ for t in "-k 9:-k.*--clusters.*use compare's own -k K" "--clusters=9:--clusters=
   "--harmonics 2:--harmonics.*pre-processing" "--seed 3:--seed.*--seeds N" "-o x:'-o'.*own -o DIR" "--output=x:--output=x.*own -o DIR" \
   "--truth t.csv:--truth.*own --truth" "--sample 9:--sample.*own --sample" "--config c.txt:--config.*into --train-options" \
   "--resume r:--resume.*afresh" "--force:--force.*own --force" "--help:--help.*dsc train --help" \
-  "--lr:'--lr' needs a value" "--check-replicas=1:takes no value" "--bogus 1:'--bogus' is not an option of dsc train" \
+  "--lr:'--lr' needs a value" "--lr=:'--lr=' needs a value" "--check-replicas=1:takes no value" "--bogus 1:'--bogus' is not an option of dsc train" \
   "extra.nc:'extra.nc' is not an option.*input files" "-- x.nc:'--' is not an option"; do
   rm -rf "$WORK/refused"
   expect_error "--train-options \"${t%%:*}\" refused" "train-options: .*${t#*:}" \
@@ -78,6 +78,9 @@ expect_error "a --truth file that does not exist, before any method runs" "nosuc
 expect_error "--pca of eof-kmeans above the time steps, before any method runs" "--pca 40 components \(eof-kmeans\) for 31 time steps" \
   run_np 2 "$DSC" compare -k 4 --seeds 1 --methods kmeans,eof-kmeans --pca 40 --time-range 2001-01-01/2001-01-31 -o "$WORK/early" "$D"/era5_2001.nc
 check "no output folder after those errors" test ! -e "$WORK/early"
+check "100 input files (one file named 100 times) reach every run" sh -c \
+  "$(echo "$TESTMPIRUN" | sed "s/NP/1/") '$DSC' compare -q -k 3 --seeds 1 --methods kmeans -o '$WORK/many' \
+   $(for i in $(seq 100); do printf '%s ' "$D/era5_2001.nc"; done) 2> /dev/null && test -s '$WORK/many/compare.csv'"
 expect_error "an unknown method" "option --methods: 'kmean' is not a method" \
   run_np 2 "$DSC" compare -k 4 --methods kmean -o "$WORK/bad" "$D"/era5_2001.nc
 expect_error "no output folder" "option -o DIR is required" run_np 2 "$DSC" compare -k 4 "$D"/era5_2001.nc
