@@ -67,4 +67,19 @@ void metrics_report_print(FILE *f, const metrics_report *r, const char *command)
 
 void metrics_report_destroy(metrics_report *r);
 
+/* The K x K inter-cluster matrix is written to JSON only up to this many
+ * clusters (65,536 numbers, about 1.3 MB); above it the key is null, as the
+ * matrix would dwarf every other figure (K = 2000: 80 MB). */
+#define METRICS_JSON_MAX_MATRIX 256
+
+/* Bytes one rank holds while metrics_report_compute runs on T samples of D
+ * features in K clusters (a reference labelling of KT clusters, 0: none) on
+ * P ranks with `threads` OpenMP threads each and a --sample of m (0: all):
+ * the centred copy of the rows, the travelling blocks, the tiles, the
+ * per-sample and per-cluster distance sums and the K x K matrices.  Not
+ * counted: the caller's own data matrix.  *whole receives the part every
+ * rank holds in full whatever P (K x K matrices, centroids, the contingency
+ * table, the T labels), which more ranks cannot reduce. */
+double metrics_report_bytes(long long T, int d, int k, int kt, int P, int threads, long long m, double *whole);
+
 #endif

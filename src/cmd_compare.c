@@ -13,7 +13,9 @@
  *   mpirun -n 4 dsc compare -k 7 --seeds 5 --truth sample/truth.csv -o cmp sample/era5_*.nc
  */
 #include "commands.h"
+#include "cf_time.h"
 #include "cli.h"
+#include "era5_catalog.h"
 #include "metrics.h"
 #include "metrics_report.h"
 #include "output_file.h"
@@ -21,6 +23,7 @@
 #include "preprocess.h"
 #include "run_common.h"
 #include "status.h"
+#include "ward.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -30,8 +33,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define COMPARE_MAX_ARGS 96
+#define COMPARE_MAX_WORDS 64 /* words of --train-options */
 #define COMPARE_MAX_SEEDS 100
+#define COMPARE_WARD_MIB 4096.0   /* dsc ward's default --max-memory, which its runs here get */
 
 typedef struct {
     const char *name;
@@ -69,7 +73,9 @@ static const cli_option compare_options_table[] = {
                                   "on rank 0: leave it out beyond ~32,000 time steps)"},
     {"pca", 0, "N", "10", "principal components of the eof-kmeans method"},
     {"steps", 0, "S", "3", "sequence window of the dsc-steps method"},
-    {"train-options", 0, "OPTS", NULL, "options added to every dsc train run (e.g. \"--conv 8,8,16,32,64 --max-iter 200\")"},
+    {"train-options", 0, "OPTS", NULL, "training settings added to every dsc train run (e.g. \"--conv 8,8,16,32,64 --max-iter 200\"): "
+                                        "optimiser, schedule, network sizes; options that define the experiment (-k, --seed, --variant, "
+                                        "--steps, data, pre-processing, outputs) are refused, naming compare's own"},
     RUN_CLI_OPTIONS,
 };
 
@@ -83,26 +89,32 @@ typedef struct {
     int nclusters;                 /* non-empty clusters of the labelling */
 } compare_run;
 
-/* argv builder: a growing list of pointers into strings that live until the end of the command */
+/* argv builder: a list of pointers into strings that live until the end of
+ * the run (sized for the command's own options, --train-options and the
+ * input files, so any number of files fits) */
 typedef struct {
-    char *argv[COMPARE_MAX_ARGS];
-    int argc;
-    char owned[COMPARE_MAX_ARGS][64];
+    char **argv;
+    int argc, cap;
+    char owned[8][64];             /* numbers and option names made here */
+    int nowned;
 } arglist;
 
 static int arg_add(arglist *a, const char *s)
 {
-    if (a->argc >= COMPARE_MAX_ARGS - 1) return dsc_fail("dsc compare: too many options for one run (at most %d)", COMPARE_MAX_ARGS);
+    if (a->argc >= a->cap - 1) return dsc_fail("dsc compare: internal: too many options for one run (at most %d)", a->cap - 1);
     a->argv[a->argc++] = (char *)s;
     a->argv[a->argc] = NULL;
     return DSC_OK;
 }
 
-static int arg_add_long(arglist *a, long v)
+/* "--NAME" (name != NULL) or the number v, kept in a */
+static int arg_add_owned(arglist *a, const char *name, long v)
 {
-    if (a->argc >= COMPARE_MAX_ARGS - 1) return dsc_fail("dsc compare: too many options for one run (at most %d)", COMPARE_MAX_ARGS);
-    snprintf(a->owned[a->argc], sizeof a->owned[a->argc], "%ld", v);
-    return arg_add(a, a->owned[a->argc]);
+    if (a->nowned >= (int)(sizeof a->owned / sizeof a->owned[0])) return dsc_fail("dsc compare: internal: too many options");
+    char *o = a->owned[a->nowned++];
+    if (name) snprintf(o, sizeof a->owned[0], "--%s", name);
+    else snprintf(o, sizeof a->owned[0], "%ld", v);
+    return arg_add(a, o);
 }
 
 static int method_find(const char *name, size_t len)
@@ -110,6 +122,132 @@ static int method_find(const char *name, size_t len)
     for (int m = 0; m < nmethods; m++)
         if (strlen(methods[m].name) == len && strncmp(methods[m].name, name, len) == 0) return m;
     return -1;
+}
+
+/* What --train-options may carry: the training settings of dsc train that
+ * shape how every network learns (optimiser, schedule, network sizes), the
+ * same for every network method.  Every other option of dsc train defines
+ * the experiment - its data, its clusters, its seeds, its method, where it
+ * writes - and compare sets those itself for every method and for the
+ * scoring, so a copy inside --train-options would make a row say one thing
+ * and run another: refused before any method runs, naming compare's own
+ * option (instead != NULL).  An option of dsc train missing here is refused
+ * as unknown until it is sorted into one of the two groups. */
+typedef struct {
+    const char *name;
+    char short_name;
+    int takes_value;
+    const char *instead;           /* NULL: passed on to dsc train */
+} train_option;
+
+#define DATA_SAME(opt) "every method and the scoring read the same data: use compare's own " opt
+static const char prep_fixed[] = "it changes the method a row names; the methods define their pre-processing (dsc: the normalised raw "
+                                 "matrix; dsc-anomalies: "
+                                 "--anomalies --scaling cell with the harmonic climatology of 3 harmonics, as the scoring); "
+                                 "choose the methods with --methods";
+
+static const train_option train_options[] = {
+    {"batch", 'b', 1, NULL}, {"optimizer", 0, 1, NULL}, {"lr", 0, 1, NULL}, {"joint-lr", 0, 1, NULL},
+    {"momentum", 0, 1, NULL}, {"max-iter", 0, 1, NULL}, {"pretrain-epochs", 0, 1, NULL}, {"update-interval", 0, 1, NULL},
+    {"tol", 0, 1, NULL}, {"patience", 0, 1, NULL}, {"alpha", 0, 1, NULL}, {"gamma", 0, 1, NULL},
+    {"conv", 0, 1, NULL}, {"lstm", 0, 1, NULL}, {"latent", 0, 1, NULL}, {"dense", 0, 1, NULL},
+    {"dropout", 0, 1, NULL}, {"dtc-filters", 0, 1, NULL}, {"dtc-kernel", 0, 1, NULL}, {"dtc-pool", 0, 1, NULL},
+    {"dtc-lstm", 0, 1, NULL}, {"kmeans-init", 0, 1, NULL}, {"checkpoint-every", 0, 1, NULL}, {"check-replicas", 0, 0, NULL},
+    {"clusters", 'k', 1, "compare sets the clusters of every method and of compare.md: use compare's own -k K"},
+    {"seed", 0, 1, "compare sets the seeds: use compare's --seeds N (every seeded method runs with --seed 1..N)"},
+    {"output", 'o', 1, "compare writes every run to DIR/runs/METHOD/seedN: use compare's own -o DIR"},
+    {"variant", 0, 1, "it changes the method a row names: choose the networks with compare's --methods (dsc, cnn-encoder, "
+                      "cnn-autoencoder, cnn-lstm-encoder, dec, dtc)"},
+    {"steps", 0, 1, "it changes the method a row names: use compare's --steps S with the dsc-steps method"},
+    {"vars", 0, 1, DATA_SAME("--vars")},
+    {"box", 0, 1, DATA_SAME("--box")},
+    {"time-range", 0, 1, DATA_SAME("--time-range")},
+    {"daily-mean", 0, 0, DATA_SAME("--daily-mean")},
+    {"process-grid", 0, 1, DATA_SAME("--process-grid")},
+    {"truth", 0, 1, DATA_SAME("--truth")},
+    {"sample", 0, 1, DATA_SAME("--sample")},
+    {"scaling", 0, 1, prep_fixed}, {"anomalies", 0, 0, prep_fixed}, {"climatology", 0, 1, prep_fixed},
+    {"harmonics", 0, 1, prep_fixed},
+    {"force", 0, 0, "use compare's own --force (it writes into a non-empty -o folder)"},
+    {"quiet", 'q', 0, "compare runs every method quietly already; use compare's own -q for its own lines"},
+    {"verbose", 'v', 0, "compare runs every method quietly, so it would print nothing"},
+    {"config", 0, 1, "a configuration file could set any option compare sets: write the training settings into "
+                      "--train-options itself"},
+    {"resume", 0, 1, "compare starts every run afresh: rerun dsc compare (or resume one run with dsc train --resume)"},
+    {"help", 'h', 0, "run 'dsc train --help' for the options"},
+};
+
+/* The whitespace-separated words of --train-options, in place (s is modified). */
+static int split_words(char *s, char **words, int max)
+{
+    int n = 0;
+    for (char *w = strtok(s, " \t\r\n\v\f"); w; w = strtok(NULL, " \t\r\n\v\f")) {
+        if (n < max) words[n] = w;
+        n++;
+    }
+    return n;
+}
+
+static const train_option *train_option_find(const char *word, const char **inline_value)
+{
+    size_t len = 0;
+    *inline_value = NULL;
+    if (word[1] == '-') {
+        const char *eq = strchr(word + 2, '=');
+        len = eq ? (size_t)(eq - word - 2) : strlen(word + 2);
+        if (eq) *inline_value = eq + 1;
+    } else if (word[2]) {
+        *inline_value = word + 2;
+    }
+    for (size_t i = 0; i < sizeof train_options / sizeof train_options[0]; i++) {
+        const train_option *o = &train_options[i];
+        if (word[1] == '-' ? strlen(o->name) == len && strncmp(o->name, word + 2, len) == 0 : o->short_name == word[1]) return o;
+    }
+    return NULL;
+}
+
+/* Local (the same on every rank): DSC_ERR naming the first word of
+ * --train-options that is not a training setting of dsc train, read as
+ * dsc train's parser reads it (--opt VALUE, --opt=VALUE, -xVALUE). */
+static int check_train_options(const char *text)
+{
+    if (!text) return DSC_OK;
+    char *copy = strdup(text);
+    if (!copy) return dsc_fail("dsc compare: out of memory");
+    int n = split_words(copy, NULL, 0);
+    free(copy);
+    if (n > COMPARE_MAX_WORDS)
+        return dsc_fail("dsc compare: option --train-options: %d words, at most %d; give each setting once", n, COMPARE_MAX_WORDS);
+    char **words = calloc((size_t)n + 1, sizeof *words);
+    copy = strdup(text);
+    if (!words || !copy) {
+        free(words);
+        free(copy);
+        return dsc_fail("dsc compare: out of memory");
+    }
+    split_words(copy, words, n);
+    int status = DSC_OK;
+    for (int i = 0; status == DSC_OK && i < n; i++) {
+        const char *w = words[i], *value;
+        if (w[0] != '-' || w[1] == '\0' || strcmp(w, "--") == 0) {
+            status = dsc_fail("dsc compare: option --train-options: '%s' is not an option of dsc train; give the input files "
+                              "after compare's options", w);
+            break;
+        }
+        const train_option *o = train_option_find(w, &value);
+        if (!o)
+            status = dsc_fail("dsc compare: option --train-options: '%s' is not an option of dsc train; run 'dsc train --help' "
+                              "for the list", w);
+        else if (o->instead)
+            status = dsc_fail("dsc compare: option --train-options: '%s' (--%s of dsc train) is not taken there: %s", w, o->name, o->instead);
+        else if (!o->takes_value && value)
+            status = dsc_fail("dsc compare: option --train-options: '%s': --%s takes no value", w, o->name);
+        else if (o->takes_value && ((value && !*value) || (!value && ++i >= n)))
+            status = dsc_fail("dsc compare: option --train-options: '%s' needs a value", w);
+    }
+    free(words);
+    free(copy);
+    return status;
 }
 
 /* The methods of --methods, in the table's order; DSC_ERR naming an unknown one. */
@@ -134,42 +272,61 @@ static void run_dir(char *out, size_t size, const char *dir, const compare_run *
     snprintf(out, size, "%s/runs/%s/seed%d", dir, methods[r->method].name, r->seed);
 }
 
+/* The options that make method m what its row says: its subcommand, its
+ * own options, -k and (networks) the words of --train-options. */
+static int method_args(arglist *a, const cli_command *cmd, const compare_method *m, char **words, int nwords)
+{
+    int st = arg_add(a, m->command);
+    for (int i = 0; st == DSC_OK && m->args[i]; i++) {
+        if (strcmp(m->args[i], "@STEPS") == 0) st = arg_add(a, cli_get(cmd, "steps"));
+        else if (strcmp(m->args[i], "@PCA") == 0) st = arg_add(a, cli_get(cmd, "pca"));
+        else st = arg_add(a, m->args[i]);
+    }
+    if (st == DSC_OK) st = arg_add(a, "-k");
+    if (st == DSC_OK) st = arg_add(a, cli_get(cmd, "clusters"));
+    for (int i = 0; st == DSC_OK && m->network && i < nwords; i++) st = arg_add(a, words[i]);
+    return st;
+}
+
+/* Local: "dsc train --variant dec -k 4 --max-iter 10" of method m into out
+ * (compare.md, compare.csv: what each row ran). */
+static void method_text(char *out, size_t size, const cli_command *cmd, const compare_method *m, char **words, int nwords)
+{
+    char *argv[64 + COMPARE_MAX_WORDS];
+    arglist a = {.argv = argv, .cap = (int)(sizeof argv / sizeof argv[0])};
+    size_t len = (size_t)snprintf(out, size, "dsc");
+    if (method_args(&a, cmd, m, words, nwords) != DSC_OK) dsc_clear();
+    for (int i = 0; i < a.argc && len < size; i++) len += (size_t)snprintf(out + len, size - len, " %s", a.argv[i] ? a.argv[i] : "");
+}
+
 /* Collective: one method, one seed, through its own subcommand; r->seconds. */
-static int compare_one(MPI_Comm comm, const cli_command *cmd, const char *dir, char *train_opts, compare_run *r)
+static int compare_one(MPI_Comm comm, const cli_command *cmd, const char *dir, char **words, int nwords, compare_run *r)
 {
     const compare_method *m = &methods[r->method];
     char path[4200];
     run_dir(path, sizeof path, dir, r);
-    arglist a = {.argc = 0};
-    int st = arg_add(&a, m->command);
-    for (int i = 0; st == DSC_OK && m->args[i]; i++) {
-        if (strcmp(m->args[i], "@STEPS") == 0) st = arg_add(&a, cli_get(cmd, "steps"));
-        else if (strcmp(m->args[i], "@PCA") == 0) st = arg_add(&a, cli_get(cmd, "pca"));
-        else st = arg_add(&a, m->args[i]);
-    }
-    if (st == DSC_OK) st = arg_add(&a, "-k");
-    if (st == DSC_OK) st = arg_add(&a, cli_get(cmd, "clusters"));
+    arglist a = {.cap = 64 + nwords + cmd->nargs};
+    a.argv = calloc((size_t)a.cap, sizeof *a.argv);
+    int st = a.argv ? method_args(&a, cmd, m, words, nwords) : dsc_fail("dsc compare: out of memory");
     if (st == DSC_OK && m->seeded) st = arg_add(&a, "--seed");
-    if (st == DSC_OK && m->seeded) st = arg_add_long(&a, r->seed);
+    if (st == DSC_OK && m->seeded) st = arg_add_owned(&a, NULL, r->seed);
     if (st == DSC_OK) st = arg_add(&a, "--sample");
     if (st == DSC_OK) st = arg_add(&a, cli_get(cmd, "sample"));
     static const char *read_opts[] = {"vars", "box", "time-range", "process-grid"};
     for (int i = 0; st == DSC_OK && i < 4; i++)
         if (cli_given(cmd, read_opts[i])) {
-            char *opt = a.owned[a.argc];
-            snprintf(opt, sizeof a.owned[0], "--%s", read_opts[i]);
-            st = arg_add(&a, opt);
+            st = arg_add_owned(&a, read_opts[i], 0);
             if (st == DSC_OK) st = arg_add(&a, cli_get(cmd, read_opts[i]));
         }
     if (st == DSC_OK && cli_flag(cmd, "daily-mean")) st = arg_add(&a, "--daily-mean");
     if (st == DSC_OK && cli_get(cmd, "truth")) st = arg_add(&a, "--truth");
     if (st == DSC_OK && cli_get(cmd, "truth")) st = arg_add(&a, cli_get(cmd, "truth"));
-    if (st == DSC_OK && m->network && train_opts)
-        for (char *tok = strtok(train_opts, " \t"); st == DSC_OK && tok; tok = strtok(NULL, " \t")) st = arg_add(&a, tok);
     if (st == DSC_OK) st = arg_add(&a, "--quiet");
     if (st == DSC_OK) st = arg_add(&a, "--force");
     if (st == DSC_OK) st = arg_add(&a, "-o");
     if (st == DSC_OK) st = arg_add(&a, path);
+    /* "--" first: an input named like an option stays an input */
+    if (st == DSC_OK && cmd->nargs > 0) st = arg_add(&a, "--");
     for (int i = 0; st == DSC_OK && i < cmd->nargs; i++) st = arg_add(&a, cmd->args[i]);
     int rank;
     MPI_Comm_rank(comm, &rank);
@@ -181,18 +338,88 @@ static int compare_one(MPI_Comm comm, const cli_command *cmd, const char *dir, c
         if (st == DSC_OK && mkdir(parent, 0777) != 0 && errno != EEXIST)
             st = dsc_fail("dsc compare: cannot create %s: %s", parent, strerror(errno));
     }
-    if (dsc_agree(comm, st) != DSC_OK) return DSC_ERR;
+    if (dsc_agree(comm, st) != DSC_OK) {
+        free(a.argv);
+        return DSC_ERR;
+    }
     double t0 = MPI_Wtime();
     int status = strcmp(m->command, "train") == 0  ? train_command(a.argc, a.argv, comm)
                  : strcmp(m->command, "ward") == 0 ? ward_command(a.argc, a.argv, comm)
                                                    : kmeans_command(a.argc, a.argv, comm);
     double dt = MPI_Wtime() - t0;
+    free(a.argv);
     MPI_Allreduce(&dt, &r->seconds, 1, MPI_DOUBLE, MPI_MAX, comm);
     if (status != DSC_OK) {
         if (rank == 0) fprintf(stderr, "dsc compare: the error above stopped method %s, seed %d (%s)\n", m->name, r->seed, path);
         return DSC_ERR;
     }
     return DSC_OK;
+}
+
+/* The data every method reads, as compare.md records it. */
+typedef struct {
+    long long T;
+    int nvars, nlat, nlon;
+    char vars[ERA5_MAX_VARS * (ERA5_NAME_LEN + 2)];
+    char first[40], last[40];
+} compare_data;
+
+static void data_summary(const era5_catalog *cat, compare_data *cd)
+{
+    dsc_datetime t;
+    cd->T = cat->ntime;
+    cd->nvars = cat->nvars;
+    cd->nlat = cat->nlat;
+    cd->nlon = cat->nlon;
+    cd->vars[0] = '\0';
+    for (int v = 0; v < cat->nvars; v++) {
+        size_t len = strlen(cd->vars);
+        snprintf(cd->vars + len, sizeof cd->vars - len, "%s%s", v ? ", " : "", cat->vars[v].name);
+    }
+    datetime_from_hours(cat->time[0], &t);
+    datetime_format(&t, cd->first, sizeof cd->first);
+    datetime_from_hours(cat->time[cat->ntime - 1], &t);
+    datetime_format(&t, cd->last, sizeof cd->last);
+}
+
+/* Local: K, --pca and Ward's distance matrix against the data, as the
+ * methods would refuse them. */
+static int data_limits(long k, long pca, const int *chosen, long long T, long long d)
+{
+    const int ward = method_find("ward", 4), eof = method_find("eof-kmeans", 10);
+    if (k >= T) return dsc_fail("dsc compare: -k %ld clusters for %lld time steps; give fewer clusters than time steps", k, T);
+    if (chosen[eof] && (pca > T - 1 || pca > d))
+        return dsc_fail("dsc compare: --pca %ld components (eof-kmeans) for %lld time steps x %lld features; choose at most %lld",
+                        pca, T, d, T - 1 < d ? T - 1 : d);
+    if (chosen[ward] && ward_matrix_bytes(T) > COMPARE_WARD_MIB * 1048576.0)
+        return dsc_fail("dsc compare: %lld time steps need %.1f MiB for Ward's distance matrix on rank 0, more than dsc ward's "
+                        "%g MiB (at most %lld time steps); leave ward out of --methods or use fewer time steps",
+                        T, ward_matrix_bytes(T) / 1048576.0, COMPARE_WARD_MIB, ward_max_rows(COMPARE_WARD_MIB * 1048576.0));
+    return DSC_OK;
+}
+
+/* Collective: the files, --vars, --box, --time-range, --daily-mean and
+ * --truth as every method will read them, and -k, --pca and Ward against
+ * the time steps, checked before any method runs: a bad value would
+ * otherwise stop the first method only after the others had run. */
+static int data_check(MPI_Comm comm, const cli_command *cmd, long k, long pca, const int *chosen, compare_data *cd)
+{
+    era5_options eo;
+    era5_catalog cat;
+    memset(&cat, 0, sizeof cat);
+    if (dsc_agree(comm, era5_options_from_cli(cmd, &eo)) != DSC_OK) return DSC_ERR;
+    if (era5_catalog_open(comm, cmd->args, cmd->nargs, &eo, &cat) != DSC_OK) return DSC_ERR;
+    int status = dsc_agree(comm, data_limits(k, pca, chosen, cat.ntime, (long long)cat.nvars * cat.nlat * cat.nlon));
+    const char *truth_path = cli_get(cmd, "truth");
+    if (status == DSC_OK && truth_path) {
+        int *truth = dsc_malloc((size_t)cat.ntime * sizeof(int), "truth labels"), kt = 0;
+        status = dsc_agree(comm, truth ? DSC_OK : DSC_ERR);
+        if (status == DSC_OK) status = run_truth_load(comm, truth_path, &cat, eo.daily_mean, truth, &kt);
+        free(truth);
+    }
+    if (status == DSC_OK) data_summary(&cat, cd);
+    era5_catalog_destroy(&cat);
+    return status;
 }
 
 /* Collective: every run's labels scored in one space (raw or anomalies). */
@@ -236,7 +463,8 @@ static int score_space(MPI_Comm comm, const cli_command *cmd, const char *dir, i
         if (status != DSC_OK) break;
         r->nclusters = k;
         metrics_data md = {.ntotal = T, .n = n, .d = d, .x = in.x, .labels = labels_all + t0, .k = k};
-        pairwise_options popt = {.sample = sample, .seed = 1, .tile = 0};
+        /* the subset of --sample each run drew for its own metrics.json (its --seed) */
+        pairwise_options popt = {.sample = sample, .seed = (unsigned long long)r->seed, .tile = 0};
         metrics_report rep;
         if (k < 2) { /* one cluster: nothing to score; null in the table */
             r->silhouette[space] = r->davies_bouldin[space] = NAN;
@@ -256,7 +484,7 @@ static int score_space(MPI_Comm comm, const cli_command *cmd, const char *dir, i
     free(labels_all);
     free(truth);
     run_input_destroy(&in);
-    return dsc_agree(comm, status);
+    return status; /* every failure above was agreed (and printed) where it happened */
 }
 
 /* mean, standard deviation (n - 1; 0 for one run) and best of the finite values */
@@ -342,9 +570,47 @@ static int truth_spared(MPI_Comm comm, const char *dir, const char *truth)
     return dsc_agree(comm, status);
 }
 
-/* Rank 0: compare.csv and compare.md. */
-static int write_tables(const cli_command *cmd, const char *dir, const compare_run *runs, int nruns, const int *chosen, int has_truth)
+/* What compare.md and compare.csv record of the runs besides the figures. */
+typedef struct {
+    const compare_data *data;
+    char **words;                  /* --train-options */
+    int nwords, ranks;
+} compare_record;
+
+/* A CSV field in double quotes (it holds commas: --conv 8,8,16,32,64). */
+static void csv_text(FILE *f, const char *s)
 {
+    fputs(",\"", f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* compare.md: the data, the options every run got and the training settings. */
+static void md_setup(FILE *f, const cli_command *cmd, const compare_record *rec)
+{
+    const compare_data *cd = rec->data;
+    fprintf(f, "Data: %lld time steps%s from %s to %s, %d x %d grid, variables %s; %d rank(s). Every run: -k %s",
+            cd->T, cli_flag(cmd, "daily-mean") ? " (daily means)" : "", cd->first, cd->last, cd->nlat, cd->nlon, cd->vars,
+            rec->ranks, cli_get(cmd, "clusters"));
+    static const char *given[] = {"vars", "box", "time-range", "truth", "sample"};
+    for (size_t i = 0; i < sizeof given / sizeof given[0]; i++)
+        if (cli_given(cmd, given[i])) fprintf(f, ", --%s %s", given[i], cli_get(cmd, given[i]));
+    if (cli_flag(cmd, "daily-mean")) fprintf(f, ", --daily-mean");
+    fprintf(f, ", and --seed 1..%s for the seeded methods. Training settings of every network method (--train-options): ",
+            cli_get(cmd, "seeds"));
+    if (rec->nwords == 0) fprintf(f, "none, dsc train's defaults.\n\n");
+    for (int i = 0; i < rec->nwords; i++) fprintf(f, "%s%s%s", i ? " " : "`", rec->words[i], i == rec->nwords - 1 ? "`.\n\n" : "");
+}
+
+/* Rank 0: compare.csv and compare.md. */
+static int write_tables(const cli_command *cmd, const char *dir, const compare_run *runs, int nruns, const int *chosen,
+                        const compare_record *rec)
+{
+    const int has_truth = cli_get(cmd, "truth") != NULL;
+    char command[4096];
     char path[4200];
     output_file csv, md;
     snprintf(path, sizeof path, "%s/compare.csv", dir);
@@ -360,12 +626,14 @@ static int write_tables(const cli_command *cmd, const char *dir, const compare_r
         if (!has_truth && (c == 4 || c == 5)) continue;
         fprintf(csv.f, ",%s_mean,%s_std,%s_best", metrics_cols[c].key, metrics_cols[c].key, metrics_cols[c].key);
     }
-    fprintf(csv.f, "\n");
+    fprintf(csv.f, ",command\n");
     fprintf(md.f, "# dsc compare: K = %s, %d file(s)\n\nEach cell: mean +- standard deviation over the seeds, and in brackets the best run "
                   "(the papers' convention: the largest silhouette, ARI and NMI, the smallest Davies-Bouldin and time). "
                   "Raw: the normalised input matrix (the paper's metrics, which reward clustering by season); anomalies: "
-                  "the seasonal cycle of every cell removed first.%s\n\n| method | runs |",
+                  "the seasonal cycle of every cell removed first.%s\n\n",
             cli_get(cmd, "clusters"), cmd->nargs, has_truth ? " ARI and NMI against the reference labelling." : "");
+    md_setup(md.f, cmd, rec);
+    fprintf(md.f, "| method | runs |");
     for (int c = 0; c < NCOLS; c++)
         if (has_truth || (c != 4 && c != 5)) fprintf(md.f, " %s |", metrics_cols[c].title);
     fprintf(md.f, "\n|---|---|");
@@ -393,12 +661,17 @@ static int write_tables(const cli_command *cmd, const char *dir, const compare_r
             if (count) fprintf(md.f, " %.3f +- %.3f (%.3f) |", mean, sd, best);
             else fprintf(md.f, " - |");
         }
+        method_text(command, sizeof command, cmd, &methods[m], rec->words, rec->nwords);
+        csv_text(csv.f, command);
         fprintf(csv.f, "\n");
         fprintf(md.f, "\n");
     }
     fprintf(md.f, "\nMethods:\n\n");
     for (int m = 0; m < nmethods; m++)
-        if (chosen[m]) fprintf(md.f, "- %s: %s (dsc %s)\n", methods[m].name, methods[m].what, methods[m].command);
+        if (chosen[m]) {
+            method_text(command, sizeof command, cmd, &methods[m], rec->words, rec->nwords);
+            fprintf(md.f, "- %s: %s; ran `%s`\n", methods[m].name, methods[m].what, command);
+        }
     int st = output_file_commit(&csv);
     if (st == DSC_OK) st = output_file_commit(&md);
     else output_file_abort(&md);
@@ -436,7 +709,18 @@ int compare_command(int argc, char **argv, MPI_Comm comm)
     if (status == DSC_OK) status = parse_methods(cli_get(&cmd, "methods"), chosen);
     if (status == DSC_OK && !dir) status = dsc_fail("dsc compare: option -o DIR is required (the output folder)");
     if (status == DSC_OK && cmd.nargs == 0) status = dsc_fail("dsc compare: no input files; give the ERA5 netCDF files after the options");
-    if (dsc_agree(comm, status) != DSC_OK) {
+    if (status == DSC_OK) status = check_train_options(cli_get(&cmd, "train-options"));
+    /* the words of --train-options, split once; they point into topts */
+    char *topts = status == DSC_OK && cli_get(&cmd, "train-options") ? strdup(cli_get(&cmd, "train-options")) : NULL;
+    char *words[COMPARE_MAX_WORDS];
+    int nwords = topts ? split_words(topts, words, COMPARE_MAX_WORDS) : 0;
+    if (status == DSC_OK && cli_get(&cmd, "train-options") && !topts) status = dsc_fail("dsc compare: out of memory");
+    compare_data cd;
+    memset(&cd, 0, sizeof cd);
+    if (dsc_agree(comm, status) == DSC_OK) status = data_check(comm, &cmd, k, pca, chosen, &cd);
+    else status = DSC_ERR;
+    if (status != DSC_OK) {
+        free(topts);
         cli_free(&cmd);
         return DSC_ERR;
     }
@@ -456,10 +740,7 @@ int compare_command(int argc, char **argv, MPI_Comm comm)
             compare_run *r = &runs[nruns];
             r->method = m;
             r->seed = s;
-            const char *topts = cli_get(&cmd, "train-options");
-            char *copy = topts ? strdup(topts) : NULL;
-            status = compare_one(comm, &cmd, dir, copy, r);
-            free(copy);
+            status = compare_one(comm, &cmd, dir, words, nwords, r);
             if (status != DSC_OK) break;
             nruns++;
             if (rank == 0 && !quiet) {
@@ -471,7 +752,11 @@ int compare_command(int argc, char **argv, MPI_Comm comm)
     if (status == DSC_OK) status = score_space(comm, &cmd, dir, 0, runs, nruns);
     if (status == DSC_OK) status = score_space(comm, &cmd, dir, 1, runs, nruns);
     if (status == DSC_OK) {
-        if (rank == 0) status = write_tables(&cmd, dir, runs, nruns, chosen, cli_get(&cmd, "truth") != NULL);
+        if (rank == 0) {
+            compare_record rec = {.data = &cd, .words = words, .nwords = nwords, .ranks = 0};
+            MPI_Comm_size(comm, &rec.ranks);
+            status = write_tables(&cmd, dir, runs, nruns, chosen, &rec);
+        }
         status = dsc_agree(comm, status);
     }
     if (status == DSC_OK && rank == 0 && !quiet) {
@@ -484,6 +769,7 @@ int compare_command(int argc, char **argv, MPI_Comm comm)
         fflush(stdout);
     }
     free(runs);
+    free(topts);
     cli_free(&cmd);
     return status;
 }

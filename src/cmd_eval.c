@@ -35,6 +35,7 @@
 #include "status.h"
 
 #include <errno.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,8 @@ static const cli_option eval_options[] = {
     PREPROCESS_CLI_OPTIONS,
     {"sample", 0, "N", "0", "silhouettes and inter-cluster distance on a random subset of N samples (0: all, exact)"},
     {"seed", 0, "N", "1", "seed of the random subset of --sample"},
+    {"max-memory", 0, "MIB", "4096", "limit per rank of the metrics' own buffers (centred rows, tiles, per-cluster distance "
+                                     "sums, K x K matrices), estimated from T, D, K and the ranks before anything is read"},
     {"metric-space", 0, "input|latent", "input", "space the metrics are computed in: the normalised input matrix, or the latent features of --model"},
     {"model", 'm', "FILE", NULL, "checkpoint whose encoder gives the latent features (--metric-space latent); its normalisation statistics are used when it has them"},
     {"save-latent", 0, "FILE", NULL, "write the latent features the metrics are computed on to FILE (netCDF: time, z(time, latent)); with --metric-space latent"},
@@ -75,10 +78,10 @@ static int match_labels(MPI_Comm comm, const char *path, const era5_catalog *cat
             if (*k < 0) status = dsc_fail("out of memory encoding labels");
             else if (check_count && *k < 2)
                 status = dsc_fail("%s: every time step has the same label (%d); the metrics need at least 2 clusters", path, labels[0]);
-            else if (check_count && *k > cat->ntime - 1)
-                status = dsc_fail("%s: %d distinct labels for %lld time steps; the metrics need at most %lld clusters "
-                                  "(some time steps must share a cluster)",
-                                  path, *k, cat->ntime, cat->ntime - 1);
+            else if (check_count && 2LL * *k > cat->ntime) /* mostly single-member clusters: no regimes to score */
+                status = dsc_fail("%s: %d distinct labels for %lld time steps, fewer than 2 time steps per cluster; the "
+                                  "metrics take at most %lld clusters (T / 2)",
+                                  path, *k, cat->ntime, cat->ntime / 2);
             if (status == DSC_OK) memcpy(labels, codes, (size_t)cat->ntime * sizeof(int));
             free(codes);
         }
@@ -195,6 +198,28 @@ static int latent_model_open(MPI_Comm comm, const char *path, const era5_samples
     return DSC_OK;
 }
 
+/* Local (the same on every rank): DSC_ERR when the metrics of T time steps
+ * of d features in k clusters need more than max_mib per rank on P ranks,
+ * naming what would help: more ranks only when the parts that shrink with
+ * them are what goes over; otherwise fewer clusters or --sample. */
+static int check_memory(long long T, int d, int k, int kt, int P, long long sample, double max_mib)
+{
+    const int threads = omp_get_max_threads();
+    double whole, wider;
+    const double need = metrics_report_bytes(T, d, k, kt, P, threads, sample, &whole), limit = max_mib * 1048576.0;
+    if (need <= limit) return DSC_OK;
+    char hint[160] = "";
+    for (long long p = 2LL * P; p <= (1LL << 20) && !hint[0]; p *= 2)
+        if (metrics_report_bytes(T, d, k, kt, (int)p, threads, sample, &wider) <= limit)
+            snprintf(hint, sizeof hint, "use at least %lld ranks (about %.1f MiB each), ", p,
+                     metrics_report_bytes(T, d, k, kt, (int)p, threads, sample, &wider) / 1048576.0);
+    return dsc_fail("dsc eval: %lld time steps x %d features in %d clusters need about %.1f MiB per rank for the metrics on %d "
+                    "rank(s) (%.1f MiB of it held whole by every rank: the K x K matrices, centroids and labels), more than "
+                    "--max-memory %g MiB; %s%s", T, d, k, need / 1048576.0, P, whole / 1048576.0, max_mib, hint,
+                    whole > limit ? "fewer clusters (the K x K part alone is over), or raise --max-memory"
+                                  : "--sample N (fewer rows in the distance sums), fewer clusters, or raise --max-memory");
+}
+
 int eval_command(int argc, char **argv, MPI_Comm comm)
 {
     int rank, nranks;
@@ -219,6 +244,7 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
     }
     era5_options opt;
     long sample = 0, seed = 1;
+    double max_mib = 0;
     int latent_space = 0;
     preprocess_options popts;
     if (status == DSC_OK) status = era5_options_from_cli(&cmd, &opt);
@@ -227,6 +253,7 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
     if (status == DSC_OK && cmd.nargs == 0) status = dsc_fail("dsc eval: no input files; give the ERA5 netCDF files after the options");
     if (status == DSC_OK) status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);
     if (status == DSC_OK) status = cli_long(&cmd, "seed", 0, 1L << 62, &seed);
+    if (status == DSC_OK) status = cli_double(&cmd, "max-memory", 1e-6, 1e12, &max_mib);
     if (status == DSC_OK) status = preprocess_options_from_cli(&cmd, &popts);
     if (status == DSC_OK) {
         const char *s = cli_get(&cmd, "metric-space");
@@ -276,6 +303,9 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
     if (status == DSC_OK) status = match_labels(comm, labels_path, &cat, &opt, 1, labels, &k);
     if (status == DSC_OK) status = dsc_agree(comm, run_check_sample("eval", sample, k));
     if (status == DSC_OK && truth_path) status = match_labels(comm, truth_path, &cat, &opt, 0, truth, &kt);
+    /* before the data are read: D of the input (the latent features are fewer) */
+    if (status == DSC_OK)
+        status = dsc_agree(comm, check_memory(cat.ntime, cat.nvars * cat.nlat * cat.nlon, k, kt, nranks, sample, max_mib));
     if (status != DSC_OK) goto done;
 
     double t0 = MPI_Wtime();

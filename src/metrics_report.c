@@ -86,16 +86,24 @@ void metrics_report_write_json(FILE *f, const metrics_report *r, const char *ind
     json_key_number(f, indent, "rmse_mean", r->cm.rmse_mean);
     json_key_number(f, indent, "avg_variance", r->cm.avg_variance);
     json_key_number(f, indent, "avg_inter_cluster_distance", r->pm.avg_inter_cluster_distance);
-    fprintf(f, "%s\"inter_cluster_distance\": [", indent);
-    for (int a = 0; a < k; a++) {
-        fprintf(f, "%s[", a ? ", " : "");
-        for (int b = 0; b < k; b++) {
-            if (b) fprintf(f, ", ");
-            json_write_key_number(f, r->pm.inter[a * k + b], -1, "inter_cluster_distance");
+    fprintf(f, "%s\"inter_cluster_distance\": ", indent);
+    if (k > METRICS_JSON_MAX_MATRIX) {
+        fprintf(f, "null");
+        dsc_warn("%d clusters: the %d x %d inter-cluster matrix is not written to JSON (null above %d clusters); "
+                 "avg_inter_cluster_distance, its mean, is", k, k, k, METRICS_JSON_MAX_MATRIX);
+    } else {
+        fprintf(f, "[");
+        for (int a = 0; a < k; a++) {
+            fprintf(f, "%s[", a ? ", " : "");
+            for (int b = 0; b < k; b++) {
+                if (b) fprintf(f, ", ");
+                json_write_key_number(f, r->pm.inter[a * k + b], -1, "inter_cluster_distance");
+            }
+            fprintf(f, "]");
         }
         fprintf(f, "]");
     }
-    fprintf(f, "],\n%s\"cluster_sizes\": [", indent);
+    fprintf(f, ",\n%s\"cluster_sizes\": [", indent);
     for (int a = 0; a < k; a++) fprintf(f, "%s%lld", a ? ", " : "", r->cm.sizes[a]);
     fprintf(f, "],\n");
     if (r->has_truth) {
@@ -129,4 +137,24 @@ void metrics_report_destroy(metrics_report *r)
 {
     pairwise_metrics_destroy(&r->pm);
     cluster_metrics_destroy(&r->cm);
+}
+
+double metrics_report_bytes(long long T, int d, int k, int kt, int P, int threads, long long m, double *whole)
+{
+    /* silhouette.c (allocate_pass, pairwise_tile_state_create), cluster_metrics.c, contingency.c */
+    const double K = k, D = d, tile = 256, S = P / 2;
+    const double n = (double)((T + P - 1) / P); /* largest block */
+    double na = n;
+    if (m > 0 && m < T) { /* a random subset: about m / P rows per rank, with a margin */
+        double mean = (double)m / P;
+        na = mean + 4 * sqrt(mean) + 1;
+        if (na > n) na = n;
+    }
+    const double rows = na * D * 4 + na * 3 * 8 + na * 8 + (S > 0 ? 2 * (na * D * 4 + na * 3 * 8) : 0);
+    const double sums = (S * na * 2 * K * 8) * 2 + na * 2 * K * 8;  /* visiting and returned sums, own sums */
+    const double per_thread = tile * tile * 12 + 2 * tile * D * 4 + D * 12 + 4 * tile * 8 + 2 * na * 2 * K * 8;
+    const double kk = (threads + 2) * K * K * 8;                    /* per-thread, reduced and final inter-cluster matrices */
+    const double held = kk + K * D * 8 + (double)kt * K * 8 + K * 64 + D * 24 + (double)T * 13;
+    *whole = held;
+    return rows + sums + threads * per_thread + held;
 }

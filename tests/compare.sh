@@ -15,6 +15,9 @@ check "dsc compare: k-means raw and on anomalies, EOF + k-means, Ward, DSC, DEC,
   --methods kmeans,kmeans-anomalies,eof-kmeans,cosine-kmeans,ward,dsc,dec,dtc --pca 5 --truth "$D/truth.csv" --train-options "$NET" -o "$WORK/cmp2" "$D"/era5_2001.nc "$D"/era5_2002.nc
 check "compare.csv and compare.md summarise the runs (mean, std, best from the runs' own metrics)" \
   "$PYTHON" "$top_srcdir/tests/compare_check.py" "$WORK/cmp2" 2 kmeans kmeans-anomalies eof-kmeans cosine-kmeans ward:1 dsc dec dtc
+check "compare.md and compare.csv record the training settings every network row ran with" sh -c \
+  "grep -Fq -- 'ran \`dsc train -k 4 $NET\`' '$WORK/cmp2/compare.md' && grep -Fq -- 'ran \`dsc train --variant dec -k 4 $NET\`' '$WORK/cmp2/compare.md' \
+   && grep -Fq -- ',\"dsc train -k 4 $NET\"' '$WORK/cmp2/compare.csv' && grep -Fq -- 'Training settings of every network method (--train-options): \`$NET\`' '$WORK/cmp2/compare.md'"
 check "every run kept its own outputs" sh -c "for m in kmeans kmeans-anomalies eof-kmeans cosine-kmeans dsc dec dtc; do for s in 1 2; do test -s '$WORK/cmp2/runs/'\$m/seed\$s/labels.nc || exit 1; done; done"
 check "dsc compare: the k-means rows on 1 rank" run_np 1 "$DSC" compare -q -k 4 --seeds 2 --methods kmeans,kmeans-anomalies \
   --truth "$D/truth.csv" -o "$WORK/cmp1" "$D"/era5_2001.nc "$D"/era5_2002.nc
@@ -34,6 +37,50 @@ check "dsc-plot draws the comparison" "$top_builddir/dsc-plot" --no-tsne "$WORK/
 else
   skip "dsc-plot draws the comparison" "matplotlib or netCDF4 is not available to $PYTHON"
 fi
+check "dsc compare --sample 300: each run scored on the subset of its own seed (its own metrics.json)" run_np 2 "$DSC" compare -q -k 4 \
+  --seeds 2 --methods kmeans --sample 300 --truth "$D/truth.csv" -o "$WORK/cmps" "$D"/era5_2001.nc
+check "the --sample rows equal the runs' own metrics" "$PYTHON" "$top_srcdir/tests/compare_check.py" "$WORK/cmps" 2 kmeans
+# --train-options carries training settings only: an option that defines the
+# experiment (clusters, seeds, data, method, pre-processing, outputs) is
+# refused with compare's own option to use, before anything runs or is written
+for t in "-k 9:-k.*--clusters.*use compare's own -k K" "--clusters=9:--clusters=9.*own -k K" "-k9:-k9.*own -k K" \
+  "--max-iter 2 --vars t2m:--vars.*same data: use compare's own --vars" "--variant dec:--variant.*--methods" \
+  "--variant=cnn-encoder:--variant=cnn-encoder.*--methods" "--steps 2:--steps.*compare's --steps S" \
+  "--time-range=2001-01-01/:--time-range=.*own --time-range" "--daily-mean:--daily-mean.*own --daily-mean" \
+  "--box 40,50,0,10:--box.*own --box" "--anomalies:--anomalies.*pre-processing" "--scaling cell:--scaling.*pre-processing" \
+  "--harmonics 2:--harmonics.*pre-processing" "--seed 3:--seed.*--seeds N" "-o x:'-o'.*own -o DIR" "--output=x:--output=x.*own -o DIR" \
+  "--truth t.csv:--truth.*own --truth" "--sample 9:--sample.*own --sample" "--config c.txt:--config.*into --train-options" \
+  "--resume r:--resume.*afresh" "--force:--force.*own --force" "--help:--help.*dsc train --help" \
+  "--lr:'--lr' needs a value" "--lr=:'--lr=' needs a value" "--check-replicas=1:takes no value" "--bogus 1:'--bogus' is not an option of dsc train" \
+  "extra.nc:'extra.nc' is not an option.*input files" "-- x.nc:'--' is not an option"; do
+  rm -rf "$WORK/refused"
+  expect_error "--train-options \"${t%%:*}\" refused" "train-options: .*${t#*:}" \
+    run_np 1 "$DSC" compare -k 4 --seeds 1 --methods kmeans,dsc --train-options "${t%%:*}" -o "$WORK/refused" "$D"/era5_2001.nc
+  [ -e "$WORK/refused" ] && fail "--train-options \"${t%%:*}\": $WORK/refused was created"
+done
+check "the training settings are passed on: --optimizer=sgd -b 16 --max-iter 2 (config.txt of the run)" sh -c \
+  "$(echo "$TESTMPIRUN" | sed "s/NP/2/") '$DSC' compare -q -k 3 --seeds 1 --methods dsc --train-options '$NET --optimizer=sgd -b16 --max-iter 2' \
+   -o '$WORK/cmpt' '$D'/era5_2001.nc && grep -qx 'optimizer = sgd' '$WORK/cmpt/runs/dsc/seed1/config.txt' \
+   && grep -qx 'batch = 16' '$WORK/cmpt/runs/dsc/seed1/config.txt' && grep -qx 'clusters = 3' '$WORK/cmpt/runs/dsc/seed1/config.txt' \
+   && grep -q 'K = 3' '$WORK/cmpt/compare.md'"
+# the data options are checked before any method runs (not by the first method after the others ran)
+for t in "2050-01-01/2051-01-01:--time-range: no time steps between 2050-01-01" "garbage:--time-range: 'garbage' is not START/END" \
+  "2001-03-01/2001-02-01:START 2001-03-01 is after END"; do
+  rm -rf "$WORK/early"
+  expect_error "--time-range ${t%%:*} refused before any method runs" "${t#*:}" \
+    run_np 2 "$DSC" compare -k 4 --seeds 1 --methods kmeans,dsc --time-range "${t%%:*}" -o "$WORK/early" "$D"/era5_2001.nc
+  [ -e "$WORK/early" ] && fail "--time-range ${t%%:*}: $WORK/early was created"
+done
+expect_error "-k larger than the time steps, before any method runs" "-k 40 clusters for 31 time steps" \
+  run_np 2 "$DSC" compare -k 40 --seeds 1 --methods kmeans,dsc --time-range 2001-01-01/2001-01-31 -o "$WORK/early" "$D"/era5_2001.nc
+expect_error "a --truth file that does not exist, before any method runs" "nosuch.csv: cannot open labels" \
+  run_np 2 "$DSC" compare -k 4 --seeds 1 --methods kmeans --truth "$WORK/nosuch.csv" -o "$WORK/early" "$D"/era5_2001.nc
+expect_error "--pca of eof-kmeans above the time steps, before any method runs" "--pca 40 components \(eof-kmeans\) for 31 time steps" \
+  run_np 2 "$DSC" compare -k 4 --seeds 1 --methods kmeans,eof-kmeans --pca 40 --time-range 2001-01-01/2001-01-31 -o "$WORK/early" "$D"/era5_2001.nc
+check "no output folder after those errors" test ! -e "$WORK/early"
+check "100 input files (one file named 100 times) reach every run" sh -c \
+  "$(echo "$TESTMPIRUN" | sed "s/NP/1/") '$DSC' compare -q -k 3 --seeds 1 --methods kmeans -o '$WORK/many' \
+   $(for i in $(seq 100); do printf '%s ' "$D/era5_2001.nc"; done) 2> /dev/null && test -s '$WORK/many/compare.csv'"
 expect_error "an unknown method" "option --methods: 'kmean' is not a method" \
   run_np 2 "$DSC" compare -k 4 --methods kmean -o "$WORK/bad" "$D"/era5_2001.nc
 expect_error "no output folder" "option -o DIR is required" run_np 2 "$DSC" compare -k 4 "$D"/era5_2001.nc

@@ -8,7 +8,10 @@ mean, standard deviation and best of every metric follow from the per-run values
 that the per-run scores equal what each run's own metrics.json reports in the same space
 (k-means on raw data scores itself on the raw matrix, k-means on anomalies on the
 anomaly matrix), so the scoring reads the right labels and the right data; and
-that every network method trained its own variant (dec: --variant dec).
+that every network method trained its own variant (dec: --variant dec); and
+that the command column (and compare.md's methods list) records what the runs
+ran: every option of it has that value in each network run's config.txt, and
+every run clustered into the K of compare.md.
 """
 import csv
 import json
@@ -24,7 +27,7 @@ if sorted(rows) != sorted(methods):
     bad.append("methods %s, expected %s" % (sorted(rows), sorted(methods)))
 cols = ["raw_silhouette", "raw_davies_bouldin", "anomaly_silhouette", "anomaly_davies_bouldin", "ari", "nmi", "time_s"]
 head = list(next(iter(rows.values())).keys()) if rows else []
-want = ["method", "runs"] + [c + s for c in cols for s in ("_mean", "_std", "_best")]
+want = ["method", "runs"] + [c + s for c in cols for s in ("_mean", "_std", "_best")] + ["command"]
 if head != want:
     bad.append("columns %s, expected %s" % (head, want))
 for m in methods:
@@ -62,9 +65,34 @@ for m in methods:
         if x == "" or not math.isfinite(float(x)):
             bad.append("%s %s_mean is empty" % (m, c))
 md = open(d + "/compare.md").read()
+K = int(md.split("K = ", 1)[1].split(",", 1)[0])
 for m in methods:
     if "| %s | %d |" % (m, nruns[m]) not in md:
         bad.append("compare.md has no row for %s" % m)
+    r = rows.get(m)
+    if r is None:
+        continue
+    if "ran `%s`" % r["command"] not in md:
+        bad.append("%s: compare.md does not list the command %r" % (m, r["command"]))
+    words = r["command"].split()
+    if words[:2] not in (["dsc", "train"], ["dsc", "kmeans"], ["dsc", "ward"]) or "-k" not in words:
+        bad.append("%s: command %r" % (m, r["command"]))
+        continue
+    for s in range(1, nruns[m] + 1):
+        run = "%s/runs/%s/seed%d/" % (d, m, s)
+        if json.load(open(run + "metrics.json"))["n_clusters"] > K:
+            bad.append("%s seed %d: more than K = %d clusters" % (m, s, K))
+        if words[1] != "train":
+            continue
+        conf = dict(l.split(" = ", 1) for l in open(run + "config.txt").read().splitlines() if " = " in l and l[0] != "#")
+        opts = words[2:]
+        for i, w in enumerate(opts):  # --key value pairs and flags, as the command column gives them
+            if not w.startswith("-"):
+                continue
+            key = {"-k": "clusters"}.get(w, w.lstrip("-"))
+            value = opts[i + 1] if i + 1 < len(opts) and not opts[i + 1].startswith("-") else "on"
+            if conf.get(key) != value:
+                bad.append("%s seed %d: %s %s in compare.csv, %s = %s in config.txt" % (m, s, w, value, key, conf.get(key)))
 for b in bad:
     print(b)
 sys.exit(1 if bad else 0)

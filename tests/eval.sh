@@ -99,6 +99,24 @@ expect_error "a label that is not an integer" "word.csv: line 60: label 'four' i
 expect_error "an invalid date" "date.csv: line 70: '2001-02-30T00:00:00' is not an ISO 8601 time" $EVAL2 "$B/date.csv"
 expect_error "a time labelled twice" "duplicate.csv: line 732: time 2001-01-19T00:00:00 already labelled on line 20" $EVAL2 "$B/duplicate.csv"
 expect_error "a labels file that does not exist" "nosuch.csv: cannot open labels" $EVAL2 "$B/nosuch.csv"
+# K and memory bounds: at most T / 2 clusters, the metrics' memory estimated
+# per rank before the data are read, the K x K matrix in JSON up to 256 clusters
+"$PYTHON" -c "
+import sys
+rows = [l.split(',')[0] for l in open(sys.argv[1]) if l[:1].isdigit()]
+for k in (300, 366):
+    open('%s/k%d.csv' % (sys.argv[2], k), 'w').writelines('%s,%d\\n' % (t, i % k) for i, t in enumerate(rows))" "$D/truth.csv" "$B"
+expect_error "366 clusters of 730 time steps (more than T / 2)" "k366.csv: 366 distinct labels for 730 time steps, fewer than 2 time steps per cluster; the metrics take at most 365" $EVAL2 "$B/k366.csv"
+expect_error "--max-memory 1 on 3 ranks: the K x K part alone is over, no hint of more ranks" \
+  "300 clusters need about [0-9.]+ MiB per rank .* on 3 rank\\(s\\) .*more than --max-memory 1 MiB; fewer clusters \\(the K x K part alone is over\\)" \
+  $(launcher 3) "$DSC" eval --max-memory 1 -o "$B/out.json" --labels "$B/k300.csv" "$D"/era5_2001.nc "$D"/era5_2002.nc
+expect_error "--max-memory 4.2 on 1 rank: more ranks help, and say how many" \
+  "7 clusters need about 5.[0-9] MiB per rank .* on 1 rank\\(s\\) .*more than --max-memory 4.2 MiB; use at least 8 ranks" \
+  $(launcher 1) "$DSC" eval --max-memory 4.2 -o "$B/out.json" --labels "$D/truth.csv" "$D"/era5_2001.nc "$D"/era5_2002.nc
+check "300 clusters: metrics.json without the 300 x 300 matrix (null), small, with a warning" sh -c \
+  "$(launcher 2) '$DSC' eval -l '$B/k300.csv' -o '$WORK/k300.json' '$D'/era5_200*.nc > /dev/null 2> '$WORK/k300.err' \
+   && grep -q 'inter-cluster matrix is not written to JSON' '$WORK/k300.err' && test \$(wc -c < '$WORK/k300.json') -lt 20000 \
+   && '$PYTHON' -c 'import json,sys; m=json.load(open(sys.argv[1])); sys.exit(not (m[\"inter_cluster_distance\"] is None and len(m[\"cluster_sizes\"]) == 300 and m[\"avg_inter_cluster_distance\"] > 0))' '$WORK/k300.json'"
 expect_error "--labels is required" "option --labels is required" $(launcher 2) "$DSC" eval "$D"/era5_2001.nc
 check "no metrics.json after the errors" test ! -e "$B/out.json"
 tap_done
