@@ -62,8 +62,15 @@ extern const synth_variable synth_variables[SYNTH_NVARS];
 
 /* Written last into the output folder: the options and every file with its
  * size.  A folder without it holds an incomplete data set (an interrupted or
- * failed run); a new run removes it (and truth.csv) before writing. */
+ * failed run); a new run removes it (and truth.csv) before writing.  A run
+ * into a folder whose manifest names other options is refused unless
+ * --force, which removes the files that manifest lists and this run does
+ * not write. */
 #define SYNTH_MANIFEST "manifest.txt"
+/* Written first, replaced by manifest.txt at the end: the options of the
+ * run and every file it writes or still removes, so that a folder left by
+ * an interrupted run still says which data set its files belong to. */
+#define SYNTH_PENDING "manifest.partial"
 
 typedef struct {
     const char *output_dir;   /* created if missing */
@@ -80,6 +87,7 @@ typedef struct {
     int steps_per_day;        /* 1 (daily) .. 24 (hourly), divides 24 */
     synth_encoding encoding;
     int verbose;              /* rank 0 prints one line per file */
+    int force;                /* replace another data set in output_dir */
 } synth_options;
 
 /* Defaults of dsc synth: sample/, 2001-2003, 41 x 41 at 0.25 deg from
@@ -109,7 +117,9 @@ int synth_red_noise(double *out, const synth_options *opt, int var, long long da
 
 /* Collective over comm: writes DIR/era5_YYYY.nc for every year,
  * DIR/truth.csv and, last, DIR/manifest.txt, holding a lock on DIR so that a
- * second run into it fails at once.  Every rank returns the same status; on
+ * second run into it fails at once.  A folder holding another data set
+ * (other options in its manifest, or files of ours that no manifest lists)
+ * is refused unless opt->force.  Every rank returns the same status; on
  * failure rank 0 has printed the error, no temporary file remains and there
  * is no manifest. */
 int synth_write(MPI_Comm comm, const synth_options *opt);

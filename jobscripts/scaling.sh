@@ -21,7 +21,8 @@
 #   --threads N              OpenMP threads per rank, --cpus-per-task (default: 1)
 #   --years-per-rank N       weak scaling: input files per rank (default: 1)
 #   --csv FILE               the CSV file (default: scaling.csv); rows are appended
-#   --outdir DIR             run folders and job logs (default: scaling-runs)
+#   --outdir DIR             run folders and job logs (default: scaling-runs; created, but
+#                            not its parent: a missing parent is named, as by dsc -o)
 #   --args "OPTIONS"         options of the dsc command (train: e.g. "-k 7 --max-iter 100")
 #   --labels FILE            eval: the labels file (covering the time steps of all FILES)
 #   --model FILE             predict: model.ckpt of a dsc train run
@@ -30,24 +31,31 @@
 # The environment (DSC, DSC_LAUNCHER, DSC_MODULE) is passed on to the jobs.
 set -euo pipefail
 me=scaling.sh
-usage() { echo "usage: $me [--mode strong|weak] [--command train|eval|predict] [--ranks LIST] [--threads N] [--years-per-rank N] [--csv FILE] [--outdir DIR] [--args OPTIONS] [--labels FILE] [--model FILE] [--sbatch OPTIONS] [--wait] FILES..." >&2; exit 2; }
+usage_line() { echo "usage: $me [--mode strong|weak] [--command train|eval|predict] [--ranks LIST] [--threads N] [--years-per-rank N] [--csv FILE] [--outdir DIR] [--args OPTIONS] [--labels FILE] [--model FILE] [--sbatch OPTIONS] [--wait] FILES..." >&2; }
+usage() { usage_line; exit 2; }
+# an option without its value: say which, then the usage line
+value() { # OPTION [ANY]: $2 is the value; ANY allows an empty one (--args "")
+  if [ "$3" -lt 2 ] || { [ "${4:-}" != any ] && [[ -z "$2" || "$2" == --* ]]; }; then
+    echo "$me: option $1 needs a value" >&2; usage
+  fi
+}
 die() { echo "$me: $*" >&2; exit 2; }
 
 mode=strong command=train ranks=1,2 threads=1 ypr=1 csv=scaling.csv outdir=scaling-runs
 args="" labels="" model="" sbatch_opts="" wait=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    --mode) mode=${2:?}; shift 2 ;;
-    --command) command=${2:?}; shift 2 ;;
-    --ranks) ranks=${2:?}; shift 2 ;;
-    --threads) threads=${2:?}; shift 2 ;;
-    --years-per-rank) ypr=${2:?}; shift 2 ;;
-    --csv) csv=${2:?}; shift 2 ;;
-    --outdir) outdir=${2:?}; shift 2 ;;
-    --args) args=${2?}; shift 2 ;;
-    --labels) labels=${2:?}; shift 2 ;;
-    --model) model=${2:?}; shift 2 ;;
-    --sbatch) sbatch_opts=${2?}; shift 2 ;;
+    --mode) value "$1" "${2-}" $#; mode=$2; shift 2 ;;
+    --command) value "$1" "${2-}" $#; command=$2; shift 2 ;;
+    --ranks) value "$1" "${2-}" $#; ranks=$2; shift 2 ;;
+    --threads) value "$1" "${2-}" $#; threads=$2; shift 2 ;;
+    --years-per-rank) value "$1" "${2-}" $#; ypr=$2; shift 2 ;;
+    --csv) value "$1" "${2-}" $#; csv=$2; shift 2 ;;
+    --outdir) value "$1" "${2-}" $#; outdir=$2; shift 2 ;;
+    --args) value "$1" "${2-}" $# any; args=$2; shift 2 ;;
+    --labels) value "$1" "${2-}" $#; labels=$2; shift 2 ;;
+    --model) value "$1" "${2-}" $#; model=$2; shift 2 ;;
+    --sbatch) value "$1" "${2-}" $# any; sbatch_opts=$2; shift 2 ;;
     --wait) wait=1; shift ;;
     -h|--help) usage ;;
     --) shift; break ;;
@@ -74,7 +82,11 @@ if [ "$mode" = weak ]; then
 fi
 here=$(cd "$(dirname "$0")" && pwd)
 abs() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
-mkdir -p "$outdir"
+# folders as dsc -o: --outdir is created, its parent and the CSV's folder must exist
+for d in "$(dirname "$outdir")" "$(dirname "$csv")"; do
+  [ -d "$d" ] || die "the folder $d does not exist; create it first (mkdir -p '$d')"
+done
+[ -d "$outdir" ] || mkdir "$outdir"
 outdir=$(cd "$outdir" && pwd)
 csv=$(abs "$csv")
 [ -z "$labels" ] || labels=$(abs "$labels")

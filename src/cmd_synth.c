@@ -27,6 +27,7 @@ static const cli_option synth_cli[] = {
     {"encoding", 0, "legacy|cdf5", "legacy", "legacy: CDF-2 with packed shorts as CDS files; cdf5: CDF-5 with floats"},
     {"steps-per-day", 0, "N", "1", "time steps per day (divides 24; the regime is per day)"},
     {"hourly", 0, NULL, NULL, "24 steps per day (same as --steps-per-day 24)"},
+    {"force", 0, NULL, NULL, "replace another data set in the folder: remove the files its manifest.txt lists"},
     {"quiet", 'q', NULL, NULL, "print nothing on success"},
 };
 
@@ -107,6 +108,7 @@ static int parse_options(synth_options *opt, const cli_command *cmd)
     }
     opt->steps_per_day = (int)spd;
     opt->verbose = !cli_flag(cmd, "quiet");
+    opt->force = cli_flag(cmd, "force");
     return synth_options_check(opt);
 }
 

@@ -221,7 +221,16 @@ static int check_folder(const char *dir, int force, const char *command, char **
             return dsc_fail("dsc %s: output folder %s is not empty; choose a new folder, or add --force to overwrite its outputs",
                             command, dir);
     } else if (mkdir(dir, 0777) != 0) {
-        return dsc_fail("dsc %s: cannot create output folder %s: %s; check the path and permissions", command, dir, strerror(errno));
+        int e = errno;
+        /* the folder is made, never its parents: name the one that is missing */
+        int n = (int)strlen(dir);
+        while (n > 1 && dir[n - 1] == '/') n--;
+        while (n > 0 && dir[n - 1] != '/') n--;
+        while (n > 1 && dir[n - 1] == '/') n--;
+        if (e == ENOENT && n > 0)
+            return dsc_fail("dsc %s: cannot create output folder %s: %s: the folder %.*s does not exist; create it first "
+                            "(mkdir -p %.*s)", command, dir, strerror(e), n, dir, n, dir);
+        return dsc_fail("dsc %s: cannot create output folder %s: %s; check the path and permissions", command, dir, strerror(e));
     }
     return output_check(dir, OUTPUT_FOLDER, option, inputs, ninputs);
 }

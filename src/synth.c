@@ -1026,20 +1026,179 @@ static int lock_directory(const char *dir, int *fd)
     return DSC_OK;
 }
 
-/* Rank 0: removes what marks a data set complete (manifest.txt, then
- * truth.csv) before anything is written, so that an interrupted run never
- * leaves a folder that looks complete but mixes two data sets. */
-static int unmark_complete(const char *dir)
+/* ---- the data set already in the folder --------------------------------- */
+
+enum { SET_MAX_FILES = 2200 - 1900 + 2, SET_OPTIONS = 1024 };
+
+/* What a folder's manifest.txt, or after an interrupted run its
+ * manifest.partial, says about the data set it holds. */
+typedef struct {
+    const char *record;                  /* name of the file read; NULL: none */
+    char options[SET_OPTIONS];           /* its option lines */
+    char files[SET_MAX_FILES][16];       /* the names it lists that dsc synth writes */
+    int nfiles;
+} synth_set;
+
+/* The option lines of manifest.txt: two runs with the same lines write the
+ * same data set. */
+static void options_text(char *buf, size_t n, const synth_options *opt)
 {
-    const char *names[2] = {SYNTH_MANIFEST, "truth.csv"};
-    for (int i = 0; i < 2; i++) {
+    char vars[64] = "";
+    for (int v = 0; v < SYNTH_NVARS; v++)
+        if (opt->use_var[v]) {
+            if (vars[0]) strcat(vars, ",");
+            strcat(vars, synth_variables[v].name);
+        }
+    snprintf(buf, n,
+             "years = %d-%d\ngrid = %dx%d\nresolution = %.17g\nvars = %s\nregimes = %d\npersistence = %.17g\n"
+             "noise = %.17g\nseed = %llu\nencoding = %s\nsteps-per-day = %d\n",
+             opt->year_first, opt->year_last, opt->nlat, opt->nlon, opt->resolution, vars, opt->regimes,
+             opt->persistence, opt->noise, (unsigned long long)opt->seed,
+             opt->encoding == SYNTH_LEGACY ? "legacy" : "cdf5", opt->steps_per_day);
+}
+
+/* era5_YYYY.nc or truth.csv: the only names a record may make dsc synth
+ * remove, whatever else an edited manifest lists. */
+static int synth_file_name(const char *name)
+{
+    if (strcmp(name, "truth.csv") == 0) return 1;
+    if (strlen(name) != 12 || strncmp(name, "era5_", 5) != 0 || strcmp(name + 9, ".nc") != 0) return 0;
+    for (int i = 5; i < 9; i++)
+        if (name[i] < '0' || name[i] > '9') return 0;
+    return 1;
+}
+
+static int set_lists(const synth_set *set, const char *name)
+{
+    for (int i = 0; i < set->nfiles; i++)
+        if (strcmp(set->files[i], name) == 0) return 1;
+    return 0;
+}
+
+static void set_add(synth_set *set, const char *name)
+{
+    if (synth_file_name(name) && !set_lists(set, name) && set->nfiles < SET_MAX_FILES)
+        snprintf(set->files[set->nfiles++], sizeof set->files[0], "%s", name);
+}
+
+/* Reads DIR/name into set (set->record stays NULL when there is none). */
+static int read_set(synth_set *set, const char *dir, const char *name)
+{
+    char path[4200], line[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT) return DSC_OK;
+        return dsc_fail("dsc synth: option -o: cannot read %s: %s; remove it or choose another folder", path,
+                        strerror(errno));
+    }
+    set->record = name;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || line[0] == '\n' || strncmp(line, "version = ", 10) == 0) continue;
+        if (strncmp(line, "file = ", 7) == 0) {
+            line[7 + strcspn(line + 7, " \n")] = '\0';
+            set_add(set, line + 7);
+        } else if (strlen(set->options) + strlen(line) < sizeof set->options) {
+            strcat(set->options, line);
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    return bad ? dsc_fail("dsc synth: option -o: cannot read %s; remove it or choose another folder", path) : DSC_OK;
+}
+
+/* "its manifest.txt has 'seed = 1' where this run has 'seed = 2'" */
+static void first_difference(char *out, size_t n, const synth_set *old, const char *want)
+{
+    const char *a = old->options, *b = want;
+    size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+    while (*a && *b && la == lb && strncmp(a, b, la) == 0) {
+        a += la + (a[la] == '\n');
+        b += lb + (b[lb] == '\n');
+        la = strcspn(a, "\n");
+        lb = strcspn(b, "\n");
+    }
+    if (!*a) snprintf(out, n, "its %s lacks '%.*s'", old->record, (int)lb, b);
+    else if (!*b) snprintf(out, n, "its %s has '%.*s' in addition", old->record, (int)la, a);
+    else snprintf(out, n, "its %s has '%.*s' where this run has '%.*s'", old->record, (int)la, a, (int)lb, b);
+}
+
+/* Without --force, the folder may hold only this data set: the same options
+ * in its record, and no file of ours there that no record lists (real ERA5
+ * files or those of an older dsc). */
+static int check_same_set(const synth_set *old, const char *want, const synth_options *opt, const synth_set *ours)
+{
+    if (old->record && strcmp(old->options, want) != 0) {
+        char diff[600];
+        first_difference(diff, sizeof diff, old, want);
+        return dsc_fail("dsc synth: option -o: %s holds another data set: %s; give --force to replace it (the files "
+                        "its %s lists are removed) or choose another folder", opt->output_dir, diff, old->record);
+    }
+    for (int i = 0; i < ours->nfiles; i++) {
         char path[4200];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        if (unlink(path) != 0 && errno != ENOENT)
-            return dsc_fail("dsc synth: option -o: cannot remove the old %s: %s; remove it or choose another folder", path,
-                            strerror(errno));
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", opt->output_dir, ours->files[i]);
+        if (!set_lists(old, ours->files[i]) && lstat(path, &st) == 0)
+            return dsc_fail("dsc synth: option -o: %s exists but is not part of a dsc synth data set (no %s lists "
+                            "it); remove it, choose another folder or give --force to overwrite it", path,
+                            old->record ? old->record : SYNTH_MANIFEST);
     }
     return DSC_OK;
+}
+
+/* manifest.partial, before anything is removed or written: the options of
+ * this run and every file it writes or still has to remove, so that a run
+ * interrupted at any point leaves a record of what the folder holds. */
+static int write_pending(const synth_options *opt, const char *want, const synth_set *ours, const synth_set *old)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", opt->output_dir, SYNTH_PENDING);
+    output_file out;
+    if (output_file_open(&out, path, "w") != DSC_OK) return DSC_ERR;
+    fprintf(out.f, "# dsc synth data set being written; incomplete until manifest.txt replaces this file.\n"
+                   "version = %s\n%s", PACKAGE_VERSION, want);
+    for (int i = 0; i < ours->nfiles; i++) fprintf(out.f, "file = %s\n", ours->files[i]);
+    for (int i = 0; i < old->nfiles; i++)
+        if (!set_lists(ours, old->files[i])) fprintf(out.f, "file = %s\n", old->files[i]);
+    return output_file_commit(&out);
+}
+
+static int remove_file(const char *dir, const char *name)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (unlink(path) != 0 && errno != ENOENT)
+        return dsc_fail("dsc synth: option -o: cannot remove the old %s: %s; remove it or choose another folder", path,
+                        strerror(errno));
+    return DSC_OK;
+}
+
+/* Rank 0, under the lock, before anything is written: checks what the
+ * folder holds, records this run (write_pending), removes what marks a data
+ * set complete (manifest.txt, then truth.csv), so that an interrupted run
+ * never leaves a folder that looks complete, and the files of the previous
+ * set that this one does not write, so that two sets never mix. */
+static int prepare_folder(const synth_options *opt)
+{
+    static synth_set old, ours; /* 100 KB each: not on the stack */
+    memset(&old, 0, sizeof old);
+    memset(&ours, 0, sizeof ours);
+    char want[SET_OPTIONS], name[32];
+    options_text(want, sizeof want, opt);
+    for (int year = opt->year_first; year <= opt->year_last; year++) {
+        snprintf(name, sizeof name, "era5_%04d.nc", year);
+        set_add(&ours, name);
+    }
+    set_add(&ours, "truth.csv");
+    int status = read_set(&old, opt->output_dir, SYNTH_MANIFEST);
+    if (status == DSC_OK && !old.record) status = read_set(&old, opt->output_dir, SYNTH_PENDING);
+    if (status == DSC_OK && !opt->force) status = check_same_set(&old, want, opt, &ours);
+    if (status == DSC_OK) status = write_pending(opt, want, &ours, &old);
+    if (status == DSC_OK) status = remove_file(opt->output_dir, SYNTH_MANIFEST);
+    if (status == DSC_OK) status = remove_file(opt->output_dir, "truth.csv");
+    for (int i = 0; i < old.nfiles && status == DSC_OK; i++)
+        if (!set_lists(&ours, old.files[i])) status = remove_file(opt->output_dir, old.files[i]);
+    return status;
 }
 
 /* Rank 0, last: manifest.txt with the options and every file with its
@@ -1053,16 +1212,9 @@ static int write_manifest(const synth_options *opt)
     FILE *f = out.f;
     fprintf(f, "# dsc synth data set, written after every file below was complete.\n"
                "# A folder without this file, or whose files differ in size, holds an incomplete data set.\n");
-    fprintf(f, "version = %s\nyears = %d-%d\ngrid = %dx%d\nresolution = %.17g\nvars = ", PACKAGE_VERSION,
-            opt->year_first, opt->year_last, opt->nlat, opt->nlon, opt->resolution);
-    for (int v = 0, first = 1; v < SYNTH_NVARS; v++)
-        if (opt->use_var[v]) {
-            fprintf(f, "%s%s", first ? "" : ",", synth_variables[v].name);
-            first = 0;
-        }
-    fprintf(f, "\nregimes = %d\npersistence = %.17g\nnoise = %.17g\nseed = %llu\nencoding = %s\nsteps-per-day = %d\n",
-            opt->regimes, opt->persistence, opt->noise, (unsigned long long)opt->seed,
-            opt->encoding == SYNTH_LEGACY ? "legacy" : "cdf5", opt->steps_per_day);
+    char options[SET_OPTIONS];
+    options_text(options, sizeof options, opt);
+    fprintf(f, "version = %s\n%s", PACKAGE_VERSION, options);
     for (int year = opt->year_first; year <= opt->year_last + 1; year++) {
         char name[32], file[4300];
         struct stat st;
@@ -1076,7 +1228,8 @@ static int write_manifest(const synth_options *opt)
         }
         fprintf(f, "file = %s %lld\n", name, (long long)st.st_size);
     }
-    return output_file_commit(&out);
+    if (output_file_commit(&out) != DSC_OK) return DSC_ERR;
+    return remove_file(opt->output_dir, SYNTH_PENDING);
 }
 
 int synth_write(MPI_Comm comm, const synth_options *opt)
@@ -1086,7 +1239,7 @@ int synth_write(MPI_Comm comm, const synth_options *opt)
     int status = synth_options_check(opt), lock_fd = -1;
     if (status == DSC_OK && rank == 0) status = make_directory(opt->output_dir);
     if (status == DSC_OK && rank == 0) status = lock_directory(opt->output_dir, &lock_fd);
-    if (status == DSC_OK && rank == 0) status = unmark_complete(opt->output_dir);
+    if (status == DSC_OK && rank == 0) status = prepare_folder(opt);
     if (dsc_agree(comm, status) != DSC_OK) {
         if (lock_fd >= 0) close(lock_fd);
         return DSC_ERR;

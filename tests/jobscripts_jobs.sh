@@ -110,6 +110,46 @@ job_fails "an eval row into the train CSV fails naming the CSV" "scaling.sbatch:
   scaling.sbatch DSC_CSV="$J/train.csv" DSC_COMMAND=eval DSC_LABELS="$J/run/labels.csv" DSC_INPUT="$D/era5_2001.nc" \
   DSC_OUTPUT="$J/sc-mixed"
 check "... and leaves the CSV as it was" cmp "$J/train.before" "$J/train.csv"
+
+# scaling.sbatch run directly (no Slurm): settings and folders are checked
+# before dsc runs (a wrapper counts its starts); the ranks column is what dsc
+# counted, here DSC_RANKS=3 through mpirun.
+SB="$top_srcdir/jobscripts/scaling.sbatch"
+printf '#!/bin/sh\necho run >> "%s/dsc-calls"\nexec "%s" "$@"\n' "$J" "$DSC" > "$J/dsc-count"
+chmod +x "$J/dsc-count"
+direct_fails() { # DESC REGEX VAR=VALUE...: scaling.sbatch outside Slurm fails with one line, dsc never started
+  _desc=$1 _re=$2; shift 2
+  rm -f "$J/dsc-calls"
+  env -u SLURM_NTASKS -u SLURM_JOB_ID DSC="$J/dsc-count" DSC_LAUNCHER=mpirun DSC_COMMAND=eval \
+    DSC_LABELS="$J/run/labels.csv" DSC_INPUT="$D/era5_2001.nc" "$@" timeout 120 bash "$SB" > "$WORK/log" 2>&1
+  _rc=$?
+  if [ $_rc = 0 ] || [ "$(wc -l < "$WORK/log")" != 1 ] || ! grep -Eq "^scaling.sbatch: .*$_re" "$WORK/log" || [ -e "$J/dsc-calls" ]; then
+    fail "$_desc (status $_rc; dsc started: $([ -e "$J/dsc-calls" ] && echo yes || echo no))"
+  else
+    pass "$_desc"
+  fi
+}
+direct_fails "scaling.sbatch: a CSV of another command is refused before the run" "train.csv has other columns" \
+  DSC_CSV="$J/train.csv" DSC_OUTPUT="$J/sc-direct"
+check "... and the CSV is as it was" cmp "$J/train.before" "$J/train.csv"
+printf 'a,b\n1,2\n' > "$J/other.csv"
+direct_fails "scaling.sbatch: a CSV that is not a scaling CSV is refused before the run" "other.csv has other columns" \
+  DSC_CSV="$J/other.csv" DSC_OUTPUT="$J/sc-direct"
+direct_fails "scaling.sbatch: DSC_MODE other than strong, weak or -" "DSC_MODE must be strong, weak or - .*not 'fast'" \
+  DSC_MODE=fast DSC_CSV="$J/d.csv" DSC_OUTPUT="$J/sc-direct"
+direct_fails "scaling.sbatch: DSC_RANKS not a number" "DSC_RANKS must be a positive integer" \
+  DSC_RANKS=0 DSC_CSV="$J/d.csv" DSC_OUTPUT="$J/sc-direct"
+direct_fails "scaling.sbatch: a DSC_WORKDIR that does not exist is named" "DSC_WORKDIR=$J/nowork does not exist" \
+  DSC_WORKDIR="$J/nowork" DSC_CSV="$J/d.csv"
+direct_fails "scaling.sbatch: the missing folder of DSC_CSV is named" "folder $J/nocsv of DSC_CSV=.* does not exist" \
+  DSC_CSV="$J/nocsv/d.csv" DSC_OUTPUT="$J/sc-direct"
+check "... no CSV and no output folder were made by the refused runs" sh -c "test ! -e '$J/d.csv' && test ! -e '$J/sc-direct'"
+check "scaling.sbatch outside Slurm: mpirun with DSC_RANKS=3" env -u SLURM_NTASKS -u SLURM_JOB_ID DSC="$DSC" \
+  DSC_LAUNCHER=mpirun DSC_RANKS=3 OMPI_MCA_rmaps_base_oversubscribe=1 DSC_COMMAND=eval DSC_MODE=strong \
+  DSC_LABELS="$J/run/labels.csv" DSC_INPUT="$D/era5_2001.nc $D/era5_2002.nc" DSC_CSV="$J/r3.csv" DSC_OUTPUT="$J/r3" \
+  timeout 120 bash "$SB"
+check "... the row says 3 ranks, as eval.json does" sh -c \
+  "grep -q '\"ranks\": 3,' '$J/r3/eval.json' && awk -F, 'NR == 2 { ok = \$2 == \"eval\" && \$3 == 3 } END { exit !ok }' '$J/r3.csv'"
 : > "$WORK/log"
 if bash "$SCALING" --mode weak --ranks 1,4 --csv "$J/w.csv" --outdir "$J/sc-w" "$D/era5_2001.nc" "$D/era5_2002.nc" \
    > "$WORK/log" 2>&1; then
@@ -119,4 +159,14 @@ elif grep -q "needs 4 input files, got 2" "$WORK/log" && [ ! -e "$J/w.csv" ] && 
 else
   fail "scaling.sh: weak scaling past the number of files is refused, no job submitted"
 fi
+: > "$WORK/log"
+if bash "$SCALING" --csv > "$WORK/log" 2>&1; then fail "scaling.sh --csv without a value"
+elif grep -q "^scaling.sh: option --csv needs a value" "$WORK/log" && grep -q "^usage: scaling.sh " "$WORK/log"; then
+  pass "scaling.sh --csv without a value: what is missing and the usage line"
+else fail "scaling.sh --csv without a value: what is missing and the usage line"; fi
+if bash "$SCALING" --outdir "$J/noparent/runs" --csv "$J/np.csv" "$D/era5_2001.nc" > "$WORK/log" 2>&1; then
+  fail "scaling.sh --outdir in a missing folder"
+elif grep -q "the folder $J/noparent does not exist" "$WORK/log" && [ ! -e "$J/noparent" ] && [ ! -e "$J/np.csv" ]; then
+  pass "scaling.sh --outdir in a missing folder: named, nothing made, no job"
+else fail "scaling.sh --outdir in a missing folder: named, nothing made, no job"; fi
 tap_done

@@ -3,7 +3,8 @@
 # run: every picture is written, is a PNG of the documented pixel size with
 # something drawn in it, the composite maps show each cluster's anomaly in the
 # right colour of a scale centred on zero, the time line shows each day's
-# cluster, and bad input gives one error line (tests/plot_check.py).
+# cluster, and bad input gives one error line (tests/plot_check.py); a
+# symbolic link in the output folder is replaced, never followed.
 . ./tests/testenv.sh
 
 "$PYTHON" -c 'import matplotlib, netCDF4, numpy' 2>/dev/null || skip_all "matplotlib, netCDF4 or numpy is not available to $PYTHON (Debian python3-matplotlib python3-netcdf4)"
@@ -52,11 +53,13 @@ check "dsc-plot draws a compare table" "$PLOT" -o "$WORK/cmp" "$WORK/cmp"
 check "compare.png: 2 metric rows at 100 dpi are 1000x500 pixels" sh -c \
   "$PYTHON -c 'import struct,sys; b=open(sys.argv[1],\"rb\").read(24); sys.exit(struct.unpack(\">II\", b[16:24]) != (1000, 500))' '$WORK/cmp/compare.png'"
 
-plot_error() {  # description, regular expression, arguments: one line "dsc-plot: ...", non-zero exit
+plot_error() {  # description, regular expression, arguments: one line "dsc-plot: error: ...", non-zero exit
   _desc=$1; _re=$2; shift 2
-  "$PLOT" "$@" > "$WORK/out" 2> "$WORK/err"; _rc=$?
+  timeout 120 "$PLOT" "$@" > "$WORK/out" 2> "$WORK/err"; _rc=$?
   cat "$WORK/out" "$WORK/err" > "$WORK/log"
-  if [ $_rc -ne 0 ] && [ "$(wc -l < "$WORK/err")" -eq 1 ] && grep -Eq -- "^dsc-plot: .*$_re" "$WORK/err"; then
+  if [ $_rc -eq 124 ]; then
+    fail "$_desc (hung: killed after 120 s)"
+  elif [ $_rc -ne 0 ] && [ "$(wc -l < "$WORK/err")" -eq 1 ] && grep -Eq -- "^dsc-plot: error: .*$_re" "$WORK/err"; then
     pass "$_desc"
   else
     fail "$_desc (status $_rc, stderr: $(head -c 300 "$WORK/err"))"
@@ -68,4 +71,33 @@ plot_error "a folder without dsc outputs" "holds none of" "$WORK/empty"
 plot_error "an unknown variable" "has no variable zz.*--vars" --vars zz -o "$WORK/p2" "$WORK/km"
 mkdir -p "$WORK/badjson" && echo '{"history": [' > "$WORK/badjson/metrics.json"
 plot_error "a broken metrics.json" "metrics.json is not valid JSON" "$WORK/badjson"
+plot_error "an unknown option" "unrecognized arguments: --bogus" --bogus "$WORK/km"
+
+# A symbolic link where a picture goes is replaced by the picture, its target kept.
+L="$WORK/links"
+mkdir -p "$L"
+cp "$WORK/km/labels.nc" "$WORK/km/composites.nc" "$L"
+echo keep > "$WORK/target"
+ln -s "$WORK/target" "$L/composites.png"
+check "dsc-plot into a folder with a link named composites.png" "$PLOT" --no-tsne "$L"
+check "... the link's target is unchanged; composites.png is now the picture; no temporary file" sh -c \
+  "[ \"\$(cat '$WORK/target')\" = keep ] && test ! -L '$L/composites.png' && $CHECK size-composites '$WORK/km' '$L' 100 \
+   && [ \"\$(ls -A '$L' | tr '\n' ' ')\" = 'composites.nc composites.png labels.nc seasonal.png timeline.png ' ]"
+plot_error "-o a file" "-o .*target is a file" -o "$WORK/target" "$WORK/km"
+check "... the file is unchanged" sh -c "[ \"\$(cat '$WORK/target')\" = keep ]"
+
+# Bad labels.nc and composites.nc: one line naming the file.
+bad_run() { rm -rf "$WORK/bad"; mkdir "$WORK/bad"; cp "$WORK/km/labels.nc" "$WORK/km/composites.nc" "$WORK/bad"; }
+bad_run; $CHECK label "$WORK/bad/labels.nc" 5 4
+plot_error "a label equal to K" "bad/labels.nc: time step 5 has label 4, outside 0..3" "$WORK/bad"
+bad_run; $CHECK label "$WORK/bad/labels.nc" 7 -1
+plot_error "a negative label" "bad/labels.nc: time step 7 has label -1, outside 0..3" "$WORK/bad"
+bad_run; $CHECK range "$WORK/bad/labels.nc" 999999
+plot_error "K = 1000000 clusters" "bad/labels.nc has 1000000 clusters; dsc-plot draws 1 to 100" "$WORK/bad"
+bad_run; head -c $(($(wc -c < "$WORK/km/labels.nc") - 4)) "$WORK/km/labels.nc" > "$WORK/bad/labels.nc"
+plot_error "a truncated labels.nc" "bad/labels.nc is truncated" "$WORK/bad"
+bad_run; head -c $(($(wc -c < "$WORK/km/composites.nc") / 2)) "$WORK/km/composites.nc" > "$WORK/bad/composites.nc"
+plot_error "a truncated composites.nc" "bad/composites.nc is truncated" "$WORK/bad"
+check "... no picture and no temporary file left by the failed runs" sh -c \
+  "[ \"\$(ls -A '$WORK/bad' | tr '\n' ' ')\" = 'composites.nc labels.nc ' ]"
 tap_done

@@ -4,7 +4,12 @@
     plot_check.py WHAT RUN_DIR PNG_DIR DPI
 
 WHAT is one of size-<name>, composites, timeline (DPI at least 100, so that a day is
-two pixels wide).  Each check prints one line on
+two pixels wide).
+
+    plot_check.py label FILE STEP VALUE | plot_check.py range FILE LAST
+
+write a bad labels.nc for the error checks: one time step's label set to VALUE, or the
+label's valid_range set to 0..LAST (a run of LAST + 1 clusters).  Each check prints one line on
 failure and exits 1.  The expected pixel sizes and panel positions are the figure geometry
 documented at the top of dsc-plot, recomputed here independently; colours are recomputed
 from the netCDF files with matplotlib's colour maps.
@@ -105,7 +110,20 @@ def check_timeline(run, pngdir, dpi):
     return bad
 
 
+def edit_labels(what, path, args):
+    with netCDF4.Dataset(path, "a") as nc:
+        var = nc.variables["label"]
+        var.set_auto_mask(False)
+        if what == "label":
+            var[int(args[0])] = int(args[1])
+        else:
+            var.valid_range = np.array([0, int(args[0])], dtype=np.int32)
+    return 0
+
+
 def main():
+    if sys.argv[1] in ("label", "range"):
+        return edit_labels(sys.argv[1], sys.argv[2], sys.argv[3:])
     what, run, pngdir, dpi = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     if what.startswith("size-"):
         name = what[5:]

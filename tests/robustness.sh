@@ -114,7 +114,7 @@ check "--resume of that folder reads its inputs from config.txt and finishes" sh
 # ---- output folders that cannot be made ----
 : > "$WORK/afile"
 expect_error "-o below a file" "cannot create output folder .*afile/run: Not a directory" $MPI2 "$DSC" train $NET -o "$WORK/afile/run" "$D/era5_2001.nc"
-expect_error "-o below a folder that does not exist" "cannot create output folder .*no/such/run: No such file" \
+expect_error "-o below a folder that does not exist" "cannot create output folder .*no/such/run: No such file.*the folder .*no/such does not exist" \
   $MPI2 "$DSC" train $NET -o "$WORK/no/such/run" "$D/era5_2001.nc"
 check "nothing was created" test ! -e "$WORK/no"
 mkdir "$WORK/ro" && chmod a-w "$WORK/ro"

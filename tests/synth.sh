@@ -2,7 +2,8 @@
 # synth.sh - dsc synth: one CDS-like netCDF file per year with the paper's
 # seven variables, byte-identical at 1, 2 and 3 ranks and across --years
 # subsets, both encodings, values in the paper's ranges, planted regimes in
-# truth.csv (seasonal, not trivially separable, red noise), clear errors.
+# truth.csv (seasonal, not trivially separable, red noise), clear errors;
+# a folder holds one data set (another is refused unless --force).
 . ./tests/testenv.sh
 CHECK="$PYTHON $top_srcdir/tests/synth_check.py"
 # (check and expect_error run their command under timeout, which cannot run
@@ -85,10 +86,47 @@ check "synth 1979-1988 12x16 at 3 ranks" $MPI3 "$DSC" synth -q -o "$WORK/decade"
 check "ten files" sh -c "[ \$(ls '$WORK/decade'/era5_*.nc | wc -l) -eq 10 ] && test -s '$WORK/decade/era5_1988.nc'"
 check "decade: values, 3653 days in truth.csv, 4 regimes" $CHECK values "$WORK/decade" 1979 1988 4
 
+# A folder holds one data set: another is refused unless --force, which
+# removes only the files the old manifest lists.
+X="$WORK/set"
+T="--grid 5x5 --vars t2m -q"
+check "a 2001-2003 set at 2 ranks" $MPI2 "$DSC" synth $T -o "$X" --years 2001-2003
+cp -r "$X" "$WORK/set0"
+check "the same synth again into its folder works and writes the same files" \
+  sh -c "$MPI3 '$DSC' synth $T -o '$X' --years 2001-2003 && diff -r '$X' '$WORK/set0'"
+expect_error "another --years into a folder holding a set" "set holds another data set: its manifest.txt has 'years = 2001-2003' where this run has 'years = 2002-2002'.*--force" \
+  $MPI2 "$DSC" synth $T -o "$X" --years 2002
+check "... the old set is untouched (truth.csv and manifest.txt included)" diff -r "$X" "$WORK/set0"
+printf 'mine\n' > "$X/notes.txt"
+cp "$X/era5_2001.nc" "$X/era5_1999.nc"
+printf 'file = notes.txt 5\nfile = ../outside.csv 1\n' >> "$X/manifest.txt"
+printf 'keep\n' > "$WORK/outside.csv"
+check "--force replaces it with 2002 of seed 3 at 3 ranks" $MPI3 "$DSC" synth $T -o "$X" --years 2002 --seed 3 --force
+check "... its yearly files and truth.csv are gone, files it did not list or name as ours are kept" \
+  sh -c "[ \"\$(ls -A '$X' | tr '\n' ' ')\" = 'era5_1999.nc era5_2002.nc manifest.txt notes.txt truth.csv ' ] && test -s '$WORK/outside.csv'"
+check "... the folder holds the new set, as written into an empty folder" \
+  sh -c "$MPI1 '$DSC' synth $T -o '$WORK/set3' --years 2002 --seed 3 && for f in era5_2002.nc truth.csv manifest.txt; do cmp '$X/'\$f '$WORK/set3/'\$f || exit 1; done"
+mkdir "$WORK/era5"
+printf 'not ours\n' > "$WORK/era5/era5_2001.nc"
+expect_error "a folder with an era5 file no manifest lists" "era5/era5_2001.nc exists but is not part of a dsc synth data set.*--force" \
+  $MPI2 "$DSC" synth $T -o "$WORK/era5" --years 2001
+check "... that file is untouched" sh -c "[ \"\$(cat '$WORK/era5/era5_2001.nc')\" = 'not ours' ]"
+# A run that fails after it started (a year's name taken by a folder) leaves
+# manifest.partial: its set, with the old files it removed, is still known.
+mkdir -p "$X/era5_2004.nc/x"
+expect_error "--force run that fails on its second year" "era5_2004.nc" $MPI2 "$DSC" synth $T -o "$X" --years 2003-2004 --force
+check "... manifest.partial names the failed run's options; no manifest.txt, no truth.csv" \
+  sh -c "grep -qx 'years = 2003-2004' '$X/manifest.partial' && test ! -e '$X/manifest.txt' && test ! -e '$X/truth.csv'"
+expect_error "... a third set into that folder is refused (manifest.partial)" "its manifest.partial has 'years = 2003-2004'" \
+  $MPI2 "$DSC" synth $T -o "$X" --years 2002 --seed 3
+rmdir "$X/era5_2004.nc/x" "$X/era5_2004.nc"
+check "... the failed run again completes the set; manifest.partial is gone" \
+  sh -c "$MPI2 '$DSC' synth $T -o '$X' --years 2003-2004 && [ \"\$(ls -A '$X' | tr '\n' ' ')\" = 'era5_1999.nc era5_2003.nc era5_2004.nc manifest.txt notes.txt truth.csv ' ]"
+
 # Failure leaves no partial file: era5_2001.nc is taken by a directory.
 mkdir -p "$WORK/busy/era5_2001.nc/x"
-expect_error "output name taken by a directory" "era5_2001.nc" $MPI2 "$DSC" synth -q -o "$WORK/busy" --years 2001 --grid 4x4
-check "no temporary file left after the failure" sh -c "[ -z \"\$(ls -A '$WORK/busy' | grep -v '^era5_2001.nc\$')\" ]"
+expect_error "output name taken by a directory" "era5_2001.nc" $MPI2 "$DSC" synth -q -o "$WORK/busy" --years 2001 --grid 4x4 --force
+check "no temporary file left after the failure (only the record of the run)" sh -c "[ \"\$(ls -A '$WORK/busy' | tr '\n' ' ')\" = 'era5_2001.nc manifest.partial ' ]"
 
 : > "$WORK/afile"
 expect_error "--output is a file" "option -o .*afile is not a folder" $MPI2 "$DSC" synth -o "$WORK/afile"
