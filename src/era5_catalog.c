@@ -526,10 +526,17 @@ static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, f
         }
         s->hours[i] = datetime_to_hours(&dt);
     }
-    for (long long j = 0; status == DSC_OK && j < s->file.file_nlat; j++)
-        if (!isfinite(s->lat[j])) status = dsc_fail("%s: latitude %lld is not a number", path, j);
+    /* latitudes are degrees north: a value beyond the poles is a damaged
+     * coordinate or another unit (radians go unnoticed, but not metres);
+     * longitudes may be given in any turn (-180..180, 0..360, beyond) */
+    for (long long j = 0; status == DSC_OK && j < s->file.file_nlat; j++) {
+        if (!isfinite(s->lat[j])) status = dsc_fail("%s: latitude %lld is not a number; fix or leave out the file", path, j);
+        else if (fabs(s->lat[j]) > 90)
+            status = dsc_fail("%s: latitude %lld is %g, outside [-90, 90] degrees north; fix the coordinate or leave out "
+                              "the file", path, j, s->lat[j]);
+    }
     for (long long j = 0; status == DSC_OK && j < s->file.file_nlon; j++)
-        if (!isfinite(s->lon[j])) status = dsc_fail("%s: longitude %lld is not a number", path, j);
+        if (!isfinite(s->lon[j])) status = dsc_fail("%s: longitude %lld is not a number; fix or leave out the file", path, j);
     if (dsc_agree(comm, status) != DSC_OK) {
         file_scan_destroy(s);
         return DSC_ERR;
