@@ -16,6 +16,7 @@
  */
 #include "era5_catalog.h"
 #include "nc_header.h"
+#include "sample_exchange.h"
 #include "status.h"
 
 #include <errno.h>
@@ -774,6 +775,26 @@ static double calendar_spacing(cf_calendar cal, double h0, double h1)
     return spacing;
 }
 
+/* A gap: a spacing well above the step; monthly steps (27 days or more)
+ * vary with the month, so there only a spacing above 32 days. */
+static double gap_limit(double step_hours) { return step_hours >= 24 * 27 ? 24 * 32 : step_hours * 1.5; }
+
+/* The segments of the output axis for the sequence windows
+ * (sample_exchange.h): a new one after every gap, found as the gap warning
+ * finds them, with the day as the step of --daily-mean. */
+static int set_segments(const era5_catalog *cat, const era5_options *opt)
+{
+    const double limit = gap_limit(opt->daily_mean && cat->step_hours < 24 ? 24 : cat->step_hours);
+    long long *starts = dsc_malloc(((size_t)cat->ntime + 1) * sizeof(long long), "record segments");
+    if (!starts) return DSC_ERR;
+    long long n = 0;
+    for (long long t = 1; t < cat->ntime; t++)
+        if (calendar_spacing(cat->calendar, cat->time[t - 1], cat->time[t]) > limit + 1e-6) starts[n++] = t;
+    int status = sample_set_segments(starts, n);
+    free(starts);
+    return status;
+}
+
 /* Steps of all files in time order, duplicates dropped, time range applied,
  * step_hours, and the output axis.  Warnings on rank 0. */
 static int build_time_axis(file_scan *scans, const era5_options *opt, era5_catalog *cat, int rank)
@@ -864,9 +885,7 @@ static int build_time_axis(file_scan *scans, const era5_options *opt, era5_catal
             i = j;
         }
         cat->step_hours = (double)best / 3600.0;
-        /* a gap: a spacing well above the step; monthly steps (27 days or
-         * more) vary with the month, so there only a spacing above 32 days */
-        double limit = cat->step_hours >= 24 * 27 ? 24 * 32 : cat->step_hours * 1.5;
+        double limit = gap_limit(cat->step_hours);
         long long ngaps = 0, gap = -1;
         for (long long i = 0; i < nd; i++)
             if (calendar_spacing(cat->calendar, cat->steps[i].hours, cat->steps[i + 1].hours) > limit + 1e-6 &&
@@ -911,7 +930,7 @@ static int build_time_axis(file_scan *scans, const era5_options *opt, era5_catal
         }
     }
     cat->time_first_step[nt] = cat->nsteps;
-    return DSC_OK;
+    return set_segments(cat, opt);
 }
 
 static int build_catalog(MPI_Comm comm, file_scan *scans, int nfiles, const era5_options *opt, era5_catalog *cat)

@@ -5,6 +5,7 @@
   train_check.py outputs DIR T K               every output file of a run is there and consistent
   train_check.py eval RUN.json EVAL.json       dsc eval of the run's labels equals the run's metrics
   train_check.py pretrain RUN.json N           the run pre-trained N epochs (one loss per epoch)
+  train_check.py latent A.nc B.nc OFFSET TOL   the latents of B equal rows OFFSET.. of A's within TOL * max|A|
 Exits non-zero with a message on any failure.
 """
 import json
@@ -118,6 +119,21 @@ def pretrain(run, n):
     print(f"{n} pre-training epochs")
 
 
+def latent(a, b, offset, tol):
+    import netCDF4
+    import numpy as np
+    za = np.asarray(netCDF4.Dataset(a).variables["z"][:], dtype=np.float64)
+    zb = np.asarray(netCDF4.Dataset(b).variables["z"][:], dtype=np.float64)
+    part = za[offset:offset + len(zb)]
+    if part.shape != zb.shape:
+        raise SystemExit(f"rows {offset}.. of {a} {part.shape}, {b} {zb.shape}")
+    worst = np.abs(part - zb).max(axis=1)
+    bad = np.nonzero(worst > tol * np.abs(za).max())[0]
+    if len(bad):
+        raise SystemExit(f"{len(bad)} time steps differ, the first: {bad[0]} (by {worst[bad[0]]:.3g})")
+    print(f"latents of {len(zb)} time steps agree (largest difference {worst.max():.3g})")
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "params":
@@ -130,5 +146,7 @@ if __name__ == "__main__":
         evaluate(sys.argv[2], sys.argv[3])
     elif cmd == "pretrain":
         pretrain(sys.argv[2], int(sys.argv[3]))
+    elif cmd == "latent":
+        latent(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
     else:
         raise SystemExit(f"unknown command {cmd}")
