@@ -102,6 +102,14 @@ check "--steps 3 across a missing year: 2003 after 2001 gets the latents of 2003
   "$(launcher 2) '$DSC' predict -q -m '$WORK/seq/model.ckpt' -o '$WORK/gap' $FILES '$WORK/y3/era5_2003.nc' 2> /dev/null \
    && '$DSC' predict -q -m '$WORK/seq/model.ckpt' -o '$WORK/gap3' '$WORK/y3/era5_2003.nc' \
    && '$PYTHON' '$CHECK' latent '$WORK/gap/latent.nc' '$WORK/gap3/latent.nc' 365 1e-5"
+# ... but with --daily-mean of 6-hourly steps the days follow each other
+# without a gap: a record cut to start on 5 January differs from the whole
+# year in its first two windows only
+check "dsc synth writes 6-hourly steps" "$DSC" synth -q -o "$WORK/y6" --years 2003-2003 --grid 16x16 --regimes 4 --steps-per-day 4
+check "--steps 3 with --daily-mean: windows span consecutive days" sh -c \
+  "'$DSC' predict -q --daily-mean -m '$WORK/seq/model.ckpt' -o '$WORK/dm' '$WORK/y6/era5_2003.nc' \
+   && '$DSC' predict -q --daily-mean --time-range 2003-01-05/ -m '$WORK/seq/model.ckpt' -o '$WORK/dm5' '$WORK/y6/era5_2003.nc' \
+   && '$PYTHON' '$CHECK' latent '$WORK/dm/latent.nc' '$WORK/dm5/latent.nc' 4 1e-5 2"
 printf 'clusters = 3\nmax-iter = 10\n# a comment\nlatent = 6\ninput = %s\n' "$FILES" > "$WORK/c.cfg"
 check "--config FILE: options and inputs from the file, the command line wins" sh -c \
   "$(launcher 2) '$DSC' train --conv 4,4,8,8,16 --lstm 16,16 --pretrain-epochs 4 --kmeans-init 2 --config '$WORK/c.cfg' --latent 5 -q -o '$WORK/cfg' \

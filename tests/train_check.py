@@ -5,7 +5,10 @@
   train_check.py outputs DIR T K               every output file of a run is there and consistent
   train_check.py eval RUN.json EVAL.json       dsc eval of the run's labels equals the run's metrics
   train_check.py pretrain RUN.json N           the run pre-trained N epochs (one loss per epoch)
-  train_check.py latent A.nc B.nc OFFSET TOL   the latents of B equal rows OFFSET.. of A's within TOL * max|A|
+  train_check.py latent A.nc B.nc OFFSET TOL [FIRST]
+                                               the latents of B from row FIRST (default 0) on equal rows
+                                               OFFSET + FIRST.. of A's within TOL * max|A|; its rows before
+                                               FIRST differ from A's by more
 Exits non-zero with a message on any failure.
 """
 import json
@@ -119,7 +122,7 @@ def pretrain(run, n):
     print(f"{n} pre-training epochs")
 
 
-def latent(a, b, offset, tol):
+def latent(a, b, offset, tol, first=0):
     import netCDF4
     import numpy as np
     za = np.asarray(netCDF4.Dataset(a).variables["z"][:], dtype=np.float64)
@@ -128,10 +131,14 @@ def latent(a, b, offset, tol):
     if part.shape != zb.shape:
         raise SystemExit(f"rows {offset}.. of {a} {part.shape}, {b} {zb.shape}")
     worst = np.abs(part - zb).max(axis=1)
-    bad = np.nonzero(worst > tol * np.abs(za).max())[0]
+    limit = tol * np.abs(za).max()
+    same = np.nonzero(worst[:first] <= limit)[0]
+    if len(same):
+        raise SystemExit(f"time step {same[0]} of {b} should differ but agrees (by {worst[same[0]]:.3g})")
+    bad = first + np.nonzero(worst[first:] > limit)[0]
     if len(bad):
         raise SystemExit(f"{len(bad)} time steps differ, the first: {bad[0]} (by {worst[bad[0]]:.3g})")
-    print(f"latents of {len(zb)} time steps agree (largest difference {worst.max():.3g})")
+    print(f"latents of {len(zb) - first} time steps agree (largest difference {worst[first:].max():.3g}), {first} differ")
 
 
 if __name__ == "__main__":
@@ -147,6 +154,6 @@ if __name__ == "__main__":
     elif cmd == "pretrain":
         pretrain(sys.argv[2], int(sys.argv[3]))
     elif cmd == "latent":
-        latent(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
+        latent(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]) if len(sys.argv) > 6 else 0)
     else:
         raise SystemExit(f"unknown command {cmd}")
