@@ -64,11 +64,14 @@ void cli_write_config(FILE *f, const cli_command *cmd, const char *list_key);
 const char *cli_get(const cli_command *cmd, const char *name);
 int cli_given(const cli_command *cmd, const char *name);
 int cli_flag(const cli_command *cmd, const char *name);
-/* Converters: DSC_ERR with "option --NAME: ..." on a bad value. */
+/* Converters: DSC_ERR with "option --NAME: ..." on a bad value.  Spaces
+ * around the number are ignored (' 4' and '4 ' read as 4); an empty or
+ * blank value is an error. */
 int cli_long(const cli_command *cmd, const char *name, long lo, long hi, long *out);
 int cli_double(const cli_command *cmd, const char *name, double lo, double hi, double *out);
 /* Sizes such as "48x48" or "4x1x1": exactly n unsigned decimal integers
- * joined by 'x' (or 'X'), nothing else (no signs, no spaces).  DSC_ERR
+ * joined by 'x' (or 'X'), nothing else (no signs, no spaces inside; spaces
+ * around the whole are ignored).  DSC_ERR
  * without a message when text is not of that form: the caller names the
  * option and the form it wants. */
 int cli_parse_dims(const char *text, int n, long *out);

@@ -127,7 +127,9 @@ typedef struct {
 
 /* Collective over comm.  paths: nfiles file names (globs already expanded by
  * the shell; a pattern without match is reported as a missing file).
- * DSC_ERR (agreed on all ranks, message printed) names the file and problem. */
+ * DSC_ERR (agreed on all ranks, message printed) names the file and problem.
+ * Also sets the record's segments for the sequence windows
+ * (sample_set_segments): a new one after each gap of the output axis. */
 int era5_catalog_open(MPI_Comm comm, char **paths, int npaths, const era5_options *opt, era5_catalog *cat);
 void era5_catalog_destroy(era5_catalog *cat);
 

@@ -25,8 +25,21 @@ int sample_owner(long long T, int P, long long g);
  * which this rank holds x (N, F) = rows block_range(T, P, rank). */
 int sample_fetch(MPI_Comm comm, const float *x, long long T, size_t F, const long long *want, long long n_want, float *out);
 
+/* The record's segments: runs of time steps with no gap between them (a
+ * missing file, missing days).  A sequence window stays inside the segment
+ * of its last time step, so that the LSTM never reads two days that are
+ * months apart as consecutive.  starts: the first time step of every
+ * segment but the first, ascending (copied); n = 0: one segment.  The
+ * table belongs to the process and is the same on every rank:
+ * era5_catalog_open sets it for the record it opens.  DSC_ERR: out of
+ * memory. */
+int sample_set_segments(const long long *starts, long long n);
+/* The first time step of the segment holding time step g. */
+long long sample_segment_start(long long g);
+
 /* The frames of the sequence window of time step g: g - S + 1 .. g, where a
- * frame before the first time step is replaced by the first time step.
+ * frame before the first time step of g's segment (the first time step of
+ * the record, or the first after a gap) is replaced by that time step.
  * Writes S global indices to frames. */
 void sample_window(long long g, int S, long long *frames);
 

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "status.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -128,6 +129,15 @@ const char *cli_get(const cli_command *cmd, const char *name) { return cmd->valu
 int cli_given(const cli_command *cmd, const char *name) { return cmd->given[index_of(cmd, name)]; }
 int cli_flag(const cli_command *cmd, const char *name) { return cmd->values[index_of(cmd, name)] != NULL; }
 
+/* The end of a number that strtol or strtod stopped at: spaces after it
+ * are skipped (the converters skip those before it), so ' 4' and '4 ' read
+ * alike; whatever else follows is the caller's error. */
+static const char *number_end(const char *end)
+{
+    while (isspace((unsigned char)*end)) end++;
+    return end;
+}
+
 int cli_long(const cli_command *cmd, const char *name, long lo, long hi, long *out)
 {
     const char *v = cli_get(cmd, name);
@@ -135,7 +145,7 @@ int cli_long(const cli_command *cmd, const char *name, long lo, long hi, long *o
     char *end;
     errno = 0;
     long x = strtol(v, &end, 10);
-    if (errno || end == v || *end != '\0') return dsc_fail("dsc %s: option --%s: '%s' is not an integer", cmd->command, name, v);
+    if (errno || end == v || *number_end(end) != '\0') return dsc_fail("dsc %s: option --%s: '%s' is not an integer", cmd->command, name, v);
     if (x < lo || x > hi) return dsc_fail("dsc %s: option --%s: %ld is outside [%ld, %ld]", cmd->command, name, x, lo, hi);
     *out = x;
     return DSC_OK;
@@ -144,13 +154,14 @@ int cli_long(const cli_command *cmd, const char *name, long lo, long hi, long *o
 int cli_parse_dims(const char *text, int n, long *out)
 {
     const char *p = text;
+    while (isspace((unsigned char)*p)) p++;
     for (int k = 0; k < n; k++) {
         if (*p < '0' || *p > '9') return DSC_ERR;
         char *end;
         errno = 0;
         long x = strtol(p, &end, 10);
         if (errno) return DSC_ERR;
-        if (k < n - 1 ? (*end != 'x' && *end != 'X') : *end != '\0') return DSC_ERR;
+        if (k < n - 1 ? (*end != 'x' && *end != 'X') : *number_end(end) != '\0') return DSC_ERR;
         out[k] = x;
         p = end + 1;
     }
@@ -164,7 +175,7 @@ int cli_double(const cli_command *cmd, const char *name, double lo, double hi, d
     char *end;
     errno = 0;
     double x = strtod(v, &end);
-    if (errno || end == v || *end != '\0' || !isfinite(x)) return dsc_fail("dsc %s: option --%s: '%s' is not a number", cmd->command, name, v);
+    if (errno || end == v || *number_end(end) != '\0' || !isfinite(x)) return dsc_fail("dsc %s: option --%s: '%s' is not a number", cmd->command, name, v);
     if (x < lo || x > hi) return dsc_fail("dsc %s: option --%s: %g is outside [%g, %g]", cmd->command, name, x, lo, hi);
     *out = x;
     return DSC_OK;

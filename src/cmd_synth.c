@@ -36,6 +36,7 @@ static int parse_long_text(const char *text, long *out)
     char *end;
     errno = 0;
     long x = strtol(text, &end, 10);
+    while (end != text && (*end == ' ' || *end == '\t')) end++; /* as cli_long: spaces around a number are ignored */
     if (errno || end == text || *end != '\0') return DSC_ERR;
     *out = x;
     return DSC_OK;

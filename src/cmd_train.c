@@ -46,7 +46,7 @@ static const cli_option train_option_table[] = {
     {"clusters", 'k', "K", "7", "number of clusters (weather regimes)"},
     {"output", 'o', "DIR", NULL, "output folder (required unless --resume): labels, composites, metrics, model.ckpt"},
     {"seed", 0, "N", "1", "seed of the weights, batch order, dropout and k-means"},
-    {"batch", 'b', "B", "32", "global batch: samples per step over all ranks (the authors: 8)"},
+    {"batch", 'b', "B", "32", "global batch: samples per step over all ranks, at most the number of time steps (the authors: 8)"},
     {"optimizer", 0, "sgd|adam", "adam", "optimizer (the authors: sgd)"},
     {"lr", 0, "RATE", "3e-4", "learning rate of the pre-training (the authors: 1e-7 with sgd, which leaves the network where it started)"},
     {"joint-lr", 0, "RATE", "1e-5", "learning rate of the joint training (0: the same as --lr)"},
@@ -63,7 +63,8 @@ static const cli_option train_option_table[] = {
                                   "encoders train on the clustering loss alone (paper Table 3); dec: the dense DEC "
                                   "autoencoder, whose joint training drops the decoder (paper Table 2); dtc: the DTC "
                                   "baseline"},
-    {"steps", 0, "S", "1", "sequence window: S consecutive time steps through the LSTMs, labelling the last"},
+    {"steps", 0, "S", "1", "sequence window: S consecutive time steps through the LSTMs, labelling the last; never "
+                           "across a gap in the record"},
     {"conv", 0, "C1,..,C5", "64,64,128,256,512", "widths of the five encoder convolutions"},
     {"lstm", 0, "H1,H2", "512,512", "sizes of the two LSTMs"},
     {"latent", 0, "L", "256", "latent size m (dec: 10 unless given)"},
@@ -89,6 +90,7 @@ static int parse_ints(const cli_command *cmd, const char *name, int *out, int n)
         char *end;
         errno = 0;
         long v = strtol(s, &end, 10);
+        while (end != s && (*end == ' ' || *end == '\t')) end++; /* as cli_long: spaces around a number are ignored */
         if (errno || end == s || v < 1 || v > 65536 || (i < n - 1 ? *end != ',' : *end != '\0'))
             return dsc_fail("dsc train: option --%s: '%s' is not %d positive integers separated by commas", name,
                             cli_get(cmd, name), n);
@@ -442,6 +444,13 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     long long t0, n;
     block_range(T, nranks, rank, &t0, &n);
     if (to.k >= T) status = dsc_fail("dsc train: -k %d clusters for %lld time steps; give fewer clusters than time steps", to.k, T);
+    else if (to.batch > T) /* one window of --steps per time step: T samples in an epoch */
+        status = dsc_fail("dsc train: option --batch: %d is more than the %lld samples (time steps) of the input; give "
+                          "--batch %lld or less", to.batch, T, T);
+    else if (to.batch < nranks && rank == 0)
+        dsc_warn("--batch %d on %d ranks: %d rank%s no sample in a step and only wait%s; give --batch %d or more, or "
+                 "fewer ranks", to.batch, nranks, nranks - to.batch, nranks - to.batch == 1 ? " gets" : "s get",
+                 nranks - to.batch == 1 ? "s" : "", nranks);
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     if (to.pretrain_epochs < 0) to.pretrain_epochs = train_auto_epochs(T);
     mc.vars = in.stats.nvars;

@@ -18,6 +18,7 @@
 #include "era5_catalog.h"
 #include "nc_file.h"
 #include "nc_header.h"
+#include "sample_exchange.h"
 #include "status.h"
 
 #include <errno.h>
@@ -698,10 +699,17 @@ static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, f
         s->hours[i] = datetime_to_hours(&dt);
     }
     if (status == DSC_OK) status = expand_levels(path, opt, s);
-    for (long long j = 0; status == DSC_OK && j < s->file.file_nlat; j++)
-        if (!isfinite(s->lat[j])) status = dsc_fail("%s: latitude %lld is not a number", path, j);
+    /* latitudes are degrees north: a value beyond the poles is a damaged
+     * coordinate or another unit (radians go unnoticed, but not metres);
+     * longitudes may be given in any turn (-180..180, 0..360, beyond) */
+    for (long long j = 0; status == DSC_OK && j < s->file.file_nlat; j++) {
+        if (!isfinite(s->lat[j])) status = dsc_fail("%s: latitude %lld is not a number; fix or leave out the file", path, j);
+        else if (fabs(s->lat[j]) > 90)
+            status = dsc_fail("%s: latitude %lld is %g, outside [-90, 90] degrees north; fix the coordinate or leave out "
+                              "the file", path, j, s->lat[j]);
+    }
     for (long long j = 0; status == DSC_OK && j < s->file.file_nlon; j++)
-        if (!isfinite(s->lon[j])) status = dsc_fail("%s: longitude %lld is not a number", path, j);
+        if (!isfinite(s->lon[j])) status = dsc_fail("%s: longitude %lld is not a number; fix or leave out the file", path, j);
     if (dsc_agree(comm, status) != DSC_OK) {
         file_scan_destroy(s);
         return DSC_ERR;
@@ -972,6 +980,26 @@ static double calendar_spacing(cf_calendar cal, double h0, double h1)
     return spacing;
 }
 
+/* A gap: a spacing well above the step; monthly steps (27 days or more)
+ * vary with the month, so there only a spacing above 32 days. */
+static double gap_limit(double step_hours) { return step_hours >= 24 * 27 ? 24 * 32 : step_hours * 1.5; }
+
+/* The segments of the output axis for the sequence windows
+ * (sample_exchange.h): a new one after every gap, found as the gap warning
+ * finds them, with the day as the step of --daily-mean. */
+static int set_segments(const era5_catalog *cat, const era5_options *opt)
+{
+    const double limit = gap_limit(opt->daily_mean && cat->step_hours < 24 ? 24 : cat->step_hours);
+    long long *starts = dsc_malloc(((size_t)cat->ntime + 1) * sizeof(long long), "record segments");
+    if (!starts) return DSC_ERR;
+    long long n = 0;
+    for (long long t = 1; t < cat->ntime; t++)
+        if (calendar_spacing(cat->calendar, cat->time[t - 1], cat->time[t]) > limit + 1e-6) starts[n++] = t;
+    int status = sample_set_segments(starts, n);
+    free(starts);
+    return status;
+}
+
 /* Steps of all files in time order, duplicates dropped, time range applied,
  * step_hours, and the output axis.  Warnings on rank 0. */
 static int build_time_axis(file_scan *scans, const era5_options *opt, era5_catalog *cat, int rank)
@@ -1062,9 +1090,7 @@ static int build_time_axis(file_scan *scans, const era5_options *opt, era5_catal
             i = j;
         }
         cat->step_hours = (double)best / 3600.0;
-        /* a gap: a spacing well above the step; monthly steps (27 days or
-         * more) vary with the month, so there only a spacing above 32 days */
-        double limit = cat->step_hours >= 24 * 27 ? 24 * 32 : cat->step_hours * 1.5;
+        double limit = gap_limit(cat->step_hours);
         long long ngaps = 0, gap = -1;
         for (long long i = 0; i < nd; i++)
             if (calendar_spacing(cat->calendar, cat->steps[i].hours, cat->steps[i + 1].hours) > limit + 1e-6 &&
@@ -1109,7 +1135,7 @@ static int build_time_axis(file_scan *scans, const era5_options *opt, era5_catal
         }
     }
     cat->time_first_step[nt] = cat->nsteps;
-    return DSC_OK;
+    return set_segments(cat, opt);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -16,11 +16,41 @@ int sample_owner(long long T, int P, long long g)
     return (int)(extra + (g - extra * (base + 1)) / base);
 }
 
+/* First time step of every segment but the first, ascending (the table of
+ * the last sample_set_segments); none: the record is one segment. */
+static long long *segment_starts;
+static long long nsegment_starts;
+
+int sample_set_segments(const long long *starts, long long n)
+{
+    free(segment_starts);
+    segment_starts = NULL;
+    nsegment_starts = 0;
+    if (n <= 0) return DSC_OK;
+    segment_starts = dsc_malloc((size_t)n * sizeof(long long), "record segments");
+    if (!segment_starts) return DSC_ERR;
+    memcpy(segment_starts, starts, (size_t)n * sizeof(long long));
+    nsegment_starts = n;
+    return DSC_OK;
+}
+
+long long sample_segment_start(long long g)
+{
+    long long lo = 0, hi = nsegment_starts; /* lo: the number of starts <= g */
+    while (lo < hi) {
+        const long long mid = lo + (hi - lo) / 2;
+        if (segment_starts[mid] <= g) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo > 0 ? segment_starts[lo - 1] : 0;
+}
+
 void sample_window(long long g, int S, long long *frames)
 {
+    const long long first = S > 1 ? sample_segment_start(g) : 0;
     for (int s = 0; s < S; s++) {
         long long f = g - (S - 1) + s;
-        frames[s] = f < 0 ? 0 : f;
+        frames[s] = f < first ? first : f;
     }
 }
 

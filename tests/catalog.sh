@@ -160,6 +160,22 @@ E2 "a file without a time dimension" "notime\\.nc: no time dimension" "$L" "$WOR
 sed -e 's/hours since 1900-01-01 00:00:00.0/fortnights since 1900-01-01/' "$D/era5_legacy.cdl" > "$WORK/badunits.cdl"
 "$NCGEN" -k 64-bit-offset -o "$WORK/badunits.nc" "$WORK/badunits.cdl"
 E2 "time units that are not understood" "badunits\\.nc: time units 'fortnights since 1900-01-01'" "$WORK/badunits.nc"
+# coordinates: latitudes beyond the poles (90.25, -91), NaN in either
+# coordinate; a longitude beyond 360 is a longitude all the same
+for bad in "latitude = 60,/latitude = 90.25," "latitude = 60, 59.75, 59.5/latitude = 60, 59.75, -91" \
+           "latitude = 60,/latitude = NaN," "longitude = -10,/longitude = NaN,"; do
+  sed -e "s/$bad/" "$D/era5_legacy.cdl" > "$WORK/badcoord.cdl"
+  "$NCGEN" -k 64-bit-offset -o "$WORK/badcoord.nc" "$WORK/badcoord.cdl" || fail "ncgen badcoord.cdl ($bad)"
+  case $bad in
+    *90.25*) E2 "a latitude of 90.25 is refused" "badcoord\.nc: latitude 0 is 90\.25, outside \[-90, 90\]" "$WORK/badcoord.nc" ;;
+    *-91*) E2 "a latitude of -91 is refused" "badcoord\.nc: latitude 2 is -91, outside \[-90, 90\]" "$WORK/badcoord.nc" ;;
+    latitude*) E2 "a NaN latitude is refused" "badcoord\.nc: latitude 0 is not a number" "$WORK/badcoord.nc" ;;
+    *) E2 "a NaN longitude is refused" "badcoord\.nc: longitude 0 is not a number" "$WORK/badcoord.nc" ;;
+  esac
+done
+sed -e "s/latitude = 60,/latitude = 90,/" -e "s/longitude = -10,/longitude = 400,/" "$D/era5_legacy.cdl" > "$WORK/edge.cdl"
+"$NCGEN" -k 64-bit-offset -o "$WORK/edge.nc" "$WORK/edge.cdl"
+check "a latitude of exactly 90 and a longitude of 400 are read" sh -c "$MPI2 '$DSC' info '$WORK/edge.nc' > /dev/null"
 # from the reader, through the catalog's selection
 E2 "a variable missing everywhere in the selection" "sst: every value is missing" --box 60,60,-10,-9.75 "$L"
 E2 "more ranks than time steps" "2 ranks but only 1 time steps" --time-range 2021-01-01T00:00/2021-01-01T01:00 "$L"

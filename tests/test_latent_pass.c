@@ -4,7 +4,8 @@
  * 1, 2 and 3 ranks):
  *   - sample_fetch returns exactly the requested global rows (in order,
  *     with repeats, across block boundaries, a rank may want nothing);
- *   - sample_window clamps at the first time step;
+ *   - sample_window clamps at the first time step of its segment (the
+ *     record's first, or the first after a gap);
  *   - latent_pass gives every time step the latent a single-rank encoder
  *     computes for the same aligned batch, and rank 0 writes the gathered
  *     latents (T, L) as raw floats to argv[1] so the shell test can compare
@@ -63,6 +64,21 @@ int main(int argc, char **argv)
     long long fr[3];
     sample_window(1, 3, fr);
     tap_check(fr[0] == 0 && fr[1] == 0 && fr[2] == 1, "sample_window clamps at the first time step");
+    /* a record with gaps before time steps 10 and 20: kept for the latent
+     * pass below, where 20 lies inside the aligned batch [16, 32) */
+    const long long starts[2] = {10, 20};
+    long long w4[4];
+    int seg_ok = sample_set_segments(starts, 2) == DSC_OK;
+    sample_window(11, 4, w4);
+    seg_ok = seg_ok && w4[0] == 10 && w4[1] == 10 && w4[2] == 10 && w4[3] == 11;
+    sample_window(9, 4, w4);
+    seg_ok = seg_ok && w4[0] == 6 && w4[1] == 7 && w4[2] == 8 && w4[3] == 9;
+    sample_window(22, 4, w4);
+    seg_ok = seg_ok && w4[0] == 20 && w4[1] == 20 && w4[2] == 21 && w4[3] == 22;
+    sample_window(36, 4, w4);
+    seg_ok = seg_ok && w4[0] == 33 && w4[3] == 36;
+    seg_ok = seg_ok && sample_segment_start(0) == 0 && sample_segment_start(19) == 10 && sample_segment_start(36) == 20;
+    tap_check(seg_ok, "sample_window stays inside the segment of its time step (gaps before 10 and 20)");
     long long bad = T;
     tap_note("an out-of-range row is an agreed error:");
     st = sample_fetch(MPI_COMM_WORLD, x, T, F, &bad, rank == 0 ? 1 : 0, got);
@@ -122,6 +138,10 @@ int main(int argc, char **argv)
         model_encode(&m, batch, bs);
         int same = memcmp(m.latent + (size_t)(20 - b0) * c.latent, all + (size_t)20 * c.latent, (size_t)c.latent * sizeof(float)) == 0;
         tap_check(same, "the latent of time step 20 equals the single-rank encoding of its aligned batch, bitwise");
+        /* ... whose window is {20, 20}: time step 19 lies behind a gap */
+        long long w20[2];
+        sample_window(20, c.steps, w20);
+        tap_check(w20[0] == 20 && w20[1] == 20, "the window of time step 20, first after a gap, repeats it");
         free(batch);
         FILE *f = argc > 1 ? fopen(argv[1], "wb") : NULL;
         tap_check(f && fwrite(all, sizeof(float), (size_t)T * c.latent, f) == (size_t)T * c.latent && fclose(f) == 0,
@@ -131,6 +151,7 @@ int main(int argc, char **argv)
     free(z);
     free(frames);
     model_destroy(&m);
+    sample_set_segments(NULL, 0);
     int failed = tap_finish();
     MPI_Finalize();
     return failed;

@@ -6,9 +6,9 @@
 # and --resume ending with exactly the labels of an uninterrupted run,
 # dsc predict and dsc eval on the run's outputs, the model's inputs matched
 # by name and checked (units, grid; a run stopped in pre-training refused),
-# the encoder-only variant,
-# a sequence window, --config, and bad input (one error line, exit != 0,
-# nothing overwritten).
+# the encoder-only variant, a sequence window (also across a missing year),
+# --config, a batch smaller than the ranks, and bad input (one error line,
+# exit != 0, nothing overwritten; a batch above the samples).
 . ./tests/testenv.sh
 
 "$PYTHON" -c 'import netCDF4, numpy' 2>/dev/null || skip_all "netCDF4 or numpy is not available to $PYTHON"
@@ -156,6 +156,22 @@ check "cnn-encoder variant (no decoder) trains on the clustering loss alone" sh 
    && '$PYTHON' '$CHECK' outputs '$WORK/enc' 365 4"
 check "a sequence window of 3 days (--steps 3) on 3 ranks" sh -c \
   "$(launcher 3) '$DSC' train $SMALL --steps 3 --max-iter 10 -q -o '$WORK/seq' $FILES && '$PYTHON' '$CHECK' outputs '$WORK/seq' 365 4"
+# a record with a missing year (2002): the windows of the first days of
+# 2003 stay in 2003 (repeating 1 January) instead of reaching back to the
+# end of 2001, so 2003 gets the latents it gets alone
+check "dsc synth writes 2003 (2002 left out)" "$DSC" synth -q -o "$WORK/y3" --years 2003-2003 --grid 16x16 --regimes 4
+check "--steps 3 across a missing year: 2003 after 2001 gets the latents of 2003 alone" sh -c \
+  "$(launcher 2) '$DSC' predict -q -m '$WORK/seq/model.ckpt' -o '$WORK/gap' $FILES '$WORK/y3/era5_2003.nc' 2> /dev/null \
+   && '$DSC' predict -q -m '$WORK/seq/model.ckpt' -o '$WORK/gap3' '$WORK/y3/era5_2003.nc' \
+   && '$PYTHON' '$CHECK' latent '$WORK/gap/latent.nc' '$WORK/gap3/latent.nc' 365 1e-5"
+# ... but with --daily-mean of 6-hourly steps the days follow each other
+# without a gap: a record cut to start on 5 January differs from the whole
+# year in its first two windows only
+check "dsc synth writes 6-hourly steps" "$DSC" synth -q -o "$WORK/y6" --years 2003-2003 --grid 16x16 --regimes 4 --steps-per-day 4
+check "--steps 3 with --daily-mean: windows span consecutive days" sh -c \
+  "'$DSC' predict -q --daily-mean -m '$WORK/seq/model.ckpt' -o '$WORK/dm' '$WORK/y6/era5_2003.nc' \
+   && '$DSC' predict -q --daily-mean --time-range 2003-01-05/ -m '$WORK/seq/model.ckpt' -o '$WORK/dm5' '$WORK/y6/era5_2003.nc' \
+   && '$PYTHON' '$CHECK' latent '$WORK/dm/latent.nc' '$WORK/dm5/latent.nc' 4 1e-5 2"
 printf 'clusters = 3\nmax-iter = 10\n# a comment\nlatent = 6\ninput = %s\n' "$FILES" > "$WORK/c.cfg"
 check "--config FILE: options and inputs from the file, the command line wins" sh -c \
   "$(launcher 2) '$DSC' train --conv 4,4,8,8,16 --lstm 16,16 --pretrain-epochs 4 --kmeans-init 2 --config '$WORK/c.cfg' --latent 5 -q -o '$WORK/cfg' \
@@ -174,11 +190,24 @@ check "auto pre-training on 365 days: 264 epochs (96,360 samples), reported, one
      -o '$WORK/auto' '$WORK/d8/era5_2001.nc' > '$WORK/auto.out' \
    && grep -q 'pre-training 264 epochs, 1 step of batch 365 each (--pretrain-epochs auto)' '$WORK/auto.out' \
    && '$PYTHON' '$CHECK' pretrain '$WORK/auto/metrics.json' 264 && grep -q '^pretrain-epochs = auto' '$WORK/auto/config.txt'"
+# a global batch smaller than the ranks: the idle rank is named once, and
+# the run is the one-rank run
+check "--batch 2 on 3 ranks: one warning, the parameters of the one-rank run" sh -c \
+  "$(launcher 3) '$DSC' train -q -k 4 --conv 4,4,8,8,16 --lstm 16,16 --latent 8 --batch 2 --pretrain-epochs 1 --max-iter 0 \
+     --kmeans-init 2 -o '$WORK/b2r3' '$WORK/d8/era5_2001.nc' 2> '$WORK/b2r3.err' \
+   && test \"\$(grep -c 'warning: --batch 2 on 3 ranks: 1 rank gets no sample' '$WORK/b2r3.err')\" = 1 \
+   && '$DSC' train -q -k 4 --conv 4,4,8,8,16 --lstm 16,16 --latent 8 --batch 2 --pretrain-epochs 1 --max-iter 0 \
+     --kmeans-init 2 -o '$WORK/b2r1' '$WORK/d8/era5_2001.nc' \
+   && '$PYTHON' '$CHECK' params '$WORK/b2r1/model.ckpt' '$WORK/b2r3/model.ckpt' 1e-4"
 
 # Bad input: one clear line, non-zero exit, nothing overwritten.
 T2="$(launcher 2) $DSC train"
 expect_error "-k 1" "option --clusters: 1 is outside" $T2 $SMALL -k 1 -o "$WORK/b1" $FILES
 expect_error "-k >= time steps" "-k 365 clusters for 365 time steps" $T2 $SMALL -k 365 -o "$WORK/b2" $FILES
+expect_error "--batch above the samples" "option --batch: 366 is more than the 365 samples .*give --batch 365 or less" \
+  $T2 $SMALL --batch 366 -o "$WORK/b7" $FILES
+expect_error "--batch above the samples at 3 ranks" "option --batch: 100000 is more than the 365 samples" \
+  $(launcher 3) "$DSC" train $SMALL --batch 100000 -o "$WORK/b8" $FILES
 expect_error "unknown variant" "option --variant: 'dec2'" $T2 $SMALL --variant dec2 -o "$WORK/b3" $FILES
 expect_error "unknown optimizer" "sgdx" $T2 $SMALL --optimizer sgdx -o "$WORK/b4" $FILES
 expect_error "bad --conv" "option --conv: '4,4' is not 5 positive integers" $T2 $SMALL --conv 4,4 -o "$WORK/b5" $FILES

@@ -10,6 +10,10 @@
   train_check.py copy SRC.nc DST.nc units VAR U  a copy whose VAR has units U
   train_check.py strip-inputs A.ckpt B.ckpt    A as an older dsc wrote it: statistics record version 2,
                                                without the names, units and coordinates of the inputs
+  train_check.py latent A.nc B.nc OFFSET TOL [FIRST]
+                                               the latents of B from row FIRST (default 0) on equal rows
+                                               OFFSET + FIRST.. of A's within TOL * max|A|; its rows before
+                                               FIRST differ from A's by more
 Exits non-zero with a message on any failure.
 """
 import json
@@ -197,6 +201,23 @@ def strip_inputs(src, dst):
     out += struct.pack("<Q", fnv1a(out))
     open(dst, "wb").write(out)
     print(f"{dst}: statistics record version 2")
+def latent(a, b, offset, tol, first=0):
+    import netCDF4
+    import numpy as np
+    za = np.asarray(netCDF4.Dataset(a).variables["z"][:], dtype=np.float64)
+    zb = np.asarray(netCDF4.Dataset(b).variables["z"][:], dtype=np.float64)
+    part = za[offset:offset + len(zb)]
+    if part.shape != zb.shape:
+        raise SystemExit(f"rows {offset}.. of {a} {part.shape}, {b} {zb.shape}")
+    worst = np.abs(part - zb).max(axis=1)
+    limit = tol * np.abs(za).max()
+    same = np.nonzero(worst[:first] <= limit)[0]
+    if len(same):
+        raise SystemExit(f"time step {same[0]} of {b} should differ but agrees (by {worst[same[0]]:.3g})")
+    bad = first + np.nonzero(worst[first:] > limit)[0]
+    if len(bad):
+        raise SystemExit(f"{len(bad)} time steps differ, the first: {bad[0]} (by {worst[bad[0]]:.3g})")
+    print(f"latents of {len(zb) - first} time steps agree (largest difference {worst[first:].max():.3g}), {first} differ")
 
 
 if __name__ == "__main__":
@@ -217,5 +238,7 @@ if __name__ == "__main__":
         copy(*sys.argv[2:])
     elif cmd == "strip-inputs":
         strip_inputs(sys.argv[2], sys.argv[3])
+    elif cmd == "latent":
+        latent(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]) if len(sys.argv) > 6 else 0)
     else:
         raise SystemExit(f"unknown command {cmd}")
