@@ -8,7 +8,10 @@
  * seeds are the test files of tests/data, so most mutations change a value,
  * a name, a size or an attribute text of an otherwise valid header.  Each
  * input is opened twice: all variables, and with a box, a time range and
- * daily means.
+ * daily means.  The first bytes choose the library (nc_file_sniff): seeds
+ * with the HDF5 signature (at 0, and after a 512-byte user block) fuzz that
+ * choice; the fuzz build has no netcdf-c, so HDF5 files end at the
+ * conversion hint and HDF5 itself is not fuzzed (doc/robustness.md).
  */
 #include "era5_catalog.h"
 #include "fuzz_common.h"
