@@ -130,4 +130,23 @@ int nc4_file_get_var_double_all(int ncid, int varid, double *buf);
 int nc4_file_begin_reads(int ncid, int varid, long long cache_bytes);
 int nc4_file_get_vara_all(int ncid, int varid, int ndims, const long long *start, const long long *count, void *buf);
 
+/* Writing netCDF-4 (dsc synth --encoding newcds), collective over comm
+ * unless said otherwise; xtype codes as above; NC_GLOBAL is -1. */
+int nc4_file_create(MPI_Comm comm, const char *path, int *ncid);
+int nc4_file_def_dim(int ncid, const char *name, long long len, int *dimid);
+/* deflate_level 0: no compression; else zlib at that level with shuffle. */
+int nc4_file_def_var(int ncid, const char *name, int xtype, int ndims, const int *dimids, int deflate_level, int *varid);
+/* len values of type xtype (NC_CHAR: len characters). */
+int nc4_file_put_att(int ncid, int varid, const char *name, int xtype, long long len, const void *value);
+int nc4_file_enddef(int ncid);
+/* Collective: every rank calls it, a rank with nothing to write with count
+ * all 0; buf in the variable's type. */
+int nc4_file_put_vara_all(int ncid, int varid, int ndims, const long long *start, const long long *count, const void *buf);
+/* Local (one rank, the file closed by all): adds the string variable
+ * name(dim) holding n copies of value, as the new CDS's expver; parallel
+ * HDF5 cannot write variable-length strings, so this reopens the file
+ * serially. */
+int nc4_file_add_string_var(const char *path, const char *name, const char *dim, const char *value,
+                            const char *long_name);
+
 #endif

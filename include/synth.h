@@ -48,7 +48,11 @@
 #include <stdint.h>
 
 enum { SYNTH_NVARS = 7 };                           /* sst sp sshf slhf t2m u10 v10 */
-typedef enum { SYNTH_LEGACY, SYNTH_CDF5 } synth_encoding;
+/* legacy: CDF-2, packed shorts (the legacy CDS); cdf5: CDF-5 floats; newcds:
+ * compressed netCDF-4 as the new CDS delivers it, one file per GRIB step
+ * type a year (era5_YYYY_instant.nc: sst, sp, t2m, u10, v10;
+ * era5_YYYY_accum.nc: sshf, slhf). */
+typedef enum { SYNTH_LEGACY, SYNTH_CDF5, SYNTH_NEWCDS } synth_encoding;
 
 typedef struct {
     const char *name;      /* "sst" */

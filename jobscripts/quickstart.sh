@@ -71,8 +71,9 @@ fi
 launcher="mpirun -n 2"
 mpirun --version 2>&1 | grep -qi "open mpi" && launcher="mpirun --oversubscribe -n 2"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
-echo "quickstart: writing the sample data set to sample/"
-$launcher ./dsc synth -o sample
+echo "quickstart: writing the sample data set to sample/, as the new CDS delivers ERA5 (compressed netCDF-4)"
+# --force: a sample/ of an earlier quick start in the legacy encoding is replaced
+$launcher ./dsc synth --encoding newcds --force -o sample
 echo "quickstart: main job: dsc train on 2 ranks (a reduced-width network), outputs in run1/"
 # The network's widths are reduced (the paper's are the defaults: 64,64,128,256,512 / 512,512 /
 # 256) so that the job takes a few minutes on 2 cores (the default pre-training, auto, runs 88

@@ -24,7 +24,7 @@ static const cli_option synth_cli[] = {
     {"persistence", 0, "DAYS", "5", "mean number of days a regime lasts"},
     {"noise", 0, "SIGMA", "1.2", "std of the smooth red noise (AR(1), lag-1 correlation 0.7), in units of the regime anomaly amplitude"},
     {"seed", 0, "N", "42", "random seed (the output depends on it, not on the rank count)"},
-    {"encoding", 0, "legacy|cdf5", "legacy", "legacy: CDF-2 with packed shorts as CDS files; cdf5: CDF-5 with floats"},
+    {"encoding", 0, "legacy|cdf5|newcds", "legacy", "legacy: CDF-2 with packed shorts as legacy CDS files; cdf5: CDF-5 with floats; newcds: compressed netCDF-4 as the new CDS delivers it, an instant and an accum file a year"},
     {"steps-per-day", 0, "N", "1", "time steps per day (divides 24; the regime is per day)"},
     {"hourly", 0, NULL, NULL, "24 steps per day (same as --steps-per-day 24)"},
     {"force", 0, NULL, NULL, "replace another data set in the folder: remove the files its manifest.txt lists"},
@@ -100,7 +100,8 @@ static int parse_options(synth_options *opt, const cli_command *cmd)
     const char *enc = cli_get(cmd, "encoding");
     if (strcmp(enc, "legacy") == 0) opt->encoding = SYNTH_LEGACY;
     else if (strcmp(enc, "cdf5") == 0) opt->encoding = SYNTH_CDF5;
-    else return dsc_fail("dsc synth: option --encoding: unknown encoding '%s'; use legacy or cdf5", enc);
+    else if (strcmp(enc, "newcds") == 0) opt->encoding = SYNTH_NEWCDS;
+    else return dsc_fail("dsc synth: option --encoding: unknown encoding '%s'; use legacy, cdf5 or newcds", enc);
     if (cli_long(cmd, "steps-per-day", 1, 24, &spd)) return DSC_ERR;
     if (cli_flag(cmd, "hourly")) {
         if (cli_given(cmd, "steps-per-day") && spd != 24)

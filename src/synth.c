@@ -23,6 +23,7 @@
  */
 #include "synth.h"
 #include "config.h"
+#include "nc_file.h"
 #include "rng.h"
 #include "output_file.h"
 #include "cf_time.h"
@@ -189,8 +190,11 @@ int synth_options_check(const synth_options *opt)
     if (opt->steps_per_day < 1 || opt->steps_per_day > 24 || 24 % opt->steps_per_day != 0)
         return dsc_fail("dsc synth: option --steps-per-day: %d does not divide 24 (use 1, 2, 3, 4, 6, 8, 12 or 24)",
                         opt->steps_per_day);
-    if (opt->encoding != SYNTH_LEGACY && opt->encoding != SYNTH_CDF5)
-        return dsc_fail("dsc synth: option --encoding: unknown encoding; use legacy or cdf5");
+    if (opt->encoding != SYNTH_LEGACY && opt->encoding != SYNTH_CDF5 && opt->encoding != SYNTH_NEWCDS)
+        return dsc_fail("dsc synth: option --encoding: unknown encoding; use legacy, cdf5 or newcds");
+    if (opt->encoding == SYNTH_NEWCDS && !nc_file_have_netcdf4())
+        return dsc_fail("dsc synth: option --encoding newcds: this dsc was built without netcdf-c's parallel API, "
+                        "which writes netCDF-4; use --encoding legacy or cdf5, or rebuild (doc/install.md)");
     return DSC_OK;
 }
 
@@ -204,6 +208,34 @@ static long long day_of_year_start(int year)
 }
 
 static int days_in_year(int year) { return (int)(day_of_year_start(year + 1) - day_of_year_start(year)); }
+
+static const char *encoding_name(synth_encoding e)
+{
+    return e == SYNTH_LEGACY ? "legacy" : e == SYNTH_CDF5 ? "cdf5" : "newcds";
+}
+
+/* The new CDS's GRIB step type of a variable: the fluxes are accumulated. */
+static int is_accum(int v) { return v == 2 || v == 3; } /* sshf, slhf */
+
+/* The files of one year (names[k] holds 32 bytes): era5_YYYY.nc, or for
+ * newcds era5_YYYY_instant.nc and era5_YYYY_accum.nc (those with
+ * variables); returns their number. */
+static int year_files(const synth_options *opt, int year, char names[2][32])
+{
+    if (opt->encoding != SYNTH_NEWCDS) {
+        snprintf(names[0], 32, "era5_%04d.nc", year);
+        return 1;
+    }
+    int n = 0, instant = 0, accum = 0;
+    for (int v = 0; v < SYNTH_NVARS; v++)
+        if (opt->use_var[v]) {
+            accum |= is_accum(v);
+            instant |= !is_accum(v);
+        }
+    if (instant) snprintf(names[n++], 32, "era5_%04d_instant.nc", year);
+    if (accum) snprintf(names[n++], 32, "era5_%04d_accum.nc", year);
+    return n;
+}
 
 long long synth_count_days(int year_first, int year_last)
 {
@@ -748,7 +780,7 @@ static int define_file(int ncid, int *varid /* (2 + 1 + V) */, const synth_optio
              "dsc synth --grid %dx%d --resolution %g --regimes %d --noise %g --persistence %g --seed %llu "
              "--steps-per-day %d --encoding %s: ERA5-like sample data set",
              opt->nlat, opt->nlon, opt->resolution, opt->regimes, opt->noise, opt->persistence,
-             (unsigned long long)opt->seed, opt->steps_per_day, opt->encoding == SYNTH_LEGACY ? "legacy" : "cdf5");
+             (unsigned long long)opt->seed, opt->steps_per_day, encoding_name(opt->encoding));
     if (put_text(ncid, NC_GLOBAL, "Conventions", "CF-1.6", path) || put_text(ncid, NC_GLOBAL, "history", history, path))
         return DSC_ERR;
     NC_TRY(ncmpi_enddef(ncid), path);
@@ -904,6 +936,193 @@ static int write_data(int ncid, const int *varid, synth_model *m, double *field,
     return status;
 }
 
+/* --encoding newcds: one file of one year as the new CDS writes it
+ * (cfgrib + xarray): valid_time int64 seconds since 1970, latitude and
+ * longitude double with _FillValue NaN, a scalar int64 number, float fields
+ * with _FillValue NaN (no packing), zlib level 1 with shuffle, and the
+ * string variable expver(valid_time), added afterwards by rank 0 (parallel
+ * HDF5 writes no variable-length strings).  accum selects the fluxes
+ * (sshf, slhf), else the other variables.  The values equal those of
+ * --encoding cdf5.  Writes go chunk by chunk over the ranks as write_data
+ * does, every write collective (compressed data need it). */
+#define NC4_TRY(call, what)                                                                                            \
+    do {                                                                                                           \
+        int e_ = (call);                                                                                           \
+        if (e_ != 0) return dsc_fail("%s: %s: %s; check the space left on the device", path, what, nc_file_strerror(&nc4, e_)); \
+    } while (0)
+
+static int define_newcds(int ncid, int *varid /* (3 + V): lon, lat, time, fields */, const synth_options *opt, int accum,
+                         long long nsteps, const char *path)
+{
+    const nc_file nc4 = {1, ncid};
+    const double nan = NAN;
+    const float nanf = NAN;
+    const long long zero = 0;
+    int dim_t, dim_y, dim_x, id;
+    NC4_TRY(nc4_file_def_dim(ncid, "valid_time", nsteps, &dim_t), "defining valid_time");
+    NC4_TRY(nc4_file_def_dim(ncid, "latitude", opt->nlat, &dim_y), "defining latitude");
+    NC4_TRY(nc4_file_def_dim(ncid, "longitude", opt->nlon, &dim_x), "defining longitude");
+    NC4_TRY(nc4_file_def_var(ncid, "number", 10 /* NC_INT64 */, 0, NULL, 0, &id), "defining number");
+    NC4_TRY(nc4_file_put_att(ncid, id, "long_name", 2, 28, "ensemble member numerical id"), "attributes");
+    varid[3 + SYNTH_NVARS] = id;
+    NC4_TRY(nc4_file_def_var(ncid, "valid_time", 10, 1, &dim_t, 0, &varid[2]), "defining valid_time");
+    NC4_TRY(nc4_file_put_att(ncid, varid[2], "long_name", 2, 4, "time"), "attributes");
+    NC4_TRY(nc4_file_put_att(ncid, varid[2], "standard_name", 2, 4, "time"), "attributes");
+    NC4_TRY(nc4_file_put_att(ncid, varid[2], "units", 2, 24, "seconds since 1970-01-01"), "attributes");
+    NC4_TRY(nc4_file_put_att(ncid, varid[2], "calendar", 2, 19, "proleptic_gregorian"), "attributes");
+    NC4_TRY(nc4_file_def_var(ncid, "latitude", 6 /* NC_DOUBLE */, 1, &dim_y, 0, &varid[1]), "defining latitude");
+    NC4_TRY(nc4_file_put_att(ncid, varid[1], "_FillValue", 6, 1, &nan), "attributes");
+    NC4_TRY(nc4_file_put_att(ncid, varid[1], "units", 2, 13, "degrees_north"), "attributes");
+    NC4_TRY(nc4_file_put_att(ncid, varid[1], "standard_name", 2, 8, "latitude"), "attributes");
+    NC4_TRY(nc4_file_def_var(ncid, "longitude", 6, 1, &dim_x, 0, &varid[0]), "defining longitude");
+    NC4_TRY(nc4_file_put_att(ncid, varid[0], "_FillValue", 6, 1, &nan), "attributes");
+    NC4_TRY(nc4_file_put_att(ncid, varid[0], "units", 2, 12, "degrees_east"), "attributes");
+    NC4_TRY(nc4_file_put_att(ncid, varid[0], "standard_name", 2, 9, "longitude"), "attributes");
+    int dims[3] = {dim_t, dim_y, dim_x};
+    for (int v = 0; v < SYNTH_NVARS; v++) {
+        varid[3 + v] = -1;
+        if (!opt->use_var[v] || is_accum(v) != accum) continue;
+        const synth_variable *sv = &synth_variables[v];
+        NC4_TRY(nc4_file_def_var(ncid, sv->name, 5 /* NC_FLOAT */, 3, dims, 1, &varid[3 + v]), "defining a field");
+        NC4_TRY(nc4_file_put_att(ncid, varid[3 + v], "_FillValue", 5, 1, &nanf), "attributes");
+        NC4_TRY(nc4_file_put_att(ncid, varid[3 + v], "units", 2, (long long)strlen(sv->units), sv->units), "attributes");
+        NC4_TRY(nc4_file_put_att(ncid, varid[3 + v], "long_name", 2, (long long)strlen(sv->long_name), sv->long_name),
+                "attributes");
+    }
+    char history[512];
+    int n = snprintf(history, sizeof history,
+                     "dsc synth --grid %dx%d --resolution %g --regimes %d --noise %g --persistence %g --seed %llu "
+                     "--steps-per-day %d --encoding newcds: ERA5-like sample data set",
+                     opt->nlat, opt->nlon, opt->resolution, opt->regimes, opt->noise, opt->persistence,
+                     (unsigned long long)opt->seed, opt->steps_per_day);
+    NC4_TRY(nc4_file_put_att(ncid, -1, "GRIB_centre", 2, 4, "ecmf"), "attributes");
+    NC4_TRY(nc4_file_put_att(ncid, -1, "Conventions", 2, 6, "CF-1.7"), "attributes");
+    NC4_TRY(nc4_file_put_att(ncid, -1, "history", 2, n, history), "attributes");
+    NC4_TRY(nc4_file_enddef(ncid), "ending the definitions");
+    (void)zero;
+    return DSC_OK;
+}
+
+/* The coordinates, number, valid_time and fields of a newcds file: the
+ * days of the year chunk by chunk, each chunk split over the ranks. */
+static int write_newcds_data(int ncid, const int *varid, synth_model *m, double *field, const synth_options *opt,
+                             const int *regime, const double *strength, int year, long long ndays, MPI_Comm comm,
+                             const char *path)
+{
+    const nc_file nc4 = {1, ncid};
+    int size, rank;
+    MPI_Comm_size(comm, &size);
+    MPI_Comm_rank(comm, &rank);
+    const int spd = opt->steps_per_day, Y = m->nlat, X = m->nlon;
+    const size_t n = (size_t)Y * X;
+    double *lat = dsc_malloc((size_t)Y * sizeof(double), "latitudes");
+    double *lon = dsc_malloc((size_t)X * sizeof(double), "longitudes");
+    long long chunk = (long long)(CHUNK_BYTES / (sizeof(float) * n * spd));
+    if (chunk < 1) chunk = 1;
+    long long per_rank = (ndays + size - 1) / size;
+    if (chunk > per_rank) chunk = per_rank;
+    float *buf = dsc_malloc((size_t)chunk * spd * n * sizeof(float), "synth write buffer"); /* (chunk*spd, Y, X) */
+    long long *times = dsc_malloc((size_t)chunk * spd * sizeof(long long), "times");
+    int status = dsc_agree(comm, lat && lon && buf && times ? DSC_OK : DSC_ERR), local = DSC_OK, err;
+    if (status == DSC_OK) {
+        for (int i = 0; i < Y; i++) lat[i] = (double)(float)(opt->lat_north - i * opt->resolution);
+        for (int j = 0; j < X; j++) lon[j] = (double)(float)(opt->lon_west + j * opt->resolution);
+        long long start = 0, ny = rank == 0 ? Y : 0, nx = rank == 0 ? X : 0, number = 0;
+        if ((err = nc4_file_put_vara_all(ncid, varid[1], 1, &start, &ny, lat)) != 0 ||
+            (err = nc4_file_put_vara_all(ncid, varid[0], 1, &start, &nx, lon)) != 0 ||
+            (err = nc4_file_put_vara_all(ncid, varid[3 + SYNTH_NVARS], 0, NULL, NULL, &number)) != 0)
+            local = dsc_fail("%s: writing the coordinates: %s; check the space left on the device", path,
+                             nc_file_strerror(&nc4, err));
+        status = dsc_agree(comm, local);
+    }
+    const long long G = chunk * size, nchunks = (ndays + G - 1) / G;
+    const dsc_datetime epoch = {1970, 1, 1, 0, 0, 0};
+    const long long day0 = day_of_year_start(year), h0 = day0 * 24 - llround(datetime_to_hours(&epoch));
+    for (long long ch = 0; ch < nchunks && status == DSC_OK; ch++) {
+        long long g0 = ch * G, gn = ndays - g0 < G ? ndays - g0 : G, a, nd;
+        block_range(gn, size, rank, &a, &nd);
+        a += g0; /* this rank's days [a, a + nd) of the year */
+        for (long long t = 0; t < nd * spd; t++) times[t] = (h0 + 24 * a + t * (24 / spd)) * 3600;
+        long long start[3] = {a * spd, 0, 0}, count[3] = {nd * spd, Y, X};
+        if ((err = nc4_file_put_vara_all(ncid, varid[2], 1, start, count, times)) != 0 && local == DSC_OK)
+            local = dsc_fail("%s: writing valid_time: %s", path, nc_file_strerror(&nc4, err));
+        for (int v = 0; v < SYNTH_NVARS; v++) {
+            if (varid[3 + v] < 0) continue;
+            for (long long d = 0; d < nd; d++) {
+                day_field(field, m, opt, v, day0 + a + d, regime[a + d], strength[a + d]);
+                for (int s2 = 0; s2 < spd; s2++) {
+                    double phase = step_phase(v, s2, spd);
+                    size_t base = ((size_t)d * spd + s2) * n;
+                    for (size_t c = 0; c < n; c++)
+                        buf[base + c] = v == SST && m->land[c] ? NAN : (float)step_value(field[c], v, phase);
+                }
+            }
+            /* collective even after a local failure: the others are waiting */
+            if ((err = nc4_file_put_vara_all(ncid, varid[3 + v], 3, start, count, buf)) != 0 && local == DSC_OK)
+                local = dsc_fail("%s: writing %s: %s; check the space left on the device", path, synth_variables[v].name,
+                                 nc_file_strerror(&nc4, err));
+        }
+        status = dsc_agree(comm, local);
+    }
+    free(lat);
+    free(lon);
+    free(buf);
+    free(times);
+    return status;
+}
+
+/* --encoding newcds: the instant and the accum file of one year, each
+ * through a unique temporary name, renamed once complete. */
+static int write_year_newcds(synth_model *m, double *field, const synth_options *opt, const int *regime,
+                             const double *strength, int year, MPI_Comm comm)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    char names[2][32];
+    const int nf = year_files(opt, year, names);
+    const long long ndays = days_in_year(year);
+    int status = DSC_OK;
+    for (int k = 0; k < nf && status == DSC_OK; k++) {
+        const int accum = strstr(names[k], "_accum") != NULL;
+        char path[4096], tmp[4200] = "";
+        if (snprintf(path, sizeof path, "%s/%s", opt->output_dir, names[k]) >= (int)sizeof path)
+            status = dsc_fail("%s: directory name too long", opt->output_dir);
+        else if (rank == 0) status = output_temp_name(tmp, sizeof tmp, path);
+        MPI_Bcast(tmp, (int)sizeof tmp, MPI_CHAR, 0, comm);
+        if (dsc_agree(comm, status) != DSC_OK) return DSC_ERR;
+        int ncid = -1, varid[3 + SYNTH_NVARS + 1];
+        const nc_file nc4 = {1, -1};
+        int err = nc4_file_create(comm, tmp, &ncid);
+        status = err == 0 ? DSC_OK
+                          : dsc_fail("%s: cannot create %s: %s; check that the output directory is writable", path, tmp,
+                                     nc_file_strerror(&nc4, err));
+        if (dsc_agree(comm, status) != DSC_OK) {
+            if (rank == 0) unlink(tmp);
+            return DSC_ERR;
+        }
+        status = dsc_agree(comm, define_newcds(ncid, varid, opt, accum, ndays * opt->steps_per_day, path));
+        if (status == DSC_OK)
+            status = write_newcds_data(ncid, varid, m, field, opt, regime, strength, year, ndays, comm, path);
+        const int failed = status != DSC_OK;
+        err = nc4_file_close(ncid);
+        if (!failed && err != 0)
+            status = dsc_fail("%s: closing: %s; check the space left on the device", path, nc_file_strerror(&nc4, err));
+        if (!failed) status = dsc_agree(comm, status);
+        if (rank == 0) {
+            if (status == DSC_OK && (err = nc4_file_add_string_var(tmp, "expver", "valid_time", "0001",
+                                                                   "model experiment version")) != 0)
+                status = dsc_fail("%s: writing expver: %s; check the space left on the device", path,
+                                  nc_file_strerror(&nc4, err));
+            if (status == DSC_OK && rename(tmp, path) != 0)
+                status = dsc_fail("%s: cannot replace it: %s; remove it or choose another --output", path, strerror(errno));
+            if (status != DSC_OK) unlink(tmp);
+        }
+        if (!failed) status = dsc_agree(comm, status);
+        if (status == DSC_OK && opt->verbose && rank == 0) printf("wrote %s (%lld days)\n", path, ndays);
+    }
+    return status;
+}
+
 /* One year: era5_YYYY.nc through a unique temporary name (chosen by rank 0,
  * broadcast), renamed once closed and its size checked. */
 static int write_year(synth_model *m, double *field, const synth_options *opt, const int *regime,
@@ -912,6 +1131,7 @@ static int write_year(synth_model *m, double *field, const synth_options *opt, c
     int rank, size;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
+    if (opt->encoding == SYNTH_NEWCDS) return write_year_newcds(m, field, opt, regime, strength, year, comm);
     char path[4096], tmp[4200] = "";
     int status = DSC_OK;
     if (snprintf(path, sizeof path, "%s/era5_%04d.nc", opt->output_dir, year) >= (int)sizeof path)
@@ -1028,14 +1248,14 @@ static int lock_directory(const char *dir, int *fd)
 
 /* ---- the data set already in the folder --------------------------------- */
 
-enum { SET_MAX_FILES = 2200 - 1900 + 2, SET_OPTIONS = 1024 };
+enum { SET_MAX_FILES = 2 * (2200 - 1900 + 1) + 1, SET_OPTIONS = 1024 }; /* newcds: two files a year */
 
 /* What a folder's manifest.txt, or after an interrupted run its
  * manifest.partial, says about the data set it holds. */
 typedef struct {
     const char *record;                  /* name of the file read; NULL: none */
     char options[SET_OPTIONS];           /* its option lines */
-    char files[SET_MAX_FILES][16];       /* the names it lists that dsc synth writes */
+    char files[SET_MAX_FILES][24];       /* the names it lists that dsc synth writes */
     int nfiles;
 } synth_set;
 
@@ -1054,7 +1274,7 @@ static void options_text(char *buf, size_t n, const synth_options *opt)
              "noise = %.17g\nseed = %llu\nencoding = %s\nsteps-per-day = %d\n",
              opt->year_first, opt->year_last, opt->nlat, opt->nlon, opt->resolution, vars, opt->regimes,
              opt->persistence, opt->noise, (unsigned long long)opt->seed,
-             opt->encoding == SYNTH_LEGACY ? "legacy" : "cdf5", opt->steps_per_day);
+             encoding_name(opt->encoding), opt->steps_per_day);
 }
 
 /* era5_YYYY.nc or truth.csv: the only names a record may make dsc synth
@@ -1062,10 +1282,10 @@ static void options_text(char *buf, size_t n, const synth_options *opt)
 static int synth_file_name(const char *name)
 {
     if (strcmp(name, "truth.csv") == 0) return 1;
-    if (strlen(name) != 12 || strncmp(name, "era5_", 5) != 0 || strcmp(name + 9, ".nc") != 0) return 0;
+    if (strlen(name) < 12 || strncmp(name, "era5_", 5) != 0) return 0;
     for (int i = 5; i < 9; i++)
         if (name[i] < '0' || name[i] > '9') return 0;
-    return 1;
+    return strcmp(name + 9, ".nc") == 0 || strcmp(name + 9, "_instant.nc") == 0 || strcmp(name + 9, "_accum.nc") == 0;
 }
 
 static int set_lists(const synth_set *set, const char *name)
@@ -1077,8 +1297,9 @@ static int set_lists(const synth_set *set, const char *name)
 
 static void set_add(synth_set *set, const char *name)
 {
-    if (synth_file_name(name) && !set_lists(set, name) && set->nfiles < SET_MAX_FILES)
-        snprintf(set->files[set->nfiles++], sizeof set->files[0], "%s", name);
+    const size_t len = strlen(name);
+    if (synth_file_name(name) && len < sizeof set->files[0] && !set_lists(set, name) && set->nfiles < SET_MAX_FILES)
+        memcpy(set->files[set->nfiles++], name, len + 1);
 }
 
 /* Reads DIR/name into set (set->record stays NULL when there is none). */
@@ -1183,11 +1404,12 @@ static int prepare_folder(const synth_options *opt)
     static synth_set old, ours; /* 100 KB each: not on the stack */
     memset(&old, 0, sizeof old);
     memset(&ours, 0, sizeof ours);
-    char want[SET_OPTIONS], name[32];
+    char want[SET_OPTIONS];
     options_text(want, sizeof want, opt);
     for (int year = opt->year_first; year <= opt->year_last; year++) {
-        snprintf(name, sizeof name, "era5_%04d.nc", year);
-        set_add(&ours, name);
+        char names[2][32];
+        int nf = year_files(opt, year, names);
+        for (int k = 0; k < nf; k++) set_add(&ours, names[k]);
     }
     set_add(&ours, "truth.csv");
     int status = read_set(&old, opt->output_dir, SYNTH_MANIFEST);
@@ -1216,17 +1438,20 @@ static int write_manifest(const synth_options *opt)
     options_text(options, sizeof options, opt);
     fprintf(f, "version = %s\n%s", PACKAGE_VERSION, options);
     for (int year = opt->year_first; year <= opt->year_last + 1; year++) {
-        char name[32], file[4300];
-        struct stat st;
-        if (year <= opt->year_last) snprintf(name, sizeof name, "era5_%04d.nc", year);
-        else snprintf(name, sizeof name, "truth.csv");
-        snprintf(file, sizeof file, "%s/%s", opt->output_dir, name);
-        if (stat(file, &st) != 0) {
-            int e = errno;
-            output_file_abort(&out);
-            return dsc_fail("%s: %s; another program changed the folder while dsc synth wrote it", file, strerror(e));
+        char names[2][32], file[4300];
+        int nf = 1;
+        if (year <= opt->year_last) nf = year_files(opt, year, names);
+        else snprintf(names[0], sizeof names[0], "truth.csv");
+        for (int k = 0; k < nf; k++) {
+            struct stat st;
+            snprintf(file, sizeof file, "%s/%s", opt->output_dir, names[k]);
+            if (stat(file, &st) != 0) {
+                int e = errno;
+                output_file_abort(&out);
+                return dsc_fail("%s: %s; another program changed the folder while dsc synth wrote it", file, strerror(e));
+            }
+            fprintf(f, "file = %s %lld\n", names[k], (long long)st.st_size);
         }
-        fprintf(f, "file = %s %lld\n", name, (long long)st.st_size);
     }
     if (output_file_commit(&out) != DSC_OK) return DSC_ERR;
     return remove_file(opt->output_dir, SYNTH_PENDING);

@@ -133,6 +133,31 @@ check "dsc kmeans on the new CDS pair, given in reverse order" run_np 3 "$DSC" k
   -o "$WORK/kmn" $(ls "$WORK"/pair/*.nc | sort -r)
 check "... the same labels" cmp "$WORK/kmc/labels.csv" "$WORK/kmn/labels.csv"
 
+# ---- dsc synth --encoding newcds: the pair per year, in parallel, equal to --encoding cdf5
+check "synth --encoding newcds at 1 rank" "$DSC" synth -q -o "$WORK/sn1" --years 2001-2002 --grid 9x13 --regimes 3 --encoding newcds
+check "synth --encoding newcds at 3 ranks" run_np 3 "$DSC" synth -q -o "$WORK/sn3" --years 2001-2002 --grid 9x13 --regimes 3 \
+  --encoding newcds
+check "synth --encoding cdf5 of the same set" "$DSC" synth -q -o "$WORK/sc5" --years 2001-2002 --grid 9x13 --regimes 3 --encoding cdf5
+check "newcds writes an instant and an accum file a year" \
+  sh -c "cd '$WORK/sn3' && ls era5_*.nc | paste -sd' ' - | grep -qx 'era5_2001_accum.nc era5_2001_instant.nc era5_2002_accum.nc era5_2002_instant.nc'"
+check "newcds files have the new CDS header" "$PYTHON" -c '
+import sys, netCDF4
+d = netCDF4.Dataset(sys.argv[1])
+v = d.variables
+assert v["valid_time"].dtype.str == "<i8" and v["valid_time"].units == "seconds since 1970-01-01", v["valid_time"]
+assert v["valid_time"].calendar == "proleptic_gregorian" and v["number"].ndim == 0 and v["expver"].dtype == str
+assert v["expver"][0] == "0001" and set(v) == {"number", "valid_time", "latitude", "longitude", "expver", "sshf", "slhf"}
+assert v["latitude"].dtype.str == "<f8" and str(v["latitude"]._FillValue) == "nan" and str(v["sshf"]._FillValue) == "nan"
+f = v["sshf"].filters()
+assert f["zlib"] and f["shuffle"] and f["complevel"] == 1, f
+' "$WORK/sn3/era5_2001_accum.nc"
+if read_files 2 auto "$WORK/sn" "$WORK"/sn3/*.nc && read_files 1 auto "$WORK/sn1" "$WORK"/sn1/*.nc &&
+   read_files 1 auto "$WORK/sc" "$WORK"/sc5/*.nc; then
+  check "newcds written at 3 ranks: values and pre-processed matrix equal those of --encoding cdf5" \
+    sh -c "cmp '$WORK/sn.raw' '$WORK/sc.raw' && cmp '$WORK/sn.x' '$WORK/sc.x'"
+  check "newcds written at 1 rank: the same values" cmp "$WORK/sn1.raw" "$WORK/sc.raw"
+else fail "newcds and cdf5 read"; fi
+
 # ---- what users get wrong, and damaged files
 E "an instant file without its accum file names the missing variable" \
   "era5_2002_instant\\.nc: no file given holds variable sshf for its time steps" 2 \
