@@ -585,6 +585,8 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
                 const double scale = fv->packed ? fv->scale_factor : 1.0, offset = fv->packed ? fv->add_offset : 0.0;
                 /* the positions of T, E, Y, X among the variable's dimensions */
                 const int pt = fv->dim_order[0], pe = fv->dim_order[1], py = fv->dim_order[2], px = fv->dim_order[3];
+            /* a pressure level: a dimension beyond time, expver, latitude and longitude */
+            const int pl = fv->ndims > 3 + (pe >= 0) ? fv->dim_order[4] : -1;
                 const long long Ev = pe >= 0 ? E : 1;
                 /* netCDF-4: collective reads, and a chunk cache that holds every
                  * chunk one request touches, so each is inflated once */
@@ -604,7 +606,7 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
                         start[pt] = q->index;
                         count[pt] = q->count;
                         if (pe >= 0) count[pe] = E;
-                    if (fv->dim_order[4] >= 0) start[fv->dim_order[4]] = fv->level_index; /* one pressure level */
+                    if (pl >= 0) start[pl] = fv->level_index; /* one pressure level */
                         start[py] = cat->lat0 + tl->y0;
                         count[py] = ny;
                         start[px] = cat->lon0 + tl->x0;

@@ -735,7 +735,7 @@ static void test_read_errors(MPI_Comm comm, const char *dir, int nranks)
     fv->has_fill = 1;
     fv->fill_value = -32767;
     fv->ndims = 3;
-    fv->dim_order[0] = 0, fv->dim_order[1] = -1, fv->dim_order[2] = 1, fv->dim_order[3] = 2;
+    fv->dim_order[0] = 0, fv->dim_order[1] = -1, fv->dim_order[2] = 1, fv->dim_order[3] = 2, fv->dim_order[4] = -1;
     era5_step steps[NT];
     double time[NT];
     long long first[NT + 1];
