@@ -4,14 +4,16 @@
  * A run holds a lock on its folder from start to end (flock on the open
  * folder, rank 0: the kernel drops it when the process dies, so a killed
  * run never blocks the next one), so two runs (--force, --resume) never
- * write into one folder at once.  config.txt is written only once the
- * inputs and options are known to be good (train_folder_begin); the final
- * outputs go to a hidden staging folder inside it, after the room for all
- * of them was reserved, and are renamed into place together at the end
- * (train_folder_stage, train_folder_commit).  A run that fails removes
- * exactly what it wrote: its staging folder; its config.txt unless it left
- * a checkpoint to resume from (the files it replaced, with --force, are put
- * back); the folder itself when it made it.
+ * write into one folder at once.  config.txt is written into the folder
+ * only with the run's first checkpoint (train_folder_begin keeps the files
+ * it replaces); the final outputs, config.txt among them, go to a hidden
+ * staging folder inside it, after the room for all of them was reserved,
+ * and are renamed into place together at the end (train_folder_stage,
+ * train_folder_commit).  A run that fails removes exactly what it wrote:
+ * its staging folder; its config.txt unless it left a checkpoint to resume
+ * from (the files it replaced, with --force, are put back); the folder
+ * itself when it made it.  A run killed before its first checkpoint leaves
+ * at most the folder it made and hidden files the next run removes.
  */
 #ifndef DSC_TRAIN_FOLDER_H
 #define DSC_TRAIN_FOLDER_H

@@ -279,7 +279,7 @@ static int resume_may_change(const char *name)
  * step, and the options of this command line that differ from the run's. */
 static int write_config(const char *dir, const cli_command *cmd, char **files, int nfiles, long resumed)
 {
-    char path[4200];
+    char path[TRAIN_FOLDER_PATH + 16];
     path_join(path, sizeof path, dir, "config.txt");
     output_file out;
     if (output_file_open(&out, path, "w") != DSC_OK) return DSC_ERR;
@@ -354,14 +354,29 @@ static int check_resume_options(const cli_command *cmd, const char *config_path,
     return status;
 }
 
-/* Collective, once the inputs and options are known to be good: config.txt
- * (resumed >= 0: the step resumed from). */
-static int begin_run(MPI_Comm comm, train_folder *tf, const cli_command *cmd, char **files, int nfiles, long resumed)
+/* What begin_run writes config.txt from. */
+typedef struct {
+    train_folder *tf;
+    const cli_command *cmd;
+    char **files;
+    int nfiles;
+    long resumed; /* the step resumed from, -1: a new run */
+    int done;
+} run_begin;
+
+/* Collective, train_options.before_checkpoint: config.txt, which --resume
+ * reads next to the checkpoint, written before the run's first one and no
+ * earlier, so that a run that fails or is killed before leaves the folder's
+ * config.txt as it was (the outputs bring their own). */
+static int begin_run(MPI_Comm comm, void *arg)
 {
+    run_begin *b = arg;
+    if (b->done) return DSC_OK;
     int rank, status = DSC_OK;
     MPI_Comm_rank(comm, &rank);
-    if (rank == 0) status = train_folder_begin(tf, resumed >= 0);
-    if (rank == 0 && status == DSC_OK) status = write_config(tf->dir, cmd, files, nfiles, resumed);
+    if (rank == 0) status = train_folder_begin(b->tf, b->resumed >= 0);
+    if (rank == 0 && status == DSC_OK) status = write_config(b->tf->dir, b->cmd, b->files, b->nfiles, b->resumed);
+    b->done = 1;
     return dsc_agree(comm, status);
 }
 
@@ -616,7 +631,9 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     if (truth && (status = run_truth_load(comm, cli_get(&cmd, "truth"), &in.cat, eo.daily_mean, truth, &kt)) != DSC_OK) goto done;
 
-    if ((status = begin_run(comm, &tf, &cmd, files, nfiles, resume ? st.iteration : -1)) != DSC_OK) goto done;
+    run_begin rb = {.tf = &tf, .cmd = &cmd, .files = files, .nfiles = nfiles, .resumed = resume ? st.iteration : -1};
+    to.before_checkpoint = begin_run;
+    to.before_checkpoint_ctx = &rb;
     train_catch_signals();
     train_timings tt;
     status = train_run(comm, &m, &opt, in.x, T, &to, &st, blob, blob_bytes, &tt);
@@ -664,7 +681,8 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     if (status != DSC_OK) goto done;
     const char *out = tf.staging;
     path_join(model_path, sizeof model_path, out, "model.ckpt");
-    status = run_output_labels(comm, out, &in.cat, labels_all, q_all, K);
+    status = dsc_agree(comm, rank == 0 ? write_config(out, &cmd, files, nfiles, rb.resumed) : DSC_OK);
+    if (status == DSC_OK) status = run_output_labels(comm, out, &in.cat, labels_all, q_all, K);
     if (status == DSC_OK) status = run_output_latent(comm, out, &in.cat, z, t0, n, L);
     if (status == DSC_OK) status = run_output_centroids(comm, out, centroids, K, L, "latent");
     if (status == DSC_OK) status = run_output_composites(comm, out, &in.cat, &in.samples, labels_all, K);

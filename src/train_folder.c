@@ -84,20 +84,23 @@ int train_folder_open(MPI_Comm comm, train_folder *tf, const char *dir, int resu
     tf->dir = dir;
     tf->lock_fd = -1;
     struct stat sb;
-    if (!resume) {
-        const int existed = rank == 0 && stat(dir, &sb) == 0;
-        status = run_folder_spares(comm, dir, "train", "--truth", truth);
-        if (status == DSC_OK) status = run_folder_prepare(comm, dir, force, "train", inputs, ninputs);
-        if (status != DSC_OK) return status;
-        tf->created = rank == 0 && !existed;
-    }
+    /* an existing folder is locked first, so that what a killed run left
+     * is removed before the folder is found not empty */
+    int existed = rank == 0 && stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
+    MPI_Bcast(&existed, 1, MPI_INT, 0, comm);
+    if (!resume) status = run_folder_spares(comm, dir, "train", "--truth", truth);
+    if (status == DSC_OK && (existed || resume) && rank == 0) status = lock_folder(tf);
+    if ((status = dsc_agree(comm, status)) != DSC_OK || resume) return status;
+    status = run_folder_prepare(comm, dir, force, "train", inputs, ninputs);
+    if (status != DSC_OK || existed) return status;
+    tf->created = rank == 0;
     if (rank == 0) status = lock_folder(tf);
     if (dsc_agree(comm, status) != DSC_OK) {
         tf->created = 0; /* another run holds it: not ours to remove */
         return DSC_ERR;
     }
     /* again under the lock: a run that ended just before may have filled it */
-    return resume ? DSC_OK : run_folder_prepare(comm, dir, force, "train", inputs, ninputs);
+    return run_folder_prepare(comm, dir, force, "train", inputs, ninputs);
 }
 
 /* Rank 0: a hard link to path under a hidden name in prev ("" when path

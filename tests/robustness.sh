@@ -219,10 +219,10 @@ fi
 
 # a lock on the folder: a second run is refused while the first lives; a
 # killed run (SIGKILL) leaves no lock behind
-"$DSC" train $TINY --max-iter 100000000 --tol 0 -q -o "$WORK/lk" "$F" > "$WORK/lk.log" 2>&1 &
+"$DSC" train $TINY --max-iter 100000000 --tol 0 --checkpoint-every 5 -q -o "$WORK/lk" "$F" > "$WORK/lk.log" 2>&1 &
 lk=$!
 i=0
-while [ $i -lt 600 ] && [ ! -e "$WORK/lk/config.txt" ]; do sleep 0.1; i=$((i + 1)); done
+while [ $i -lt 600 ] && [ ! -e "$WORK/lk/checkpoint.ckpt" ]; do sleep 0.1; i=$((i + 1)); done
 expect_error "a second run into a folder in use (--force) is refused" "output folder .*lk is in use by another dsc train run" \
   $MPI2 "$DSC" train $TINY --force -o "$WORK/lk" "$F"
 expect_error "--resume of a folder in use is refused" "output folder .*lk is in use by another dsc train run" \
@@ -231,4 +231,18 @@ kill -KILL $lk
 wait $lk
 check "once that run is killed (SIGKILL), its lock is gone: a --force run goes ahead" \
   $MPI2 "$DSC" train $TINY --force -q -o "$WORK/lk" "$F"
+# a run killed before its first checkpoint leaves an empty folder (and
+# what a kill while writing the outputs leaves: a hidden staging folder,
+# removed by the next run): the same command runs again without --force
+"$DSC" train $TINY --max-iter 100000000 --tol 0 -o "$WORK/k1" "$F" > "$WORK/k1.log" 2>&1 &
+k1=$!
+i=0
+while [ $i -lt 600 ] && ! grep -q 'pre-training epoch' "$WORK/k1.log"; do sleep 0.1; i=$((i + 1)); done
+kill -KILL $k1
+wait $k1
+mkdir "$WORK/k1/.outputs.tmp.99999.0123456789abcdef" && : > "$WORK/k1/.outputs.tmp.99999.0123456789abcdef/labels.csv"
+check "after a run killed before its first checkpoint, the same command runs again without --force" \
+  $MPI2 "$DSC" train $TINY -q -o "$WORK/k1" "$F"
+check "... and its folder holds the outputs, config.txt among them, and nothing else" sh -c \
+  "test \"\$(ls -A '$WORK/k1' | tr '\n' ' ')\" = 'centroids.nc composites.nc config.txt labels.csv labels.nc latent.nc metrics.json model.ckpt '"
 tap_done
