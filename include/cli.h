@@ -39,6 +39,7 @@ typedef struct {
     char *config_text;         /* cli_read_config: the file's text, values point into it */
     char **config_list;        /* cli_read_config: values of the list key, in order */
     int nconfig_list;
+    const char *const *config_refused; /* keys refused inside a configuration file (NULL-terminated list, may be NULL) */
 } cli_command;
 
 /* Parses argv (argv[0] is the subcommand name).  Returns DSC_OK, CLI_HELP
@@ -50,15 +51,23 @@ void cli_print_help(const cli_command *cmd);
 
 /* Configuration files: `key = value` lines with the long option names as
  * keys ('#' starts a comment; flags take on/off, true/false, yes/no or 1/0).
- * Options given on the command line win; every other option found in the
- * file takes the file's value.  Lines with key list_key (may be NULL) are
- * collected, in order, into cmd->config_list (e.g. the input files).  An
- * unknown key or a malformed line: DSC_ERR naming the file and line.
- * Local (each rank reads the small file). */
+ * A value in double quotes is taken as it is, '#' and blanks included, with
+ * the escapes \\ \" \n \t \r and \xHH; a value without quotes ends at a
+ * '#' and loses its surrounding blanks (files written before the quotes
+ * read as they did).  Options given on the command line win; every other
+ * option found in the file takes the file's value.  Lines with key list_key
+ * (may be NULL) are collected, in order, into cmd->config_list (e.g. the
+ * input files).  An unknown key, a key of cmd->config_refused or a
+ * malformed line: DSC_ERR naming the file and line.  Local (each rank reads
+ * the small file). */
 int cli_read_config(cli_command *cmd, const char *path, const char *list_key);
 /* Writes every option that has a value as `key = value` (flags on/off),
- * then one `list_key = ARG` line per positional argument. */
+ * then one `list_key = ARG` line per positional argument; values that would
+ * not read back as they are (blanks at either end, '#', control
+ * characters, a leading quote, empty) are quoted and escaped. */
 void cli_write_config(FILE *f, const cli_command *cmd, const char *list_key);
+/* One `key = value` line, value quoted as cli_write_config does. */
+void cli_write_value(FILE *f, const char *key, const char *value);
 
 /* Lookups by long name; the name must be in the table. */
 const char *cli_get(const cli_command *cmd, const char *name);

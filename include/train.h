@@ -50,6 +50,10 @@ typedef struct {
     int drop_decoder;         /* joint steps on gamma * KL alone, the decoder left out (DEC) */
     long checkpoint_every;    /* steps between checkpoints (0: none) */
     const char *checkpoint_path; /* where checkpoints go */
+    /* collective, before every checkpoint (NULL: none): what must lie next
+     * to it, e.g. the run's config.txt; DSC_ERR (agreed) stops the run */
+    int (*before_checkpoint)(MPI_Comm comm, void *ctx);
+    void *before_checkpoint_ctx;
     long resumed_from;           /* steps done in the checkpoint resumed from (-1: a new run) */
     int check_replicas;       /* verify bitwise identical replicas after every step */
     int verbose;              /* 0 quiet, 1 progress, 2 more */

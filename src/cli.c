@@ -189,6 +189,70 @@ static char *trim(char *s)
     return s;
 }
 
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The value of a line, from just after its '=': a quoted value unescaped in
+ * place (never longer than its text), or the text up to a '#', trimmed.
+ * NULL with *why on a quoted value that does not parse. */
+static char *config_value(char *s, const char **why)
+{
+    while (*s == ' ' || *s == '\t') s++;
+    if (*s != '"') {
+        char *hash = strchr(s, '#');
+        if (hash) *hash = '\0';
+        return trim(s);
+    }
+    char *value = s, *out = s, *p = s + 1;
+    for (; *p && *p != '"'; p++) {
+        if (*p != '\\') {
+            *out++ = *p;
+            continue;
+        }
+        p++;
+        int hi, lo;
+        switch (*p) {
+        case '\\': case '"': *out++ = *p; break;
+        case 'n': *out++ = '\n'; break;
+        case 't': *out++ = '\t'; break;
+        case 'r': *out++ = '\r'; break;
+        case 'x':
+            hi = hex_digit(p[1]);
+            lo = hi < 0 ? -1 : hex_digit(p[2]);
+            if (lo < 0 || hi * 16 + lo == 0) {
+                *why = "has \\x without two hex digits (00 excluded)";
+                return NULL;
+            }
+            *out++ = (char)(hi * 16 + lo);
+            p += 2;
+            break;
+        default:
+            *why = *p ? "has an unknown escape" : "ends in a backslash";
+            return NULL;
+        }
+    }
+    if (*p != '"') {
+        *why = "has no closing quote";
+        return NULL;
+    }
+    for (p++; *p == ' ' || *p == '\t' || *p == '\r'; p++) continue;
+    if (*p && *p != '#') {
+        *why = "has text after the closing quote";
+        return NULL;
+    }
+    *out = '\0';
+    return value;
+}
+
+static int refused(const cli_command *cmd, const char *key)
+{
+    for (const char *const *r = cmd->config_refused; r && *r; r++)
+        if (!strcmp(*r, key)) return 1;
+    return 0;
+}
+
 int cli_read_config(cli_command *cmd, const char *path, const char *list_key)
 {
     FILE *f = fopen(path, "rb");
@@ -232,14 +296,20 @@ int cli_read_config(cli_command *cmd, const char *path, const char *list_key)
         if (nl) *nl = '\0';
         next = nl ? nl + 1 : NULL;
         line++;
-        char *hash = strchr(s, '#');
-        if (hash) *hash = '\0';
+        char *eq = s + strcspn(s, "=#"); /* a '#' before any '=' starts a comment */
+        if (*eq == '#') *eq = '\0';
         s = trim(s);
         if (!*s) continue;
-        char *eq = strchr(s, '=');
-        if (!eq) return dsc_fail("%s: line %d: no '=' in '%s'; write 'key = value'", path, line, s);
+        if (*eq != '=') return dsc_fail("%s: line %d: no '=' in '%s'; write 'key = value'", path, line, s);
         *eq = '\0';
-        char *key = trim(s), *value = trim(eq + 1);
+        const char *why = NULL;
+        char *key = trim(s), *value = config_value(eq + 1, &why);
+        if (!value)
+            return dsc_fail("%s: line %d: the value of '%s' %s; write \"...\" with the escapes \\\\ \\\" \\n \\t \\r \\xHH",
+                            path, line, key, why);
+        if (refused(cmd, key))
+            return dsc_fail("%s: line %d: '%s' cannot be set in a configuration file; give --%s on the command line", path,
+                            line, key, key);
         if (list_key && strcmp(key, list_key) == 0) {
             cmd->config_list[cmd->nconfig_list++] = value;
             continue;
@@ -259,13 +329,41 @@ int cli_read_config(cli_command *cmd, const char *path, const char *list_key)
     return DSC_OK;
 }
 
+/* Whether value would not read back as it is without quotes. */
+static int needs_quotes(const char *value)
+{
+    size_t n = strlen(value);
+    if (n == 0 || value[0] == '"' || strchr(" \t", value[0]) || strchr(" \t", value[n - 1])) return 1;
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '#') return 1;
+    return 0;
+}
+
+void cli_write_value(FILE *f, const char *key, const char *value)
+{
+    if (!needs_quotes(value)) {
+        fprintf(f, "%s = %s\n", key, value);
+        return;
+    }
+    fprintf(f, "%s = \"", key);
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p == '\n') fputs("\\n", f);
+        else if (*p == '\t') fputs("\\t", f);
+        else if (*p == '\r') fputs("\\r", f);
+        else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\x%02x", *p);
+        else fputc(*p, f);
+    }
+    fputs("\"\n", f);
+}
+
 void cli_write_config(FILE *f, const cli_command *cmd, const char *list_key)
 {
     for (int i = 0; i < cmd->noptions; i++) {
         const cli_option *o = &cmd->options[i];
         if (!o->metavar) fprintf(f, "%s = %s\n", o->name, cmd->values[i] ? "on" : "off");
-        else if (cmd->values[i]) fprintf(f, "%s = %s\n", o->name, cmd->values[i]);
+        else if (cmd->values[i]) cli_write_value(f, o->name, cmd->values[i]);
     }
     if (list_key)
-        for (int a = 0; a < cmd->nargs; a++) fprintf(f, "%s = %s\n", list_key, cmd->args[a]);
+        for (int a = 0; a < cmd->nargs; a++) cli_write_value(f, list_key, cmd->args[a]);
 }

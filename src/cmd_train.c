@@ -30,6 +30,7 @@
 #include "run_output.h"
 #include "status.h"
 #include "train.h"
+#include "train_folder.h"
 
 #include <errno.h>
 #include <math.h>
@@ -76,7 +77,10 @@ static const cli_option train_option_table[] = {
     {"dtc-lstm", 0, "H1,H2", "50,1", "--variant dtc: units per direction of the two BiLSTMs"},
     {"kmeans-init", 0, "N", "20", "k-means restarts for the centroid initialisation"},
     {"config", 0, "FILE", NULL, "read options from FILE ('key = value' lines, 'input = FILE' for inputs); the command line wins"},
-    {"resume", 0, "DIR", NULL, "continue the run in DIR from its checkpoint.ckpt (options and inputs from DIR/config.txt)"},
+    {"resume", 0, "DIR", NULL, "continue the run in DIR from its checkpoint.ckpt (options and inputs from DIR/config.txt; "
+                               "only --max-iter (not below the joint steps done), --checkpoint-every, --process-grid, "
+                               "--truth, --sample, --quiet, --verbose, --check-replicas and the input files (the same "
+                               "data) may differ; they are recorded in config.txt)"},
     {"checkpoint-every", 0, "N", "0", "write DIR/checkpoint.ckpt every N steps (0: only on a signal)"},
     {"check-replicas", 0, NULL, NULL, "debug: verify after every step that all replicas hold bitwise identical parameters"},
     {"verbose", 'v', NULL, NULL, "also print one line per training step (losses of rank 0's share, step and allreduce time)"},
@@ -258,14 +262,37 @@ static void remove_stale_checkpoints(const char *dir)
     closedir(d);
 }
 
-/* Rank 0: the effective configuration, key = value lines. */
-static int write_config(const char *dir, const cli_command *cmd, char **files, int nfiles)
+/* Options that --resume DIR may change: they leave what the run computes
+ * as it was (--max-iter as long as it does not end the run before the
+ * steps already done: checked against the checkpoint). */
+static const char *const resume_overrides[] = {"max-iter", "checkpoint-every", "process-grid", "truth", "sample", "quiet",
+                                               "verbose", "check-replicas", "force", "resume", "output", NULL};
+/* Keys that make no sense inside a configuration file. */
+static const char *const config_refused[] = {"config", "resume", NULL};
+
+static int resume_may_change(const char *name)
 {
-    char path[4200];
+    for (const char *const *r = resume_overrides; *r; r++)
+        if (!strcmp(*r, name)) return 1;
+    return 0;
+}
+
+/* Rank 0: the effective configuration, key = value lines; resumed: the
+ * step, and the options of this command line that differ from the run's. */
+static int write_config(const char *dir, const cli_command *cmd, char **files, int nfiles, long resumed)
+{
+    char path[TRAIN_FOLDER_PATH + 16];
     path_join(path, sizeof path, dir, "config.txt");
     output_file out;
     if (output_file_open(&out, path, "w") != DSC_OK) return DSC_ERR;
-    fprintf(out.f, "# dsc train: effective configuration (dsc train --config %s, or --resume %s)\n", path, dir);
+    fprintf(out.f, "# dsc train: effective configuration (read by dsc train --config FILE and --resume DIR)\n");
+    if (resumed >= 0) {
+        fprintf(out.f, "# resumed at step %ld; given then:", resumed);
+        for (int i = 0; i < cmd->noptions; i++)
+            if (cmd->given[i] && resume_may_change(cmd->options[i].name) && strcmp(cmd->options[i].name, "resume"))
+                fprintf(out.f, " --%s", cmd->options[i].name);
+        fprintf(out.f, "%s\n", cmd->nargs > 0 ? " input files" : "");
+    }
     cli_command copy = *cmd;
     copy.nargs = 0;
     for (int i = 0; i < copy.noptions; i++)
@@ -273,8 +300,100 @@ static int write_config(const char *dir, const cli_command *cmd, char **files, i
             !strcmp(copy.options[i].name, "force"))
             copy.values[i] = NULL;
     cli_write_config(out.f, &copy, NULL);
-    for (int i = 0; i < nfiles; i++) fprintf(out.f, "input = %s\n", files[i]);
+    for (int i = 0; i < nfiles; i++) cli_write_value(out.f, "input", files[i]);
     return output_file_commit(&out);
+}
+
+/* Two option values that mean the same: the same text or the same number. */
+static int same_value(const char *a, const char *b)
+{
+    if (!a || !b) return a == b;
+    if (!strcmp(a, b)) return 1;
+    char *ea, *eb;
+    double x = strtod(a, &ea), y = strtod(b, &eb);
+    return ea != a && eb != b && !*ea && !*eb && x == y;
+}
+
+/* Local: --resume DIR names a folder that holds config.txt. */
+static int check_resume_folder(const char *dir, const cli_command *cmd)
+{
+    struct stat sb;
+    char path[4200];
+    path_join(path, sizeof path, dir, "config.txt");
+    if (cli_get(cmd, "config"))
+        return dsc_fail("dsc train: --resume %s reads the run's options from %s; drop --config %s", dir, path,
+                        cli_get(cmd, "config"));
+    if (stat(dir, &sb) != 0)
+        return dsc_fail("dsc train: --resume %s: %s; give the output folder of a stopped run", dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode)) return dsc_fail("dsc train: --resume %s is not a folder; give the output folder of a stopped run", dir);
+    if (access(path, R_OK) != 0)
+        return dsc_fail("dsc train: --resume %s: no readable config.txt in that folder (%s); give the output folder of a "
+                        "stopped run", dir, strerror(errno));
+    return DSC_OK;
+}
+
+/* Local, --resume DIR: an option of the command line that would change what
+ * the run computes (its value differs from DIR/config.txt's and it is not
+ * one of resume_overrides) is refused, naming it. */
+static int check_resume_options(const cli_command *cmd, const char *config_path, const char *dir)
+{
+    cli_command saved = {.command = cmd->command, .usage = "", .summary = "", .options = cmd->options,
+                         .noptions = cmd->noptions, .config_refused = cmd->config_refused};
+    char arg0[] = "train";
+    char *argv[] = {arg0, NULL};
+    int status = cli_parse(&saved, 1, argv, 1);
+    if (status == DSC_OK) status = cli_read_config(&saved, config_path, "input");
+    for (int i = 0; status == DSC_OK && i < cmd->noptions; i++) {
+        const cli_option *o = &cmd->options[i];
+        if (!cmd->given[i] || resume_may_change(o->name) || same_value(cmd->values[i], saved.values[i])) continue;
+        status = dsc_fail("dsc train: --resume %s: option --%s%s%s would change the run (its config.txt: %s); drop it, or "
+                          "train anew with -o (--resume may change only --max-iter, --checkpoint-every, --process-grid, "
+                          "--truth, --sample, --quiet, --verbose, --check-replicas and the input files)", dir, o->name,
+                          o->metavar ? " " : "", o->metavar ? cmd->values[i] : "",
+                          saved.values[i] ? (o->metavar ? saved.values[i] : "on") : (o->metavar ? "not set" : "off"));
+    }
+    cli_free(&saved);
+    return status;
+}
+
+/* What begin_run writes config.txt from. */
+typedef struct {
+    train_folder *tf;
+    const cli_command *cmd;
+    char **files;
+    int nfiles;
+    long resumed; /* the step resumed from, -1: a new run */
+    int done;
+} run_begin;
+
+/* Collective, train_options.before_checkpoint: config.txt, which --resume
+ * reads next to the checkpoint, written before the run's first one and no
+ * earlier, so that a run that fails or is killed before leaves the folder's
+ * config.txt as it was (the outputs bring their own). */
+static int begin_run(MPI_Comm comm, void *arg)
+{
+    run_begin *b = arg;
+    if (b->done) return DSC_OK;
+    int rank, status = DSC_OK;
+    MPI_Comm_rank(comm, &rank);
+    if (rank == 0) status = train_folder_begin(b->tf, b->resumed >= 0);
+    if (rank == 0 && status == DSC_OK) status = write_config(b->tf->dir, b->cmd, b->files, b->nfiles, b->resumed);
+    b->done = 1;
+    return dsc_agree(comm, status);
+}
+
+/* Bytes the outputs of a run take on disk, generously: the room reserved
+ * before they are written (netCDF headers and file-system blocks in the
+ * slack). */
+static long long outputs_bytes(const era5_catalog *c, int K, int L, size_t nparams, size_t blob_bytes, size_t state_bytes)
+{
+    const long long T = c->ntime, cells = (long long)c->nvars * c->nlat * c->nlon;
+    long long b = T * 48                                 /* labels.csv */
+                  + T * (12 + 4LL * K) + T * (8 + 4LL * L) /* labels.nc, latent.nc */
+                  + 8LL * K * L                          /* centroids.nc */
+                  + 8LL * K * cells + 8LL * (c->nlat + c->nlon) /* composites.nc */
+                  + 4LL * (long long)nparams + (long long)(blob_bytes + state_bytes); /* model.ckpt */
+    return b + 65536 + 8 * (16384 + 1024LL * c->nvars); /* metrics.json, headers and blocks */
 }
 
 /* Per-phase timings: max and mean over the ranks. */
@@ -297,7 +416,7 @@ static int write_metrics(MPI_Comm comm, const char *dir, const metrics_report *r
     MPI_Reduce(phases, sum, NPHASES, MPI_DOUBLE, MPI_SUM, 0, comm);
     int status = DSC_OK;
     if (rank == 0) {
-        char path[4200];
+        char path[TRAIN_FOLDER_PATH + 16];
         path_join(path, sizeof path, dir, "metrics.json");
         output_file out;
         status = output_file_open(&out, path, "w");
@@ -356,6 +475,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
                    "status 3; --resume DIR continues it. Exit status: 0 done, 1 error, 3 stopped by a signal.",
         .options = train_option_table,
         .noptions = (int)(sizeof train_option_table / sizeof train_option_table[0]),
+        .config_refused = config_refused,
     };
     int status = cli_parse(&cmd, argc, argv, rank);
     if (status == CLI_HELP) {
@@ -364,8 +484,13 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     }
     const char *resume = status == DSC_OK ? cli_get(&cmd, "resume") : NULL;
     char config_path[4200] = "";
-    if (status == DSC_OK && resume) path_join(config_path, sizeof config_path, resume, "config.txt");
-    else if (status == DSC_OK && cli_get(&cmd, "config")) snprintf(config_path, sizeof config_path, "%s", cli_get(&cmd, "config"));
+    if (status == DSC_OK && resume) {
+        path_join(config_path, sizeof config_path, resume, "config.txt");
+        status = check_resume_folder(resume, &cmd);
+        if (status == DSC_OK) status = check_resume_options(&cmd, config_path, resume);
+    } else if (status == DSC_OK && cli_get(&cmd, "config")) {
+        snprintf(config_path, sizeof config_path, "%s", cli_get(&cmd, "config"));
+    }
     if (status == DSC_OK && config_path[0]) status = cli_read_config(&cmd, config_path, "input");
     char **files = cmd.args;
     int nfiles = cmd.nargs;
@@ -396,7 +521,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
         cli_free(&cmd);
         return DSC_ERR;
     }
-    char ckpt_path[4200], model_path[4200];
+    char ckpt_path[4200], model_path[TRAIN_FOLDER_PATH + 16];
     path_join(ckpt_path, sizeof ckpt_path, dir, "checkpoint.ckpt");
     path_join(model_path, sizeof model_path, dir, "model.ckpt");
     to.checkpoint_path = ckpt_path;
@@ -417,22 +542,21 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     size_t blob_bytes = 0;
     checkpoint_extra extra;
     memset(&extra, 0, sizeof extra);
+    train_folder tf;
+    status = train_folder_open(comm, &tf, dir, resume != NULL, cli_flag(&cmd, "force"), files, nfiles, cli_get(&cmd, "truth"));
+    if (status != DSC_OK) goto done;
 
     if (resume) {
         struct stat sb;
-        status = stat(ckpt_path, &sb) == 0 ? DSC_OK
-                                            : dsc_fail("dsc train: --resume %s: no checkpoint.ckpt in that folder (%s); give the "
-                                                       "output folder of a run that was stopped", resume, strerror(errno));
+        status = stat(ckpt_path, &sb) == 0      ? DSC_OK
+                 : stat(model_path, &sb) == 0 ? dsc_fail("dsc train: --resume %s: the run in that folder is finished "
+                                                         "(model.ckpt, no checkpoint.ckpt); train anew with -o", resume)
+                                              : dsc_fail("dsc train: --resume %s: no checkpoint.ckpt in that folder (%s); give "
+                                                         "the output folder of a run that was stopped", resume, strerror(errno));
         if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
         if (rank == 0) remove_stale_checkpoints(resume);
         model_config saved;
         if ((status = checkpoint_read_config(comm, ckpt_path, &saved, NULL, NULL)) != DSC_OK) goto done;
-    } else {
-        status = run_folder_spares(comm, dir, "train", "--truth", cli_get(&cmd, "truth"));
-        if (status == DSC_OK) status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "train", files, nfiles);
-        if (status != DSC_OK) goto done;
-        status = rank == 0 ? write_config(dir, &cmd, files, nfiles) : DSC_OK;
-        if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     }
 
     status = run_input_load(comm, files, nfiles, &eo, &po, NULL, &in);
@@ -489,6 +613,10 @@ int train_command(int argc, char **argv, MPI_Comm comm)
         if (status == DSC_OK && !run_stats_blob_matches(extra.blob, extra.blob_bytes, blob, blob_bytes))
             status = dsc_fail("%s: the normalisation of these inputs differs from the run's; resume with the inputs and "
                               "pre-processing options of %s/config.txt", ckpt_path, dir);
+        const long done_joint = st.iteration - (m.has_decoder ? (long)to.pretrain_epochs * (long)((T + to.batch - 1) / to.batch) : 0);
+        if (status == DSC_OK && done_joint > to.max_iter)
+            status = dsc_fail("dsc train: --resume %s: option --max-iter %ld: the run has done %ld joint steps already; give "
+                              "at least %ld", dir, to.max_iter, done_joint, done_joint);
         if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
         to.resumed_from = st.iteration;
         if (rank == 0 && to.verbose >= 1) printf("dsc train: resuming %s at step %ld\n", dir, st.iteration);
@@ -512,6 +640,9 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     if (truth && (status = run_truth_load(comm, cli_get(&cmd, "truth"), &in.cat, eo.daily_mean, truth, &kt)) != DSC_OK) goto done;
 
+    run_begin rb = {.tf = &tf, .cmd = &cmd, .files = files, .nfiles = nfiles, .resumed = resume ? st.iteration : -1};
+    to.before_checkpoint = begin_run;
+    to.before_checkpoint_ctx = &rb;
     train_catch_signals();
     train_timings tt;
     status = train_run(comm, &m, &opt, in.x, T, &to, &st, blob, blob_bytes, &tt);
@@ -553,12 +684,17 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     have_rep = 1;
     phases[7] = MPI_Wtime() - te;
 
-    /* outputs */
+    /* outputs, into the staging folder first */
     double tw = MPI_Wtime();
-    status = run_output_labels(comm, dir, &in.cat, labels_all, q_all, K);
-    if (status == DSC_OK) status = run_output_latent(comm, dir, &in.cat, z, t0, n, L);
-    if (status == DSC_OK) status = run_output_centroids(comm, dir, centroids, K, L, "latent");
-    if (status == DSC_OK) status = run_output_composites(comm, dir, &in.cat, &in.samples, labels_all, K);
+    status = train_folder_stage(comm, &tf, outputs_bytes(&in.cat, K, L, m.nparams, blob_bytes, train_state_bytes(&st)));
+    if (status != DSC_OK) goto done;
+    const char *out = tf.staging;
+    path_join(model_path, sizeof model_path, out, "model.ckpt");
+    status = dsc_agree(comm, rank == 0 ? write_config(out, &cmd, files, nfiles, rb.resumed) : DSC_OK);
+    if (status == DSC_OK) status = run_output_labels(comm, out, &in.cat, labels_all, q_all, K);
+    if (status == DSC_OK) status = run_output_latent(comm, out, &in.cat, z, t0, n, L);
+    if (status == DSC_OK) status = run_output_centroids(comm, out, centroids, K, L, "latent");
+    if (status == DSC_OK) status = run_output_composites(comm, out, &in.cat, &in.samples, labels_all, K);
     if (status == DSC_OK) {
         /* inference checkpoint: model, centroids, normalisation and the final training state */
         size_t nbytes = train_state_bytes(&st);
@@ -575,7 +711,8 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     if (status != DSC_OK) goto done;
     phases[8] = MPI_Wtime() - tw;
     const long npre = m.has_decoder ? (long)to.pretrain_epochs * (long)((T + to.batch - 1) / to.batch) : 0;
-    status = write_metrics(comm, dir, &rep, &st, phases, &to, &mc, T, nranks, st.iteration - npre);
+    status = write_metrics(comm, out, &rep, &st, phases, &to, &mc, T, nranks, st.iteration - npre);
+    if (status == DSC_OK) status = train_folder_commit(comm, &tf);
     if (status != DSC_OK) goto done;
     if (rank == 0) {
         remove(ckpt_path); /* the run is complete: model.ckpt holds the result */
@@ -588,6 +725,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
     }
 
 done:
+    train_folder_end(&tf, status);
     if (have_rep) metrics_report_destroy(&rep);
     free(extra.blob);
     free(extra.state);

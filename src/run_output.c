@@ -157,11 +157,19 @@ static void put_globals(nc_out *o, const char *title)
     put_text(o, NC_GLOBAL, "history", "written by " SOURCE " (Deep Spatiotemporal Clustering)");
 }
 
-/* Collective: leaves define mode when every rank defined the header. */
+/* Collective: leaves define mode when every rank defined the header; then
+ * rank 0 reserves the file's size on disk, so that a full device is found
+ * here, with one message, rather than by MPI-IO, which prints its own.  The
+ * callers agree before writing. */
 static void nc_out_enddef(nc_out *o)
 {
     if (any_failed(o->comm, o->status)) return; /* the callers check again before writing */
     nc_check(o, ncmpi_enddef(o->ncid), "ending the header definition");
+    long long size = 0;
+    if (o->rank == 0 && o->status == DSC_OK) {
+        if (output_nc_expected_size(o->ncid, &size) != DSC_OK) dsc_clear(); /* nc_out_finish asks again */
+        else o->status = output_reserve(o->tmp, o->path, size);
+    }
 }
 
 /* Collective over o->comm: closes, checks the size on disk, renames (rank

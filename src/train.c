@@ -216,6 +216,7 @@ static uint64_t fnv_bytes(const void *p, size_t n)
 static int save_checkpoint(MPI_Comm comm, const model *m, const optimizer *opt, const train_options *o, const train_state *st,
                            const void *blob, size_t blob_bytes)
 {
+    if (o->before_checkpoint && o->before_checkpoint(comm, o->before_checkpoint_ctx) != DSC_OK) return DSC_ERR;
     size_t nb = train_state_bytes(st);
     void *buf = dsc_malloc(nb, "training state");
     if (dsc_agree(comm, buf ? DSC_OK : DSC_ERR) != DSC_OK) {

@@ -153,4 +153,96 @@ printf '\357\273\277max-iter = 3\r\ninput = %s\r\n' "$D/era5_2001.nc" > "$WORK/d
 check "--config with a byte-order mark and CRLF line ends is read" sh -c \
   "$MPI2 '$DSC' train $NET0 -q --config '$WORK/dos.cfg' -o '$WORK/c5' && grep -q '^max-iter = 3\$' '$WORK/c5/config.txt' \
    && grep -q '\"joint_steps\": 3,' '$WORK/c5/metrics.json'"
+printf 'resume = %s\n' "$WORK/c5" > "$WORK/resume.cfg"
+printf 'config = "%s"\n' "$WORK/dos.cfg" > "$WORK/config.cfg"
+expect_error "--config: a 'resume' key is refused" "resume\\.cfg: line 1: 'resume' cannot be set in a configuration file" \
+  $MPI2 "$DSC" train $NET --config "$WORK/resume.cfg" -o "$WORK/c6" "$D/era5_2001.nc"
+expect_error "--config: a 'config' key is refused" "config\\.cfg: line 1: 'config' cannot be set in a configuration file" \
+  $MPI2 "$DSC" train $NET --config "$WORK/config.cfg" -o "$WORK/c7" "$D/era5_2001.nc"
+printf 'output = "run\n' > "$WORK/quote.cfg"
+expect_error "--config: a quoted value without its closing quote" "quote\\.cfg: line 1: the value of 'output' has no closing quote" \
+  $MPI2 "$DSC" train $NET --config "$WORK/quote.cfg" "$D/era5_2001.nc"
+expect_error "--resume of a folder that does not exist names it" "--resume .*/nosuch: No such file or directory" \
+  $MPI2 "$DSC" train --resume "$WORK/nosuch"
+
+# ---- the output folder of dsc train as one unit (tiny network)
+F="$D/era5_2001.nc"
+TINY="-k 4 --conv 4,4,4,4,4 --lstm 8,8 --latent 4 --batch 32 --pretrain-epochs 1 --max-iter 10 --update-interval 5 --kmeans-init 2"
+expect_error "-k 400 for 365 time steps, found after the folder was made" "-k 400 clusters for 365 time steps" \
+  $MPI2 "$DSC" train $TINY -k 400 -o "$WORK/f1" "$F"
+check "the failed run removed the folder it made" test ! -e "$WORK/f1"
+check "... so the corrected command runs" $MPI2 "$DSC" train $TINY -q -o "$WORK/f1" "$F"
+printf 'not netCDF\n' > "$WORK/notnc.nc"
+mkdir "$WORK/f2"
+expect_error "a bad input file, into an existing empty folder" "notnc\\.nc" $MPI2 "$DSC" train $TINY -o "$WORK/f2" "$WORK/notnc.nc"
+check "the folder it did not make stays, empty" sh -c "test -d '$WORK/f2' && test -z \"\$(ls -A '$WORK/f2')\""
+sum=$(cd "$WORK/f1" && cat config.txt labels.csv model.ckpt metrics.json | cksum)
+expect_error "--force over a finished run with a bad input file" "notnc\\.nc" \
+  $MPI2 "$DSC" train $TINY --force -o "$WORK/f1" "$WORK/notnc.nc"
+expect_error "--force over a finished run, stopped by a NaN before any checkpoint" "not finite at pre-training step 3" \
+  env DSC_FAULT_NAN_STEP=3 $MPI2 "$DSC" train $TINY --force -o "$WORK/f1" "$F"
+check "the finished run's config.txt and outputs are as they were, nothing else is there" sh -c \
+  "test \"\$(cd '$WORK/f1' && cat config.txt labels.csv model.ckpt metrics.json | cksum)\" = '$sum' && test \$(ls -A '$WORK/f1' | wc -l) = 8"
+
+# config.txt values that need quotes: a folder named with a quote, '#', a
+# newline and a trailing blank, an input with '#' and a trailing blank; the
+# run stopped by a NaN at step 5 after a checkpoint at step 4 and resumed
+# with a larger --max-iter and --checkpoint-every
+Q="$WORK/run \"#1\"
+ x "
+cp "$F" "$WORK/data #2 .nc "
+expect_error "a run into a folder named with a quote, '#', a newline and a trailing blank, stopped by a NaN" \
+  "not finite at pre-training step 5" env DSC_FAULT_NAN_STEP=5 $MPI2 "$DSC" train $TINY --checkpoint-every 4 -o "$Q" "$WORK/data #2 .nc "
+check "config.txt holds those paths quoted and escaped" sh -c "grep -q '^input = \".*data #2 \\.nc \"\$' \"\$1/config.txt\" \
+   && grep -q '^output = \".*run \\\\\"#1\\\\\"\\\\n x \"\$' \"\$1/config.txt\"" sh "$Q"
+check "uninterrupted run with --max-iter 12" $MPI2 "$DSC" train $TINY --max-iter 12 -q -o "$WORK/u12" "$F"
+check "--resume of that folder with --max-iter 12 --checkpoint-every 100 finishes" $MPI2 "$DSC" train -q --resume "$Q" \
+  --max-iter 12 --checkpoint-every 100
+check "... with exactly the labels of the uninterrupted run and 12 joint steps" sh -c \
+  "cmp '$WORK/u12/labels.csv' \"\$1/labels.csv\" && grep -q '\"joint_steps\": 12,' \"\$1/metrics.json\"" sh "$Q"
+check "... recording the options given in config.txt" sh -c "grep -q '^max-iter = 12\$' \"\$1/config.txt\" \
+   && grep -q '^checkpoint-every = 100\$' \"\$1/config.txt\" && grep -q '^# resumed at step 4; given then: --max-iter --checkpoint-every' \"\$1/config.txt\"" sh "$Q"
+
+# a full device when the outputs are written: a 48 KiB tmpfs (needs mount
+# privileges)
+mkdir "$WORK/full"
+if mount -t tmpfs -o size=48k tmpfs "$WORK/full" 2> /dev/null; then
+  trap 'umount "$WORK/full" 2> /dev/null; rm -rf "$WORK"' EXIT
+  expect_error "a device too small for the outputs: one line naming the folder and the reason" \
+    "output folder .*full/run: no room for the outputs .*No space left on device" $MPI2 "$DSC" train $TINY -o "$WORK/full/run" "$F"
+  check "... and no other message about writing (MPI-IO's own)" sh -c "! grep -v '^dsc: error:' '$WORK/err' | grep -qi 'write\|space'"
+  check "... and no output, nor the folder, left" test ! -e "$WORK/full/run"
+  umount "$WORK/full"
+else
+  for c in "a device too small for the outputs" "... no other message" "... no output left"; do skip "$c" "cannot mount a tmpfs"; done
+fi
+
+# a lock on the folder: a second run is refused while the first lives; a
+# killed run (SIGKILL) leaves no lock behind
+"$DSC" train $TINY --max-iter 100000000 --tol 0 --checkpoint-every 5 -q -o "$WORK/lk" "$F" > "$WORK/lk.log" 2>&1 &
+lk=$!
+i=0
+while [ $i -lt 600 ] && [ ! -e "$WORK/lk/checkpoint.ckpt" ]; do sleep 0.1; i=$((i + 1)); done
+expect_error "a second run into a folder in use (--force) is refused" "output folder .*lk is in use by another dsc train run" \
+  $MPI2 "$DSC" train $TINY --force -o "$WORK/lk" "$F"
+expect_error "--resume of a folder in use is refused" "output folder .*lk is in use by another dsc train run" \
+  $MPI2 "$DSC" train --resume "$WORK/lk"
+kill -KILL $lk
+wait $lk
+check "once that run is killed (SIGKILL), its lock is gone: a --force run goes ahead" \
+  $MPI2 "$DSC" train $TINY --force -q -o "$WORK/lk" "$F"
+# a run killed before its first checkpoint leaves an empty folder (and
+# what a kill while writing the outputs leaves: a hidden staging folder,
+# removed by the next run): the same command runs again without --force
+"$DSC" train $TINY --max-iter 100000000 --tol 0 -o "$WORK/k1" "$F" > "$WORK/k1.log" 2>&1 &
+k1=$!
+i=0
+while [ $i -lt 600 ] && ! grep -q 'pre-training epoch' "$WORK/k1.log"; do sleep 0.1; i=$((i + 1)); done
+kill -KILL $k1
+wait $k1
+mkdir "$WORK/k1/.outputs.tmp.99999.0123456789abcdef" && : > "$WORK/k1/.outputs.tmp.99999.0123456789abcdef/labels.csv"
+check "after a run killed before its first checkpoint, the same command runs again without --force" \
+  $MPI2 "$DSC" train $TINY -q -o "$WORK/k1" "$F"
+check "... and its folder holds the outputs, config.txt among them, and nothing else" sh -c \
+  "test \"\$(ls -A '$WORK/k1' | tr '\n' ' ')\" = 'centroids.nc composites.nc config.txt labels.csv labels.nc latent.nc metrics.json model.ckpt '"
 tap_done

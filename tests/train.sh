@@ -221,10 +221,19 @@ check "dsc synth writes another year" "$DSC" synth -q -o "$WORK/other" --years 2
 stop_and_resume "a stopped run to resume badly" 2 USR1 "$WORK/bad"
 cp -r "$WORK/bad" "$WORK/bad2"
 expect_error "--resume with other data" "trained on other data" $T2 --resume "$WORK/bad" "$WORK/other/era5_2002.nc"
-expect_error "--resume with another architecture" "architecture differs" $T2 --resume "$WORK/bad" --latent 6
-expect_error "--resume with other clusters" "clusters" $T2 --resume "$WORK/bad" -k 5
+expect_error "--resume with another --latent: refused, naming it" "--resume .*bad: option --latent 6 would change the run \(its config.txt: 8\)" \
+  $T2 --resume "$WORK/bad" --latent 6
+expect_error "--resume with other clusters" "option --clusters 5 would change the run" $T2 --resume "$WORK/bad" -k 5
+expect_error "--resume with other --pretrain-epochs" "option --pretrain-epochs 1 would change the run \(its config.txt: 4\)" \
+  $T2 --resume "$WORK/bad" --pretrain-epochs 1
+expect_error "--resume with --max-iter below the joint steps done" "option --max-iter 1: the run has done [0-9]+ joint steps already" \
+  $T2 --resume "$WORK/bad" --max-iter 1
+sed 's/^latent = 8$/latent = 6/' "$WORK/bad2/config.txt" > "$WORK/arch.txt"
+mkdir "$WORK/bad3" && cp "$WORK/bad/checkpoint.ckpt" "$WORK/bad3/" && cp "$WORK/arch.txt" "$WORK/bad3/config.txt"
+expect_error "--resume with another architecture in config.txt" "architecture differs" $T2 --resume "$WORK/bad3"
 head -c 2000 "$WORK/bad2/checkpoint.ckpt" > "$WORK/bad2/t" && mv "$WORK/bad2/t" "$WORK/bad2/checkpoint.ckpt"
 expect_error "--resume from a truncated checkpoint" "checkpoint.ckpt: checkpoint is truncated" $T2 --resume "$WORK/bad2"
 expect_error "--resume of a folder without checkpoint" "no checkpoint.ckpt" $T2 --resume "$WORK/r2"
-check "the failed resumes left the stopped run as it was" sh -c "test -s '$WORK/bad/checkpoint.ckpt' && test ! -e '$WORK/bad/labels.csv'"
+check "the failed resumes left the stopped run as it was" sh -c "test -s '$WORK/bad/checkpoint.ckpt' && test ! -e '$WORK/bad/labels.csv' \
+   && cmp '$WORK/bad/config.txt' '$WORK/bad2/config.txt'"
 tap_done
