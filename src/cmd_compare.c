@@ -182,7 +182,7 @@ static int split_words(char *s, char **words, int max)
 {
     int n = 0;
     for (char *w = strtok(s, " \t\r\n\v\f"); w; w = strtok(NULL, " \t\r\n\v\f")) {
-        if (n < max) words[n] = w;
+        if (words && n < max) words[n] = w;
         n++;
     }
     return n;

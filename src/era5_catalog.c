@@ -1308,11 +1308,12 @@ static int merge_by_variable(file_scan *scans, int n, const era5_options *opt, e
                     int p = 0;
                     while (p < nparts && used[p] != mem[m]) p++;
                     if (p == nparts) {
+                        const era5_file *holder = &scans[mem[m]].file;
                         used[nparts] = mem[m];
-                        snprintf(parts[nparts].path, ERA5_PATH_LEN, "%s", scans[mem[m]].file.path);
-                        parts[nparts].format = scans[mem[m]].file.format;
-                        parts[nparts].netcdf4 = scans[mem[m]].file.netcdf4;
-                        parts[nparts].nexpver = scans[mem[m]].file.nexpver;
+                        memcpy(parts[nparts].path, holder->path, sizeof holder->path);
+                        parts[nparts].format = holder->format;
+                        parts[nparts].netcdf4 = holder->netcdf4;
+                        parts[nparts].nexpver = holder->nexpver;
                         nparts++;
                     }
                     fv.part = p + 1;
