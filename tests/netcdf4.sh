@@ -11,30 +11,10 @@
 # as .nc and damaged HDF5 files give one error line at every rank count.
 . ./tests/testenv.sh
 
-READ=./tests/test_read
-CMP="$PYTHON $top_srcdir/tests/reader_compare.py"
+. "$top_srcdir/tests/reader_helpers.sh"
 NEWCDS="$PYTHON $top_srcdir/tests/newcds.py"
 "$PYTHON" -c 'import netCDF4, numpy' 2> /dev/null || skip_all "$PYTHON has no netCDF4/numpy"
 [ "$HAVE_NETCDF4" = yes ] || skip_all "dsc was built without netcdf-c's parallel API (tests/catalog.sh checks the conversion hint)"
-
-# read NP GRID OUT [OPTIONS] FILES...: OUT.raw, OUT.t, OUT.x, OUT.vars (as tests/reader.sh)
-read_files() {
-  _np=$1 _grid=$2 _out=$3; shift 3
-  run_np "$_np" "$READ" --process-grid "$_grid" --raw "$_out.raw" --times "$_out.t" -o "$_out.x" "$@" > "$_out.log" 2>&1
-  _rc=$?
-  cp "$_out.log" "$WORK/log"
-  sed -n 's/^missing \([^ ]*\) .*/\1/p' "$_out.log" | paste -sd, - > "$_out.vars"
-  return $_rc
-}
-# same_as_python DESC OUT [OPTIONS] FILES...: OUT.raw equals netCDF4-python's values
-same_as_python() {
-  _desc=$1 _out=$2; shift 2
-  if $CMP raw --bin "$_out.raw" --times "$_out.t" --vars "$(cat "$_out.vars")" "$@" > "$WORK/log" 2>&1; then
-    pass "$_desc"
-  else
-    fail "$_desc"
-  fi
-}
 
 E() { _d=$1; _re=$2; _np=$3; shift 3; expect_error "$_d" "$_re" run_np "$_np" "$DSC" info "$@"; }
 

@@ -5,35 +5,13 @@
 # clear error for bad input.
 . ./tests/testenv.sh
 
-READ=./tests/test_read
-CMP="$PYTHON $top_srcdir/tests/reader_compare.py"
+. "$top_srcdir/tests/reader_helpers.sh"
 CDL=$top_srcdir/tests/data
 "$PYTHON" -c 'import netCDF4, numpy' 2> /dev/null || skip_all "$PYTHON has no netCDF4/numpy"
 [ -n "$NCGEN" ] || skip_all "ncgen not found"
 # the launcher for N ranks, spelled out: check and expect_error run their
 # command under timeout, which cannot call the shell function run_np
 mpi() { echo "$TESTMPIRUN" | sed "s/NP/$1/"; }
-
-# read NP GRID OUT [OPTIONS] FILES...: OUT.raw (values read), OUT.t (times),
-# OUT.x (pre-processed), OUT.vars (variable names in order); output in $WORK/log
-read_files() {
-  _np=$1 _grid=$2 _out=$3; shift 3
-  run_np "$_np" "$READ" --process-grid "$_grid" --raw "$_out.raw" --times "$_out.t" -o "$_out.x" "$@" > "$_out.log" 2>&1
-  _rc=$?
-  cp "$_out.log" "$WORK/log"
-  sed -n 's/^missing \([^ ]*\) .*/\1/p' "$_out.log" | paste -sd, - > "$_out.vars"
-  return $_rc
-}
-
-# netcdf4 DESC OUT [--daily-mean] FILES...: OUT.raw equals netCDF4's values to 1e-6
-netcdf4() {
-  _desc=$1 _out=$2; shift 2
-  if $CMP raw --bin "$_out.raw" --times "$_out.t" --vars "$(cat "$_out.vars")" "$@" > "$WORK/log" 2>&1; then
-    pass "$_desc"
-  else
-    fail "$_desc"
-  fi
-}
 
 # ---- round trip: synth, then the same bytes at 1, 2, 3 ranks, any grid
 check "synth writes two years on an odd 37x53 grid" "$DSC" synth -q -o "$WORK/s" --years 2001-2002 --grid 37x53 --regimes 4
@@ -47,22 +25,22 @@ for spec in 2:2x1x1 2:1x2x1 2:1x1x2 2:auto:2x1x1 3:3x1x1 3:1x3x1 3:1x1x3 3:auto:
     fail "$np ranks, --process-grid $grid: values and pre-processed matrix byte-identical to 1 rank"
   fi
 done
-netcdf4 "synth legacy (packed int16, CDF-2): values equal netCDF4's" "$WORK/one" "$WORK"/s/era5_*.nc
+same_as_python "synth legacy (packed int16, CDF-2): values equal netCDF4's" "$WORK/one" "$WORK"/s/era5_*.nc
 
 # box: offsets into the file grid
 if read_files 3 1x3x1 "$WORK/box" --box 40,43,-25,-20 "$WORK"/s/era5_*.nc; then
-  netcdf4 "--box 40,43,-25,-20 at 3 ranks (1x3x1): values equal netCDF4's" "$WORK/box" --box 40,43,-25,-20 "$WORK"/s/era5_*.nc
+  same_as_python "--box 40,43,-25,-20 at 3 ranks (1x3x1): values equal netCDF4's" "$WORK/box" --box 40,43,-25,-20 "$WORK"/s/era5_*.nc
 else fail "--box read at 3 ranks"; fi
 
 # time range across the two files, at 3 ranks
 if read_files 3 auto "$WORK/tr" --time-range 2001-12-20/2002-01-10 "$WORK"/s/era5_*.nc; then
-  netcdf4 "--time-range 2001-12-20/2002-01-10 across two files at 3 ranks: values equal netCDF4's" "$WORK/tr" --time-range 2001-12-20/2002-01-10 "$WORK"/s/era5_*.nc
+  same_as_python "--time-range 2001-12-20/2002-01-10 across two files at 3 ranks: values equal netCDF4's" "$WORK/tr" --time-range 2001-12-20/2002-01-10 "$WORK"/s/era5_*.nc
 else fail "--time-range read at 3 ranks"; fi
 
 # ---- the same data as float32 CDF-5
 check "synth writes the same data as float32 CDF-5" "$DSC" synth -q -o "$WORK/s5" --years 2001-2002 --grid 37x53 --regimes 4 --encoding cdf5
 if read_files 2 1x1x2 "$WORK/c5" "$WORK"/s5/era5_*.nc; then
-  netcdf4 "synth CDF-5 float32 at 2 ranks (1x1x2): values equal netCDF4's" "$WORK/c5" "$WORK"/s5/era5_*.nc
+  same_as_python "synth CDF-5 float32 at 2 ranks (1x1x2): values equal netCDF4's" "$WORK/c5" "$WORK"/s5/era5_*.nc
   if $CMP agree --vars "$(cat "$WORK/one.vars")" --legacy "$WORK/s/era5_2001.nc,$WORK/s/era5_2002.nc" "$WORK/one.raw" "$WORK/c5.raw" > "$WORK/log" 2>&1
   then pass "packed and float32 encodings agree to half a packing step"; else fail "packed and float32 encodings agree to half a packing step"; fi
 else fail "read synth CDF-5 at 2 ranks"; fi
@@ -74,31 +52,31 @@ done
 "$NCGEN" -k nc5 -o "$WORK/fixed_time5.nc" "$CDL/reader_fixed_time.cdl" || fail "ncgen -k nc5 reader_fixed_time.cdl"
 # files given out of time order: the reader follows the catalog's order
 if read_files 2 2x1x1 "$WORK/ab" "$WORK/packed_b.nc" "$WORK/packed_a.nc"; then
-  netcdf4 "int16 packed differently per file, _FillValue != missing_value (2 ranks): values equal netCDF4's" "$WORK/ab" "$WORK/packed_a.nc" "$WORK/packed_b.nc"
+  same_as_python "int16 packed differently per file, _FillValue != missing_value (2 ranks): values equal netCDF4's" "$WORK/ab" "$WORK/packed_a.nc" "$WORK/packed_b.nc"
 else fail "read packed_a + packed_b at 2 ranks"; fi
 if read_files 3 1x3x1 "$WORK/ab3" "$WORK/packed_a.nc" "$WORK/packed_b.nc" && cmp "$WORK/ab.raw" "$WORK/ab3.raw" > "$WORK/log" 2>&1
 then pass "packed files at 3 ranks (1x3x1) read the same bytes"; else fail "packed files at 3 ranks (1x3x1) read the same bytes"; fi
 if read_files 3 1x3x1 "$WORK/ev" "$WORK/expver.nc"; then
-  netcdf4 "expver dimension (ERA5 + ERA5T halves) at 3 ranks (1x3x1): the entry that is not missing" "$WORK/ev" "$WORK/expver.nc"
+  same_as_python "expver dimension (ERA5 + ERA5T halves) at 3 ranks (1x3x1): the entry that is not missing" "$WORK/ev" "$WORK/expver.nc"
 else fail "read the expver file at 3 ranks"; fi
 for f in fixed_time fixed_time5; do
   if read_files 3 1x1x3 "$WORK/$f" "$WORK/$f.nc"; then
-    netcdf4 "$f: fixed time dimension, float/byte/int/double, NaN and default fill (3 ranks, 1x1x3)" "$WORK/$f" "$WORK/$f.nc"
+    same_as_python "$f: fixed time dimension, float/byte/int/double, NaN and default fill (3 ranks, 1x1x3)" "$WORK/$f" "$WORK/$f.nc"
   else fail "read $f at 3 ranks"; fi
 done
 for grid in 1x2x1 2x1x1; do
   if read_files 2 $grid "$WORK/sd" --daily-mean "$WORK/subdaily.nc"; then
-    netcdf4 "--daily-mean of 6-hourly steps with gaps (2 ranks, $grid) equals numpy's nanmean per day" "$WORK/sd" --daily-mean "$WORK/subdaily.nc"
+    same_as_python "--daily-mean of 6-hourly steps with gaps (2 ranks, $grid) equals numpy's nanmean per day" "$WORK/sd" --daily-mean "$WORK/subdaily.nc"
   else fail "read subdaily at 2 ranks"; fi
 done
 
 # ---- one variable on an odd grid: one hourly file, and forty yearly files
 check "synth writes one hourly year of t2m on a 37x53 grid" "$DSC" synth -q -o "$WORK/h" --years 2001 --grid 37x53 --vars t2m --hourly
 if read_files 3 auto "$WORK/h" --daily-mean "$WORK/h/era5_2001.nc"; then
-  netcdf4 "one hourly file, one variable, --daily-mean at 3 ranks: numpy daily means" "$WORK/h" --daily-mean "$WORK/h/era5_2001.nc"
+  same_as_python "one hourly file, one variable, --daily-mean at 3 ranks: numpy daily means" "$WORK/h" --daily-mean "$WORK/h/era5_2001.nc"
 else fail "read the hourly file at 3 ranks"; fi
 if read_files 3 1x0x0 "$WORK/hr" --daily-mean --time-range 2001-02-26/2001-03-02 "$WORK/h/era5_2001.nc"; then
-  netcdf4 "--daily-mean --time-range 2001-02-26/2001-03-02 at 3 ranks (1x3x1): numpy daily means" "$WORK/hr" --daily-mean --time-range 2001-02-26/2001-03-02 "$WORK/h/era5_2001.nc"
+  same_as_python "--daily-mean --time-range 2001-02-26/2001-03-02 at 3 ranks (1x3x1): numpy daily means" "$WORK/hr" --daily-mean --time-range 2001-02-26/2001-03-02 "$WORK/h/era5_2001.nc"
 else fail "read a time range of the hourly file at 3 ranks"; fi
 # requests cut to one step each: the 5 days split 2, 2, 1 over the ranks, so
 # they join the collectives with 48, 48 and 24 requests per variable
@@ -138,7 +116,7 @@ then
 else fail "cut the hourly file in two mid-day"; fi
 check "synth writes forty yearly files of sp on a 7x9 grid" "$DSC" synth -q -o "$WORK/m" --years 1961-2000 --grid 7x9 --vars sp
 if read_files 3 0x1x1 "$WORK/m" "$WORK"/m/era5_*.nc; then
-  netcdf4 "forty files, one variable at 3 ranks: values equal netCDF4's" "$WORK/m" "$WORK"/m/era5_*.nc
+  same_as_python "forty files, one variable at 3 ranks: values equal netCDF4's" "$WORK/m" "$WORK"/m/era5_*.nc
 else fail "read forty files at 3 ranks"; fi
 
 # ---- real ERA5 (GRIB converted by cdo)
@@ -152,7 +130,7 @@ else
   for f in t2m:2x1x1 t2m_i16:1x2x1 t2m_day:1x1x2; do
     n=${f%%:*}; grid=${f#*:}
     if read_files 2 "$grid" "$WORK/$n" "$WORK/$n.nc"; then
-      netcdf4 "real ERA5 $n.nc at 2 ranks ($grid): values equal netCDF4's" "$WORK/$n" "$WORK/$n.nc"
+      same_as_python "real ERA5 $n.nc at 2 ranks ($grid): values equal netCDF4's" "$WORK/$n" "$WORK/$n.nc"
     else fail "read real ERA5 $n.nc at 2 ranks"; fi
   done
   if read_files 3 auto "$WORK/dm" --daily-mean "$WORK/t2m.nc" &&
