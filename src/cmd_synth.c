@@ -137,9 +137,15 @@ int synth_command(int argc, char **argv, MPI_Comm comm)
         return DSC_ERR;
     }
     status = synth_write(comm, &opt);
-    if (status == DSC_OK && rank == 0 && opt.verbose)
-        printf("wrote %d file%s era5_%04d.nc .. era5_%04d.nc and truth.csv to %s\n", opt.year_last - opt.year_first + 1,
-               opt.year_last > opt.year_first ? "s" : "", opt.year_first, opt.year_last, opt.output_dir);
+    if (status == DSC_OK && rank == 0 && opt.verbose) {
+        const int years = opt.year_last - opt.year_first + 1;
+        if (opt.encoding == SYNTH_NEWCDS)
+            printf("wrote %d year%s of instant and accum files era5_%04d_*.nc .. era5_%04d_*.nc and truth.csv to %s\n",
+                   years, years > 1 ? "s" : "", opt.year_first, opt.year_last, opt.output_dir);
+        else
+            printf("wrote %d file%s era5_%04d.nc .. era5_%04d.nc and truth.csv to %s\n", years, years > 1 ? "s" : "",
+                   opt.year_first, opt.year_last, opt.output_dir);
+    }
     cli_free(&cmd);
     return status;
 }
