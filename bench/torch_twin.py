@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """torch_twin.py - the DSC CNN-LSTM autoencoder (include/model.h) in PyTorch.
 
-The same network as src/model.c, layer for layer, so that
+The same network as src/nn/model.c, layer for layer, so that
   * tests/model_torch.py can compare the C forward/backward against it, and
   * the speed benchmark can time PyTorch on the same model.
 
@@ -42,7 +42,7 @@ ACTIVATIONS = {0: None, 1: torch.tanh, 2: torch.sigmoid, 3: torch.relu}  # activ
 
 
 def default_config():
-    """The authors' model (model_config_default in src/model.c)."""
+    """The authors' model (model_config_default in src/nn/model.c)."""
     return dict(variant=3, vars=7, height=48, width=48, steps=1, kernel=3, activation=1,
                 latent_activation=2, conv=[64, 64, 128, 256, 512], lstm=[512, 512], latent=256,
                 dropout=0.1, recurrent_dropout=0.1)
@@ -235,7 +235,7 @@ class Twin(nn.Module):
 
 
 class DecTwin(nn.Module):
-    """DEC (src/model_dec.c): dense autoencoder d -> D1 -> D2 -> D3 -> L ->
+    """DEC (src/nn/model_dec.c): dense autoencoder d -> D1 -> D2 -> D3 -> L ->
     D3 -> D2 -> D1 -> d on the flattened frame (NCHW order), the hidden
     layers with cfg activation (relu), the embedding with the latent
     activation (identity), the output linear."""

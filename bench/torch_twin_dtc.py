@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """torch_twin_dtc.py - the DTC baseline network (include/model_dtc.h) in PyTorch.
 
-The same network as src/model_dtc.c, layer for layer, for tests/model_torch.py
+The same network as src/nn/model_dtc.c, layer for layer, for tests/model_torch.py
 (torch_twin.from_checkpoint returns it for variant 5):
 
   x (B, 1, V, H, W) flattened to (B, 1, d)       d = V*H*W, read as a sequence

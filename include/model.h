@@ -24,7 +24,7 @@
  * last time step.  With S = 1 (the authors' published setting) this is
  * exactly their model.  Loss = MSE(reconstruction, last input frame).
  *
- * Variant dec (MODEL_DEC, src/model_dec.c) is the DEC baseline instead: a
+ * Variant dec (MODEL_DEC, src/nn/model_dec.c) is the DEC baseline instead: a
  * dense autoencoder d -> D1 -> D2 -> D3 -> L -> D3 -> D2 -> D1 -> d (ReLU
  * hidden layers, linear embedding and output) on the flattened frame of the
  * REAL grid (d = V*H*W, no padding: model_pads_grid), S = 1, in the same

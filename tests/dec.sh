@@ -1,6 +1,6 @@
 #!/bin/sh
 # dec.sh - dsc train --variant dec (DEC: the dense autoencoder of
-# src/model_dec.c) end to end on a small dsc synth data set on a 12 x 10
+# src/nn/model_dec.c) end to end on a small dsc synth data set on a 12 x 10
 # grid (no multiple of 16): the outputs, the same labels on 1 and 3 ranks,
 # the real grid and the paper's default widths in model.ckpt, the decoder
 # left alone in joint training, a run stopped by a fault resumed from its

@@ -153,7 +153,7 @@ def check_sources(dirs):
     stream (a json.h / pca / metrics writer called on it, or a format with a
     key), any floating-point conversion printed to that stream."""
     bad = []
-    files = sorted(p for d in dirs for p in glob.glob(os.path.join(d, "*.c")))
+    files = sorted(p for d in dirs for p in glob.glob(os.path.join(d, "**", "*.c"), recursive=True))
     if not files:
         sys.exit(f"no C sources in {dirs}")
     for path in files:

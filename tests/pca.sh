@@ -1,5 +1,5 @@
 #!/bin/sh
-# pca.sh - dsc kmeans --pca (EOF truncation, src/pca.c) against
+# pca.sh - dsc kmeans --pca (EOF truncation, src/cluster/pca.c) against
 # scikit-learn's PCA (tests/baselines_sklearn.py) on the numpy twin of the
 # normalised matrix of dsc synth data (1 year, 12 x 10 grid): explained
 # variance ratio to 1e-5, EOF maps and principal components up to sign,

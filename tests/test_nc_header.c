@@ -1,5 +1,5 @@
 /*
- * test_nc_header.c - the header walk of src/nc_header.c on headers built
+ * test_nc_header.c - the header walk of src/data/nc_header.c on headers built
  * here from the netCDF format specification, in CDF-1, CDF-2 and CDF-5.
  * PnetCDF opens each built file and reports the same dimensions, variables
  * and attributes (so the builder follows the format as PnetCDF reads it);

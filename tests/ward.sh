@@ -1,5 +1,5 @@
 #!/bin/sh
-# ward.sh - dsc ward (src/ward.c) against scikit-learn's
+# ward.sh - dsc ward (src/cluster/ward.c) against scikit-learn's
 # AgglomerativeClustering(linkage="ward") (tests/baselines_sklearn.py) on
 # the numpy twin of the normalised matrix of dsc synth data (2 years,
 # 12 x 10 grid; the reference checks that the merge heights are tie-free):

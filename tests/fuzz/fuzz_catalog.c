@@ -1,5 +1,5 @@
 /*
- * fuzz_catalog.c - the netCDF catalog (src/era5_catalog.c, src/cf_time.c):
+ * fuzz_catalog.c - the netCDF catalog (src/data/era5_catalog.c, src/data/cf_time.c):
  * header, dimensions and their sizes, variable names and aliases,
  * attributes (units, calendar, scale_factor, add_offset, _FillValue,
  * missing_value), coordinate values, as dsc info / train read a file.

@@ -1,5 +1,5 @@
 /*
- * fuzz_cf_time.c - CF time units and calendar attributes (src/cf_time.c).
+ * fuzz_cf_time.c - CF time units and calendar attributes (src/data/cf_time.c).
  *
  * Input: the units text, a NUL, the calendar text, a NUL, then 8 bytes of a
  * time value (a double).  Exercises cf_time_parse, cf_time_decode,

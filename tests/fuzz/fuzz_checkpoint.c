@@ -1,5 +1,5 @@
 /*
- * fuzz_checkpoint.c - model checkpoints (src/checkpoint.c), read the way
+ * fuzz_checkpoint.c - model checkpoints (src/nn/checkpoint.c), read the way
  * dsc predict / dsc eval / dsc train --resume do: checkpoint_read_extra
  * (what model_inputs_open reads first), checkpoint_read_config, a model
  * (and optimizer) of that architecture, checkpoint_load; the statistics

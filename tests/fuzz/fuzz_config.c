@@ -1,5 +1,5 @@
 /*
- * fuzz_config.c - configuration files (src/cli.c: cli_read_config), as
+ * fuzz_config.c - configuration files (src/core/cli.c: cli_read_config), as
  * dsc train --config reads them, with an option table of the same kinds as
  * the real commands': flags, options with values, the "input" list key, and
  * keys refused inside a file.  Every file that reads is written back

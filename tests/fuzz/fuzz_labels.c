@@ -1,5 +1,5 @@
 /*
- * fuzz_labels.c - labels and truth CSV files (src/labels.c: labels_read,
+ * fuzz_labels.c - labels and truth CSV files (src/run/labels.c: labels_read,
  * labels_match), as dsc eval --truth and dsc train --truth read them.
  */
 #include "fuzz_common.h"

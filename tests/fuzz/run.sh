@@ -34,7 +34,7 @@ EOH
 flags="-g -O1 -std=gnu11 -fopenmp -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -Wno-pass-failed"
 cppflags="-I$build -I$top/include -I$top/tests $(pkg-config --cflags pnetcdf openblas 2>/dev/null)"
 libs="$(pkg-config --libs pnetcdf openblas 2>/dev/null || echo -lpnetcdf -lopenblas) -lm"
-sources=$(cd "$top" && ls src/*.c | grep -v 'src/main.c\|src/cmd_')
+sources=$(cd "$top" && ls src/*/*.c | grep -v '^src/cmd/')
 # objects built with other flags are rebuilt
 echo "$flags $cppflags" > "$build/flags.new"
 cmp -s "$build/flags.new" "$build/flags" || rm -f "$build"/obj/*.o
