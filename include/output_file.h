@@ -18,13 +18,16 @@
 #ifndef DSC_OUTPUT_FILE_H
 #define DSC_OUTPUT_FILE_H
 
+/* Room for a path: a folder name of up to PATH_MAX (4096) bytes and a file name in it. */
+#define DSC_PATH_MAX 4200
+
 #include <mpi.h>
 #include <stdio.h>
 
 typedef struct {
     FILE *f;
     char path[4096]; /* final name */
-    char tmp[4200];  /* DIR/.NAME.tmp.PID.RANDOM while writing */
+    char tmp[DSC_PATH_MAX];  /* DIR/.NAME.tmp.PID.RANDOM while writing */
 } output_file;
 
 /* Opens a temporary name next to path with fopen mode ("w" or "wb").

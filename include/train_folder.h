@@ -18,10 +18,12 @@
 #ifndef DSC_TRAIN_FOLDER_H
 #define DSC_TRAIN_FOLDER_H
 
+#include "output_file.h"
+
 #include <mpi.h>
 #include <sys/stat.h>
 
-#define TRAIN_FOLDER_PATH 4200
+#define TRAIN_FOLDER_PATH DSC_PATH_MAX
 
 typedef struct {
     const char *dir;

@@ -5,6 +5,7 @@
  * updates (eq. 4) and the stopping rule on label changes.
  */
 #include "train.h"
+#include "hash.h"
 #include "clustering.h"
 #include "kmeans.h"
 #include "latent_pass.h"
@@ -200,17 +201,6 @@ int train_soft_assign(MPI_Comm comm, model *m, const float *x, long long T, doub
     block_range(T, P, rank, &t0, &n);
     clustering_soft_assign(q, z, m->centroids, n, m->cfg.clusters, m->cfg.latent, alpha);
     return DSC_OK;
-}
-
-static uint64_t fnv_bytes(const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= c[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
 }
 
 static int save_checkpoint(MPI_Comm comm, const model *m, const optimizer *opt, const train_options *o, const train_state *st,
@@ -492,7 +482,7 @@ int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long
             fflush(stdout);
         }
         if (o->check_replicas) {
-            uint64_t h = fnv_bytes(m->params, m->nparams * sizeof(float)), lo = h, hi = h;
+            uint64_t h = hash_fnv1a(HASH_FNV1A_START, m->params, m->nparams * sizeof(float)), lo = h, hi = h;
             MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_UINT64_T, MPI_MIN, comm);
             MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_UINT64_T, MPI_MAX, comm);
             if (lo != hi) status = dsc_fail("dsc train: --check-replicas: the replicas differ after step %ld", it);

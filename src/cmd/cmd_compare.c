@@ -303,7 +303,7 @@ static void method_text(char *out, size_t size, const cli_command *cmd, const co
 static int compare_one(MPI_Comm comm, const cli_command *cmd, const char *dir, char **words, int nwords, compare_run *r)
 {
     const compare_method *m = &methods[r->method];
-    char path[4200];
+    char path[DSC_PATH_MAX];
     run_dir(path, sizeof path, dir, r);
     arglist a = {.cap = 64 + nwords + cmd->nargs};
     a.argv = calloc((size_t)a.cap, sizeof *a.argv);
@@ -331,7 +331,7 @@ static int compare_one(MPI_Comm comm, const cli_command *cmd, const char *dir, c
     int rank;
     MPI_Comm_rank(comm, &rank);
     if (st == DSC_OK && rank == 0) { /* DIR/runs/METHOD: the command creates seedN itself */
-        char parent[4200];
+        char parent[DSC_PATH_MAX];
         snprintf(parent, sizeof parent, "%s/runs", dir);
         if (mkdir(parent, 0777) != 0 && errno != EEXIST) st = dsc_fail("dsc compare: cannot create %s: %s", parent, strerror(errno));
         snprintf(parent, sizeof parent, "%s/runs/%s", dir, m->name);
@@ -611,7 +611,7 @@ static int write_tables(const cli_command *cmd, const char *dir, const compare_r
 {
     const int has_truth = cli_get(cmd, "truth") != NULL;
     char command[4096];
-    char path[4200];
+    char path[DSC_PATH_MAX];
     output_file csv, md;
     snprintf(path, sizeof path, "%s/compare.csv", dir);
     if (output_file_open(&csv, path, "w") != DSC_OK) return DSC_ERR;
@@ -760,7 +760,7 @@ int compare_command(int argc, char **argv, MPI_Comm comm)
         status = dsc_agree(comm, status);
     }
     if (status == DSC_OK && rank == 0 && !quiet) {
-        char path[4200];
+        char path[DSC_PATH_MAX];
         snprintf(path, sizeof path, "%s/compare.md", dir);
         FILE *f = fopen(path, "r");
         char line[4096];

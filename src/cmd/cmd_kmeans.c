@@ -198,7 +198,7 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
     if (status != DSC_OK) goto done;
     double t4 = MPI_Wtime();
     if (rank == 0) {
-        char path[4200];
+        char path[DSC_PATH_MAX];
         snprintf(path, sizeof path, "%s/metrics.json", dir);
         output_file out;
         status = output_file_open(&out, path, "w");

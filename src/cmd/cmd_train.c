@@ -12,6 +12,7 @@
  * `dsc train --resume DIR` goes on from it.
  */
 #include "commands.h"
+#include "hash.h"
 #include "checkpoint.h"
 #include "cli.h"
 #include "clustering.h"
@@ -225,12 +226,8 @@ static int read_settings(const cli_command *cmd, model_config *mc, optimizer_con
 static void data_fingerprint(const run_input *in, double fp[8])
 {
     const era5_catalog *c = &in->cat;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (int v = 0; v < c->nvars; v++)
-        for (const char *s = c->vars[v].name; *s; s++) {
-            h ^= (unsigned char)*s;
-            h *= 0x100000001b3ULL;
-        }
+    uint64_t h = HASH_FNV1A_START;
+    for (int v = 0; v < c->nvars; v++) h = hash_fnv1a(h, c->vars[v].name, strlen(c->vars[v].name));
     fp[0] = (double)c->ntime;
     fp[1] = c->time[0];
     fp[2] = c->time[c->ntime - 1];
@@ -318,7 +315,7 @@ static int same_value(const char *a, const char *b)
 static int check_resume_folder(const char *dir, const cli_command *cmd)
 {
     struct stat sb;
-    char path[4200];
+    char path[DSC_PATH_MAX];
     path_join(path, sizeof path, dir, "config.txt");
     if (cli_get(cmd, "config"))
         return dsc_fail("dsc train: --resume %s reads the run's options from %s; drop --config %s", dir, path,
@@ -483,7 +480,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
         return CLI_HELP;
     }
     const char *resume = status == DSC_OK ? cli_get(&cmd, "resume") : NULL;
-    char config_path[4200] = "";
+    char config_path[DSC_PATH_MAX] = "";
     if (status == DSC_OK && resume) {
         path_join(config_path, sizeof config_path, resume, "config.txt");
         status = check_resume_folder(resume, &cmd);
@@ -521,7 +518,7 @@ int train_command(int argc, char **argv, MPI_Comm comm)
         cli_free(&cmd);
         return DSC_ERR;
     }
-    char ckpt_path[4200], model_path[TRAIN_FOLDER_PATH + 16];
+    char ckpt_path[DSC_PATH_MAX], model_path[TRAIN_FOLDER_PATH + 16];
     path_join(ckpt_path, sizeof ckpt_path, dir, "checkpoint.ckpt");
     path_join(model_path, sizeof model_path, dir, "model.ckpt");
     to.checkpoint_path = ckpt_path;

@@ -1084,7 +1084,7 @@ static int write_year_newcds(synth_model *m, double *field, const synth_options 
     int status = DSC_OK;
     for (int k = 0; k < nf && status == DSC_OK; k++) {
         const int accum = strstr(names[k], "_accum") != NULL;
-        char path[4096], tmp[4200] = "";
+        char path[4096], tmp[DSC_PATH_MAX] = "";
         if (snprintf(path, sizeof path, "%s/%s", opt->output_dir, names[k]) >= (int)sizeof path)
             status = dsc_fail("%s: directory name too long", opt->output_dir);
         else if (rank == 0) status = output_temp_name(tmp, sizeof tmp, path);
@@ -1132,7 +1132,7 @@ static int write_year(synth_model *m, double *field, const synth_options *opt, c
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
     if (opt->encoding == SYNTH_NEWCDS) return write_year_newcds(m, field, opt, regime, strength, year, comm);
-    char path[4096], tmp[4200] = "";
+    char path[4096], tmp[DSC_PATH_MAX] = "";
     int status = DSC_OK;
     if (snprintf(path, sizeof path, "%s/era5_%04d.nc", opt->output_dir, year) >= (int)sizeof path)
         status = dsc_fail("%s: directory name too long", opt->output_dir);
@@ -1305,7 +1305,7 @@ static void set_add(synth_set *set, const char *name)
 /* Reads DIR/name into set (set->record stays NULL when there is none). */
 static int read_set(synth_set *set, const char *dir, const char *name)
 {
-    char path[4200], line[4400];
+    char path[DSC_PATH_MAX], line[4400];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -1356,7 +1356,7 @@ static int check_same_set(const synth_set *old, const char *want, const synth_op
                         "its %s lists are removed) or choose another folder", opt->output_dir, diff, old->record);
     }
     for (int i = 0; i < ours->nfiles; i++) {
-        char path[4200];
+        char path[DSC_PATH_MAX];
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", opt->output_dir, ours->files[i]);
         if (!set_lists(old, ours->files[i]) && lstat(path, &st) == 0)
@@ -1372,7 +1372,7 @@ static int check_same_set(const synth_set *old, const char *want, const synth_op
  * interrupted at any point leaves a record of what the folder holds. */
 static int write_pending(const synth_options *opt, const char *want, const synth_set *ours, const synth_set *old)
 {
-    char path[4200];
+    char path[DSC_PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", opt->output_dir, SYNTH_PENDING);
     output_file out;
     if (output_file_open(&out, path, "w") != DSC_OK) return DSC_ERR;
@@ -1386,7 +1386,7 @@ static int write_pending(const synth_options *opt, const char *want, const synth
 
 static int remove_file(const char *dir, const char *name)
 {
-    char path[4200];
+    char path[DSC_PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     if (unlink(path) != 0 && errno != ENOENT)
         return dsc_fail("dsc synth: option -o: cannot remove the old %s: %s; remove it or choose another folder", path,
@@ -1427,7 +1427,7 @@ static int prepare_folder(const synth_options *opt)
  * size.  Its presence says the data set is complete. */
 static int write_manifest(const synth_options *opt)
 {
-    char path[4200];
+    char path[DSC_PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", opt->output_dir, SYNTH_MANIFEST);
     output_file out;
     if (output_file_open(&out, path, "w") != DSC_OK) return DSC_ERR;

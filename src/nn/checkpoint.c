@@ -4,6 +4,7 @@
  * contents by broadcast, so every replica resumes from identical bytes.
  */
 #include "checkpoint.h"
+#include "hash.h"
 #include "output_file.h"
 #include "status.h"
 
@@ -24,19 +25,6 @@ static const char MAGIC[8] = {'D', 'S', 'C', 'C', 'K', 'P', 'T', '\0'};
 #define NARCH 21    /* architecture integers (version 3) */
 #define NARCH_V2 18 /* versions 1 and 2: without the dense widths */
 #define NO_OPTIMIZER 0xffffffffu
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
-
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= FNV_PRIME;
-    }
-    return h;
-}
-
 static const char *arch_field_names[NARCH] = {"variant", "variables", "height", "width", "time steps", "kernel",
                                               "activation", "latent activation", "conv1 width", "conv2 width",
                                               "conv3 width", "conv4 width", "conv5 width", "lstm1 size",
@@ -87,7 +75,7 @@ static void put(writer *w, const void *data, size_t n)
 {
     if (w->failed || n == 0) return;
     if (w->f && fwrite(data, 1, n, w->f) != n) w->failed = 1;
-    w->hash = fnv1a(w->hash, data, n);
+    w->hash = hash_fnv1a(w->hash, data, n);
     w->bytes += n;
 }
 
@@ -164,7 +152,7 @@ static int write_file(const char *path, const model *m, const optimizer *opt, co
 
     output_file out;
     if (output_file_open(&out, path, "wb") != DSC_OK) return DSC_ERR;
-    writer w = {.hash = FNV_OFFSET, .f = out.f};
+    writer w = {.hash = HASH_FNV1A_START, .f = out.f};
     put(&w, MAGIC, sizeof MAGIC);
     put_u32(&w, CHECKPOINT_VERSION);
     put_u32(&w, BYTE_ORDER_MARK);
@@ -267,7 +255,7 @@ static int open_checked(reader *r, const char *path, file_header *h)
     const size_t chunk = (size_t)1 << 20;
     unsigned char *buf = dsc_malloc(chunk, "checkpoint checksum buffer");
     if (!buf) return DSC_ERR;
-    uint64_t hash = FNV_OFFSET, left = total - 8;
+    uint64_t hash = HASH_FNV1A_START, left = total - 8;
     rewind(r->f);
     while (left > 0) {
         size_t n = left < chunk ? (size_t)left : chunk;
@@ -275,7 +263,7 @@ static int open_checked(reader *r, const char *path, file_header *h)
             free(buf);
             return dsc_fail("%s: read error while checking the checkpoint", path);
         }
-        hash = fnv1a(hash, buf, n);
+        hash = hash_fnv1a(hash, buf, n);
         left -= n;
     }
     free(buf);

@@ -32,6 +32,7 @@
 #include "run_output.h"
 #include "config.h"
 #include "labels.h"
+#include "nc_file.h"
 #include "output_file.h"
 #include "status.h"
 
@@ -66,22 +67,12 @@ static int any_failed(MPI_Comm comm, int status)
     return any;
 }
 
-/* PnetCDF's message for err without its final full stop (ours follows). */
-static const char *nc_reason(int err)
-{
-    static char text[256];
-    snprintf(text, sizeof text, "%s", ncmpi_strerror(err));
-    size_t n = strlen(text);
-    if (n > 0 && text[n - 1] == '.') text[n - 1] = '\0';
-    return text;
-}
-
 /* Records the first PnetCDF error of this rank; returns whether all is well. */
 static int nc_check(nc_out *o, int err, const char *what)
 {
     if (err != NC_NOERR && o->status == DSC_OK)
         o->status = dsc_fail("%s: %s: %s; check that the folder is writable and the space left on the device", o->path,
-                             what, nc_reason(err));
+                             what, nc_file_strerror(NULL, err));
     return o->status == DSC_OK;
 }
 
@@ -103,7 +94,7 @@ static void nc_out_create(nc_out *o, MPI_Comm comm, const char *path)
     if (err == NC_NOERR) o->opened = 1;
     else
         o->status = dsc_fail("%s: cannot create it: %s; check that the folder exists and is writable", o->path,
-                             nc_reason(err));
+                             nc_file_strerror(NULL, err));
 }
 
 /* path = dir/name, or DSC_ERR with a message. */
