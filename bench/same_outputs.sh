@@ -74,6 +74,7 @@ else:
     text = re.sub(r"[0-9.]+ samples/s", "N samples/s", text)
     text = re.sub(r"\b[0-9]+\.[0-9]+ s\b", "N s", text)
     text = re.sub(r"Process name: .*", "Process name: N", text)
+    text = re.sub(r"\((read|[a-z]+) [0-9.]+(, [a-z ]+ [0-9.]+)*\)", lambda m: re.sub(r"[0-9.]+", "N", m.group(0)), text)
     text = re.sub(r"^(\| .*)\|[^|]*\|$", r"\1|", text, flags=re.M)
     print(text)
 PY
