@@ -21,6 +21,10 @@
  * the masks and the update do not depend on the rank count; only float
  * rounding does.
  *
+ * A step reads like llm.c's: fetch the batch, forward, zero the gradient,
+ * backward, allreduce, update.  The state a checkpoint saves is
+ * train_state.h's, the signals that stop a run train_signals.h's.
+ *
  * Dimension letters: T time steps, N held here, F = V*H*W floats of one
  * padded frame, L latent size, K clusters, B global batch.
  */
@@ -32,6 +36,9 @@
 #include "model.h"
 #include "optimizer.h"
 #include "checkpoint.h"
+#include "latent_pass.h"
+#include "train_signals.h"
+#include "train_state.h"
 
 typedef struct {
     int k;                    /* K clusters */
@@ -69,48 +76,9 @@ typedef struct {
 #define TRAIN_AUTO_MIN_SAMPLES 96000
 int train_auto_epochs(long long T);
 
-/* Progress record of one target update. */
-typedef struct {
-    long step;                /* joint step at which it was taken */
-    double rec_loss;          /* mean reconstruction loss since the last update */
-    double kl_loss;           /* mean KL(P || Q) per sample since the last update */
-    double changed;           /* fraction of labels changed since the last update */
-} train_record;
-
 typedef struct {
     double pretrain, kmeans, joint_compute, joint_allreduce, update; /* seconds */
 } train_timings;
-
-/* Training state that a checkpoint must hold besides the model and the
- * optimizer (saved in its state section). */
-typedef struct {
-    long iteration;           /* steps done, pre-training and joint together */
-    int centroids_ready;      /* k-means initialisation done */
-    int below;                /* consecutive updates with changed < tol */
-    int converged;
-    double alpha;             /* of the soft assignment, for dsc predict */
-    long long T;
-    int K;
-    double *p;                /* (T, K) current target distribution, all time steps */
-    int *prev_labels;         /* (T) labels at the last update, -1 before the first */
-    double fingerprint[8];    /* what data the run was trained on (cmd_train.c fills) */
-    int nrecords, cap_records;
-    train_record *records;
-    double pretrain_loss[1024]; /* per epoch (first 1024) */
-    int npretrain;
-} train_state;
-
-int train_state_create(train_state *s, long long T, int K);
-void train_state_destroy(train_state *s);
-/* Serialised as doubles for the checkpoint's state section. */
-size_t train_state_bytes(const train_state *s);
-void train_state_pack(const train_state *s, void *buf);
-/* DSC_ERR with a message naming path when buf is not a state for (T, K). */
-int train_state_unpack(train_state *s, const void *buf, size_t bytes, const char *path);
-
-/* Set by SIGTERM / SIGUSR1 (train_catch_signals): the loop stops at the next
- * step, all ranks together, after writing a checkpoint. */
-void train_catch_signals(void);
 
 enum { TRAIN_DONE = 0, TRAIN_STOPPED = 3 };
 
@@ -122,9 +90,10 @@ enum { TRAIN_DONE = 0, TRAIN_STOPPED = 3 };
 int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long T, const train_options *o,
               train_state *st, const void *blob, size_t blob_bytes, train_timings *tm);
 
-/* Collective: q (N, K) of this rank's time steps with the current model and
- * centroids, and z (N, L) their latents (either may be NULL... z is needed
- * as scratch, so pass a buffer). */
-int train_soft_assign(MPI_Comm comm, model *m, const float *x, long long T, double alpha, float *z, double *q);
+/* Collective: latent_soft_assign (latent_pass.h), under its former name. */
+static inline int train_soft_assign(MPI_Comm comm, model *m, const float *x, long long T, double alpha, float *z, double *q)
+{
+    return latent_soft_assign(comm, m, x, T, alpha, z, q);
+}
 
 #endif

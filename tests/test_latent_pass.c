@@ -9,11 +9,14 @@
  *   - latent_pass gives every time step the latent a single-rank encoder
  *     computes for the same aligned batch, and rank 0 writes the gathered
  *     latents (T, L) as raw floats to argv[1] so the shell test can compare
- *     the files of different rank counts byte for byte.
+ *     the files of different rank counts byte for byte;
+ *   - latent_soft_assign gives the latents of latent_pass and their soft
+ *     assignments to the model's centroids.
  *
  *   mpirun -n 3 ./tests/test_latent_pass latents.bin
  */
 #include "latent_pass.h"
+#include "clustering.h"
 #include "model.h"
 #include "partition.h"
 #include "sample_exchange.h"
@@ -96,6 +99,7 @@ int main(int argc, char **argv)
     c.lstm[0] = 6;
     c.lstm[1] = 6;
     c.latent = 4;
+    c.clusters = 3;
     model m;
     ok = model_create(&m, &c, LATENT_PASS_BATCH) == DSC_OK && model_init(&m, 7) == DSC_OK;
     const size_t FR = (size_t)c.vars * c.height * c.width;
@@ -111,6 +115,24 @@ int main(int argc, char **argv)
     int inrange = 1;
     for (long long i = 0; i < n * c.latent; i++) inrange = inrange && z[i] > 0 && z[i] < 1 && isfinite(z[i]);
     tap_check_all(MPI_COMM_WORLD, inrange, "latents are sigmoid outputs in (0, 1)");
+
+    /* latent_soft_assign: the same latents, q by eq. 3, rows summing to 1 */
+    float *z2 = malloc((size_t)(n + 1) * c.latent * sizeof(float));
+    double *q = malloc((size_t)(n + 1) * c.clusters * sizeof(double));
+    double *q2 = malloc((size_t)(n + 1) * c.clusters * sizeof(double));
+    ok = latent_soft_assign(MPI_COMM_WORLD, &m, frames, T, 1.0, z2, q) == DSC_OK;
+    ok = ok && memcmp(z, z2, (size_t)n * c.latent * sizeof(float)) == 0;
+    clustering_soft_assign(q2, z, m.centroids, n, c.clusters, c.latent, 1.0);
+    ok = ok && memcmp(q, q2, (size_t)n * c.clusters * sizeof(double)) == 0;
+    for (long long i = 0; i < n && ok; i++) {
+        double s = 0;
+        for (int j = 0; j < c.clusters; j++) s += q[i * c.clusters + j];
+        ok = fabs(s - 1.0) < 1e-12;
+    }
+    tap_check_all(MPI_COMM_WORLD, ok, "latent_soft_assign: the latents of latent_pass and their soft assignments");
+    free(z2);
+    free(q);
+    free(q2);
 
     float *all = rank == 0 ? malloc((size_t)T * c.latent * sizeof(float)) : NULL;
     int counts[64], displs[64];

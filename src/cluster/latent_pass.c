@@ -1,8 +1,10 @@
 /*
  * latent_pass.c - encoder inference over all time steps in batches aligned
- * to global positions (see latent_pass.h).
+ * to global positions, and the soft assignments of their latents (see
+ * latent_pass.h).
  */
 #include "latent_pass.h"
+#include "clustering.h"
 #include "partition.h"
 #include "sample_exchange.h"
 #include "status.h"
@@ -61,4 +63,16 @@ done:
     free(halo);
     free(batch);
     return status;
+}
+
+int latent_soft_assign(MPI_Comm comm, model *m, const float *x, long long T, double alpha, float *z, double *q)
+{
+    if (latent_pass(comm, m, x, T, z) != DSC_OK) return DSC_ERR;
+    int rank, P;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &P);
+    long long t0, n;
+    block_range(T, P, rank, &t0, &n);
+    clustering_soft_assign(q, z, m->centroids, n, m->cfg.clusters, m->cfg.latent, alpha);
+    return DSC_OK;
 }

@@ -253,55 +253,86 @@ static void transpose_times(MPI_Comm comm, centred_rows *c, double *out, const d
 
 /* ---- the fit ---------------------------------------------------------------- */
 
-int pca_fit(MPI_Comm comm, const float *x, long long n, int d, const pca_options *opt, pca_result *res, float *scores)
+/* Collective: the checks of pca_fit's arguments; *T the time steps on all
+ * ranks, *cmax the most components they allow.  DSC_ERR (agreed) with the
+ * message of the first problem. */
+static int check_arguments(MPI_Comm comm, long long n, int d, const pca_options *opt, long long *T, long long *cmax)
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
-    memset(res, 0, sizeof *res);
-    long long nn = n < 0 ? 0 : n, T = 0;
-    MPI_Allreduce(&nn, &T, 1, MPI_LONG_LONG, MPI_SUM, comm);
+    long long nn = n < 0 ? 0 : n;
+    *T = 0;
+    MPI_Allreduce(&nn, T, 1, MPI_LONG_LONG, MPI_SUM, comm);
     int dmin = d, dmax = d;
     MPI_Allreduce(MPI_IN_PLACE, &dmin, 1, MPI_INT, MPI_MIN, comm);
     MPI_Allreduce(MPI_IN_PLACE, &dmax, 1, MPI_INT, MPI_MAX, comm);
     const int C = opt->components;
-    long long cmax = T - 1 < d ? T - 1 : d;
+    *cmax = *T - 1 < d ? *T - 1 : d;
     int status = DSC_OK;
     if (n < 0) status = dsc_fail("PCA: negative row count %lld on rank %d", n, rank);
     else if (dmin != dmax || d < 1)
         status = dsc_fail("PCA: the feature count differs between ranks or is below 1 (%d..%d)", dmin, dmax);
-    else if (C < 1 || C > cmax)
+    else if (C < 1 || C > *cmax)
         status = dsc_fail("PCA: %d components of %lld time steps x %d features; choose 1 to %lld components (at most the "
-                          "time steps - 1 and the features)", C, T, d, cmax < 1 ? 0 : cmax);
+                          "time steps - 1 and the features)", C, *T, d, *cmax < 1 ? 0 : *cmax);
     else if (opt->oversample < 0 || opt->max_iter < 2 || !(opt->tol >= 0))
         status = dsc_fail("PCA: oversampling %d, iterations %d, tolerance %g; use >= 0, >= 2 and >= 0", opt->oversample,
                           opt->max_iter, opt->tol);
-    if (dsc_agree(comm, status) != DSC_OK) return DSC_ERR;
+    return dsc_agree(comm, status);
+}
 
-    const long long lmax = cmax;
-    const int l = (int)(C + opt->oversample < lmax ? C + opt->oversample : lmax);
-    res->c = C;
-    res->d = d;
-    res->T = T;
+/* The fit's scratch: l subspace columns. */
+typedef struct {
+    int l;
+    double *y;    /* (N, L) subspace rows */
+    double *z;    /* (D, L) subspace features */
+    double *h;    /* (L, L) projected matrix Z^T Z */
+    double *u;    /* (L, L) its eigenvectors */
+    double *w;    /* (L) Ritz values, then (L) those of the previous step */
+    double *tile; /* (ROW_TILE, D) centred rows */
+    double *srow; /* (ROW_TILE, C) scores */
+} pca_work;
+
+static void work_free(pca_work *wk)
+{
+    free(wk->y);
+    free(wk->z);
+    free(wk->h);
+    free(wk->u);
+    free(wk->w);
+    free(wk->tile);
+    free(wk->srow);
+}
+
+/* Local: res's arrays and the scratch; DSC_ERR when one is missing. */
+static int work_alloc(pca_work *wk, pca_result *res, long long nn, int d, int C, int l)
+{
     res->mean = dsc_calloc((size_t)d, sizeof(double), "PCA feature means");
     res->patterns = dsc_malloc((size_t)C * d * sizeof(double), "EOF patterns");
     res->variance = dsc_malloc((size_t)C * sizeof(double), "PCA explained variance");
     res->ratio = dsc_malloc((size_t)C * sizeof(double), "PCA explained variance ratio");
-    double *y = dsc_malloc(((size_t)nn * l + 1) * sizeof(double), "PCA subspace rows");   /* (N, L) */
-    double *z = dsc_malloc((size_t)d * l * sizeof(double), "PCA subspace features");     /* (D, L) */
-    double *h = dsc_malloc((size_t)l * l * sizeof(double), "PCA projected matrix");       /* (L, L) */
-    double *u = dsc_malloc((size_t)l * l * sizeof(double), "PCA projected eigenvectors"); /* (L, L) */
-    double *w = dsc_malloc((size_t)l * 2 * sizeof(double), "PCA Ritz values");            /* (L), previous (L) */
-    double *tile = dsc_malloc((size_t)ROW_TILE * d * sizeof(double), "PCA row tile");
-    double *srow = dsc_malloc((size_t)ROW_TILE * C * sizeof(double), "PCA score tile");
-    status = res->mean && res->patterns && res->variance && res->ratio && y && z && h && u && w && tile && srow ? DSC_OK : DSC_ERR;
-    if (dsc_agree(comm, status) != DSC_OK) goto fail;
+    wk->l = l;
+    wk->y = dsc_malloc(((size_t)nn * l + 1) * sizeof(double), "PCA subspace rows");
+    wk->z = dsc_malloc((size_t)d * l * sizeof(double), "PCA subspace features");
+    wk->h = dsc_malloc((size_t)l * l * sizeof(double), "PCA projected matrix");
+    wk->u = dsc_malloc((size_t)l * l * sizeof(double), "PCA projected eigenvectors");
+    wk->w = dsc_malloc((size_t)l * 2 * sizeof(double), "PCA Ritz values");
+    wk->tile = dsc_malloc((size_t)ROW_TILE * d * sizeof(double), "PCA row tile");
+    wk->srow = dsc_malloc((size_t)ROW_TILE * C * sizeof(double), "PCA score tile");
+    return res->mean && res->patterns && res->variance && res->ratio && wk->y && wk->z && wk->h && wk->u && wk->w &&
+                   wk->tile && wk->srow
+               ? DSC_OK
+               : DSC_ERR;
+}
 
-    /* feature means and the total sum of squares of the centred rows */
+/* Collective: res->mean the feature means, res->total_variance; returns the
+ * total sum of squares of the centred rows. */
+static double centre(MPI_Comm comm, const float *x, long long nn, int d, long long T, pca_result *res)
+{
     for (long long i = 0; i < nn; i++)
         for (int f = 0; f < d; f++) res->mean[f] += x[i * d + f];
     MPI_Allreduce(MPI_IN_PLACE, res->mean, d, MPI_DOUBLE, MPI_SUM, comm);
     for (int f = 0; f < d; f++) res->mean[f] /= (double)T;
-    centred_rows cr = {.x = x, .n = nn, .d = d, .mean = res->mean, .tile = tile};
     double sumsq = 0;
     for (long long i = 0; i < nn; i++)
         for (int f = 0; f < d; f++) {
@@ -310,45 +341,70 @@ int pca_fit(MPI_Comm comm, const float *x, long long n, int d, const pca_options
         }
     MPI_Allreduce(MPI_IN_PLACE, &sumsq, 1, MPI_DOUBLE, MPI_SUM, comm);
     res->total_variance = sumsq / (double)(T - 1);
+    return sumsq;
+}
 
-    /* random start, the same on every rank */
-    rng_state rs;
+/* Local: the largest relative change of the leading c Ritz values w since prev. */
+static double ritz_change(const double *w, const double *prev, int c)
+{
+    double change = 0;
+    for (int i = 0; i < c; i++) {
+        double r = fabs(w[i] - prev[i]) / (w[i] > 0 ? w[i] : 1.0);
+        if (r > change) change = r;
+    }
+    return change;
+}
+
+/* Collective: the subspace iteration from a seeded random start; leaves Z,
+ * the eigenpairs (w, u) of Z^T Z and res->iterations; warns when the Ritz
+ * values did not converge.  DSC_ERR (agreed) when an orthonormalisation
+ * fails. */
+static int subspace_iteration(MPI_Comm comm, centred_rows *cr, const pca_options *opt, pca_work *wk, pca_result *res)
+{
+    const int l = wk->l, d = cr->d, C = opt->components;
+    double *y = wk->y, *z = wk->z, *h = wk->h, *w = wk->w;
+    rng_state rs; /* random start, the same on every rank */
     rng_seed(&rs, opt->seed, 0x5043); /* stream "PC" */
     for (size_t e = 0; e < (size_t)d * l; e++) z[e] = rng_normal(&rs);
-    times_matrix(&cr, y, z, l);
-    if (pca_cholesky_qr(comm, y, nn, l) < 0) goto fail;
+    times_matrix(cr, y, z, l);
+    if (pca_cholesky_qr(comm, y, cr->n, l) < 0) return DSC_ERR;
     double *prev = w + l;
-    int it = 0, converged = 0;
+    int it = 0, converged = 0, status = DSC_OK;
     double change = INFINITY;
     for (it = 1; it <= opt->max_iter; it++) {
-        transpose_times(comm, &cr, z, y, l);
+        transpose_times(comm, cr, z, y, l);
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, l, d, 1.0, z, l, 0.0, h, l);
         for (int i = 0; i < l; i++)
             for (int j = 0; j < i; j++) h[(size_t)i * l + j] = h[(size_t)j * l + i];
-        pca_symmetric_eigen(h, l, w, u);
+        pca_symmetric_eigen(h, l, w, wk->u);
         if (it >= 2) {
-            change = 0;
-            for (int i = 0; i < C; i++) {
-                double c = fabs(w[i] - prev[i]) / (w[i] > 0 ? w[i] : 1.0);
-                if (c > change) change = c;
-            }
+            change = ritz_change(w, prev, C);
             converged = change <= opt->tol;
         }
         memcpy(prev, w, (size_t)l * sizeof(double));
         if (converged || it == opt->max_iter) break;
         /* Z is identical on every rank: orthonormalise it locally */
         if (pca_cholesky_qr(MPI_COMM_SELF, z, d, l) < 0) status = DSC_ERR;
-        if (dsc_agree(comm, status) != DSC_OK) goto fail;
-        times_matrix(&cr, y, z, l);
-        if (pca_cholesky_qr(comm, y, nn, l) < 0) goto fail;
+        if (dsc_agree(comm, status) != DSC_OK) return DSC_ERR;
+        times_matrix(cr, y, z, l);
+        if (pca_cholesky_qr(comm, y, cr->n, l) < 0) return DSC_ERR;
     }
     res->iterations = it > opt->max_iter ? opt->max_iter : it;
+    int rank;
+    MPI_Comm_rank(comm, &rank);
     if (!converged && rank == 0)
         dsc_warn("PCA: the leading Ritz values still changed by %.2g (relative) after %d power iterations; the EOFs may "
                  "be inaccurate", change, res->iterations);
+    return DSC_OK;
+}
 
-    /* patterns = Z u_i / sqrt(lambda_i), sign: largest loading positive */
-    for (int i = 0; i < C; i++) {
+/* Local: patterns = Z u_i / sqrt(lambda_i), the sign making the largest
+ * loading positive; the explained variances and their ratios. */
+static void extract_patterns(const pca_work *wk, double sumsq, pca_result *res)
+{
+    const int l = wk->l, d = res->d;
+    const double *z = wk->z, *u = wk->u, *w = wk->w;
+    for (int i = 0; i < res->c; i++) {
         double lambda = w[i] > 0 ? w[i] : 0.0, inv = lambda > 0 ? 1.0 / sqrt(lambda) : 0.0;
         double *p = res->patterns + (size_t)i * d;
         for (int f = 0; f < d; f++) {
@@ -361,32 +417,48 @@ int pca_fit(MPI_Comm comm, const float *x, long long n, int d, const pca_options
             if (fabs(p[f]) > fabs(p[fmax])) fmax = f;
         if (p[fmax] < 0)
             for (int f = 0; f < d; f++) p[f] = -p[f];
-        res->variance[i] = lambda / (double)(T - 1);
+        res->variance[i] = lambda / (double)(res->T - 1);
         res->ratio[i] = sumsq > 0 ? lambda / sumsq : 0.0;
     }
-    if (scores)
-        for (long long i0 = 0; i0 < nn; i0 += ROW_TILE) {
-            int m = nn - i0 < ROW_TILE ? (int)(nn - i0) : ROW_TILE;
-            load_tile(&cr, i0, m);
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, C, d, 1.0, tile, d, res->patterns, d, 0.0, srow, C);
-            for (size_t e = 0; e < (size_t)m * C; e++) scores[i0 * C + e] = (float)srow[e];
+}
+
+/* Local: scores (N, C) = Xc patterns^T, tile by tile. */
+static void project_scores(centred_rows *cr, const pca_result *res, double *srow, float *scores)
+{
+    const int C = res->c, d = cr->d;
+    for (long long i0 = 0; i0 < cr->n; i0 += ROW_TILE) {
+        int m = cr->n - i0 < ROW_TILE ? (int)(cr->n - i0) : ROW_TILE;
+        load_tile(cr, i0, m);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, C, d, 1.0, cr->tile, d, res->patterns, d, 0.0, srow, C);
+        for (size_t e = 0; e < (size_t)m * C; e++) scores[i0 * C + e] = (float)srow[e];
+    }
+}
+
+int pca_fit(MPI_Comm comm, const float *x, long long n, int d, const pca_options *opt, pca_result *res, float *scores)
+{
+    memset(res, 0, sizeof *res);
+    long long T, cmax;
+    if (check_arguments(comm, n, d, opt, &T, &cmax) != DSC_OK) return DSC_ERR;
+    const int C = opt->components;
+    const int l = (int)(C + opt->oversample < cmax ? C + opt->oversample : cmax);
+    const long long nn = n;
+    res->c = C;
+    res->d = d;
+    res->T = T;
+    pca_work wk;
+    int status = work_alloc(&wk, res, nn, d, C, l);
+    if (dsc_agree(comm, status) == DSC_OK) {
+        centred_rows cr = {.x = x, .n = nn, .d = d, .mean = res->mean, .tile = wk.tile};
+        double sumsq = centre(comm, x, nn, d, T, res);
+        status = subspace_iteration(comm, &cr, opt, &wk, res);
+        if (status == DSC_OK) {
+            extract_patterns(&wk, sumsq, res);
+            if (scores) project_scores(&cr, res, wk.srow, scores);
         }
-    free(y);
-    free(z);
-    free(h);
-    free(u);
-    free(w);
-    free(tile);
-    free(srow);
-    return DSC_OK;
-fail:
-    free(y);
-    free(z);
-    free(h);
-    free(u);
-    free(w);
-    free(tile);
-    free(srow);
-    pca_result_destroy(res);
-    return DSC_ERR;
+    } else {
+        status = DSC_ERR;
+    }
+    work_free(&wk);
+    if (status != DSC_OK) pca_result_destroy(res);
+    return status;
 }

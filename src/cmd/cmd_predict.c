@@ -29,7 +29,7 @@
 #include "run_common.h"
 #include "run_output.h"
 #include "status.h"
-#include "train.h"
+#include "train_state_header.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,10 +109,8 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
                                                            "model.ckpt written by dsc train", mpath);
     have_stats = status == DSC_OK;
     if (status == DSC_OK && extra.state) {
-        train_state ts;
-        memset(&ts, 0, sizeof ts);
-        ts.T = -1; /* read only the header */
-        if (train_state_unpack(&ts, extra.state, extra.state_bytes, mpath) == DSC_OK) alpha = ts.alpha;
+        train_state_header ts;
+        if (train_state_header_read(&ts, extra.state, extra.state_bytes, mpath) == DSC_OK) alpha = ts.alpha;
         else dsc_clear();
     }
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
@@ -143,7 +141,7 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
     if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
     if (truth && (status = run_truth_load(comm, cli_get(&cmd, "truth"), &in.cat, eo.daily_mean, truth, &kt)) != DSC_OK) goto done;
     double t1 = MPI_Wtime();
-    status = train_soft_assign(comm, &m, in.x, T, alpha, z, q);
+    status = latent_soft_assign(comm, &m, in.x, T, alpha, z, q);
     if (status != DSC_OK) goto done;
     clustering_hard_labels(labels, q, n, K);
     run_allgather_ints(comm, labels, T, labels_all);

@@ -5,7 +5,7 @@
 #include "model_inputs.h"
 #include "checkpoint.h"
 #include "status.h"
-#include "train.h"
+#include "train_state_header.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -44,10 +44,8 @@ int model_inputs_describe(preprocess_stats *st, const era5_catalog *cat)
 int model_inputs_check_trained(const char *mpath, const void *state, size_t state_bytes)
 {
     if (!state || state_bytes == 0) return DSC_OK; /* no training state: a model not written by dsc train */
-    train_state ts;
-    memset(&ts, 0, sizeof ts);
-    ts.T = -1; /* the header only */
-    if (train_state_unpack(&ts, state, state_bytes, mpath) != DSC_OK) {
+    train_state_header ts;
+    if (train_state_header_read(&ts, state, state_bytes, mpath) != DSC_OK) {
         dsc_clear(); /* not a state this dsc knows: nothing to tell */
         return DSC_OK;
     }
