@@ -86,9 +86,6 @@ static void dtc_format(const model_config *c, const char *name, char *buf, size_
 
 /* ---- create / destroy -------------------------------------------------------- */
 
-static float *param(model *m, int t) { return model_param(m, t); }
-static float *grad(model *m, int t) { return model_grad(m, t); }
-
 static void layout(model *m, struct model_dtc_net *n)
 {
     char name[MODEL_NAME_LEN];
@@ -203,22 +200,22 @@ static int dtc_init(model *m, rng_state *r)
 {
     struct model_dtc_net *n = m->dtc;
     /* Conv1D kernel (K, IC, OC): fan_in = IC*K, fan_out = OC*K; zero bias */
-    model_glorot_uniform(r, param(m, n->tconv_w), (size_t)n->F * n->K, n->K, (double)n->F * n->K);
-    memset(param(m, n->tconv_b), 0, sizeof(float) * (size_t)n->F);
+    model_glorot_uniform(r, model_param(m, n->tconv_w), (size_t)n->F * n->K, n->K, (double)n->F * n->K);
+    memset(model_param(m, n->tconv_b), 0, sizeof(float) * (size_t)n->F);
     for (int l = 0; l < 2; l++) {
         const int in = l == 0 ? n->F : n->H1, hid = l == 0 ? n->H1 : n->H2;
         for (int k = 0; k < 2; k++) {
-            model_glorot_uniform(r, param(m, n->tl[l][k][0]), (size_t)4 * hid * in, in, 4.0 * hid);
-            if (model_orthogonal(r, param(m, n->tl[l][k][1]), 4 * hid, hid) != DSC_OK) return DSC_ERR;
-            float *b = param(m, n->tl[l][k][2]);
+            model_glorot_uniform(r, model_param(m, n->tl[l][k][0]), (size_t)4 * hid * in, in, 4.0 * hid);
+            if (model_orthogonal(r, model_param(m, n->tl[l][k][1]), 4 * hid, hid) != DSC_OK) return DSC_ERR;
+            float *b = model_param(m, n->tl[l][k][2]);
             memset(b, 0, sizeof(float) * 4 * (size_t)hid);
             for (int i = 0; i < hid; i++) b[hid + i] = 1.0f; /* unit_forget_bias */
         }
     }
     /* the output layer: the Conv2DTranspose (K, 1, 1, H2) of the DTC code has
      * fan_in + fan_out = K*(1 + H2), as a Conv1D H2 -> 1 */
-    model_glorot_uniform(r, param(m, n->tdec_w), (size_t)n->H2 * n->K, (double)n->H2 * n->K, n->K);
-    param(m, n->tdec_b)[0] = 0.0f;
+    model_glorot_uniform(r, model_param(m, n->tdec_w), (size_t)n->H2 * n->K, (double)n->H2 * n->K, n->K);
+    model_param(m, n->tdec_b)[0] = 0.0f;
     return DSC_OK;
 }
 
@@ -226,12 +223,12 @@ static int dtc_init(model *m, rng_state *r)
 
 static void bilstm_weights(model *m, int l, int which, const float *w[2])
 {
-    for (int k = 0; k < 2; k++) w[k] = param(m, m->dtc->tl[l][k][which]);
+    for (int k = 0; k < 2; k++) w[k] = model_param(m, m->dtc->tl[l][k][which]);
 }
 
 static void bilstm_grads(model *m, int l, int which, float *g[2])
 {
-    for (int k = 0; k < 2; k++) g[k] = grad(m, m->dtc->tl[l][k][which]);
+    for (int k = 0; k < 2; k++) g[k] = model_grad(m, m->dtc->tl[l][k][which]);
 }
 
 static void dtc_encode(model *m, const float *x, int B)
@@ -241,7 +238,7 @@ static void dtc_encode(model *m, const float *x, int B)
     m->input = x;
     m->training = 0;
     conv1d_dims ce = enc_conv_dims(n, B);
-    conv1d_forward(n->conv_act, x, param(m, n->tconv_w), param(m, n->tconv_b), m->scratch, &ce);
+    conv1d_forward(n->conv_act, x, model_param(m, n->tconv_w), model_param(m, n->tconv_b), m->scratch, &ce);
     leaky_relu_forward(n->conv_act, n->conv_act, (size_t)B * n->d * n->F, DTC_LEAKY_ALPHA);
     maxpool1d_dims pd = {.B = B, .L = n->d, .C = n->F, .P = n->P};
     maxpool1d_forward(n->pool_out, n->pool_arg, n->conv_act, &pd);
@@ -268,7 +265,7 @@ static void dtc_forward(model *m, const float *x, int B, int training)
     upsample1d_dims ud = {.B = B, .L = n->Lp, .C = n->H2, .P = n->P, .OL = n->d};
     upsample1d_forward(n->up, m->latent, &ud);
     conv1d_dims cd = dec_conv_dims(n, B);
-    conv1d_forward(m->recon, n->up, param(m, n->tdec_w), param(m, n->tdec_b), m->scratch, &cd);
+    conv1d_forward(m->recon, n->up, model_param(m, n->tdec_w), model_param(m, n->tdec_b), m->scratch, &cd);
     m->loss = mse_loss(NULL, m->recon, x, (size_t)B * n->d);
 }
 
@@ -330,8 +327,8 @@ static int dtc_backward(model *m, float dloss, const float *dlatent)
     mse_loss(cur, m->recon, m->input, nd); /* d MSE / d reconstruction */
     for (size_t i = 0; i < nd; i++) cur[i] *= dloss;
     conv1d_dims cd = dec_conv_dims(n, B);
-    conv1d_backward(zeroed(next, nd * n->H2), grad(m, n->tdec_w), grad(m, n->tdec_b), cur, n->up,
-                    param(m, n->tdec_w), m->scratch, &cd);
+    conv1d_backward(zeroed(next, nd * n->H2), model_grad(m, n->tdec_w), model_grad(m, n->tdec_b), cur, n->up,
+                    model_param(m, n->tdec_w), m->scratch, &cd);
     swap(&cur, &next);
     upsample1d_dims ud = {.B = B, .L = n->Lp, .C = n->H2, .P = n->P, .OL = n->d};
     upsample1d_backward(zeroed(next, nlat), cur, &ud);
@@ -363,7 +360,7 @@ static int dtc_backward(model *m, float dloss, const float *dlatent)
     leaky_relu_backward(zeroed(next, nconv), cur, n->conv_act, nconv, DTC_LEAKY_ALPHA);
     swap(&cur, &next);
     conv1d_dims ce = enc_conv_dims(n, B);
-    conv1d_backward(NULL, grad(m, n->tconv_w), grad(m, n->tconv_b), cur, m->input, param(m, n->tconv_w), m->scratch,
+    conv1d_backward(NULL, model_grad(m, n->tconv_w), model_grad(m, n->tconv_b), cur, m->input, model_param(m, n->tconv_w), m->scratch,
                     &ce);
     return DSC_OK;
 }
