@@ -69,7 +69,7 @@ typedef enum {
     MODEL_DTC = 5                   /* DTC baseline, model_dtc.h */
 } model_variant;
 
-typedef struct {
+typedef struct model_config { /* tagged, as model */
     model_variant variant;
     int vars, height, width, steps;  /* V, H, W, S of one sample */
     int conv[MODEL_NCONV];           /* encoder widths C1..C5 (64 64 128 256 512) */
@@ -117,7 +117,7 @@ typedef struct {
 
 struct model_ops;
 
-typedef struct {
+typedef struct model { /* tagged: src/nn/model_impl.h names it without this header */
     model_config cfg;
     int max_batch;
     const struct model_ops *ops;     /* the variant's network (src/nn/model_impl.h) */

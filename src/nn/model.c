@@ -4,6 +4,7 @@
  * (model_impl.h); the buffers every variant shares and the gradient
  * allreduce.  The networks are model_dsc.c, model_dec.c and model_dtc.c.
  */
+#include "model.h"
 #include "model_impl.h"
 #include "status.h"
 

@@ -6,6 +6,7 @@
  *
  * Dimension letters as in model.h; Bf = B*S frames for the encoder.
  */
+#include "model.h"
 #include "model_impl.h"
 #include "model_params.h"
 #include "status.h"

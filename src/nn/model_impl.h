@@ -18,34 +18,41 @@
 #ifndef DSC_MODEL_IMPL_H
 #define DSC_MODEL_IMPL_H
 
-#include "model.h"
+#include <stddef.h>
+
+#include "rng.h"
+
+/* model.h's types by their tags, so that model.c, which implements
+ * model.h, includes this header without a circle back to it */
+struct model;
+struct model_config;
 
 typedef struct model_ops {
     /* 1: the input is the grid zero-padded to multiples of 16 (model_pads_grid) */
     int pads_grid;
     /* the variant's own defaults over model_config_default() (NULL: none) */
-    void (*preset)(model_config *c);
+    void (*preset)(struct model_config *c);
     /* the checks of model_config_check for this variant; DSC_ERR with a message */
-    int (*check)(const model_config *c);
+    int (*check)(const struct model_config *c);
     /* model_config_format; name = model_variant_name(c->variant) */
-    void (*format)(const model_config *c, const char *name, char *buf, size_t len);
+    void (*format)(const struct model_config *c, const char *name, char *buf, size_t len);
     /* m->cfg, m->max_batch and m->ops set, the rest zero: the tensor table,
      * parameters, gradients and activations.  DSC_ERR leaves the caller to
      * call model_destroy. */
-    int (*create)(model *m);
+    int (*create)(struct model *m);
     /* frees what create allocated beyond the common buffers (model.c frees
      * params, grads, latent, recon, dbuf and scratch); safe on a partial create */
-    void (*destroy)(model *m);
+    void (*destroy)(struct model *m);
     /* draws every parameter from r in table order (model_init seeds r and,
      * after, the dropout generator); DSC_ERR only when out of memory */
-    int (*init)(model *m, rng_state *r);
+    int (*init)(struct model *m, rng_state *r);
     /* model_encode and model_forward after the batch check */
-    void (*encode)(model *m, const float *x, int B);
-    void (*forward)(model *m, const float *x, int B, int training);
+    void (*encode)(struct model *m, const float *x, int B);
+    void (*forward)(struct model *m, const float *x, int B, int training);
     /* model_backward after the check that a forward ran */
-    int (*backward)(model *m, float dloss, const float *dlatent);
+    int (*backward)(struct model *m, float dloss, const float *dlatent);
     /* model_flops */
-    double (*flops)(const model *m, int B, double *first, double *encode);
+    double (*flops)(const struct model *m, int B, double *first, double *encode);
 } model_ops;
 
 extern const model_ops model_dsc_ops; /* model_dsc.c: the CNN-LSTM and its ablations */
