@@ -20,6 +20,8 @@ static const char *variant_names[] = {"cnn-encoder", "cnn-autoencoder", "cnn-lst
 static const model_ops *const variant_ops[] = {&model_dsc_ops, &model_dsc_ops, &model_dsc_ops, &model_dsc_ops,
                                                &model_dec_ops, &model_dtc_ops};
 #define NVARIANTS ((int)(sizeof variant_names / sizeof variant_names[0]))
+_Static_assert(sizeof variant_ops / sizeof variant_ops[0] == sizeof variant_names / sizeof variant_names[0],
+               "one ops table per variant name");
 
 /* NULL for a code no variant has (a corrupt or future checkpoint). */
 static const model_ops *ops_of(model_variant v)

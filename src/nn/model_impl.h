@@ -6,10 +6,10 @@
  * The variant's file holds its whole network: the checks and defaults of
  * the model_config fields it reads, the layout of its tensors in the flat
  * buffer (model_params.h), its activations, forward, backward and its FLOP
- * count.  model.c holds what is common: the variant names, the config
- * fields every variant shares, the batch check, the buffers every variant
- * allocates (parameters, gradients, latent, reconstruction, gradient
- * buffers, workspace) and the gradient allreduce.
+ * count.  model.c holds what is common: the variant names, the batch
+ * check, freeing the buffers every variant allocates (parameters,
+ * gradients, latent, reconstruction, gradient buffers, workspace) and the
+ * gradient allreduce.
  *
  * To add a variant: a value of model_variant (model.h) and its name in
  * model.c, a file src/nn/model_NAME.c defining `const model_ops
