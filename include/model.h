@@ -28,7 +28,9 @@
  * dense autoencoder d -> D1 -> D2 -> D3 -> L -> D3 -> D2 -> D1 -> d (ReLU
  * hidden layers, linear embedding and output) on the flattened frame of the
  * REAL grid (d = V*H*W, no padding: model_pads_grid), S = 1, in the same
- * flat buffer; model_forward/model_backward/model_encode dispatch to it.
+ * flat buffer.  Variant dtc (MODEL_DTC, model_dtc.h) is the DTC baseline.
+ * Each variant is one table of operations (src/nn/model_impl.h) that every
+ * function below dispatches to: the CNN-LSTM in src/nn/model_dsc.c.
  *
  * Memory: all parameters live in ONE flat buffer described by a table of
  * named tensors (name, shape, offset); gradients use the same layout (so one
@@ -67,7 +69,7 @@ typedef enum {
     MODEL_DTC = 5                   /* DTC baseline, model_dtc.h */
 } model_variant;
 
-typedef struct {
+typedef struct model_config { /* tagged, as model */
     model_variant variant;
     int vars, height, width, steps;  /* V, H, W, S of one sample */
     int conv[MODEL_NCONV];           /* encoder widths C1..C5 (64 64 128 256 512) */
@@ -113,9 +115,12 @@ typedef struct {
     float *bias, *dbias;             /* (OUT) */
 } model_dense;
 
-typedef struct {
+struct model_ops;
+
+typedef struct model { /* tagged: src/nn/model_impl.h names it without this header */
     model_config cfg;
     int max_batch;
+    const struct model_ops *ops;     /* the variant's network (src/nn/model_impl.h) */
     int has_lstm, has_decoder;
     struct model_dtc_net *dtc;       /* DTC's layers and activations (model_dtc.c), NULL otherwise */
     int features;                    /* F */
@@ -127,6 +132,7 @@ typedef struct {
     float *params;                   /* (nparams) */
     float *grads;                    /* (nparams) */
 
+    /* the CNN-LSTM's layers (model_dsc.c; unused by dec and dtc) */
     model_conv enc[MODEL_NCONV];
     model_lstm lstm[MODEL_NLSTM];
     model_dense to_latent;
@@ -175,6 +181,11 @@ model_config model_config_default(void);
 /* Checks sizes (H, W multiples of 16, positive widths, ...); DSC_ERR with a
  * message naming the bad setting. */
 int model_config_check(const model_config *cfg);
+/* The defaults of variant cfg->variant over model_config_default(): DEC's
+ * widths, latent and activations (model_config_dec), DTC's filters,
+ * kernel, pool and BiLSTM sizes (model_dtc_config_defaults); nothing for
+ * the CNN-LSTM variants. */
+void model_config_preset(model_config *cfg);
 /* DEC as in Xie et al. (2016): hidden widths 500 500 2000, latent 10, ReLU
  * hidden layers, linear embedding; vars/height/width as in the default. */
 model_config model_config_dec(void);
@@ -225,6 +236,12 @@ int model_encode(model *m, const float *x, int B);
 int model_backward(model *m, float dloss, const float *dlatent);
 
 void model_zero_grad(model *m);
+
+/* Forward FLOPs of B samples from the layer shapes (2*M*N*K per GEMM-like
+ * product, as dsc bench counts); *first gets the first layer's share (its
+ * backward needs no input gradient, so a training step is 3 * forward -
+ * first), *encode (unless NULL) the encoder's (model_encode). */
+double model_flops(const model *m, int B, double *first, double *encode);
 
 /* Draw the dropout masks of the next training forwards per sample from a
  * generator keyed by (seed, step, ids[b]) instead of m->dropout_rng, so a

@@ -17,6 +17,9 @@
  *   loss = MSE(reconstruction, x); the clustering layer is DSC's (Student-t
  *   kernel on the Euclidean distance between the flattened latent sequences).
  *
+ * It is reached through model.h (its ops table, src/nn/model_dtc.c); this
+ * header adds what the tests and the options look at.
+ *
  * The model_config fields it reads: conv[0] = F, kernel = K, pool = P,
  * lstm[0..1] = H1, H2; steps must be 1; latent is derived (L above) by
  * model_create; activation, latent_activation and dropout are not used.
@@ -31,35 +34,15 @@
 
 #define DTC_LEAKY_ALPHA 0.3f /* Keras LeakyReLU default, the DTC code's setting */
 
-/* The DTC paper's network: 50 filters, kernel 10, pool 10, BiLSTM 50 and 1. */
+/* The DTC paper's network: 50 filters, kernel 10, pool 10, BiLSTM 50 and 1
+ * (model_config_preset for MODEL_DTC). */
 void model_dtc_config_defaults(model_config *c);
-int model_dtc_config_check(const model_config *c);
-void model_dtc_config_format(const model_config *c, char *buf, size_t len);
 /* L = ceil(V*H*W / P) * H2. */
 int model_dtc_latent_size(const model_config *c);
-
-/* Called by model_create / model_destroy / model_init / model_forward /
- * model_encode / model_backward for variant MODEL_DTC (m->cfg set). */
-int model_dtc_create(model *m, int max_batch);
-void model_dtc_destroy(model *m);
-int model_dtc_init(model *m, uint64_t seed);
-void model_dtc_encode(model *m, const float *x, int B);
-void model_dtc_forward(model *m, const float *x, int B);
-int model_dtc_backward(model *m, float dloss, const float *dlatent);
-
-/* Forward FLOPs of B samples (2*M*N*K per GEMM-like product, as dsc bench
- * counts); *first gets the first convolution's share, *encode (unless NULL)
- * the encoder's. */
-double model_dtc_flops(const model *m, int B, double *first, double *encode);
 
 /* For the gradient check: the branch every non-differentiable layer took in
  * the last forward (pooling arg-max, sign of every leaky ReLU output),
  * written to out unless NULL; returns their number. */
 size_t model_dtc_kinks(const model *m, int *out);
-
-/* Shared with model.c: the parameter table and Keras' initialisers. */
-int model_add_tensor(model *m, const char *name, int ndim, int d0, int d1, int d2, int d3);
-void model_glorot_uniform(rng_state *r, float *w, size_t n, double fan_in, double fan_out);
-int model_orthogonal(rng_state *r, float *w, int rows, int cols);
 
 #endif

@@ -63,5 +63,5 @@ expect_error "bad --dense" "option --dense: '32,32' is not 3 positive integers" 
 check "dsc synth writes a year on another grid" "$DSC" synth -q -o "$WORK/other" --years 2001-2001 --grid 8x8
 expect_error "dsc predict with the dec model on another grid" "r3/model.ckpt: the model was trained on a 12x10 grid .*the data have 8x8" \
   $(launcher 2) "$DSC" predict -m "$WORK/r3/model.ckpt" -o "$WORK/b3" "$WORK/other/era5_2001.nc"
-expect_error "dsc bench does not time dec" "dsc bench: option --variant dec" "$DSC" bench --variant dec --iterations 1
+check "dsc bench times dec" "$DSC" bench --variant dec --iterations 1 --warmup 0 --batch 1 --grid 16x16 --vars 2
 tap_done

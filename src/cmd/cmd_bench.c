@@ -13,9 +13,10 @@
  *   encode model_encode (the encoder alone, as the clustering runs it).
  * Each reports the median over --iterations timed repetitions after
  * --warmup untimed ones; on a shared machine the median is the figure to
- * quote.  FLOPs are counted from the layer shapes (2*M*N*K per GEMM-like
- * operation; backward is twice the forward of every layer except the first
- * convolution, which needs no input gradient), and compared with the
+ * quote.  FLOPs are counted from the layer shapes by the variant
+ * (model_flops: 2*M*N*K per GEMM-like operation; backward is twice the
+ * forward of every layer except the first, which needs no input
+ * gradient), and compared with the
  * sgemm rate of OpenBLAS on the same threads (n = 1024 square product).
  *
  * The benchmark runs on one rank: it measures one process's compute, and
@@ -27,7 +28,6 @@
 #include "json.h"
 #include "config.h"
 #include "model.h"
-#include "model_dtc.h"
 #include "optimizer.h"
 #include "rng.h"
 #include "status.h"
@@ -85,10 +85,7 @@ static int parse_options(bench_options_t *o, const cli_command *cmd)
     if (cli_long(cmd, "seq", 1, 1 << 12, &v)) return DSC_ERR;
     o->cfg.steps = (int)v;
     if (model_variant_parse(cli_get(cmd, "variant"), &o->cfg.variant)) return DSC_ERR;
-    if (o->cfg.variant == MODEL_DTC) model_dtc_config_defaults(&o->cfg);
-    if (o->cfg.variant == MODEL_DEC) /* the FLOP model below is the CNN's */
-        return dsc_fail("dsc bench: option --variant dec: dsc bench times the convolutional variants; time a dec run with "
-                        "dsc train --variant dec -v instead");
+    model_config_preset(&o->cfg); /* dec, dtc: the baseline's own widths */
     if (cli_long(cmd, "threads", 0, 4096, &v)) return DSC_ERR;
     o->threads = (int)v;
     if (cli_long(cmd, "warmup", 0, 1 << 20, &v)) return DSC_ERR;
@@ -99,54 +96,6 @@ static int parse_options(bench_options_t *o, const cli_command *cmd)
     o->seed = (uint64_t)v;
     o->json = cli_flag(cmd, "json");
     return model_config_check(&o->cfg);
-}
-
-/* ---- FLOPs from the layer shapes --------------------------------------------- */
-
-static double conv_flops(const model_conv *c, int frames, int k)
-{
-    return 2.0 * frames * c->oc * c->ic * k * k * c->h * c->w;
-}
-
-/* Forward FLOPs of B samples; *first gets the first convolution's share
- * (its backward has no input gradient). */
-static double forward_flops(const model *m, int B, double *first)
-{
-    if (m->dtc) return model_dtc_flops(m, B, first, NULL);
-    const model_config *cfg = &m->cfg;
-    const int S = cfg->steps, k = cfg->kernel;
-    double f = 0;
-    for (int i = 0; i < MODEL_NCONV; i++) f += conv_flops(&m->enc[i], B * S, k);
-    *first = conv_flops(&m->enc[0], B * S, k);
-    if (m->has_lstm)
-        for (int l = 0; l < MODEL_NLSTM; l++) {
-            const model_lstm *lw = &m->lstm[l];
-            f += 2.0 * B * S * lw->in * 4.0 * lw->hid;        /* input projection */
-            f += 2.0 * B * (S - 1) * lw->hid * 4.0 * lw->hid; /* recurrence, none at t = 0 */
-        }
-    f += 2.0 * B * m->to_latent.in * m->to_latent.out;
-    if (m->has_decoder) {
-        f += 2.0 * B * m->dec_dense.in * m->dec_dense.out;
-        for (int j = 0; j < MODEL_NDEC; j++) f += conv_flops(&m->dec[j], B, k);
-        f += conv_flops(&m->dec_out, B, k);
-    }
-    return f;
-}
-
-static double encode_flops(const model *m, int B)
-{
-    const model_config *cfg = &m->cfg;
-    double f = 0, first;
-    if (m->dtc) {
-        model_dtc_flops(m, B, &first, &f);
-        return f;
-    }
-    for (int i = 0; i < MODEL_NCONV; i++) f += conv_flops(&m->enc[i], B * cfg->steps, cfg->kernel);
-    if (!m->has_decoder) return forward_flops(m, B, &first);
-    /* forward minus the decoder */
-    double dec = 2.0 * B * m->dec_dense.in * m->dec_dense.out + conv_flops(&m->dec_out, B, cfg->kernel);
-    for (int j = 0; j < MODEL_NDEC; j++) dec += conv_flops(&m->dec[j], B, cfg->kernel);
-    return forward_flops(m, B, &first) - dec;
 }
 
 /* GFLOP/s of one n x n x n sgemm, median of a few runs. */
@@ -264,8 +213,8 @@ static int run(const bench_options_t *o)
         if (it >= o->warmup) t_encode[it - o->warmup] = timing_now() - t0;
     }
     if (status == DSC_OK) {
-        double first;
-        const double fwd = forward_flops(&m, B, &first), enc = encode_flops(&m, B);
+        double first, enc;
+        const double fwd = model_flops(&m, B, &first, &enc); /* the variant's FLOP model */
         const double train_flops = 3.0 * fwd - first;
         const double tt = timing_median(t_train, R), ti = timing_median(t_infer, R), te = timing_median(t_encode, R);
         const double train_gf = train_flops / tt * 1e-9, infer_gf = fwd / ti * 1e-9;

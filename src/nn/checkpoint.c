@@ -297,10 +297,10 @@ static void close_reader(reader *r)
 }
 
 
-/* Everything after the architecture, into m / opt / extra (rank 0).  With
- * m NULL (and opt NULL) the tensor table, parameters and optimizer state
- * are walked over unchecked: only extra is read. */
-static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, checkpoint_extra *x)
+/* The architecture against m's, the tensor table against m's and the
+ * parameters into m->params; with m NULL walked over unchecked.  *nparams
+ * gets the parameter count. */
+static int read_params(reader *r, const file_header *h, model *m, size_t *nparams)
 {
     const char *path = r->path;
     int32_t mine[NARCH];
@@ -345,8 +345,15 @@ static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, 
     if (m) get(r, m->params, m->nparams * sizeof(float));
     else if (!r->failed && fseek(r->f, (long)(np * sizeof(float)), SEEK_CUR) != 0)
         return dsc_fail("%s: cannot seek in checkpoint", path);
-    const size_t nparams = m ? m->nparams : (size_t)np;
+    *nparams = m ? m->nparams : (size_t)np;
+    return DSC_OK;
+}
 
+/* The optimizer's kind, settings, step and state buffers into opt; with
+ * opt NULL walked over. */
+static int read_optimizer(reader *r, optimizer *opt, size_t nparams)
+{
+    const char *path = r->path;
     uint32_t kind = get_u32(r);
     float cf[7];
     int64_t step = 0;
@@ -378,7 +385,57 @@ static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, 
             if (opt->v) memset(opt->v, 0, nparams * sizeof(float));
         }
     }
+    return DSC_OK;
+}
 
+/* The statistics block of nb bytes and the training state block (version
+ * 2 on) into x; on failure x holds no block. */
+static int read_blocks(reader *r, checkpoint_extra *x, uint64_t nb)
+{
+    x->blob = NULL;
+    x->blob_bytes = (size_t)nb;
+    x->blob = dsc_malloc(nb ? (size_t)nb : 1, "checkpoint statistics");
+    if (!x->blob) return DSC_ERR;
+    if (get(r, x->blob, (size_t)nb) != DSC_OK) {
+        free(x->blob);
+        x->blob = NULL;
+        return DSC_ERR;
+    }
+    uint64_t nsb = r->version >= 2 ? get_u64(r) : 0;
+    if (nsb > r->size) {
+        free(x->blob);
+        x->blob = NULL;
+        return dsc_fail("%s: training state block of %llu bytes in a file of %llu; file corrupt", r->path,
+                        (unsigned long long)nsb, (unsigned long long)r->size);
+    }
+    x->state_bytes = (size_t)nsb;
+    x->state = r->failed ? NULL : dsc_malloc(nsb ? (size_t)nsb : 1, "checkpoint training state");
+    if (!x->state || get(r, x->state, (size_t)nsb) != DSC_OK) {
+        free(x->blob);
+        free(x->state);
+        x->blob = x->state = NULL;
+        return DSC_ERR;
+    }
+    return DSC_OK;
+}
+
+/* The two blocks walked over, so that the end is checked after. */
+static int skip_blocks(reader *r, uint64_t nb)
+{
+    uint64_t skip = 0;
+    if (nb > r->total || fseek(r->f, (long)nb, SEEK_CUR) != 0) r->failed = 1;
+    else if (r->version >= 2) skip = get_u64(r);
+    if (!r->failed && (skip > r->total || fseek(r->f, (long)skip, SEEK_CUR) != 0)) r->failed = 1;
+    if (r->failed) return dsc_fail("%s: checkpoint is truncated or corrupt (a section runs past the end); use a "
+                                   "complete checkpoint",
+                                   r->path);
+    return DSC_OK;
+}
+
+/* The generator states, counters and the two blocks: the dropout generator
+ * into m, the rest into x (each unless NULL). */
+static int read_state(reader *r, model *m, checkpoint_extra *x)
+{
     rng_state dropout_rng = {{0, 0, 0, 0}};
     get(r, dropout_rng.s, sizeof dropout_rng.s);
     if (m) m->dropout_rng = dropout_rng;
@@ -390,47 +447,25 @@ static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, 
     get(r, &epoch, 8);
     uint64_t nb = get_u64(r);
     if (r->failed) return DSC_ERR;
-    if (nb > r->size) return dsc_fail("%s: statistics block of %llu bytes in a file of %llu; file corrupt", path,
+    if (nb > r->size) return dsc_fail("%s: statistics block of %llu bytes in a file of %llu; file corrupt", r->path,
                                       (unsigned long long)nb, (unsigned long long)r->size);
-    if (x) {
-        x->has_rng = has_rng != 0;
-        x->rng = rng;
-        x->iteration = (long)iteration;
-        x->epoch = (long)epoch;
-        x->blob = NULL;
-        x->blob_bytes = (size_t)nb;
-        x->blob = dsc_malloc(nb ? (size_t)nb : 1, "checkpoint statistics");
-        if (!x->blob) return DSC_ERR;
-        if (get(r, x->blob, (size_t)nb) != DSC_OK) {
-            free(x->blob);
-            x->blob = NULL;
-            return DSC_ERR;
-        }
-        uint64_t nsb = r->version >= 2 ? get_u64(r) : 0;
-        if (nsb > r->size) {
-            free(x->blob);
-            x->blob = NULL;
-            return dsc_fail("%s: training state block of %llu bytes in a file of %llu; file corrupt", path,
-                            (unsigned long long)nsb, (unsigned long long)r->size);
-        }
-        x->state_bytes = (size_t)nsb;
-        x->state = r->failed ? NULL : dsc_malloc(nsb ? (size_t)nsb : 1, "checkpoint training state");
-        if (!x->state || get(r, x->state, (size_t)nsb) != DSC_OK) {
-            free(x->blob);
-            free(x->state);
-            x->blob = x->state = NULL;
-            return DSC_ERR;
-        }
-    } else {
-        /* skipped, but walked over, so that the end is checked below */
-        uint64_t skip = 0;
-        if (nb > r->total || fseek(r->f, (long)nb, SEEK_CUR) != 0) r->failed = 1;
-        else if (r->version >= 2) skip = get_u64(r);
-        if (!r->failed && (skip > r->total || fseek(r->f, (long)skip, SEEK_CUR) != 0)) r->failed = 1;
-        if (r->failed) return dsc_fail("%s: checkpoint is truncated or corrupt (a section runs past the end); use a "
-                                       "complete checkpoint",
-                                       path);
-    }
+    if (!x) return skip_blocks(r, nb);
+    x->has_rng = has_rng != 0;
+    x->rng = rng;
+    x->iteration = (long)iteration;
+    x->epoch = (long)epoch;
+    return read_blocks(r, x, nb);
+}
+
+/* Everything after the architecture, into m / opt / extra (rank 0).  With
+ * m NULL (and opt NULL) the tensor table, parameters and optimizer state
+ * are walked over unchecked: only extra is read. */
+static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, checkpoint_extra *x)
+{
+    size_t nparams = 0;
+    if (read_params(r, h, m, &nparams) != DSC_OK || read_optimizer(r, opt, nparams) != DSC_OK ||
+        read_state(r, m, x) != DSC_OK)
+        return DSC_ERR;
     /* The last section ends where the checksum begins: a file that the
      * header makes longer than its sections is not one dsc wrote. */
     long end = ftell(r->f);
@@ -441,7 +476,7 @@ static int read_body(reader *r, const file_header *h, model *m, optimizer *opt, 
             x->blob = x->state = NULL;
         }
         return dsc_fail("%s: checkpoint sections end at byte %ld, but its header says %llu bytes; the file is corrupt",
-                        path, end, (unsigned long long)r->total);
+                        r->path, end, (unsigned long long)r->total);
     }
     return DSC_OK;
 }

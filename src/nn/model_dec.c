@@ -24,29 +24,32 @@
  * optimizer, predict and eval work unchanged.
  */
 #include "model_dec.h"
+#include "model_impl.h"
+#include "model_params.h"
 #include "status.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-model_config model_config_dec(void)
+/* ---- configuration ------------------------------------------------------------ */
+
+/* Xie et al.: hidden widths 500 500 2000, embedding 10, ReLU hidden layers,
+ * linear embedding, no dropout. */
+static void dec_preset(model_config *c)
 {
-    model_config c = model_config_default();
-    c.variant = MODEL_DEC;
-    c.dense[0] = 500;
-    c.dense[1] = 500;
-    c.dense[2] = 2000;
-    c.latent = 10;
-    c.activation = ACTIVATION_RELU;
-    c.latent_activation = ACTIVATION_IDENTITY;
-    c.dropout = c.recurrent_dropout = 0.0f;
-    return c;
+    c->dense[0] = 500;
+    c->dense[1] = 500;
+    c->dense[2] = 2000;
+    c->latent = 10;
+    c->activation = ACTIVATION_RELU;
+    c->latent_activation = ACTIVATION_IDENTITY;
+    c->dropout = c->recurrent_dropout = 0.0f;
 }
 
-int model_dec_config_check(const model_config *c)
+static int dec_check(const model_config *c)
 {
+    if (model_check_shared(c) != DSC_OK) return DSC_ERR;
     if (c->height < 1 || c->width < 1) return dsc_fail("model: grid %d x %d; both sizes must be >= 1", c->height, c->width);
     for (int i = 0; i < MODEL_NDENSE; i++)
         if (c->dense[i] < 1) return dsc_fail("model: dense layer %d has width %d; widths must be >= 1", i + 1, c->dense[i]);
@@ -60,21 +63,16 @@ int model_dec_config_check(const model_config *c)
     return DSC_OK;
 }
 
-static void bind(model *m, model_dense *l)
+static void dec_format(const model_config *c, const char *name, char *buf, size_t len)
 {
-    l->weight = m->params + m->tensors[l->tw].offset;
-    l->dweight = m->grads + m->tensors[l->tw].offset;
-    l->bias = m->params + m->tensors[l->tb].offset;
-    l->dbias = m->grads + m->tensors[l->tb].offset;
+    snprintf(buf, len, "%s V=%d H=%d W=%d dense=%d,%d,%d latent=%d act=%s/%s", name, c->vars, c->height, c->width,
+             c->dense[0], c->dense[1], c->dense[2], c->latent, activation_name(c->activation),
+             activation_name(c->latent_activation));
 }
 
-static int alloc_floats(float **p, size_t n, const char *what)
-{
-    *p = dsc_calloc(n ? n : 1, sizeof(float), what);
-    return *p ? DSC_OK : DSC_ERR;
-}
+/* ---- create / destroy ------------------------------------------------------------ */
 
-int model_dec_create(model *m)
+static int dec_create(model *m)
 {
     const model_config *c = &m->cfg;
     const int B = m->max_batch, L = c->latent;
@@ -97,36 +95,34 @@ int model_dec_create(model *m)
         else snprintf(prefix, sizeof prefix, "dec.out");
         model_layout_dense(m, &n->dec[j], prefix, w[MODEL_NDENSE + 1 - j], w[MODEL_NDENSE - j]);
     }
-    m->tcentroids = c->clusters > 0 ? model_add_tensor(m, "cluster.centroids", 2, c->clusters, L, 0, 0) : -1;
+    model_layout_centroids(m);
 
     size_t widest = 0;
     for (int i = 0; i < MODEL_NDENSE + 2; i++)
         if ((size_t)w[i] > widest) widest = (size_t)w[i];
-    int ok = alloc_floats(&m->params, m->nparams, "model parameters") == DSC_OK &&
-             alloc_floats(&m->grads, m->nparams, "model gradients") == DSC_OK &&
-             alloc_floats(&m->latent, (size_t)B * L, "latent") == DSC_OK &&
-             alloc_floats(&m->recon, (size_t)B * d, "reconstruction") == DSC_OK;
+    int ok = model_alloc_floats(&m->params, m->nparams, "model parameters") == DSC_OK &&
+             model_alloc_floats(&m->grads, m->nparams, "model gradients") == DSC_OK &&
+             model_alloc_floats(&m->latent, (size_t)B * L, "latent") == DSC_OK &&
+             model_alloc_floats(&m->recon, (size_t)B * d, "reconstruction") == DSC_OK;
     for (int i = 0; ok && i < MODEL_NDENSE; i++)
-        ok = alloc_floats(&n->enc_act[i], (size_t)B * w[i + 1], "encoder activations") == DSC_OK &&
-             alloc_floats(&n->dec_act[i], (size_t)B * w[MODEL_NDENSE - i], "decoder activations") == DSC_OK;
+        ok = model_alloc_floats(&n->enc_act[i], (size_t)B * w[i + 1], "encoder activations") == DSC_OK &&
+             model_alloc_floats(&n->dec_act[i], (size_t)B * w[MODEL_NDENSE - i], "decoder activations") == DSC_OK;
     m->dbuf_floats = (size_t)B * widest;
     if (ok)
-        ok = alloc_floats(&m->dbuf[0], m->dbuf_floats, "activation gradients") == DSC_OK &&
-             alloc_floats(&m->dbuf[1], m->dbuf_floats, "activation gradients") == DSC_OK;
+        ok = model_alloc_floats(&m->dbuf[0], m->dbuf_floats, "activation gradients") == DSC_OK &&
+             model_alloc_floats(&m->dbuf[1], m->dbuf_floats, "activation gradients") == DSC_OK;
     if (!ok) return DSC_ERR;
     for (int i = 0; i <= MODEL_NDENSE; i++) {
-        bind(m, &n->enc[i]);
-        bind(m, &n->dec[i]);
+        model_bind_dense(m, &n->enc[i]);
+        model_bind_dense(m, &n->dec[i]);
     }
-    if (m->tcentroids >= 0) {
-        m->centroids = m->params + m->tensors[m->tcentroids].offset;
-        m->dcentroids = m->grads + m->tensors[m->tcentroids].offset;
-    }
+    model_bind_centroids(m);
     rng_seed(&m->dropout_rng, 0, 1);
     return DSC_OK;
 }
 
-void model_dec_destroy(model *m)
+/* The common buffers are model.c's. */
+static void dec_destroy(model *m)
 {
     struct model_dec_net *n = m->dec_net;
     if (!n) return;
@@ -138,19 +134,15 @@ void model_dec_destroy(model *m)
     m->dec_net = NULL;
 }
 
-/* Keras Dense default, as in the authors' Keras DEC: glorot-uniform
- * U(-a, a), a = sqrt(6 / (IN + OUT)), zero bias. */
-static void init_dense(rng_state *r, model_dense *l)
-{
-    float a = (float)sqrt(6.0 / ((double)l->in + l->out));
-    rng_fill_uniform(r, l->weight, (size_t)l->out * l->in, -a, a);
-    memset(l->bias, 0, (size_t)l->out * sizeof(float));
-}
+/* ---- initialisation, forward, backward -------------------------------------------- */
 
-void model_dec_init(model *m, rng_state *r)
+/* Keras Dense default, as in the authors' Keras DEC: glorot-uniform
+ * U(-a, a), a = sqrt(6 / (IN + OUT)), zero bias; in table order. */
+static int dec_init(model *m, rng_state *r)
 {
-    for (int i = 0; i <= MODEL_NDENSE; i++) init_dense(r, &m->dec_net->enc[i]);
-    for (int j = 0; j <= MODEL_NDENSE; j++) init_dense(r, &m->dec_net->dec[j]);
+    for (int i = 0; i <= MODEL_NDENSE; i++) model_init_dense(r, &m->dec_net->enc[i]);
+    for (int j = 0; j <= MODEL_NDENSE; j++) model_init_dense(r, &m->dec_net->dec[j]);
+    return DSC_OK;
 }
 
 /* out = act(in W^T + b), in place. */
@@ -161,7 +153,8 @@ static void dense_act(const model_dense *l, float *out, const float *in, int B, 
     activation_forward(out, out, (size_t)B * l->out, a);
 }
 
-void model_dec_forward(model *m, const float *x, int B, int decode)
+/* Encoder (decode = 0) or the whole autoencoder with m->loss (decode = 1). */
+static void run_forward(model *m, const float *x, int B, int decode)
 {
     struct model_dec_net *n = m->dec_net;
     const model_config *c = &m->cfg;
@@ -186,8 +179,17 @@ void model_dec_forward(model *m, const float *x, int B, int decode)
     m->loss = mse_loss(NULL, m->recon, x, (size_t)B * m->features);
 }
 
+static void dec_encode(model *m, const float *x, int B) { run_forward(m, x, B, 0); }
+
+/* training is ignored: DEC has no dropout */
+static void dec_forward(model *m, const float *x, int B, int training)
+{
+    (void)training;
+    run_forward(m, x, B, 1);
+}
+
 /* Two ping-pong buffers carry the gradient of the current activation, as in
- * model.c: zero the other one, let the layer accumulate into it, swap. */
+ * model_dsc.c: zero the other one, let the layer accumulate into it, swap. */
 static float *zeroed(float *p, size_t n)
 {
     memset(p, 0, n * sizeof(float));
@@ -213,7 +215,7 @@ static void dense_act_backward(const model_dense *l, float **cur, float **next, 
     if (inp_grad) SWAP(*cur, *next);
 }
 
-int model_dec_backward(model *m, float dloss, const float *dlatent)
+static int dec_backward(model *m, float dloss, const float *dlatent)
 {
     struct model_dec_net *n = m->dec_net;
     const model_config *c = &m->cfg;
@@ -247,3 +249,33 @@ int model_dec_backward(model *m, float dloss, const float *dlatent)
     }
     return DSC_OK;
 }
+
+/* ---- FLOPs ------------------------------------------------------------------------ */
+
+/* Forward FLOPs of B samples, 2*IN*OUT per sample and dense layer; *first
+ * gets the first layer's share (its backward has no input gradient),
+ * *encode (unless NULL) the encoder's. */
+static double dec_flops(const model *m, int B, double *first, double *encode)
+{
+    const struct model_dec_net *n = m->dec_net;
+    double f = 0;
+    for (int i = 0; i <= MODEL_NDENSE; i++) f += 2.0 * B * n->enc[i].in * n->enc[i].out;
+    *first = 2.0 * B * n->enc[0].in * n->enc[0].out;
+    if (encode) *encode = f;
+    for (int j = 0; j <= MODEL_NDENSE; j++) f += 2.0 * B * n->dec[j].in * n->dec[j].out;
+    return f;
+}
+
+const model_ops model_dec_ops = {
+    .pads_grid = 0, /* a dense layer gains nothing from zero cells */
+    .preset = dec_preset,
+    .check = dec_check,
+    .format = dec_format,
+    .create = dec_create,
+    .destroy = dec_destroy,
+    .init = dec_init,
+    .encode = dec_encode,
+    .forward = dec_forward,
+    .backward = dec_backward,
+    .flops = dec_flops,
+};

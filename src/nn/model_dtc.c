@@ -16,6 +16,8 @@
  * next layer unchanged (layers.h).  Dimension letters as in model_dtc.h.
  */
 #include "model_dtc.h"
+#include "model_impl.h"
+#include "model_params.h"
 #include "status.h"
 
 #include <stdio.h>
@@ -55,7 +57,7 @@ int model_dtc_latent_size(const model_config *c)
     return L > 0 && L <= 1 << 30 ? (int)L : 0;
 }
 
-int model_dtc_config_check(const model_config *c)
+static int dtc_check(const model_config *c)
 {
     if (c->steps != 1)
         return dsc_fail("model: --variant dtc reads one time step per sample (its field flattened to one row), not %d; "
@@ -75,25 +77,14 @@ int model_dtc_config_check(const model_config *c)
     return DSC_OK;
 }
 
-void model_dtc_config_format(const model_config *c, char *buf, size_t len)
+static void dtc_format(const model_config *c, const char *name, char *buf, size_t len)
 {
-    snprintf(buf, len, "dtc V=%d H=%d W=%d d=%lld filters=%d kernel=%d pool=%d bilstm=%d,%d latent=%d (%d x %d) act=leaky-relu",
-             c->vars, c->height, c->width, field_size(c), c->conv[0], c->kernel, c->pool, c->lstm[0], c->lstm[1],
+    snprintf(buf, len, "%s V=%d H=%d W=%d d=%lld filters=%d kernel=%d pool=%d bilstm=%d,%d latent=%d (%d x %d) act=leaky-relu",
+             name, c->vars, c->height, c->width, field_size(c), c->conv[0], c->kernel, c->pool, c->lstm[0], c->lstm[1],
              model_dtc_latent_size(c), c->pool > 0 ? (int)((field_size(c) + c->pool - 1) / c->pool) : 0, c->lstm[1]);
 }
 
 /* ---- create / destroy -------------------------------------------------------- */
-
-static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
-
-static int alloc_floats(float **p, size_t n, const char *what)
-{
-    *p = dsc_calloc(n ? n : 1, sizeof(float), what);
-    return *p ? DSC_OK : DSC_ERR;
-}
-
-static float *param(model *m, int t) { return m->params + m->tensors[t].offset; }
-static float *grad(model *m, int t) { return m->grads + m->tensors[t].offset; }
 
 static void layout(model *m, struct model_dtc_net *n)
 {
@@ -114,8 +105,7 @@ static void layout(model *m, struct model_dtc_net *n)
     }
     n->tdec_w = model_add_tensor(m, "dec.out.weight", 3, 1, n->H2, n->K, 0);
     n->tdec_b = model_add_tensor(m, "dec.out.bias", 1, 1, 0, 0, 0);
-    const model_config *c = &m->cfg;
-    m->tcentroids = c->clusters > 0 ? model_add_tensor(m, "cluster.centroids", 2, c->clusters, c->latent, 0, 0) : -1;
+    model_layout_centroids(m);
 }
 
 static conv1d_dims enc_conv_dims(const struct model_dtc_net *n, int B)
@@ -136,8 +126,9 @@ static bilstm_dims bilstm_dims_of(const struct model_dtc_net *n, int l, int B)
     return d;
 }
 
-int model_dtc_create(model *m, int max_batch)
+static int dtc_create(model *m)
 {
+    const int max_batch = m->max_batch;
     model_config *c = &m->cfg;
     struct model_dtc_net *n = dsc_calloc(1, sizeof *n, "DTC network");
     if (!n) return DSC_ERR;
@@ -156,40 +147,38 @@ int model_dtc_create(model *m, int max_batch)
     layout(m, n);
 
     const size_t B = (size_t)max_batch, d = (size_t)n->d, Lp = (size_t)n->Lp;
-    int ok = alloc_floats(&m->params, m->nparams, "model parameters") == DSC_OK &&
-             alloc_floats(&m->grads, m->nparams, "model gradients") == DSC_OK &&
-             alloc_floats(&n->conv_act, B * d * n->F, "DTC convolution output") == DSC_OK &&
-             alloc_floats(&n->pool_out, B * Lp * n->F, "DTC pooling output") == DSC_OK &&
+    int ok = model_alloc_floats(&m->params, m->nparams, "model parameters") == DSC_OK &&
+             model_alloc_floats(&m->grads, m->nparams, "model gradients") == DSC_OK &&
+             model_alloc_floats(&n->conv_act, B * d * n->F, "DTC convolution output") == DSC_OK &&
+             model_alloc_floats(&n->pool_out, B * Lp * n->F, "DTC pooling output") == DSC_OK &&
              (n->pool_arg = dsc_calloc(B * Lp * n->F, sizeof(int), "DTC pooling arg-max")) != NULL &&
-             alloc_floats(&n->lstm1, B * Lp * n->H1, "DTC BiLSTM output") == DSC_OK &&
-             alloc_floats(&m->latent, B * c->latent, "latent") == DSC_OK &&
-             alloc_floats(&n->up, B * d * n->H2, "DTC up-sampling") == DSC_OK &&
-             alloc_floats(&m->recon, B * d, "reconstruction") == DSC_OK;
+             model_alloc_floats(&n->lstm1, B * Lp * n->H1, "DTC BiLSTM output") == DSC_OK &&
+             model_alloc_floats(&m->latent, B * c->latent, "latent") == DSC_OK &&
+             model_alloc_floats(&n->up, B * d * n->H2, "DTC up-sampling") == DSC_OK &&
+             model_alloc_floats(&m->recon, B * d, "reconstruction") == DSC_OK;
     size_t scratch = 0;
     for (int l = 0; ok && l < 2; l++) {
         bilstm_dims bd = bilstm_dims_of(n, l, max_batch);
-        ok = alloc_floats(&n->lstm_state[l], bilstm_state_floats(&bd), "DTC BiLSTM state") == DSC_OK;
-        scratch = max_size(scratch, bilstm_scratch_floats(&bd));
+        ok = model_alloc_floats(&n->lstm_state[l], bilstm_state_floats(&bd), "DTC BiLSTM state") == DSC_OK;
+        scratch = model_max_size(scratch, bilstm_scratch_floats(&bd));
     }
     conv1d_dims ce = enc_conv_dims(n, max_batch), cd = dec_conv_dims(n, max_batch);
-    scratch = max_size(scratch, max_size(conv1d_scratch_floats(&ce), conv1d_scratch_floats(&cd)));
-    size_t dmax = max_size(B * d * n->F, B * d * n->H2);
-    dmax = max_size(dmax, B * Lp * max_size((size_t)n->F, max_size((size_t)n->H1, (size_t)n->H2)));
+    scratch = model_max_size(scratch, model_max_size(conv1d_scratch_floats(&ce), conv1d_scratch_floats(&cd)));
+    size_t dmax = model_max_size(B * d * n->F, B * d * n->H2);
+    dmax = model_max_size(dmax, B * Lp * model_max_size((size_t)n->F, model_max_size((size_t)n->H1, (size_t)n->H2)));
     m->dbuf_floats = dmax;
     m->scratch_floats = scratch;
     if (ok)
-        ok = alloc_floats(&m->dbuf[0], dmax, "activation gradients") == DSC_OK &&
-             alloc_floats(&m->dbuf[1], dmax, "activation gradients") == DSC_OK &&
-             alloc_floats(&m->scratch, scratch, "layer workspace") == DSC_OK;
+        ok = model_alloc_floats(&m->dbuf[0], dmax, "activation gradients") == DSC_OK &&
+             model_alloc_floats(&m->dbuf[1], dmax, "activation gradients") == DSC_OK &&
+             model_alloc_floats(&m->scratch, scratch, "layer workspace") == DSC_OK;
     if (!ok) return DSC_ERR; /* model_create frees everything */
-    if (m->tcentroids >= 0) {
-        m->centroids = param(m, m->tcentroids);
-        m->dcentroids = grad(m, m->tcentroids);
-    }
+    model_bind_centroids(m);
     return DSC_OK;
 }
 
-void model_dtc_destroy(model *m)
+/* The common buffers are model.c's. */
+static void dtc_destroy(model *m)
 {
     struct model_dtc_net *n = m->dtc;
     if (!n) return;
@@ -206,29 +195,27 @@ void model_dtc_destroy(model *m)
 
 /* ---- Keras default initialisation ---------------------------------------------- */
 
-int model_dtc_init(model *m, uint64_t seed)
+/* In table order, from r (model_init seeds it). */
+static int dtc_init(model *m, rng_state *r)
 {
     struct model_dtc_net *n = m->dtc;
-    rng_state r;
-    rng_seed(&r, seed, 0);
     /* Conv1D kernel (K, IC, OC): fan_in = IC*K, fan_out = OC*K; zero bias */
-    model_glorot_uniform(&r, param(m, n->tconv_w), (size_t)n->F * n->K, n->K, (double)n->F * n->K);
-    memset(param(m, n->tconv_b), 0, sizeof(float) * (size_t)n->F);
+    model_glorot_uniform(r, model_param(m, n->tconv_w), (size_t)n->F * n->K, n->K, (double)n->F * n->K);
+    memset(model_param(m, n->tconv_b), 0, sizeof(float) * (size_t)n->F);
     for (int l = 0; l < 2; l++) {
         const int in = l == 0 ? n->F : n->H1, hid = l == 0 ? n->H1 : n->H2;
         for (int k = 0; k < 2; k++) {
-            model_glorot_uniform(&r, param(m, n->tl[l][k][0]), (size_t)4 * hid * in, in, 4.0 * hid);
-            if (model_orthogonal(&r, param(m, n->tl[l][k][1]), 4 * hid, hid) != DSC_OK) return DSC_ERR;
-            float *b = param(m, n->tl[l][k][2]);
+            model_glorot_uniform(r, model_param(m, n->tl[l][k][0]), (size_t)4 * hid * in, in, 4.0 * hid);
+            if (model_orthogonal(r, model_param(m, n->tl[l][k][1]), 4 * hid, hid) != DSC_OK) return DSC_ERR;
+            float *b = model_param(m, n->tl[l][k][2]);
             memset(b, 0, sizeof(float) * 4 * (size_t)hid);
             for (int i = 0; i < hid; i++) b[hid + i] = 1.0f; /* unit_forget_bias */
         }
     }
     /* the output layer: the Conv2DTranspose (K, 1, 1, H2) of the DTC code has
      * fan_in + fan_out = K*(1 + H2), as a Conv1D H2 -> 1 */
-    model_glorot_uniform(&r, param(m, n->tdec_w), (size_t)n->H2 * n->K, (double)n->H2 * n->K, n->K);
-    param(m, n->tdec_b)[0] = 0.0f;
-    rng_seed(&m->dropout_rng, seed, 1);
+    model_glorot_uniform(r, model_param(m, n->tdec_w), (size_t)n->H2 * n->K, (double)n->H2 * n->K, n->K);
+    model_param(m, n->tdec_b)[0] = 0.0f;
     return DSC_OK;
 }
 
@@ -236,22 +223,22 @@ int model_dtc_init(model *m, uint64_t seed)
 
 static void bilstm_weights(model *m, int l, int which, const float *w[2])
 {
-    for (int k = 0; k < 2; k++) w[k] = param(m, m->dtc->tl[l][k][which]);
+    for (int k = 0; k < 2; k++) w[k] = model_param(m, m->dtc->tl[l][k][which]);
 }
 
 static void bilstm_grads(model *m, int l, int which, float *g[2])
 {
-    for (int k = 0; k < 2; k++) g[k] = grad(m, m->dtc->tl[l][k][which]);
+    for (int k = 0; k < 2; k++) g[k] = model_grad(m, m->dtc->tl[l][k][which]);
 }
 
-void model_dtc_encode(model *m, const float *x, int B)
+static void dtc_encode(model *m, const float *x, int B)
 {
     struct model_dtc_net *n = m->dtc;
     m->batch = B;
     m->input = x;
     m->training = 0;
     conv1d_dims ce = enc_conv_dims(n, B);
-    conv1d_forward(n->conv_act, x, param(m, n->tconv_w), param(m, n->tconv_b), m->scratch, &ce);
+    conv1d_forward(n->conv_act, x, model_param(m, n->tconv_w), model_param(m, n->tconv_b), m->scratch, &ce);
     leaky_relu_forward(n->conv_act, n->conv_act, (size_t)B * n->d * n->F, DTC_LEAKY_ALPHA);
     maxpool1d_dims pd = {.B = B, .L = n->d, .C = n->F, .P = n->P};
     maxpool1d_forward(n->pool_out, n->pool_arg, n->conv_act, &pd);
@@ -269,18 +256,22 @@ void model_dtc_encode(model *m, const float *x, int B)
     }
 }
 
-void model_dtc_forward(model *m, const float *x, int B)
+/* training is ignored: DTC has no dropout */
+static void dtc_forward(model *m, const float *x, int B, int training)
 {
     struct model_dtc_net *n = m->dtc;
-    model_dtc_encode(m, x, B);
+    (void)training;
+    dtc_encode(m, x, B);
     upsample1d_dims ud = {.B = B, .L = n->Lp, .C = n->H2, .P = n->P, .OL = n->d};
     upsample1d_forward(n->up, m->latent, &ud);
     conv1d_dims cd = dec_conv_dims(n, B);
-    conv1d_forward(m->recon, n->up, param(m, n->tdec_w), param(m, n->tdec_b), m->scratch, &cd);
+    conv1d_forward(m->recon, n->up, model_param(m, n->tdec_w), model_param(m, n->tdec_b), m->scratch, &cd);
     m->loss = mse_loss(NULL, m->recon, x, (size_t)B * n->d);
 }
 
-double model_dtc_flops(const model *m, int B, double *first, double *encode)
+/* Forward FLOPs of B samples (2*M*N*K per GEMM-like product); *first gets
+ * the first convolution's share, *encode (unless NULL) the encoder's. */
+static double dtc_flops(const model *m, int B, double *first, double *encode)
 {
     const struct model_dtc_net *n = m->dtc;
     const double b = B, d = n->d, Lp = n->Lp;
@@ -311,7 +302,7 @@ size_t model_dtc_kinks(const model *m, int *out)
 
 /* ---- backward ---------------------------------------------------------------------
  * Two ping-pong buffers carry the gradient of the current activation, as in
- * model.c: each layer accumulates into the zeroed other buffer, then swap. */
+ * model_dsc.c: each layer accumulates into the zeroed other buffer, then swap. */
 
 static float *zeroed(float *p, size_t nfloats)
 {
@@ -326,7 +317,7 @@ static void swap(float **cur, float **next)
     *next = t;
 }
 
-int model_dtc_backward(model *m, float dloss, const float *dlatent)
+static int dtc_backward(model *m, float dloss, const float *dlatent)
 {
     struct model_dtc_net *n = m->dtc;
     const int B = m->batch;
@@ -336,8 +327,8 @@ int model_dtc_backward(model *m, float dloss, const float *dlatent)
     mse_loss(cur, m->recon, m->input, nd); /* d MSE / d reconstruction */
     for (size_t i = 0; i < nd; i++) cur[i] *= dloss;
     conv1d_dims cd = dec_conv_dims(n, B);
-    conv1d_backward(zeroed(next, nd * n->H2), grad(m, n->tdec_w), grad(m, n->tdec_b), cur, n->up,
-                    param(m, n->tdec_w), m->scratch, &cd);
+    conv1d_backward(zeroed(next, nd * n->H2), model_grad(m, n->tdec_w), model_grad(m, n->tdec_b), cur, n->up,
+                    model_param(m, n->tdec_w), m->scratch, &cd);
     swap(&cur, &next);
     upsample1d_dims ud = {.B = B, .L = n->Lp, .C = n->H2, .P = n->P, .OL = n->d};
     upsample1d_backward(zeroed(next, nlat), cur, &ud);
@@ -369,7 +360,21 @@ int model_dtc_backward(model *m, float dloss, const float *dlatent)
     leaky_relu_backward(zeroed(next, nconv), cur, n->conv_act, nconv, DTC_LEAKY_ALPHA);
     swap(&cur, &next);
     conv1d_dims ce = enc_conv_dims(n, B);
-    conv1d_backward(NULL, grad(m, n->tconv_w), grad(m, n->tconv_b), cur, m->input, param(m, n->tconv_w), m->scratch,
+    conv1d_backward(NULL, model_grad(m, n->tconv_w), model_grad(m, n->tconv_b), cur, m->input, model_param(m, n->tconv_w), m->scratch,
                     &ce);
     return DSC_OK;
 }
+
+const model_ops model_dtc_ops = {
+    .pads_grid = 1,
+    .preset = model_dtc_config_defaults,
+    .check = dtc_check,
+    .format = dtc_format,
+    .create = dtc_create,
+    .destroy = dtc_destroy,
+    .init = dtc_init,
+    .encode = dtc_encode,
+    .forward = dtc_forward,
+    .backward = dtc_backward,
+    .flops = dtc_flops,
+};
