@@ -3,7 +3,10 @@
 # forced onto its Prescott (SSE3) kernels on a CPU with AVX or better, rank 0
 # warns once with the OPENBLAS_CORETYPE that fixes it; with that core set,
 # no warning.  dsc bench names the BLAS, the core in use and the CPU's best
-# instruction set.
+# instruction set.  A kernel that computes wrong products (an injected fault,
+# DSC_FAULT_BLAS_WRONG) makes dsc start over on a weaker one with one warning,
+# or stop with one error when none is right; a faster kernel is advised only
+# when it passes the same check.
 . ./tests/testenv.sh
 
 small="--iterations 1 --warmup 0 --batch 1 --grid 16x16 --vars 2 --threads 1"
@@ -53,4 +56,46 @@ if [ "$(nwarn "$WORK/np2.err")" -eq 1 ]; then pass "2 ranks: one warning"; else 
 OPENBLAS_CORETYPE=PRESCOTT "$DSC" eval --help > "$WORK/h.out" 2> "$WORK/h.err"
 cat "$WORK/h.err" > "$WORK/log"
 if [ "$(nwarn "$WORK/h.err")" -eq 0 ]; then pass "--help: no warning"; else fail "--help: no warning"; fi
+
+# ---- the self-check of sgemm ------------------------------------------------------
+"$DSC" synth -q --years 2001 --grid 8x8 --vars t2m,sp -o "$WORK/data" > "$WORK/log" 2>&1
+kmeans() { "$DSC" kmeans -q -k 3 --seed 2 --force -o "$1" "$WORK/data/era5_2001.nc"; }
+kmeans "$WORK/km_right" > "$WORK/right.err" 2>&1
+check "the kernels in use ($core) pass the self-check: no word about it" sh -c "! grep -q 'wrong matrix' '$WORK/right.err'"
+nwrong() { grep -c '^dsc: warning:.*wrong matrix products' "$1"; }
+if [ "$core" = Prescott ]; then
+  skip "fallback to a weaker kernel" "the kernels in use ($core) are the weakest"
+else
+  DSC_FAULT_BLAS_WRONG=$core "$DSC" bench $small > "$WORK/w.out" 2> "$WORK/w.err"; st=$?
+  cat "$WORK/w.out" "$WORK/w.err" > "$WORK/log"
+  new=$(value blas_core "$WORK/w.out")
+  if [ $st -eq 0 ] && [ "$(nwrong "$WORK/w.err")" -eq 1 ] && [ -n "$new" ] && [ "$new" != "$core" ] &&
+     grep -q "^dsc: warning: OpenBLAS's $core kernels compute wrong matrix products.*runs on its $new kernels" "$WORK/w.err"; then
+    pass "$core made wrong: dsc bench starts over on $new, with one warning naming both"
+  else
+    fail "$core made wrong: dsc bench starts over on a weaker kernel, with one warning naming both"
+  fi
+  DSC_FAULT_BLAS_WRONG=$core run_np 2 -x DSC_FAULT_BLAS_WRONG "$DSC" kmeans -k 3 --seed 2 --force -o "$WORK/km_fallback" \
+    "$WORK/data/era5_2001.nc" > "$WORK/w2.out" 2> "$WORK/w2.err"; st=$?
+  cat "$WORK/w2.out" "$WORK/w2.err" > "$WORK/log"
+  if [ $st -eq 0 ] && [ "$(nwrong "$WORK/w2.err")" -eq 1 ] && [ -s "$WORK/km_fallback/labels.csv" ]; then
+    pass "2 ranks, $core made wrong: dsc kmeans runs on the weaker kernel, one warning"
+  else
+    fail "2 ranks, $core made wrong: dsc kmeans runs on the weaker kernel, one warning"
+  fi
+fi
+expect_error "every kernel wrong: one error naming them, exit 1" "the BLAS computes wrong matrix products on this CPU.*dsc cannot run on it" \
+  env DSC_FAULT_BLAS_WRONG=all "$DSC" kmeans -k 3 --force -o "$WORK/km_wrong" "$WORK/data/era5_2001.nc"
+expect_error "2 ranks, every kernel wrong: one error, all ranks stop" "the BLAS computes wrong matrix products" \
+  run_np 2 -x DSC_FAULT_BLAS_WRONG=all "$DSC" kmeans -k 3 --force -o "$WORK/km_wrong2" "$WORK/data/era5_2001.nc"
+check "nothing written by the stopped runs" sh -c "! ls '$WORK/km_wrong' '$WORK/km_wrong2' 2> /dev/null | grep -q ."
+if [ -n "$fix" ]; then
+  OPENBLAS_CORETYPE=PRESCOTT DSC_FAULT_BLAS_WRONG=$fix "$DSC" bench $small > "$WORK/a.out" 2> "$WORK/a.err"
+  cat "$WORK/a.out" "$WORK/a.err" > "$WORK/log"
+  if [ "$(nwarn "$WORK/a.err")" -eq 0 ] && [ "$(nwrong "$WORK/a.err")" -eq 0 ]; then
+    pass "the advised kernel ($fix) made wrong: not advised"
+  else
+    fail "the advised kernel ($fix) made wrong: not advised"
+  fi
+fi
 tap_done

@@ -7,6 +7,7 @@
  *   mpirun -n 4 dsc info sample/era5_*.nc
  *   mpirun -n 4 dsc train -k 7 -o run1 sample/era5_*.nc
  */
+#include "blas_check.h"
 #include "blas_env.h"
 #include "cli.h"
 #include "commands.h"
@@ -15,6 +16,7 @@
 
 #include <mpi.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -54,8 +56,19 @@ static int asks_help(int argc, char **argv)
     return 0;
 }
 
+/* The subcommand named by argv[1] when it multiplies matrices and is not asked for help. */
+static int runs_blas(int argc, char **argv)
+{
+    if (argc < 2 || asks_help(argc, argv)) return 0;
+    for (int i = 0; i < nsubcommands; i++)
+        if (strcmp(argv[1], subcommands[i].name) == 0) return subcommands[i].blas;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    /* before MPI_Init: a wrong BLAS kernel makes dsc start over on a weaker one */
+    if (runs_blas(argc, argv) || getenv("DSC_BLAS_CHECK_ONLY")) blas_check_start(argv);
     MPI_Init(&argc, &argv);
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -87,8 +100,11 @@ int main(int argc, char **argv)
             status = dsc_agree(MPI_COMM_WORLD,
                                dsc_fail("unknown command '%s'; run 'dsc --help' for the list of commands", argv[1]));
         } else {
-            if (sc->blas && rank == 0 && !asks_help(argc, argv)) blas_env_warn_core();
-            status = sc->run(argc - 1, argv + 1, MPI_COMM_WORLD);
+            if (sc->blas && !asks_help(argc, argv)) {
+                status = blas_check_report(MPI_COMM_WORLD);
+                if (status == DSC_OK && rank == 0) blas_env_warn_core();
+            }
+            if (status == DSC_OK) status = sc->run(argc - 1, argv + 1, MPI_COMM_WORLD);
             if (status == CLI_HELP) status = DSC_OK;
         }
     }
