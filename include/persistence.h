@@ -30,4 +30,15 @@ double persistence_decode(const double *cost, long long T, int K, const long lon
 double persistence_objective(const double *cost, long long T, int K, const long long *seg_start, int nseg,
                              double lambda, const int *labels);
 
+/* Mean episode length (steps) of a labelling: T over the number of runs of one
+ * label inside the segments. */
+double persistence_mean_run(const int *labels, long long T, const long long *seg_start, int nseg);
+
+/* The penalty whose decoding has a mean episode length closest to target_steps
+ * (>= 1): a geometric bisection between the scale of the cost gaps and the
+ * penalty that leaves one label per segment (the mean episode length grows with
+ * lambda).  labels (T) is scratch; returns NaN when out of memory. */
+double persistence_lambda_for_run(const double *cost, long long T, int K, const long long *seg_start, int nseg,
+                                  double target_steps, int *labels);
+
 #endif

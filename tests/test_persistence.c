@@ -108,6 +108,17 @@ int main(int argc, char **argv)
               "planted 10-step episodes: the penalty cuts switches from %d to %d (truth 19), %d of %d steps wrong",
               flips_noisy, flips_decoded, wrong, T0);
 
+    double lam = persistence_lambda_for_run(c0, T0, K0, NULL, 0, 10.0, l0);
+    persistence_decode(c0, T0, K0, NULL, 0, lam, l0);
+    double run = persistence_mean_run(l0, T0, NULL, 0);
+    tap_check(run > 8 && run < 12.5, "a penalty for a mean episode of 10 steps: lambda %.3g gives %.2f", lam, run);
+    lam = persistence_lambda_for_run(c0, T0, K0, NULL, 0, 40.0, l0);
+    persistence_decode(c0, T0, K0, NULL, 0, lam, l0);
+    double run40 = persistence_mean_run(l0, T0, NULL, 0);
+    tap_check(run40 > 25 && run40 < 60, "a mean episode of 40 steps asked: lambda %.3g gives %.2f", lam, run40);
+    tap_check(persistence_mean_run(truth, T0, NULL, 0) == 10.0 &&
+                  persistence_mean_run(truth, T0, (const long long[]){0, 5}, 2) == 200.0 / 21,
+              "mean episode length: 10 steps for the truth, 200/21 with a segment start inside an episode");
     tap_check(isnan(persistence_decode(c0, T0, K0, NULL, 0, -1.0, l0)), "lambda < 0: NaN");
     tap_check(isnan(persistence_decode(c0, T0, K0, NULL, 0, INFINITY, l0)), "lambda infinite: NaN");
     long long badseg[2] = {0, 0};

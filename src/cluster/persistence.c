@@ -109,3 +109,46 @@ double persistence_objective(const double *cost, long long T, int K, const long 
     }
     return total;
 }
+
+double persistence_mean_run(const int *labels, long long T, const long long *seg_start, int nseg)
+{
+    long long runs = 0;
+    int s = 0;
+    for (long long t = 0; t < T; t++) {
+        int starts = t == 0;
+        while (s + 1 < nseg && seg_start[s + 1] == t) {
+            s++;
+            starts = 1;
+        }
+        if (starts || labels[t] != labels[t - 1]) runs++;
+    }
+    return runs ? (double)T / (double)runs : 0;
+}
+
+double persistence_lambda_for_run(const double *cost, long long T, int K, const long long *seg_start, int nseg,
+                                  double target_steps, int *labels)
+{
+    /* hi: above the summed spread of every row's costs, one label per segment */
+    double hi = 0;
+    for (long long t = 0; t < T; t++) {
+        double lo_c = cost[t * K], hi_c = cost[t * K];
+        for (int k = 1; k < K; k++) {
+            if (cost[t * K + k] < lo_c) lo_c = cost[t * K + k];
+            if (cost[t * K + k] > hi_c) hi_c = cost[t * K + k];
+        }
+        hi += hi_c - lo_c;
+    }
+    if (!(hi > 0)) return 0;
+    double lo = hi * 1e-9, best = 0, best_err = INFINITY;
+    if (isnan(persistence_decode(cost, T, K, seg_start, nseg, 0, labels))) return NAN;
+    best_err = fabs(persistence_mean_run(labels, T, seg_start, nseg) - target_steps);
+    for (int it = 0; it < 60 && best_err > 1e-9; it++) {
+        double mid = sqrt(lo * hi);
+        if (isnan(persistence_decode(cost, T, K, seg_start, nseg, mid, labels))) return NAN;
+        double run = persistence_mean_run(labels, T, seg_start, nseg), err = fabs(run - target_steps);
+        if (err < best_err) best_err = err, best = mid;
+        if (run < target_steps) lo = mid;
+        else hi = mid;
+    }
+    return best;
+}
