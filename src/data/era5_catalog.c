@@ -1137,10 +1137,13 @@ static const char *stream_variable(const era5_catalog *cat, int stream)
 
 /* Two streams: keep the valid times both cover, k[0] and k[1] then equal
  * in length and time.  Steps at the ends that one stream lacks are left out
- * with a note on rank 0; a step inside that one lacks is an error naming
- * its first variable and the time. */
-static int join_streams(const era5_catalog *cat, step_key *k[2], long long n[2], int rank)
+ * with a note on rank 0 (those inside --time-range); a step inside that one
+ * lacks is an error naming its first variable and the time. */
+static int join_streams(const era5_catalog *cat, const era5_options *opt, step_key *k[2], long long n[2], int rank)
 {
+    /* the note counts only the steps --time-range would keep */
+    const long long rlo = opt->has_start ? llround(datetime_to_hours(&opt->start) * 3600.0) : LLONG_MIN;
+    const long long rhi = opt->has_end ? llround(datetime_to_hours(&opt->end) * 3600.0) : LLONG_MAX;
     const long long lo = k[0][0].second > k[1][0].second ? k[0][0].second : k[1][0].second;
     const long long hi = k[0][n[0] - 1].second < k[1][n[1] - 1].second ? k[0][n[0] - 1].second : k[1][n[1] - 1].second;
     char a0[32], a1[32], b0[32], b1[32];
@@ -1159,12 +1162,14 @@ static int join_streams(const era5_catalog *cat, step_key *k[2], long long n[2],
     for (int j = 0; j < 2; j++) {
         for (first[j] = 0; k[j][first[j]].second < lo; first[j]++) {
             const long long t = k[j][first[j]].second;
+            if (t < rlo || t > rhi) continue;
             before++;
             early = t < early ? t : early;
             early_end = t > early_end ? t : early_end;
         }
         for (end[j] = n[j]; k[j][end[j] - 1].second > hi; end[j]--) {
             const long long t = k[j][end[j] - 1].second;
+            if (t < rlo || t > rhi) continue;
             after++;
             late = t > late ? t : late;
             late_start = t < late_start ? t : late_start;
@@ -1174,6 +1179,11 @@ static int join_streams(const era5_catalog *cat, step_key *k[2], long long n[2],
     long long i = first[0], m = first[1], kept = 0;
     while (i < end[0] || m < end[1]) {
         long long t0 = i < end[0] ? k[0][i].second : LLONG_MAX, t1 = m < end[1] ? k[1][m].second : LLONG_MAX;
+        if (t0 != t1 && ((t0 < t1 ? t0 : t1) < rlo || (t0 < t1 ? t0 : t1) > rhi)) { /* outside --time-range: dropped there */
+            if (t0 < t1) i++;
+            else m++;
+            continue;
+        }
         if (t0 != t1) {
             const int lacking = t0 < t1; /* the stream that lacks the earlier time */
             format_hours((t0 < t1 ? t0 : t1) / 3600.0, a0, sizeof a0);
@@ -1321,7 +1331,7 @@ static int build_time_axis(file_scan *scans, const era5_options *opt, era5_catal
     int status = DSC_OK;
     if (cat->nstreams == 1) status = stream_keys(scans, cat, -1, rank, &keys[0], &n[0]);
     for (int j = 0; cat->nstreams == 2 && j < 2 && status == DSC_OK; j++) status = stream_keys(scans, cat, j, rank, &keys[j], &n[j]);
-    if (status == DSC_OK && cat->nstreams == 2) status = join_streams(cat, keys, n, rank);
+    if (status == DSC_OK && cat->nstreams == 2) status = join_streams(cat, opt, keys, n, rank);
     if (status == DSC_OK) status = select_steps(keys[0], keys[1], n[0], opt, cat);
     if (status == DSC_OK) find_step_hours(cat, (long long *)keys[0], rank); /* reuse: nsteps - 1 <= n[0] */
     free(keys[0]);

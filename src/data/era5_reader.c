@@ -46,6 +46,7 @@
 #include "era5_reader.h"
 #include "nc_file.h"
 #include "partition.h"
+#include "process_grid.h"
 #include "status.h"
 
 #include <limits.h>
