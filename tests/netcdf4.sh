@@ -201,6 +201,18 @@ for np in 1 3; do
   E "$np ranks: a half-month missing inside the period names the variable and the time" \
     "variable sshf has no value at 2001-02-01T07:00:00, inside the valid times its files share with those of sst" $np $GAP
 done
+if read_files 2 auto "$WORK/rfc.an" --vars sst,t2m $FEB && [ "$(cat "$WORK/rfc.an.vars")" = "sst,t2m" ]; then
+  check "--vars sst,t2m leaves the forecast files unread: February whole, the values of the full read" "$PYTHON" -c '
+import sys, numpy as np
+def read(p): t, d = np.fromfile(p, np.int64, 2); return np.fromfile(p, np.float32, offset=16).reshape(t, d)
+a, b = read(sys.argv[1]), read(sys.argv[2]).reshape(672, 4, -1)
+assert a.shape[0] == 672 and np.array_equal(a.reshape(672, 2, -1), b[:, [0, 3]], equal_nan=True)
+' "$WORK/rfc.an.raw" "$WORK/rfc.1.raw"
+else fail "--vars sst,t2m on the February set"; fi
+FC=$(ls "$R".fc.sfc.accumu.*.2001020106_*.nc "$R".fc.sfc.accumu.*.2001021606_*.nc)
+if read_files 3 auto "$WORK/rfc.fc" $FC; then
+  rda_same "the forecast files alone (SSHF, SLHF) at 3 ranks: 02-01 07:00 .. 03-01 06:00" "$WORK/rfc.fc" hourly $FC
+else fail "the forecast files alone at 3 ranks"; fi
 check "dsc kmeans on the classic copy's February" run_np 2 "$DSC" kmeans -q -k 3 --n-init 2 --time-range 2001-02-01/2001-02-28 \
   -o "$WORK/kmfc" "$WORK/h/era5_2001.nc"
 check "dsc kmeans on the RDA copy's February (analysis and forecast layout)" run_np 3 "$DSC" kmeans -q -k 3 --n-init 2 \

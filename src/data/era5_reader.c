@@ -25,7 +25,10 @@
  *      slower: PnetCDF's merging costs more than it saves here.)  Ranks
  *      agree on the number of requests per file, and a rank with fewer
  *      requests joins the remaining collectives with a zero count, as the
- *      PnetCDF examples do.
+ *      PnetCDF examples do.  Files in the forecast layout (era5_catalog.h)
+ *      are read in whole initial times, every forecast hour, each hour
+ *      placed at its valid time; with two streams the variables of each
+ *      are read from its own files.
  *   2. The stored values (byte, short, int, float, double, ...) are tested
  *      for _FillValue / missing_value in the packed domain (NaN and Inf too),
  *      unpacked with that file's scale_factor / add_offset, the expver
