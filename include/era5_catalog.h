@@ -43,6 +43,8 @@ typedef struct {
     char name[ERA5_NAME_LEN];      /* canonical short name (sst, sp, sshf, slhf, t2m, u10, v10) or the file's own */
     char units[ERA5_NAME_LEN];
     char long_name[128];
+    int stream;                    /* which files hold it: 0, or 1 for a variable of the forecast layout read
+                                      with variables of a time axis (era5_catalog.nstreams) */
 } era5_variable;
 
 /* How one variable is stored in one file. */
@@ -58,13 +60,16 @@ typedef struct {
     double fill_value, missing_value[ERA5_MAX_MISSING]; /* in the packed (stored) domain; may be NaN
                                          (new CDS floats); a NaN or infinite value is missing in any case */
     int ndims;
-    int dim_order[5];              /* position of T, E, Y, X and the level in the variable's dims (-1 if absent) */
+    int dim_order[6];              /* position of T, E, Y, X, the level and the forecast hour in the variable's
+                                      dims (-1 if absent); in the forecast layout T is the initial time */
     long long level_index;         /* variables on pressure levels: the index of the one read */
     double level;                  /* its value in hPa (name@level: z@500) */
-    long long chunk[5];            /* netCDF-4: chunk lengths along T, E, Y, X, level (0: not chunked; classic files) */
+    long long chunk[6];            /* netCDF-4: chunk lengths along T, E, Y, X, level, forecast hour (0: not
+                                      chunked; classic files) */
     int deflate_level, shuffle;    /* netCDF-4 compression (0: none) */
     int filter;                    /* netCDF-4: id of another HDF5 filter (szip, zstd, ...), 0 if none */
-    int part;                      /* which file of its era5_file holds it: 0 the file itself, k > 0 parts[k - 1] */
+    int part;                      /* which file of its era5_file holds it: 0 the file itself, k > 0 parts[k - 1];
+                                      -1 none (a variable of the other stream) */
 } era5_file_variable;
 
 /* Another file that holds variables of the same time steps (new CDS: the
@@ -80,7 +85,13 @@ typedef struct {
     int format;                    /* NC_FILE_FORMAT_* of nc_file.h: classic, 64-bit offset, CDF-5, netCDF-4
                                       (classic model) */
     int netcdf4;                   /* read with netcdf-c (netCDF-4/HDF5), else PnetCDF */
-    long long ntime;               /* time steps stored in the file */
+    long long ntime;               /* time steps stored in the file (forecast layout: ninit * nhours, initial
+                                      time by initial time) */
+    long long ninit, nhours;       /* forecast layout (NCAR RDA's accumulated fluxes: dimensions
+                                      forecast_initial_time and forecast_hour): step k is initial time
+                                      k / nhours, forecast hour k % nhours, valid at initial time + hour;
+                                      0 and 0 for a time axis */
+    int stream;                    /* the stream of the variables it holds (era5_variable.stream) */
     int time_is_record;            /* time is the unlimited dimension */
     long long nexpver;             /* 0 when there is no expver dimension */
     long long file_nlat, file_nlon;
@@ -95,7 +106,15 @@ typedef struct {
  * catalog does not depend on the order the files are given in; the
  * variables are then in the order of the ERA5 names (sst, sp, sshf, slhf,
  * t2m, u10, v10), others after them by name.  A time step without some
- * variable is an error naming the variable and the file. */
+ * variable is an error naming the variable and the file.
+ *
+ * Files in the forecast layout read together with files of a time axis
+ * (NCAR RDA: half-month files of SSHF/SLHF beside monthly analysis files)
+ * form a second stream: its files are merged among themselves as above,
+ * and the two are joined by valid time.  The run's steps are the valid
+ * times that both cover; steps at the ends that only one covers are left
+ * out with a note, a step inside missing from one is an error naming the
+ * variable and the time. */
 
 /* One selected time step: where it comes from. */
 typedef struct {
@@ -115,7 +134,10 @@ typedef struct {
     int lat0, lon0;                /* offset of the selection in the file grid */
     /* Time steps after the time-range selection and removal of duplicates, in order. */
     long long nsteps;
-    era5_step *steps;              /* (nsteps) */
+    era5_step *steps;              /* (nsteps) where the variables of stream 0 are */
+    int nstreams;                  /* 1, or 2 with variables of the forecast layout beside others */
+    era5_step *stream_steps;       /* ((nstreams - 1) * nsteps): where those of stream j > 0 are at step s:
+                                      [(j - 1) * nsteps + s] (same hours as steps[s]); NULL when 1 */
     double step_hours;             /* most common spacing of the steps */
     /* Output time axis: equal to steps, or the days when daily_mean is set. */
     long long ntime;

@@ -2,7 +2,8 @@
 # netcdf4.sh - netCDF-4/HDF5 files as the new CDS delivers them, read in
 # parallel through netcdf-c: one file, or the instant/accum pair of a request
 # merged by variable (in any order given); NCAR RDA's monthly files of one
-# variable each; netCDF-4 classic model; one chunk
+# variable each, and its half-month files of accumulated fluxes in the
+# forecast layout joined with them by valid time; netCDF-4 classic model; one chunk
 # per time step, per whole variable and netcdf-c's default chunking.  Every
 # value equals a serial netCDF4-python read, at 1, 2 and 3 ranks, at more
 # ranks than latitude rows and with ranks that read nothing of a file; the
@@ -84,6 +85,139 @@ if read_files 3 auto "$WORK/rda.3" $(ls "$WORK"/rda/*.nc | sort -r) && [ "$(cat 
     "$WORK/rda.3" "$WORK"/rda/*.nc
 else fail "RDA: 48 monthly files read at 3 ranks"; fi
 check "RDA: pre-processed matrix equals the classic copy's" cmp "$WORK/classic2.x" "$WORK/rda.3.x"
+
+# ---- NCAR RDA ds633.0 accumulated fluxes: SSHF/SLHF in half-month files of the forecast layout
+# (forecast_initial_time x forecast_hour 1..12), joined with the monthly analysis files by valid time
+# rda_same DESC OUT hourly|daily FILES...: OUT.raw equals what netCDF4-python reads, each value at
+# its valid time (initial time + forecast hour), on the valid times every variable has
+rda_same() {
+  _desc=$1 _out=$2 _mean=$3; shift 3
+  if "$PYTHON" - "$_out.raw" "$_out.t" "$(cat "$_out.vars")" "$_mean" "$@" > "$WORK/log" 2>&1 <<'EOF'
+import sys
+import netCDF4
+import numpy as np
+
+raw, times, names, daily = sys.argv[1], sys.argv[2], sys.argv[3].split(","), sys.argv[4] == "daily"
+NAMES = {"SSTK": "sst", "SP": "sp", "SSHF": "sshf", "SLHF": "slhf", "VAR_2T": "t2m", "VAR_10U": "u10", "VAR_10V": "v10"}
+series = {}  # name: {hours since 1900: field}
+for path in sys.argv[5:]:
+    ds = netCDF4.Dataset(path)
+    for vname, var in ds.variables.items():
+        if vname not in NAMES:
+            continue
+        a = np.ma.filled(np.ma.asarray(var[:]).astype(np.float64), np.nan)
+        if "forecast_hour" in var.dimensions:  # valid time = initial time + forecast hour
+            init = ds.variables["forecast_initial_time"][:].astype(np.float64)
+            fh = ds.variables["forecast_hour"][:].astype(np.float64)
+            valid = (init[:, None] + fh[None, :]).ravel()
+            a = a.reshape((-1,) + a.shape[2:])
+        else:
+            valid = ds.variables["time"][:].astype(np.float64)
+        s = series.setdefault(NAMES[vname], {})
+        for h, f in zip(valid, a):
+            s.setdefault(int(round(h)), f)
+    ds.close()
+common = sorted(set.intersection(*(set(series[n]) for n in names)))
+x = np.stack([np.stack([series[n][h] for n in names]) for h in common])  # (T, V, Y, X)
+hours = np.array(common, dtype=np.float64)
+if daily:  # the mean of the hourly values of each UTC day
+    day = np.floor(hours / 24)
+    days = np.unique(day)
+    x = np.stack([x[day == d].mean(axis=0) for d in days])
+    hours = days * 24
+
+
+def read_bin(path, dtype):  # tests/test_read: int64 T, D, then (T, D) values
+    t, d = np.fromfile(path, dtype=np.int64, count=2)
+    return np.fromfile(path, dtype=dtype, offset=16).reshape(t, d)
+
+
+got, got_t = read_bin(raw, np.float32), read_bin(times, np.float64).ravel()
+assert np.array_equal(got_t, hours), (got_t.size, hours.size, got_t[:2], hours[:2])
+want = x.reshape(x.shape[0], -1)
+assert np.array_equal(np.isnan(got), np.isnan(want))
+ok = ~np.isnan(want)
+err = np.max(np.abs(got[ok] - want[ok]) / np.maximum(1.0, np.abs(want[ok])))
+assert err < 1e-6, err
+print(f"{x.shape[0]} steps of {len(names)} variables equal, largest relative difference {err:.2g}")
+EOF
+  then pass "$_desc"; else fail "$_desc"; fi
+}
+check "synth writes a year of hourly sst, sshf, slhf, t2m on a 5x7 grid" "$DSC" synth -q -o "$WORK/h" --years 2001 --grid 5x7 \
+  --regimes 3 --vars sst,sshf,slhf,t2m --hourly
+check "RDA copy: monthly analysis files and half-month forecast files of SSHF, SLHF" $NEWCDS --rda -o "$WORK/rfc" "$WORK/h/era5_2001.nc"
+check "the forecast files have the RDA header" "$PYTHON" -c '
+import sys, netCDF4
+d = netCDF4.Dataset(sys.argv[1])
+v = d.variables["SSHF"]
+assert v.dimensions == ("forecast_initial_time", "forecast_hour", "latitude", "longitude"), v.dimensions
+assert list(d.variables["forecast_hour"][:]) == list(range(1, 13)) and v.units == "J m**-2"
+t = d.variables["forecast_initial_time"]
+assert t.units == "hours since 1900-01-01 00:00:00" and [int(x) % 24 for x in t[:2]] == [6, 18], t[:2]
+' "$WORK/rfc/e5.oper.fc.sfc.accumu.128_146_sshf.ll025sc.2001020106_2001021606.nc"
+R="$WORK/rfc/e5.oper"
+# February: its analysis files and the three half-month files that cover it, in reverse order
+FEB=$(ls "$R".an.sfc.*.2001020100_*.nc "$R".fc.sfc.accumu.*.2001011606_*.nc "$R".fc.sfc.accumu.*.2001020106_*.nc \
+  "$R".fc.sfc.accumu.*.2001021606_*.nc | sort -r)
+for np in 1 2 3; do
+  if read_files $np auto "$WORK/rfc.$np" $FEB && [ "$(cat "$WORK/rfc.$np.vars")" = "sst,sshf,slhf,t2m" ]; then
+    rda_same "RDA forecast layout: February at $np ranks equals netCDF4-python's values at their valid times" "$WORK/rfc.$np" hourly $FEB
+  else fail "RDA forecast layout: February read at $np ranks"; fi
+done
+if read_files 3 1x3x1 "$WORK/rfc.lat" $FEB; then
+  check "3 ranks on latitudes (1x3x1): the same values" cmp "$WORK/rfc.1.raw" "$WORK/rfc.lat.raw"
+else fail "RDA forecast layout at 3 ranks on latitudes"; fi
+if DSC_READ_CHUNK_BYTES=3000 read_files 2 auto "$WORK/rfc.small" $FEB; then
+  check "requests of one initial time each (DSC_READ_CHUNK_BYTES): the same values" cmp "$WORK/rfc.1.raw" "$WORK/rfc.small.raw"
+else fail "RDA forecast layout with small requests"; fi
+if read_files 3 auto "$WORK/rfc.dm" --daily-mean $FEB; then
+  rda_same "--daily-mean at 3 ranks: the mean of the 24 hourly values of each UTC day" "$WORK/rfc.dm" daily $FEB
+else fail "RDA forecast layout --daily-mean at 3 ranks"; fi
+if read_files 1 auto "$WORK/rfc.c" --time-range 2001-02-01/2001-02-28 "$WORK/h/era5_2001.nc"; then
+  check "February of the classic copy: the same values as the RDA copy" cmp "$WORK/rfc.c.raw" "$WORK/rfc.1.raw"
+else fail "February of the classic copy"; fi
+# January: the half-month files run from 01-01 07:00 to 02-01 06:00, the analysis from 01-01 00:00 to 01-31 23:00
+JAN=$(ls "$R".an.sfc.*.2001010100_*.nc "$R".fc.sfc.accumu.*.2001010106_*.nc "$R".fc.sfc.accumu.*.2001011606_*.nc)
+if read_files 3 auto "$WORK/rfc.jan" $JAN; then
+  rda_same "January: the valid times every variable covers (01-01 07:00 .. 01-31 23:00) at 3 ranks" "$WORK/rfc.jan" hourly $JAN
+else fail "RDA forecast layout: January at 3 ranks"; fi
+check "... the steps at the ends left out with one note" test "$(grep -c '^dsc: note: left out 14 time steps at the ends that not every variable covers (2001-01-01T00:00:00 \.\. 2001-01-01T06:00:00 and 2001-02-01T00:00:00 \.\. 2001-02-01T06:00:00)$' "$WORK/rfc.jan.log")" = 1
+"$DSC" info $JAN > "$WORK/rfc.info" 2>&1
+check "dsc info shows the forecast layout" \
+  grep -q "e5\\.oper\\.fc\\.sfc\\.accumu\\.128_146_sshf\\.ll025sc\\.2001010106_2001011606\\.nc (netCDF-4, zlib level 4, shuffle, chunks 1x12x5x7, forecast layout: 30 initial times x 12 hours)" "$WORK/rfc.info"
+check "... and the analysis files as before" grep -q "2001010100_2001013123\\.nc (netCDF-4, zlib level 4, shuffle, chunks 1x5x7, 744 time steps)" "$WORK/rfc.info"
+"$DSC" info --json $JAN > "$WORK/rfc.json" 2> /dev/null
+check "dsc info --json: forecast_layout of the half-month files only" "$PYTHON" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+f = {x["path"].rsplit(".", 2)[-2]: x for x in d["file_details"]}
+assert f["2001010106_2001011606"]["forecast_layout"] == {"initial_times": 30, "hours": 12}, f
+assert f["2001011606_2001020106"]["forecast_layout"] == {"initial_times": 32, "hours": 12}, f
+assert "forecast_layout" not in f["2001010100_2001013123"], f
+assert [v["nc_name"] for v in d["variables"]] == ["SSTK", "SSHF", "SLHF", "VAR_2T"] and d["time"]["count"] == 737, d
+' "$WORK/rfc.json"
+GAP=$(ls "$R".an.sfc.*.2001020100_*.nc "$R".fc.sfc.accumu.*.2001011606_*.nc "$R".fc.sfc.accumu.*.2001021606_*.nc)
+for np in 1 3; do
+  E "$np ranks: a half-month missing inside the period names the variable and the time" \
+    "variable sshf has no value at 2001-02-01T07:00:00, inside the valid times its files share with those of sst" $np $GAP
+done
+if read_files 2 auto "$WORK/rfc.an" --vars sst,t2m $FEB && [ "$(cat "$WORK/rfc.an.vars")" = "sst,t2m" ]; then
+  check "--vars sst,t2m leaves the forecast files unread: February whole, the values of the full read" "$PYTHON" -c '
+import sys, numpy as np
+def read(p): t, d = np.fromfile(p, np.int64, 2); return np.fromfile(p, np.float32, offset=16).reshape(t, d)
+a, b = read(sys.argv[1]), read(sys.argv[2]).reshape(672, 4, -1)
+assert a.shape[0] == 672 and np.array_equal(a.reshape(672, 2, -1), b[:, [0, 3]], equal_nan=True)
+' "$WORK/rfc.an.raw" "$WORK/rfc.1.raw"
+else fail "--vars sst,t2m on the February set"; fi
+FC=$(ls "$R".fc.sfc.accumu.*.2001020106_*.nc "$R".fc.sfc.accumu.*.2001021606_*.nc)
+if read_files 3 auto "$WORK/rfc.fc" $FC; then
+  rda_same "the forecast files alone (SSHF, SLHF) at 3 ranks: 02-01 07:00 .. 03-01 06:00" "$WORK/rfc.fc" hourly $FC
+else fail "the forecast files alone at 3 ranks"; fi
+check "dsc kmeans on the classic copy's February" run_np 2 "$DSC" kmeans -q -k 3 --n-init 2 --time-range 2001-02-01/2001-02-28 \
+  -o "$WORK/kmfc" "$WORK/h/era5_2001.nc"
+check "dsc kmeans on the RDA copy's February (analysis and forecast layout)" run_np 3 "$DSC" kmeans -q -k 3 --n-init 2 \
+  -o "$WORK/kmfr" $FEB
+check "... the same labels" cmp "$WORK/kmfc/labels.csv" "$WORK/kmfr/labels.csv"
 
 # ---- pressure levels: geopotential z on 3 levels (new CDS pressure_level, legacy CDS level)
 check "new CDS file with z on pressure levels 1000, 850, 500" $NEWCDS --levels 1000,850,500 --chunk step -o "$WORK/plev" "$WORK/thin/era5_2001.nc"

@@ -21,9 +21,17 @@ pressure levels (dimension pressure_level, double hPa, as the new CDS; or
 level, int millibars, as the legacy CDS), made from the first field.
 --rda writes NCAR RDA ds633.0 analysis files instead: one variable per file
 per month (e5.oper.an.sfc.128_167_2t.ll025sc.2001010100_2001013123.nc),
-upper-case names (VAR_2T, SSTK, ...), time in hours since 1900.
+upper-case names (VAR_2T, SSTK, ...), time in hours since 1900; and, from
+hourly input, the accumulated fluxes SSHF and SLHF in their forecast layout:
+half-month files (e5.oper.fc.sfc.accumu.128_146_sshf.ll025sc.2001010106_2001011606.nc)
+of dimensions (forecast_initial_time, forecast_hour, latitude, longitude),
+initial times at 06 and 18 UTC from the 1st (16th) 06 UTC on, forecast hours
+1..12, the value at (initial time, hour) being the input's value at the
+valid time initial time + hour.  Only the files whose every valid time the
+input holds are written.
 """
 import argparse
+import datetime
 import os
 import zipfile
 
@@ -157,6 +165,83 @@ def write_rda(outdir, dates, lat, lon, fields):
             ds.close()
 
 
+RDA_FC = {"sshf": ("128_146", "sshf", "SSHF", "Surface sensible heat flux"),
+          "slhf": ("128_147", "slhf", "SLHF", "Surface latent heat flux")}
+
+
+def half_months(dates):
+    """The half-month periods [start, end) of initial times around the data:
+    from the 1st and the 16th of each month at 06 UTC."""
+    first, last = dates[0], dates[-1]
+    y, m = first.year, first.month - 1
+    if m == 0:
+        y, m = y - 1, 12
+    out = []
+    while (y, m) <= (last.year, last.month):
+        ny, nm = (y + 1, 1) if m == 12 else (y, m + 1)
+        b = [datetime.datetime(y, m, 1, 6), datetime.datetime(y, m, 16, 6), datetime.datetime(ny, nm, 1, 6)]
+        out += [(b[0], b[1]), (b[1], b[2])]
+        y, m = ny, nm
+    return out
+
+
+def write_rda_fc(outdir, dates, lat, lon, fields):
+    """NCAR RDA ds633.0 e5.oper.fc.sfc.accumu: SSHF/SLHF in half-month files,
+    (forecast_initial_time, forecast_hour 1..12, latitude, longitude)."""
+    index = {d: i for i, d in enumerate(dates)}
+    hour = datetime.timedelta(hours=1)
+    for name, (a, units, long_name) in fields.items():
+        if name not in RDA_FC:
+            continue
+        param, short, vname, title = RDA_FC[name]
+        for start, end in half_months(dates):
+            inits = []
+            t = start
+            while t < end:
+                inits.append(t)
+                t += 12 * hour
+            valid = [[i + h * hour for h in range(1, 13)] for i in inits]
+            if not all(v in index for row in valid for v in row):
+                continue
+            path = os.path.join(outdir, f"e5.oper.fc.sfc.accumu.{param}_{short}.ll025sc.{start:%Y%m%d%H}_{end:%Y%m%d%H}.nc")
+            ds = netCDF4.Dataset(path, "w", format="NETCDF4")
+            ds.createDimension("forecast_initial_time", len(inits))
+            ds.createDimension("forecast_hour", 12)
+            ds.createDimension("latitude", lat.size)
+            ds.createDimension("longitude", lon.size)
+            ti = ds.createVariable("forecast_initial_time", "f8", ("forecast_initial_time",))
+            ti.long_name = "forecast_initial_time"
+            ti.units = "hours since 1900-01-01 00:00:00"
+            ti.calendar = "gregorian"
+            ti[:] = netCDF4.date2num(inits, ti.units, calendar=ti.calendar)
+            fh = ds.createVariable("forecast_hour", "i4", ("forecast_hour",))
+            fh.long_name = "hours since forecast_initial_time"
+            fh.units = "hours"
+            fh[:] = np.arange(1, 13, dtype=np.int32)
+            la = ds.createVariable("latitude", "f8", ("latitude",))
+            la.long_name = "latitude"
+            la.units = "degrees_north"
+            la[:] = lat
+            lo = ds.createVariable("longitude", "f8", ("longitude",))
+            lo.long_name = "longitude"
+            lo.units = "degrees_east"
+            lo[:] = lon
+            ud = ds.createVariable("utc_date", "i4", ("forecast_initial_time",))
+            ud.long_name = "UTC date yyyy-mm-dd hh:00:00 as yyyymmddhh"
+            ud.units = "Gregorian_year month day hour"
+            ud[:] = np.array([int(f"{i:%Y%m%d%H}") for i in inits], dtype=np.int32)
+            v = ds.createVariable(vname, "f4", ("forecast_initial_time", "forecast_hour", "latitude", "longitude"), zlib=True,
+                                  complevel=4, shuffle=True, chunksizes=(1, 12, lat.size, lon.size))
+            v.long_name = title
+            v.short_name = short
+            v.units = units
+            v.code = np.int32(int(param[4:]))
+            v.table = np.int32(128)
+            v.set_auto_maskandscale(False)
+            v[:] = np.stack([a[[index[x] for x in row]] for row in valid])
+            ds.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-o", required=True)
@@ -179,6 +264,7 @@ def main():
         base = os.path.splitext(os.path.basename(path))[0]
         if args.rda:
             write_rda(args.o, dates, lat, lon, fields)
+            write_rda_fc(args.o, dates, lat, lon, fields)
             continue
         levels = [float(x) for x in args.levels.split(",")] if args.levels else None
         if not args.split:

@@ -21,6 +21,7 @@
 #include "era5_reader.h"
 #include "preprocess.h"
 #include "partition.h"
+#include "process_grid.h"
 #include "status.h"
 #include "tap.h"
 

@@ -70,24 +70,52 @@ static const char *format_name(int format)
 static void storage_text(const era5_catalog *cat, const era5_file *f, char *buf, size_t len)
 {
     char first[160] = "";
+    int v0 = -1; /* the first variable the file holds */
     for (int v = 0; v < cat->nvars; v++) {
         const era5_file_variable *fv = &f->vars[v];
         char one[160];
         size_t n = 0;
+        if (fv->part < 0) continue; /* a variable of the other stream (era5_catalog.h) */
         one[0] = '\0';
         if (fv->deflate_level > 0) n += (size_t)snprintf(one + n, sizeof one - n, "zlib level %d, ", fv->deflate_level);
         if (fv->shuffle) n += (size_t)snprintf(one + n, sizeof one - n, "shuffle, ");
         if (fv->filter) n += (size_t)snprintf(one + n, sizeof one - n, "HDF5 filter %d, ", fv->filter < 0 ? -fv->filter : fv->filter);
-        if (fv->chunk[0] > 0)
+        if (fv->chunk[0] > 0 && f->nhours > 0) /* initial time x forecast hour x latitude x longitude */
+            snprintf(one + n, sizeof one - n, "chunks %lldx%lldx%lldx%lld", fv->chunk[0], fv->chunk[5], fv->chunk[2], fv->chunk[3]);
+        else if (fv->chunk[0] > 0)
             snprintf(one + n, sizeof one - n, "chunks %lldx%lldx%lld", fv->chunk[0], fv->chunk[2], fv->chunk[3]);
         else snprintf(one + n, sizeof one - n, "contiguous");
-        if (v == 0) snprintf(first, sizeof first, "%s", one);
-        else if (strcmp(first, one) != 0) {
-            snprintf(buf, len, "storage differs between variables (%s: %s)", cat->vars[0].name, first);
+        if (v0 < 0) {
+            v0 = v;
+            snprintf(first, sizeof first, "%s", one);
+        } else if (strcmp(first, one) != 0) {
+            snprintf(buf, len, "storage differs between variables (%s: %s)", cat->vars[v0].name, first);
             return;
         }
     }
     snprintf(buf, len, "%s", first);
+}
+
+/* How a file's steps are laid out: "360 time steps", or for the forecast
+ * layout (NCAR RDA's accumulated fluxes) "forecast layout: 30 initial times
+ * x 12 hours". */
+static void layout_text(const era5_file *f, char *buf, size_t len)
+{
+    if (f->nhours > 0) snprintf(buf, len, "forecast layout: %lld initial times x %lld hours", f->ninit, f->nhours);
+    else snprintf(buf, len, "%lld time steps", f->ntime);
+}
+
+/* The file variable that describes variable v: that of the first file that
+ * holds it (files of the forecast layout hold only their own). */
+static const era5_file_variable *describing(const era5_catalog *cat, int v, const char **path)
+{
+    for (int i = 0; i < cat->nfiles; i++)
+        if (cat->files[i].vars[v].part >= 0) {
+            *path = cat->files[i].path;
+            return &cat->files[i].vars[v];
+        }
+    *path = cat->files[0].path;
+    return &cat->files[0].vars[v];
 }
 
 /* Spacing of the output times: days for --daily-mean (unless the steps
@@ -144,8 +172,9 @@ static void print_text(const era5_catalog *cat, const era5_options *opt, const l
     for (int i = 0; i < cat->nfiles; i++) {
         char storage[256];
         storage_text(cat, &cat->files[i], storage, sizeof storage);
-        printf("  %s (%s, %s, %lld time steps)\n", cat->files[i].path, format_name(cat->files[i].format), storage,
-               cat->files[i].ntime);
+        char layout[96];
+        layout_text(&cat->files[i], layout, sizeof layout);
+        printf("  %s (%s, %s, %s)\n", cat->files[i].path, format_name(cat->files[i].format), storage, layout);
         for (int p = 0; p < cat->files[i].nparts; p++) {
             char names[512] = "";
             size_t used = 0;
@@ -159,13 +188,14 @@ static void print_text(const era5_catalog *cat, const era5_options *opt, const l
     printf("variables: %d\n", cat->nvars);
     for (int v = 0; v < cat->nvars; v++) {
         const era5_variable *var = &cat->vars[v];
-        const era5_file_variable *fv = &cat->files[0].vars[v];
+        const char *path;
+        const era5_file_variable *fv = describing(cat, v, &path);
         printf("  %-6s %-10s %s\n", var->name, var->units[0] ? var->units : "-",
                var->long_name[0] ? var->long_name : "-");
         if (strcmp(fv->nc_name, var->name) != 0) printf("         named '%s' in the files\n", fv->nc_name);
         if (fv->packed)
             printf("         packed %s (scale_factor %.9g, add_offset %.9g in %s)\n", type_name(fv->xtype),
-                   fv->scale_factor, fv->add_offset, cat->files[0].path);
+                   fv->scale_factor, fv->add_offset, path);
         else
             printf("         %s\n", type_name(fv->xtype));
         printf("         missing %lld of %lld values (%.2f%%)\n", missing[v], values,
@@ -219,12 +249,16 @@ static void print_json(const era5_catalog *cat, const era5_options *opt, const l
             printf(p ? ", " : "");
             json_write_string(stdout, f->parts[p].path);
         }
-        printf("]}");
+        printf("]");
+        /* the forecast layout only: other files keep their fields as before */
+        if (f->nhours > 0) printf(", \"forecast_layout\": {\"initial_times\": %lld, \"hours\": %lld}", f->ninit, f->nhours);
+        printf("}");
     }
     printf("\n  ],\n  \"variables\": [");
     for (int v = 0; v < cat->nvars; v++) {
         const era5_variable *var = &cat->vars[v];
-        const era5_file_variable *fv = &cat->files[0].vars[v];
+        const char *path;
+        const era5_file_variable *fv = describing(cat, v, &path);
         printf("%s\n    {\"name\": ", v ? "," : "");
         json_write_string(stdout, var->name);
         printf(", \"nc_name\": ");
@@ -279,7 +313,8 @@ int info_command(int argc, char **argv, MPI_Comm comm)
         .summary = "Show what the reader sees in ERA5 netCDF files: each file's format (classic, 64-bit offset, "
                    "CDF-5, netCDF-4 with its compression and chunks), variables, packing, grid, time axis and "
                    "missing values.  Legacy CDS files, new CDS files (netCDF-4; the instant and accum files of a "
-                   "request are merged by variable), NCAR RDA ds633.0 files (SSTK, VAR_2T, ...) and variables on "
+                   "request are merged by variable), NCAR RDA ds633.0 files (SSTK, VAR_2T, ...; the accumulated "
+                   "fluxes SSHF, SLHF in their forecast layout, joined by valid time) and variables on "
                    "pressure levels (--level 500 or --vars z@500) are read as they are.",
         .options = info_options,
         .noptions = (int)(sizeof info_options / sizeof info_options[0]),

@@ -359,80 +359,146 @@ static int describe_storage(const nc_file *nc, const char *path, const char *nam
                         "rewrite it with 'nccopy -d 1 in.nc out.nc' (deflate) or load an HDF5 with that filter "
                         "(HDF5_PLUGIN_PATH)",
                         path, name, -st.filtered);
-    for (int k = 0; k < 5; k++) fv->chunk[k] = st.chunked && fv->dim_order[k] >= 0 ? st.chunk[fv->dim_order[k]] : 0;
+    for (int k = 0; k < 6; k++) fv->chunk[k] = st.chunked && fv->dim_order[k] >= 0 ? st.chunk[fv->dim_order[k]] : 0;
     fv->deflate_level = st.deflate_level;
     fv->shuffle = st.shuffle;
     fv->filter = st.filtered;
     return DSC_OK;
 }
 
-static int inspect_header(const nc_file *nc, const char *path, const era5_options *opt, file_scan *s, int *time_varid, int *lat_varid,
-                          int *lon_varid)
+/* The dimensions of a file: time (or, in the forecast layout, initial time
+ * and forecast hour), latitude, longitude, and perhaps expver and pressure
+ * levels; their lengths into s->file. */
+typedef struct {
+    int t, y, x, e, l, h; /* dimension ids; -1 if absent */
+    const char *tname, *yname, *xname;
+} header_dims;
+
+static int find_dimensions(const nc_file *nc, const char *path, file_scan *s, header_dims *d)
 {
     era5_file *f = &s->file;
-    int tdim, ydim, xdim, edim = -1, unlimdim = -1;
-    const char *tname = find_name(nc, time_names, &tdim);
-    const char *yname = find_name(nc, lat_names, &ydim);
-    const char *xname = find_name(nc, lon_names, &xdim);
-    if (!tname) return dsc_fail("%s: no time dimension (looked for time, valid_time, t); give ERA5 files with a time axis", path);
-    if (!yname) return dsc_fail("%s: no latitude dimension (looked for latitude, lat, y); give ERA5 files on a latitude/longitude grid", path);
-    if (!xname) return dsc_fail("%s: no longitude dimension (looked for longitude, lon, x); give ERA5 files on a latitude/longitude grid", path);
-    snprintf(s->time_dim_name, sizeof s->time_dim_name, "%s", tname);
-    snprintf(s->lat_dim_name, sizeof s->lat_dim_name, "%s", yname);
-    snprintf(s->lon_dim_name, sizeof s->lon_dim_name, "%s", xname);
-    if (nc_file_inq_dimid(nc, "expver", &edim) != NC_NOERR) edim = -1;
-    int ldim = -1;
-    const char *lname = find_name(nc, level_names, &ldim);
-    if (!lname) ldim = -1;
+    d->e = d->l = d->h = -1;
+    /* NCAR RDA's accumulated fluxes: (forecast_initial_time, forecast_hour, latitude, longitude) */
+    if (nc_file_inq_dimid(nc, "forecast_initial_time", &d->t) == NC_NOERR && nc_file_inq_dimid(nc, "forecast_hour", &d->h) == NC_NOERR)
+        d->tname = "forecast_initial_time";
+    else {
+        d->h = -1;
+        d->tname = find_name(nc, time_names, &d->t);
+    }
+    d->yname = find_name(nc, lat_names, &d->y);
+    d->xname = find_name(nc, lon_names, &d->x);
+    if (!d->tname) return dsc_fail("%s: no time dimension (looked for time, valid_time, t); give ERA5 files with a time axis", path);
+    if (!d->yname) return dsc_fail("%s: no latitude dimension (looked for latitude, lat, y); give ERA5 files on a latitude/longitude grid", path);
+    if (!d->xname) return dsc_fail("%s: no longitude dimension (looked for longitude, lon, x); give ERA5 files on a latitude/longitude grid", path);
+    snprintf(s->time_dim_name, sizeof s->time_dim_name, "%s", d->tname);
+    snprintf(s->lat_dim_name, sizeof s->lat_dim_name, "%s", d->yname);
+    snprintf(s->lon_dim_name, sizeof s->lon_dim_name, "%s", d->xname);
+    if (nc_file_inq_dimid(nc, "expver", &d->e) != NC_NOERR) d->e = -1;
+    const char *lname = find_name(nc, level_names, &d->l);
+    if (!lname) d->l = -1;
     s->level_varid = -1;
     if (lname) {
         int ndims, dimids[VAR_DIMS_MAX], t;
         snprintf(s->level_dim_name, sizeof s->level_dim_name, "%s", lname);
-        nc_file_inq_dimlen(nc, ldim, &s->nlevels);
+        nc_file_inq_dimlen(nc, d->l, &s->nlevels);
         if (nc_file_inq_varid(nc, lname, &s->level_varid) != NC_NOERR ||
-            inquire_var(nc, s->level_varid, NULL, &t, &ndims, dimids) != NC_NOERR || ndims != 1 || dimids[0] != ldim ||
+            inquire_var(nc, s->level_varid, NULL, &t, &ndims, dimids) != NC_NOERR || ndims != 1 || dimids[0] != d->l ||
             !is_numeric(t))
             return dsc_fail("%s: no numeric coordinate variable '%s' gives the pressure levels; give ERA5 files with "
                             "level values",
                             path, lname);
     }
+    int unlimdim = -1;
     nc_file_inq_unlimdim(nc, &unlimdim);
     long long len;
-    nc_file_inq_dimlen(nc, tdim, &len);
+    nc_file_inq_dimlen(nc, d->t, &len);
     f->ntime = len;
-    f->time_is_record = (tdim == unlimdim);
-    nc_file_inq_dimlen(nc, ydim, &len);
+    f->ninit = f->nhours = 0;
+    if (d->h >= 0) {
+        nc_file_inq_dimlen(nc, d->h, &f->nhours);
+        f->ninit = len;
+        if (f->nhours == 0) return dsc_fail("%s: holds no forecast hours (forecast_hour has length 0); leave the file out", path);
+        f->ntime = len * f->nhours;
+    }
+    f->time_is_record = (d->t == unlimdim);
+    nc_file_inq_dimlen(nc, d->y, &len);
     f->file_nlat = len;
-    nc_file_inq_dimlen(nc, xdim, &len);
+    nc_file_inq_dimlen(nc, d->x, &len);
     f->file_nlon = len;
     f->nexpver = 0;
-    if (edim >= 0) {
-        nc_file_inq_dimlen(nc, edim, &len);
+    if (d->e >= 0) {
+        nc_file_inq_dimlen(nc, d->e, &len);
         f->nexpver = len;
     }
-    if (f->ntime == 0) return dsc_fail("%s: holds no time steps (%s has length 0); leave the file out", path, tname);
+    if (f->ntime == 0) return dsc_fail("%s: holds no time steps (%s has length 0); leave the file out", path, d->tname);
     if (f->file_nlat == 0 || f->file_nlon == 0)
         return dsc_fail("%s: empty grid (%lld x %lld); give ERA5 files with data", path, f->file_nlat, f->file_nlon);
     nc_file_inq_format(nc, &f->format);
+    return DSC_OK;
+}
 
-    /* coordinate variables carry the name of their dimension */
-    const char *cname[3] = {tname, yname, xname};
-    int cdim[3] = {tdim, ydim, xdim};
-    int *cvar[3] = {time_varid, lat_varid, lon_varid};
-    for (int k = 0; k < 3; k++) {
+/* The coordinate variables, which carry the name of their dimension
+ * (forecast_hour too in the forecast layout), and the time units. */
+static int find_coordinates(const nc_file *nc, const char *path, const header_dims *d, file_scan *s, int *cvar)
+{
+    const char *cname[4] = {d->tname, d->yname, d->xname, "forecast_hour"};
+    int cdim[4] = {d->t, d->y, d->x, d->h};
+    for (int k = 0; k < 4; k++) {
         int ndims, dimids[VAR_DIMS_MAX];
         int t;
-        if (nc_file_inq_varid(nc, cname[k], cvar[k]) != NC_NOERR)
+        cvar[k] = -1;
+        if (cdim[k] < 0) continue;
+        if (nc_file_inq_varid(nc, cname[k], &cvar[k]) != NC_NOERR)
             return dsc_fail("%s: no coordinate variable '%s'; give ERA5 files with %s values", path, cname[k], cname[k]);
-        inquire_var(nc, *cvar[k], NULL, &t, &ndims, dimids);
+        inquire_var(nc, cvar[k], NULL, &t, &ndims, dimids);
         if (ndims != 1 || dimids[0] != cdim[k] || !is_numeric(t))
             return dsc_fail("%s: coordinate variable '%s' is not a numeric 1-D variable along %s", path, cname[k], cname[k]);
     }
-    get_text_att(nc, *time_varid, "units", s->time_units, sizeof s->time_units);
-    get_text_att(nc, *time_varid, "calendar", s->calendar, sizeof s->calendar);
-    if (!s->time_units[0]) return dsc_fail("%s: time variable '%s' has no units attribute (such as 'hours since 1900-01-01')", path, tname);
+    get_text_att(nc, cvar[0], "units", s->time_units, sizeof s->time_units);
+    get_text_att(nc, cvar[0], "calendar", s->calendar, sizeof s->calendar);
+    if (!s->time_units[0])
+        return dsc_fail("%s: time variable '%s' has no units attribute (such as 'hours since 1900-01-01')", path, d->tname);
+    return DSC_OK;
+}
 
-    /* field variables: time, latitude, longitude and perhaps expver, nothing else */
+/* Packing, fill and missing values and storage of field i (variable v). */
+static int describe_field(const nc_file *nc, const char *path, int v, int t, file_scan *s, int i)
+{
+    era5_file_variable *fv = &s->fields[i];
+    const char *name = fv->nc_name;
+    int has_scale = get_double_att(nc, v, "scale_factor", &fv->scale_factor);
+    int has_offset = get_double_att(nc, v, "add_offset", &fv->add_offset);
+    if (!has_scale) fv->scale_factor = 1.0;
+    if (!has_offset) fv->add_offset = 0.0;
+    /* a zero scale_factor turns every value into add_offset, and a
+     * non-finite one or add_offset turns them into NaN or Inf: the data
+     * would silently read as constant or missing */
+    if (has_scale && (fv->scale_factor == 0.0 || !isfinite(fv->scale_factor)))
+        return dsc_fail("%s: variable %s has scale_factor %g, which cannot unpack its data; fix the attribute "
+                        "(a non-zero finite number)",
+                        path, name, fv->scale_factor);
+    if (has_offset && !isfinite(fv->add_offset))
+        return dsc_fail("%s: variable %s has add_offset %g, which cannot unpack its data; fix the attribute "
+                        "(a finite number)",
+                        path, name, fv->add_offset);
+    fv->packed = has_scale || has_offset;
+    fv->has_fill = get_double_att(nc, v, "_FillValue", &fv->fill_value);
+    if (!fv->has_fill) fv->has_fill = default_fill(t, &fv->fill_value);
+    fv->has_missing = get_double_atts(nc, v, "missing_value", fv->missing_value, ERA5_MAX_MISSING);
+    if (fv->has_missing > ERA5_MAX_MISSING)
+        return dsc_fail("%s: variable %s lists %d values in missing_value; give at most %d", path, name,
+                        fv->has_missing, ERA5_MAX_MISSING);
+    if (describe_storage(nc, path, name, fv) != DSC_OK) return DSC_ERR;
+    get_text_att(nc, v, "units", s->units[i], sizeof s->units[i]);
+    get_text_att(nc, v, "long_name", s->long_name[i], sizeof s->long_name[i]);
+    return DSC_OK;
+}
+
+/* The field variables: time, latitude, longitude and perhaps expver and a
+ * pressure level (the forecast layout: initial time and forecast hour),
+ * nothing else. */
+static int find_fields(const nc_file *nc, const char *path, const era5_options *opt, const header_dims *dm, file_scan *s)
+{
     int nvars;
     nc_file_inq_nvars(nc, &nvars);
     s->nfields = 0;
@@ -442,14 +508,14 @@ static int inspect_header(const nc_file *nc, const char *path, const era5_option
         int ndims, dimids[VAR_DIMS_MAX];
         inquire_var(nc, v, name, &t, &ndims, dimids);
         if (!is_numeric(t) || ndims < 3 || ndims > 5) continue;
-        int order[5] = {-1, -1, -1, -1, -1}, other = 0;
+        int order[6] = {-1, -1, -1, -1, -1, -1}, other = 0;
         for (int d = 0; d < ndims; d++) {
-            int slot = dimids[d] == tdim ? 0 : dimids[d] == edim ? 1 : dimids[d] == ydim ? 2 : dimids[d] == xdim ? 3
-                     : dimids[d] == ldim ? 4 : -1;
+            int id = dimids[d];
+            int slot = id == dm->t ? 0 : id == dm->e ? 1 : id == dm->y ? 2 : id == dm->x ? 3 : id == dm->l ? 4 : id == dm->h ? 5 : -1;
             if (slot < 0 || order[slot] >= 0) other = 1;
             else order[slot] = d;
         }
-        if (other || order[0] < 0 || order[2] < 0 || order[3] < 0) continue;
+        if (other || order[0] < 0 || order[2] < 0 || order[3] < 0 || (dm->h >= 0 && order[5] < 0)) continue;
         if (strlen(name) >= ERA5_NAME_LEN) continue;
         int i = s->nfields;
         if (s->nfields == MAX_FIELDS) {
@@ -471,36 +537,22 @@ static int inspect_header(const nc_file *nc, const char *path, const era5_option
         fv->xtype = t;
         fv->ndims = ndims;
         memcpy(fv->dim_order, order, sizeof order);
-        int has_scale = get_double_att(nc, v, "scale_factor", &fv->scale_factor);
-        int has_offset = get_double_att(nc, v, "add_offset", &fv->add_offset);
-        if (!has_scale) fv->scale_factor = 1.0;
-        if (!has_offset) fv->add_offset = 0.0;
-        /* a zero scale_factor turns every value into add_offset, and a
-         * non-finite one or add_offset turns them into NaN or Inf: the data
-         * would silently read as constant or missing */
-        if (has_scale && (fv->scale_factor == 0.0 || !isfinite(fv->scale_factor)))
-            return dsc_fail("%s: variable %s has scale_factor %g, which cannot unpack its data; fix the attribute "
-                            "(a non-zero finite number)",
-                            path, name, fv->scale_factor);
-        if (has_offset && !isfinite(fv->add_offset))
-            return dsc_fail("%s: variable %s has add_offset %g, which cannot unpack its data; fix the attribute "
-                            "(a finite number)",
-                            path, name, fv->add_offset);
-        fv->packed = has_scale || has_offset;
-        fv->has_fill = get_double_att(nc, v, "_FillValue", &fv->fill_value);
-        if (!fv->has_fill) fv->has_fill = default_fill(t, &fv->fill_value);
-        fv->has_missing = get_double_atts(nc, v, "missing_value", fv->missing_value, ERA5_MAX_MISSING);
-        if (fv->has_missing > ERA5_MAX_MISSING)
-            return dsc_fail("%s: variable %s lists %d values in missing_value; give at most %d", path, name,
-                            fv->has_missing, ERA5_MAX_MISSING);
-        if (describe_storage(nc, path, name, fv) != DSC_OK) return DSC_ERR;
-        get_text_att(nc, v, "units", s->units[i], sizeof s->units[i]);
-        get_text_att(nc, v, "long_name", s->long_name[i], sizeof s->long_name[i]);
+        if (describe_field(nc, path, v, t, s, i) != DSC_OK) return DSC_ERR;
     }
     if (s->nfields == 0)
         return dsc_fail("%s: no field variables with dimensions (%s, %s, %s); give ERA5 files with gridded data", path,
-                        tname, yname, xname);
+                        dm->tname, dm->yname, dm->xname);
     return DSC_OK;
+}
+
+/* cvar: the coordinate variables of time (initial time), latitude,
+ * longitude and forecast hour (-1 without). */
+static int inspect_header(const nc_file *nc, const char *path, const era5_options *opt, file_scan *s, int cvar[4])
+{
+    header_dims d;
+    if (find_dimensions(nc, path, s, &d) != DSC_OK) return DSC_ERR;
+    if (find_coordinates(nc, path, &d, s, cvar) != DSC_OK) return DSC_ERR;
+    return find_fields(nc, path, opt, &d, s);
 }
 
 /* The calendars whose dates the common axis (Gregorian, cf_time.h) holds
@@ -604,77 +656,17 @@ static int expand_levels(const char *path, const era5_options *opt, file_scan *s
     return status;
 }
 
-/* Collective: looks at one file and closes it again. */
-static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, file_scan *s)
+/* The time values (s->hours, read as stored) as hours since 1900 on the
+ * Gregorian axis.  In the forecast layout s->hours holds the ninit initial
+ * times followed by the nhours forecast hours (hours): every step becomes
+ * its valid time, initial time + forecast hour, initial time by initial
+ * time. */
+static int decode_times(const char *path, const cf_time_units *u, file_scan *s)
 {
-    int rank;
-    MPI_Comm_rank(comm, &rank);
-    memset(s, 0, sizeof *s);
-    long long size = 0;
+    const cf_time_units units = *u;
+    const long long n = s->file.nhours > 0 ? s->file.ninit : s->file.ntime;
     int status = DSC_OK;
-    int netcdf4 = 0;
-    if (rank == 0) status = precheck_file(path, &size, &netcdf4);
-    if (dsc_agree(comm, status) != DSC_OK) return DSC_ERR;
-    MPI_Bcast(&netcdf4, 1, MPI_INT, 0, comm);
-
-    nc_file nc;
-    int err = nc_file_open(comm, path, netcdf4, &nc);
-    /* A rank whose open succeeded while another's failed keeps its handle:
-     * closing is collective and would wait for the failed rank. */
-    if (dsc_agree(comm, err == NC_NOERR ? DSC_OK : open_error(&nc, path, err)) != DSC_OK) return DSC_ERR;
-    snprintf(s->file.path, sizeof s->file.path, "%s", path);
-    s->file.netcdf4 = netcdf4;
-
-    int time_varid = -1, lat_varid = -1, lon_varid = -1;
-    cf_time_units units;
-    status = inspect_header(&nc, path, opt, s, &time_varid, &lat_varid, &lon_varid);
-    if (status == DSC_OK && cf_time_parse(s->time_units, s->calendar, &units) != DSC_OK) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", dsc_message());
-        dsc_clear();
-        status = dsc_fail("%s: %s; fix the attributes of variable %s", path, msg, s->time_dim_name);
-    }
-    if (status == DSC_OK) {
-        s->calendar_kind = units.calendar;
-        status = check_calendar(path, s->calendar[0] ? s->calendar : "standard", units.calendar);
-    }
-    if (status == DSC_OK && rank == 0 && !netcdf4) { /* HDF5 checks its own offsets on reading */
-        long long need = expected_file_size(&nc);
-        if (need == LLONG_MAX)
-            status = dsc_fail("%s: truncated or damaged netCDF header (its variable sizes and offsets reach beyond what a file "
-                              "can hold); download or convert it again",
-                              path);
-        else if (need > size)
-            status = dsc_fail("%s: truncated file: %lld bytes, but its header needs %lld; download or convert it again",
-                              path, size, need);
-    }
-    if (status == DSC_OK) {
-        s->lat = dsc_malloc((size_t)s->file.file_nlat * sizeof(double), "latitudes");
-        s->lon = dsc_malloc((size_t)s->file.file_nlon * sizeof(double), "longitudes");
-        s->hours = dsc_malloc((size_t)s->file.ntime * sizeof(double), "time steps");
-        if (!s->lat || !s->lon || !s->hours) status = DSC_ERR;
-        if (status == DSC_OK && s->level_varid >= 0 && s->nlevels > 0 &&
-            !(s->levels = dsc_malloc((size_t)s->nlevels * sizeof(double), "pressure levels")))
-            status = DSC_ERR;
-    }
-    if (dsc_agree(comm, status) != DSC_OK) {
-        nc_file_close(&nc);
-        file_scan_destroy(s);
-        return DSC_ERR;
-    }
-
-    /* every rank reads the (small) coordinates whole */
-    err = nc_file_get_var_double_all(&nc, lat_varid, s->lat);
-    if (err == NC_NOERR) err = nc_file_get_var_double_all(&nc, lon_varid, s->lon);
-    if (err == NC_NOERR) err = nc_file_get_var_double_all(&nc, time_varid, s->hours);
-    if (err == NC_NOERR && s->levels) err = nc_file_get_var_double_all(&nc, s->level_varid, s->levels);
-    status = err == NC_NOERR ? DSC_OK
-                             : dsc_fail("%s: reading the coordinates failed (%s); the file may be damaged", path,
-                                        nc_file_strerror(&nc, err));
-    int cerr = nc_file_close(&nc);
-    if (status == DSC_OK && cerr != NC_NOERR) status = dsc_fail("%s: closing failed (%s)", path, nc_file_strerror(&nc, cerr));
-
-    for (long long i = 0; status == DSC_OK && i < s->file.ntime; i++) {
+    for (long long i = 0; status == DSC_OK && i < n; i++) {
         if (!isfinite(s->hours[i])) {
             status = dsc_fail("%s: time step %lld has no valid time value; fix or leave out the file", path, i);
             break;
@@ -698,6 +690,97 @@ static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, f
         }
         s->hours[i] = datetime_to_hours(&dt);
     }
+    if (status != DSC_OK || s->file.nhours == 0) return status;
+    const long long H = s->file.nhours;
+    double fh[64], *hours = H <= 64 ? fh : dsc_malloc((size_t)H * sizeof(double), "forecast hours");
+    if (!hours) return DSC_ERR;
+    memcpy(hours, s->hours + n, (size_t)H * sizeof(double));
+    for (long long h = 0; h < H && status == DSC_OK; h++)
+        if (!isfinite(hours[h]) || hours[h] < 0 || (h > 0 && hours[h] <= hours[h - 1]))
+            status = dsc_fail("%s: forecast hour %lld is %g; give forecast hours that increase from 0 on", path, h, hours[h]);
+    /* backwards, so that no initial time is overwritten before it is used */
+    for (long long i = n - 1; i >= 0 && status == DSC_OK; i--) {
+        const double init = s->hours[i];
+        for (long long h = H - 1; h >= 0; h--) s->hours[i * H + h] = init + hours[h];
+    }
+    if (hours != fh) free(hours);
+    return status;
+}
+
+/* Collective: looks at one file and closes it again. */
+static int scan_file(MPI_Comm comm, const char *path, const era5_options *opt, file_scan *s)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    memset(s, 0, sizeof *s);
+    long long size = 0;
+    int status = DSC_OK;
+    int netcdf4 = 0;
+    if (rank == 0) status = precheck_file(path, &size, &netcdf4);
+    if (dsc_agree(comm, status) != DSC_OK) return DSC_ERR;
+    MPI_Bcast(&netcdf4, 1, MPI_INT, 0, comm);
+
+    nc_file nc;
+    int err = nc_file_open(comm, path, netcdf4, &nc);
+    /* A rank whose open succeeded while another's failed keeps its handle:
+     * closing is collective and would wait for the failed rank. */
+    if (dsc_agree(comm, err == NC_NOERR ? DSC_OK : open_error(&nc, path, err)) != DSC_OK) return DSC_ERR;
+    snprintf(s->file.path, sizeof s->file.path, "%s", path);
+    s->file.netcdf4 = netcdf4;
+
+    int cvar[4] = {-1, -1, -1, -1}; /* time (initial time), latitude, longitude, forecast hour */
+    cf_time_units units;
+    status = inspect_header(&nc, path, opt, s, cvar);
+    if (status == DSC_OK && cf_time_parse(s->time_units, s->calendar, &units) != DSC_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", dsc_message());
+        dsc_clear();
+        status = dsc_fail("%s: %s; fix the attributes of variable %s", path, msg, s->time_dim_name);
+    }
+    if (status == DSC_OK) {
+        s->calendar_kind = units.calendar;
+        status = check_calendar(path, s->calendar[0] ? s->calendar : "standard", units.calendar);
+    }
+    if (status == DSC_OK && rank == 0 && !netcdf4) { /* HDF5 checks its own offsets on reading */
+        long long need = expected_file_size(&nc);
+        if (need == LLONG_MAX)
+            status = dsc_fail("%s: truncated or damaged netCDF header (its variable sizes and offsets reach beyond what a file "
+                              "can hold); download or convert it again",
+                              path);
+        else if (need > size)
+            status = dsc_fail("%s: truncated file: %lld bytes, but its header needs %lld; download or convert it again",
+                              path, size, need);
+    }
+    if (status == DSC_OK) {
+        s->lat = dsc_malloc((size_t)s->file.file_nlat * sizeof(double), "latitudes");
+        s->lon = dsc_malloc((size_t)s->file.file_nlon * sizeof(double), "longitudes");
+        /* the forecast layout: room for the forecast hours after the initial times */
+        s->hours = dsc_malloc((size_t)(s->file.ntime + s->file.nhours) * sizeof(double), "time steps");
+        if (!s->lat || !s->lon || !s->hours) status = DSC_ERR;
+        if (status == DSC_OK && s->level_varid >= 0 && s->nlevels > 0 &&
+            !(s->levels = dsc_malloc((size_t)s->nlevels * sizeof(double), "pressure levels")))
+            status = DSC_ERR;
+    }
+    if (dsc_agree(comm, status) != DSC_OK) {
+        nc_file_close(&nc);
+        file_scan_destroy(s);
+        return DSC_ERR;
+    }
+
+    /* every rank reads the (small) coordinates whole */
+    err = nc_file_get_var_double_all(&nc, cvar[1], s->lat);
+    if (err == NC_NOERR) err = nc_file_get_var_double_all(&nc, cvar[2], s->lon);
+    if (err == NC_NOERR) err = nc_file_get_var_double_all(&nc, cvar[0], s->hours);
+    if (err == NC_NOERR && cvar[3] >= 0)
+        err = nc_file_get_var_double_all(&nc, cvar[3], s->hours + (s->file.nhours > 0 ? s->file.ninit : 0));
+    if (err == NC_NOERR && s->levels) err = nc_file_get_var_double_all(&nc, s->level_varid, s->levels);
+    status = err == NC_NOERR ? DSC_OK
+                             : dsc_fail("%s: reading the coordinates failed (%s); the file may be damaged", path,
+                                        nc_file_strerror(&nc, err));
+    int cerr = nc_file_close(&nc);
+    if (status == DSC_OK && cerr != NC_NOERR) status = dsc_fail("%s: closing failed (%s)", path, nc_file_strerror(&nc, cerr));
+
+    if (status == DSC_OK) status = decode_times(path, &units, s);
     if (status == DSC_OK) status = expand_levels(path, opt, s);
     /* latitudes are degrees north: a value beyond the poles is a damaged
      * coordinate or another unit (radians go unnoticed, but not metres);
@@ -1000,26 +1083,26 @@ static int set_segments(const era5_catalog *cat, const era5_options *opt)
     return status;
 }
 
-/* Steps of all files in time order, duplicates dropped, time range applied,
- * step_hours, and the output axis.  Warnings on rank 0. */
-static int build_time_axis(file_scan *scans, const era5_options *opt, era5_catalog *cat, int rank)
+/* The steps of the files of one stream (-1: every file) in time order,
+ * duplicates dropped: the same time in two files (a file given twice,
+ * overlapping downloads) or twice in one; the first in file order is kept
+ * (a warning on rank 0).  *out (*n of them) is freed by the caller. */
+static int stream_keys(const file_scan *scans, const era5_catalog *cat, int stream, int rank, step_key **out, long long *nkept)
 {
     long long total = 0;
-    for (int i = 0; i < cat->nfiles; i++) total += scans[i].file.ntime;
-    step_key *keys = dsc_malloc((size_t)total * sizeof(step_key), "time steps");
+    for (int i = 0; i < cat->nfiles; i++)
+        if (stream < 0 || scans[i].file.stream == stream) total += scans[i].file.ntime;
+    step_key *keys = dsc_malloc((size_t)(total ? total : 1) * sizeof(step_key), "time steps");
     if (!keys) return DSC_ERR;
     long long n = 0;
     for (int i = 0; i < cat->nfiles; i++)
-        for (long long k = 0; k < scans[i].file.ntime; k++) {
+        for (long long k = 0; (stream < 0 || scans[i].file.stream == stream) && k < scans[i].file.ntime; k++) {
             keys[n].second = llround(scans[i].hours[k] * 3600.0);
             keys[n].file = i;
             keys[n].index = k;
             n++;
         }
     qsort(keys, (size_t)n, sizeof *keys, compare_steps);
-
-    /* duplicates: the same time in two files (a file given twice, overlapping
-     * downloads) or twice in one; the first in file order is kept */
     long long kept = 0, ndup = 0, dup_at = -1;
     int dup_file = -1, dup_first_file = -1;
     for (long long i = 0; i < n; i++) {
@@ -1039,8 +1122,104 @@ static int build_time_axis(file_scan *scans, const era5_options *opt, era5_catal
         dsc_warn("%lld duplicated time steps (the first: %s, in %s and again in %s); kept the first", ndup, when,
                  cat->files[dup_first_file].path, cat->files[dup_file].path);
     }
+    *out = keys;
+    *nkept = kept;
+    return DSC_OK;
+}
 
-    /* --time-range */
+/* The first variable of a stream, for messages. */
+static const char *stream_variable(const era5_catalog *cat, int stream)
+{
+    for (int v = 0; v < cat->nvars; v++)
+        if (cat->vars[v].stream == stream) return cat->vars[v].name;
+    return "?";
+}
+
+/* Two streams: keep the valid times both cover, k[0] and k[1] then equal
+ * in length and time.  Steps at the ends that one stream lacks are left out
+ * with a note on rank 0 (those inside --time-range); a step inside that one
+ * lacks is an error naming its first variable and the time. */
+static int join_streams(const era5_catalog *cat, const era5_options *opt, step_key *k[2], long long n[2], int rank)
+{
+    /* the note counts only the steps --time-range would keep */
+    const long long rlo = opt->has_start ? llround(datetime_to_hours(&opt->start) * 3600.0) : LLONG_MIN;
+    const long long rhi = opt->has_end ? llround(datetime_to_hours(&opt->end) * 3600.0) : LLONG_MAX;
+    const long long lo = k[0][0].second > k[1][0].second ? k[0][0].second : k[1][0].second;
+    const long long hi = k[0][n[0] - 1].second < k[1][n[1] - 1].second ? k[0][n[0] - 1].second : k[1][n[1] - 1].second;
+    char a0[32], a1[32], b0[32], b1[32];
+    if (lo > hi) {
+        format_hours(k[0][0].second / 3600.0, a0, sizeof a0);
+        format_hours(k[0][n[0] - 1].second / 3600.0, a1, sizeof a1);
+        format_hours(k[1][0].second / 3600.0, b0, sizeof b0);
+        format_hours(k[1][n[1] - 1].second / 3600.0, b1, sizeof b1);
+        return dsc_fail("the files of %s (%s .. %s) and those of %s in the forecast layout (%s .. %s) have no valid time "
+                        "in common; give files of the same period",
+                        stream_variable(cat, 0), a0, a1, stream_variable(cat, 1), b0, b1);
+    }
+    /* left out: [early, early_end] before lo and [late_start, late] after hi */
+    long long first[2], end[2], before = 0, after = 0;
+    long long early = LLONG_MAX, early_end = LLONG_MIN, late_start = LLONG_MAX, late = LLONG_MIN;
+    for (int j = 0; j < 2; j++) {
+        for (first[j] = 0; k[j][first[j]].second < lo; first[j]++) {
+            const long long t = k[j][first[j]].second;
+            if (t < rlo || t > rhi) continue;
+            before++;
+            early = t < early ? t : early;
+            early_end = t > early_end ? t : early_end;
+        }
+        for (end[j] = n[j]; k[j][end[j] - 1].second > hi; end[j]--) {
+            const long long t = k[j][end[j] - 1].second;
+            if (t < rlo || t > rhi) continue;
+            after++;
+            late = t > late ? t : late;
+            late_start = t < late_start ? t : late_start;
+        }
+    }
+    /* inside [lo, hi] every time of one stream must be in the other */
+    long long i = first[0], m = first[1], kept = 0;
+    while (i < end[0] || m < end[1]) {
+        long long t0 = i < end[0] ? k[0][i].second : LLONG_MAX, t1 = m < end[1] ? k[1][m].second : LLONG_MAX;
+        if (t0 != t1 && ((t0 < t1 ? t0 : t1) < rlo || (t0 < t1 ? t0 : t1) > rhi)) { /* outside --time-range: dropped there */
+            if (t0 < t1) i++;
+            else m++;
+            continue;
+        }
+        if (t0 != t1) {
+            const int lacking = t0 < t1; /* the stream that lacks the earlier time */
+            format_hours((t0 < t1 ? t0 : t1) / 3600.0, a0, sizeof a0);
+            format_hours(lo / 3600.0, b0, sizeof b0);
+            format_hours(hi / 3600.0, b1, sizeof b1);
+            return dsc_fail("variable %s has no value at %s, inside the valid times its files share with those of %s "
+                            "(%s .. %s); add the file that holds it",
+                            stream_variable(cat, lacking), a0, stream_variable(cat, !lacking), b0, b1);
+        }
+        k[0][kept] = k[0][i++];
+        k[1][kept++] = k[1][m++];
+    }
+    n[0] = n[1] = kept;
+    if (before + after > 0 && rank == 0) {
+        char text[2][80] = {"", ""};
+        if (before) {
+            format_hours(early / 3600.0, a0, sizeof a0);
+            format_hours(early_end / 3600.0, a1, sizeof a1);
+            snprintf(text[0], sizeof text[0], "%s .. %s", a0, a1);
+        }
+        if (after) {
+            format_hours(late_start / 3600.0, b0, sizeof b0);
+            format_hours(late / 3600.0, b1, sizeof b1);
+            snprintf(text[1], sizeof text[1], "%s .. %s", b0, b1);
+        }
+        fprintf(stderr, "dsc: note: left out %lld time steps at the ends that not every variable covers (%s%s%s)\n",
+                before + after, text[0], before && after ? " and " : "", text[1]);
+        fflush(stderr);
+    }
+    return DSC_OK;
+}
+
+/* --time-range applied to keys [0, kept): the steps (and those of the
+ * second stream from keys1) into the catalog. */
+static int select_steps(const step_key *keys, const step_key *keys1, long long kept, const era5_options *opt, era5_catalog *cat)
+{
     long long lo = LLONG_MIN, hi = LLONG_MAX;
     if (opt->has_start) lo = llround(datetime_to_hours(&opt->start) * 3600.0);
     if (opt->has_end) hi = llround(datetime_to_hours(&opt->end) * 3600.0);
@@ -1053,61 +1232,65 @@ static int build_time_axis(file_scan *scans, const era5_options *opt, era5_catal
         if (opt->has_end) datetime_format(&opt->end, s1, sizeof s1);
         format_hours((double)keys[0].second / 3600.0, f0, sizeof f0);
         format_hours((double)keys[kept - 1].second / 3600.0, f1, sizeof f1);
-        free(keys);
         return dsc_fail("option --time-range: no time steps between %s and %s; the files cover %s to %s",
                         opt->has_start ? s0 : "the start", opt->has_end ? s1 : "the end", f0, f1);
     }
     cat->nsteps = b - a;
     cat->steps = dsc_malloc((size_t)cat->nsteps * sizeof(era5_step), "time steps");
-    if (!cat->steps) {
-        free(keys);
-        return DSC_ERR;
-    }
+    if (!cat->steps) return DSC_ERR;
+    if (keys1 && !(cat->stream_steps = dsc_malloc((size_t)cat->nsteps * sizeof(era5_step), "time steps"))) return DSC_ERR;
     for (long long i = 0; i < cat->nsteps; i++) {
         cat->steps[i].hours = (double)keys[a + i].second / 3600.0;
         cat->steps[i].file = keys[a + i].file;
         cat->steps[i].index = keys[a + i].index;
+        if (!keys1) continue;
+        cat->stream_steps[i] = cat->steps[i];
+        cat->stream_steps[i].file = keys1[a + i].file;
+        cat->stream_steps[i].index = keys1[a + i].index;
     }
+    return DSC_OK;
+}
 
-    /* step_hours: the most common spacing (monthly data vary by a few days,
-     * and a gap or two must not change the step) */
+/* step_hours: the most common spacing of the steps (monthly data vary by a
+ * few days, and a gap or two must not change the step); gaps warned about
+ * on rank 0.  work: room for nsteps - 1 values. */
+static void find_step_hours(era5_catalog *cat, long long *d, int rank)
+{
     cat->step_hours = 0;
     long long nd = cat->nsteps - 1;
-    if (nd > 0) {
-        long long *d = (long long *)keys; /* reuse: nd <= total */
-        for (long long i = 0; i < nd; i++)
-            d[i] = llround(calendar_spacing(cat->calendar, (double)keys[a + i].second / 3600.0,
-                                            (double)keys[a + i + 1].second / 3600.0) * 3600.0);
-        qsort(d, (size_t)nd, sizeof *d, compare_ll);
-        long long best = d[0], best_run = 0;
-        for (long long i = 0; i < nd;) {
-            long long j = i;
-            while (j < nd && d[j] == d[i]) j++;
-            if (j - i > best_run) {
-                best_run = j - i;
-                best = d[i];
-            }
-            i = j;
+    if (nd <= 0) return;
+    for (long long i = 0; i < nd; i++)
+        d[i] = llround(calendar_spacing(cat->calendar, cat->steps[i].hours, cat->steps[i + 1].hours) * 3600.0);
+    qsort(d, (size_t)nd, sizeof *d, compare_ll);
+    long long best = d[0], best_run = 0;
+    for (long long i = 0; i < nd;) {
+        long long j = i;
+        while (j < nd && d[j] == d[i]) j++;
+        if (j - i > best_run) {
+            best_run = j - i;
+            best = d[i];
         }
-        cat->step_hours = (double)best / 3600.0;
-        double limit = gap_limit(cat->step_hours);
-        long long ngaps = 0, gap = -1;
-        for (long long i = 0; i < nd; i++)
-            if (calendar_spacing(cat->calendar, cat->steps[i].hours, cat->steps[i + 1].hours) > limit + 1e-6 &&
-                ngaps++ == 0)
-                gap = i;
-        if (ngaps > 0 && rank == 0) {
-            char t0[32], t1[32];
-            format_hours(cat->steps[gap].hours, t0, sizeof t0);
-            format_hours(cat->steps[gap + 1].hours, t1, sizeof t1);
-            dsc_warn("%lld gaps in the time steps (the first: %s to %s, %g hours where the step is %g); check for "
-                     "missing files",
-                     ngaps, t0, t1, cat->steps[gap + 1].hours - cat->steps[gap].hours, cat->step_hours);
-        }
+        i = j;
     }
-    free(keys);
+    cat->step_hours = (double)best / 3600.0;
+    double limit = gap_limit(cat->step_hours);
+    long long ngaps = 0, gap = -1;
+    for (long long i = 0; i < nd; i++)
+        if (calendar_spacing(cat->calendar, cat->steps[i].hours, cat->steps[i + 1].hours) > limit + 1e-6 && ngaps++ == 0)
+            gap = i;
+    if (ngaps > 0 && rank == 0) {
+        char t0[32], t1[32];
+        format_hours(cat->steps[gap].hours, t0, sizeof t0);
+        format_hours(cat->steps[gap + 1].hours, t1, sizeof t1);
+        dsc_warn("%lld gaps in the time steps (the first: %s to %s, %g hours where the step is %g); check for "
+                 "missing files",
+                 ngaps, t0, t1, cat->steps[gap + 1].hours - cat->steps[gap].hours, cat->step_hours);
+    }
+}
 
-    /* output axis: steps, or UTC days for --daily-mean */
+/* The output axis: the steps, or UTC days for --daily-mean. */
+static int output_axis(era5_catalog *cat, const era5_options *opt)
+{
     long long nt = cat->nsteps;
     if (opt->daily_mean) {
         nt = 0;
@@ -1136,6 +1319,24 @@ static int build_time_axis(file_scan *scans, const era5_options *opt, era5_catal
     }
     cat->time_first_step[nt] = cat->nsteps;
     return set_segments(cat, opt);
+}
+
+/* Steps of all files in time order, duplicates dropped, (two streams:
+ * joined by valid time), time range applied, step_hours, and the output
+ * axis.  Warnings on rank 0. */
+static int build_time_axis(file_scan *scans, const era5_options *opt, era5_catalog *cat, int rank)
+{
+    step_key *keys[2] = {NULL, NULL};
+    long long n[2] = {0, 0};
+    int status = DSC_OK;
+    if (cat->nstreams == 1) status = stream_keys(scans, cat, -1, rank, &keys[0], &n[0]);
+    for (int j = 0; cat->nstreams == 2 && j < 2 && status == DSC_OK; j++) status = stream_keys(scans, cat, j, rank, &keys[j], &n[j]);
+    if (status == DSC_OK && cat->nstreams == 2) status = join_streams(cat, opt, keys, n, rank);
+    if (status == DSC_OK) status = select_steps(keys[0], keys[1], n[0], opt, cat);
+    if (status == DSC_OK) find_step_hours(cat, (long long *)keys[0], rank); /* reuse: nsteps - 1 <= n[0] */
+    free(keys[0]);
+    free(keys[1]);
+    return status == DSC_OK ? output_axis(cat, opt) : DSC_ERR;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1252,11 +1453,66 @@ static int merged_variables(const file_scan *scans, const int *bypath, int n, co
     return DSC_OK;
 }
 
-/* Files of equal time steps become one era5_file (a bundle) whose variables
- * come from the first file in path order that has each; the bundles are
- * moved to scans[0, *nbundles), their other files after them (kept for
- * freeing).  Every bundle must have every variable. */
-static int merge_by_variable(file_scan *scans, int n, const era5_options *opt, era5_catalog *cat, int *nbundles)
+/* One bundle: the files mem[0, nmem) of equal time steps become one
+ * era5_file (in mem[0]) whose variables come from the first member that
+ * has each; variables of another stream than stream (-1: every one) are
+ * marked as not held (part -1).  Each variable of the stream must be in
+ * some member. */
+static int make_bundle(file_scan *scans, const int *mem, int nmem, era5_catalog *cat, int stream)
+{
+    file_scan *primary = &scans[mem[0]];
+    era5_part parts[ERA5_MAX_VARS];
+    int used[ERA5_MAX_VARS], nparts = 0;
+    primary->file.stream = stream < 0 ? 0 : stream;
+    for (int v = 0; v < cat->nvars; v++) {
+        if (stream >= 0 && cat->vars[v].stream != stream) {
+            memset(&primary->file.vars[v], 0, sizeof primary->file.vars[v]);
+            primary->file.vars[v].part = -1;
+            continue;
+        }
+        int m = 0, i = -1;
+        while (m < nmem && (i = find_field(&scans[mem[m]], cat->vars[v].name)) < 0) m++;
+        if (m == nmem) {
+            char t0[32], t1[32];
+            format_hours(primary->hours[0], t0, sizeof t0);
+            format_hours(primary->hours[primary->file.ntime - 1], t1, sizeof t1);
+            return dsc_fail("%s: no file given holds variable %s for its time steps (%s .. %s); add the "
+                            "file that does (for a new CDS download, the 'accum' or 'instant' file of the "
+                            "same request) or choose the variables with --vars",
+                            primary->file.path, cat->vars[v].name, t0, t1);
+        }
+        era5_file_variable fv = scans[mem[m]].fields[i];
+        fv.part = 0;
+        if (m > 0) {
+            int p = 0;
+            while (p < nparts && used[p] != mem[m]) p++;
+            if (p == nparts) {
+                const era5_file *holder = &scans[mem[m]].file;
+                used[nparts] = mem[m];
+                memcpy(parts[nparts].path, holder->path, sizeof holder->path);
+                parts[nparts].format = holder->format;
+                parts[nparts].netcdf4 = holder->netcdf4;
+                parts[nparts].nexpver = holder->nexpver;
+                nparts++;
+            }
+            fv.part = p + 1;
+        }
+        primary->file.vars[v] = fv;
+    }
+    if (nparts > 0) {
+        primary->file.parts = dsc_malloc((size_t)nparts * sizeof(era5_part), "file bundles");
+        if (!primary->file.parts) return DSC_ERR;
+        memcpy(primary->file.parts, parts, (size_t)nparts * sizeof(era5_part));
+        primary->file.nparts = nparts;
+    }
+    return DSC_OK;
+}
+
+/* Files of equal time steps become one era5_file (a bundle, make_bundle);
+ * the bundles are moved to scans[0, *nbundles) in path order of their first
+ * file, their other files after them (kept for freeing).  The catalog's
+ * variables are set already. */
+static int bundle_files(file_scan *scans, int n, era5_catalog *cat, int stream, int *nbundles)
 {
     int status = DSC_OK;
     int *bypath = dsc_malloc((size_t)n * sizeof(int), "file order");
@@ -1264,15 +1520,11 @@ static int merge_by_variable(file_scan *scans, int n, const era5_options *opt, e
     int *order = dsc_malloc((size_t)n * sizeof(int), "file bundles");
     file_scan *moved = dsc_malloc((size_t)n * sizeof(file_scan), "file bundles");
     if (!bypath || !bundle || !order || !moved) status = DSC_ERR;
-    for (int i = 1; status == DSC_OK && i < n; i++) status = match_grid(&scans[0], &scans[i]);
+    int nb = 0, placed = 0;
     if (status == DSC_OK) {
         for (int i = 0; i < n; i++) bypath[i] = i;
         sort_scans = scans;
         qsort(bypath, (size_t)n, sizeof(int), compare_paths);
-        status = merged_variables(scans, bypath, n, opt, cat);
-    }
-    int nb = 0, placed = 0;
-    if (status == DSC_OK) {
         for (int i = 0; i < n; i++) bundle[i] = -1;
         /* bundles in path order of their first file; their members in path order */
         for (int j = 0; j < n; j++) {
@@ -1286,48 +1538,7 @@ static int merge_by_variable(file_scan *scans, int n, const era5_options *opt, e
             int nmem = 0, *mem = order + placed;
             for (int j = 0; j < n; j++)
                 if (bundle[bypath[j]] == b) mem[nmem++] = bypath[j];
-            file_scan *primary = &scans[mem[0]];
-            era5_part parts[ERA5_MAX_VARS];
-            int used[ERA5_MAX_VARS], nparts = 0;
-            for (int v = 0; v < cat->nvars && status == DSC_OK; v++) {
-                int m = 0, i = -1;
-                while (m < nmem && (i = find_field(&scans[mem[m]], cat->vars[v].name)) < 0) m++;
-                if (m == nmem) {
-                    char t0[32], t1[32];
-                    format_hours(primary->hours[0], t0, sizeof t0);
-                    format_hours(primary->hours[primary->file.ntime - 1], t1, sizeof t1);
-                    status = dsc_fail("%s: no file given holds variable %s for its time steps (%s .. %s); add the "
-                                      "file that does (for a new CDS download, the 'accum' or 'instant' file of the "
-                                      "same request) or choose the variables with --vars",
-                                      primary->file.path, cat->vars[v].name, t0, t1);
-                    break;
-                }
-                era5_file_variable fv = scans[mem[m]].fields[i];
-                fv.part = 0;
-                if (m > 0) {
-                    int p = 0;
-                    while (p < nparts && used[p] != mem[m]) p++;
-                    if (p == nparts) {
-                        const era5_file *holder = &scans[mem[m]].file;
-                        used[nparts] = mem[m];
-                        memcpy(parts[nparts].path, holder->path, sizeof holder->path);
-                        parts[nparts].format = holder->format;
-                        parts[nparts].netcdf4 = holder->netcdf4;
-                        parts[nparts].nexpver = holder->nexpver;
-                        nparts++;
-                    }
-                    fv.part = p + 1;
-                }
-                primary->file.vars[v] = fv;
-            }
-            if (status == DSC_OK && nparts > 0) {
-                primary->file.parts = dsc_malloc((size_t)nparts * sizeof(era5_part), "file bundles");
-                if (!primary->file.parts) status = DSC_ERR;
-                else {
-                    memcpy(primary->file.parts, parts, (size_t)nparts * sizeof(era5_part));
-                    primary->file.nparts = nparts;
-                }
-            }
+            status = make_bundle(scans, mem, nmem, cat, stream);
             placed += nmem;
         }
     }
@@ -1351,6 +1562,88 @@ static int merge_by_variable(file_scan *scans, int n, const era5_options *opt, e
     return status;
 }
 
+/* The catalog's variables of all n files (merged_variables), with every
+ * file on the grid of the first. */
+static int all_variables(const file_scan *scans, int n, const era5_options *opt, era5_catalog *cat)
+{
+    int status = DSC_OK;
+    for (int i = 1; status == DSC_OK && i < n; i++) status = match_grid(&scans[0], &scans[i]);
+    int *bypath = dsc_malloc((size_t)(n ? n : 1) * sizeof(int), "file order");
+    if (!bypath) return DSC_ERR;
+    if (status == DSC_OK) {
+        for (int i = 0; i < n; i++) bypath[i] = i;
+        sort_scans = scans;
+        qsort(bypath, (size_t)n, sizeof(int), compare_paths);
+        status = merged_variables(scans, bypath, n, opt, cat);
+    }
+    free(bypath);
+    return status;
+}
+
+/* Files of equal time steps become one era5_file whose variables come from
+ * the first file in path order that has each (bundle_files).  Every bundle
+ * must have every variable. */
+static int merge_by_variable(file_scan *scans, int n, const era5_options *opt, era5_catalog *cat, int *nbundles)
+{
+    if (all_variables(scans, n, opt, cat) != DSC_OK) return DSC_ERR;
+    return bundle_files(scans, n, cat, -1, nbundles);
+}
+
+/* Files in the forecast layout beside files of a time axis (NCAR RDA): the
+ * files of a time axis are moved first (*n0 of them), those of the
+ * forecast layout after; the variables found in files of a time axis are
+ * stream 0, the others stream 1.  *first and *count: the files the
+ * variables need, all n when both streams have variables (*nstreams 2),
+ * else those of the one stream that has (*nstreams 1, every variable stream 0). */
+static int split_streams(file_scan *scans, int n, const era5_options *opt, era5_catalog *cat, int *n0, int *first, int *count,
+                         int *nstreams)
+{
+    file_scan *tmp = dsc_malloc((size_t)n * sizeof *tmp, "file streams");
+    if (!tmp) return DSC_ERR;
+    int k = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n; i++)
+            if ((scans[i].file.nhours > 0) == pass) tmp[k++] = scans[i];
+    memcpy(scans, tmp, (size_t)n * sizeof *scans);
+    free(tmp);
+    for (*n0 = 0; *n0 < n && scans[*n0].file.nhours == 0; (*n0)++) continue;
+    if (all_variables(scans, n, opt, cat) != DSC_OK) return DSC_ERR;
+    int used[2] = {0, 0};
+    for (int v = 0; v < cat->nvars; v++) {
+        cat->vars[v].stream = 1;
+        for (int i = 0; i < *n0; i++)
+            if (find_field(&scans[i], cat->vars[v].name) >= 0) cat->vars[v].stream = 0;
+        used[cat->vars[v].stream] = 1;
+    }
+    *nstreams = used[0] + used[1];
+    *first = used[0] ? 0 : *n0;
+    *count = *nstreams == 2 ? n : used[0] ? *n0 : n - *n0;
+    if (*nstreams == 1)
+        for (int v = 0; v < cat->nvars; v++) cat->vars[v].stream = 0;
+    return DSC_OK;
+}
+
+/* Both streams: each bundled by itself (bundle_files), the bundles of
+ * stream 1 moved after those of stream 0. */
+static int bundle_streams(file_scan *scans, int n, int n0, era5_catalog *cat, int *nbundles)
+{
+    int nb0 = 0, nb1 = 0;
+    if (bundle_files(scans, n0, cat, 0, &nb0) != DSC_OK || bundle_files(scans + n0, n - n0, cat, 1, &nb1) != DSC_OK)
+        return DSC_ERR;
+    file_scan *tmp = dsc_malloc((size_t)n * sizeof *tmp, "file streams");
+    if (!tmp) return DSC_ERR;
+    int k = 0;
+    for (int i = 0; i < nb0; i++) tmp[k++] = scans[i];
+    for (int i = 0; i < nb1; i++) tmp[k++] = scans[n0 + i];
+    for (int i = nb0; i < n0; i++) tmp[k++] = scans[i];
+    for (int i = n0 + nb1; i < n; i++) tmp[k++] = scans[i];
+    memcpy(scans, tmp, (size_t)n * sizeof *scans);
+    free(tmp);
+    cat->nstreams = 2;
+    *nbundles = nb0 + nb1;
+    return DSC_OK;
+}
+
 static int build_catalog(MPI_Comm comm, file_scan *scans, int nfiles, const era5_options *opt, era5_catalog *cat)
 {
     int rank;
@@ -1366,7 +1659,21 @@ static int build_catalog(MPI_Comm comm, file_scan *scans, int nfiles, const era5
                             scans[i].file.path, scans[i].calendar[0] ? scans[i].calendar : "standard",
                             scans[0].calendar[0] ? scans[0].calendar : "standard", scans[0].file.path);
     }
-    if (nfiles > 1 && needs_merge(scans, nfiles, opt)) {
+    cat->nstreams = 1;
+    int nforecast = 0;
+    for (int i = 0; i < nfiles; i++) nforecast += scans[i].file.nhours > 0;
+    if (nforecast > 0 && nforecast < nfiles) { /* the forecast layout beside a time axis: two streams? */
+        int n0, first, count, nstreams;
+        if (split_streams(scans, nfiles, opt, cat, &n0, &first, &count, &nstreams) != DSC_OK) return DSC_ERR;
+        if (nstreams == 2 && bundle_streams(scans, nfiles, n0, cat, &nfiles) != DSC_OK) return DSC_ERR;
+        if (nstreams == 1) { /* the variables asked for are in one stream: the other files are not read */
+            scans += first;
+            nfiles = count;
+        }
+    }
+    if (cat->nstreams == 2) {
+        /* bundled above */
+    } else if (nfiles > 1 && needs_merge(scans, nfiles, opt)) {
         if (merge_by_variable(scans, nfiles, opt, cat, &nfiles) != DSC_OK) return DSC_ERR;
     } else {
         int index[ERA5_MAX_VARS];
@@ -1434,6 +1741,7 @@ void era5_catalog_destroy(era5_catalog *cat)
     free(cat->lat);
     free(cat->lon);
     free(cat->steps);
+    free(cat->stream_steps);
     free(cat->time);
     free(cat->time_first_step);
     memset(cat, 0, sizeof *cat);

@@ -25,7 +25,10 @@
  *      slower: PnetCDF's merging costs more than it saves here.)  Ranks
  *      agree on the number of requests per file, and a rank with fewer
  *      requests joins the remaining collectives with a zero count, as the
- *      PnetCDF examples do.
+ *      PnetCDF examples do.  Files in the forecast layout (era5_catalog.h)
+ *      are read in whole initial times, every forecast hour, each hour
+ *      placed at its valid time; with two streams the variables of each
+ *      are read from its own files.
  *   2. The stored values (byte, short, int, float, double, ...) are tested
  *      for _FillValue / missing_value in the packed domain (NaN and Inf too),
  *      unpacked with that file's scale_factor / add_offset, the expver
@@ -46,6 +49,7 @@
 #include "era5_reader.h"
 #include "nc_file.h"
 #include "partition.h"
+#include "process_grid.h"
 #include "status.h"
 
 #include <limits.h>
@@ -472,15 +476,206 @@ static int check_catalog(const era5_catalog *cat)
         for (int v = 0; v < cat->nvars; v++) {
             const era5_file_variable *fv = &file->vars[v];
             stored_type st;
+            if (fv->part < 0) continue; /* a variable of the other stream */
             if (stored_type_lookup(fv->xtype, &st) != DSC_OK)
                 return dsc_fail("%s: variable %s has a stored type (netCDF type %d) that cannot be read; convert it to float with 'cdo -b F32 copy'",
                                 file->path, fv->nc_name, fv->xtype);
-            if (fv->ndims < 3 || fv->ndims > 5 || fv->dim_order[0] < 0 || fv->dim_order[2] < 0 || fv->dim_order[3] < 0)
+            if (fv->ndims < 3 || fv->ndims > 5 || fv->dim_order[0] < 0 || fv->dim_order[2] < 0 || fv->dim_order[3] < 0 ||
+                (file->nhours > 0 && fv->dim_order[5] < 0))
                 return dsc_fail("%s: variable %s does not have time, latitude and longitude dimensions; select other variables with --vars",
                                 file->path, fv->nc_name);
         }
     }
     return DSC_OK;
+}
+
+/* The streams of a catalog (one in a catalog made by hand, nstreams 0). */
+static int streams_of(const era5_catalog *cat) { return cat->nstreams > 1 ? cat->nstreams : 1; }
+
+/* Where step s of the catalog is for the variables of stream j. */
+static const era5_step *step_of(const era5_catalog *cat, int j, long long s)
+{
+    return j == 0 ? &cat->steps[s] : &cat->stream_steps[(size_t)(j - 1) * cat->nsteps + s];
+}
+
+/* This rank's read requests: for every stream, its steps in time order (the
+ * tile row of each in step_row), cut where the file changes, where the
+ * time indices stop being consecutive, and at READ_CHUNK_BYTES.  Files in
+ * the forecast layout are read in whole initial times.  req has room for
+ * nstreams * nsteps requests; nreq counts them per file; *raw_bytes gets the
+ * largest request's raw size. */
+static void plan_requests(const era5_catalog *cat, const era5_tile *tl, long long nt, const long long *times, long long *step_row,
+                          read_request *req, long long *nr, int *nreq, size_t *raw_bytes)
+{
+    const long long *first = cat->time_first_step; /* (ntime + 1) */
+    const size_t chunk_bytes = read_chunk_bytes();
+    *nr = 0;
+    *raw_bytes = 0;
+    for (int j = 0; j < streams_of(cat); j++) {
+        long long pos = 0;
+        for (long long i = 0; i < nt; i++)
+            for (long long s = first[times[i]]; s < first[times[i] + 1]; s++, pos++) {
+                step_row[pos] = i;
+                const era5_step *st = step_of(cat, j, s);
+                const era5_file *file = &cat->files[st->file];
+                const long long H = file->nhours > 0 ? file->nhours : 1; /* steps per stored time */
+                size_t step_bytes = (size_t)(file->nexpver > 0 ? file->nexpver : 1) * tl->ny * tl->nx * 8;
+                long long max_steps = (long long)(chunk_bytes / step_bytes) / H * H;
+                if (max_steps < H) max_steps = H;
+                /* chunked (netCDF-4) data are inflated a whole chunk at a time:
+                 * a request is cut at a chunk boundary, where the next chunk
+                 * would no longer fit whole, never inside a chunk */
+                const long long c = time_chunk(file, cat->nvars) * H;
+                read_request *last = *nr ? &req[*nr - 1] : NULL;
+                int fits = last && last->count < max_steps;
+                if (fits && c > 1 && st->index % c == 0) fits = last->count + c <= max_steps;
+                /* the forecast layout: a new initial time that would not fit whole */
+                if (fits && H > 1 && st->index % H == 0) fits = (st->index / H - last->index / H + 1) * H <= max_steps;
+                if (last && last->file == st->file && last->index + last->count == st->index && fits) {
+                    last->count++;
+                } else {
+                    req[(*nr)++] = (read_request){st->file, st->index, 1, pos};
+                    nreq[st->file]++;
+                }
+                last = &req[*nr - 1];
+                /* the raw values read: whole initial times in the forecast layout */
+                const long long stored = (last->index % H + last->count + H - 1) / H * H;
+                if ((size_t)stored * step_bytes > *raw_bytes) *raw_bytes = (size_t)stored * step_bytes;
+            }
+    }
+}
+
+/* How one variable of one file is read and unpacked. */
+typedef struct {
+    const era5_file *file;
+    const era5_file_variable *fv;
+    long long E;       /* expver entries of its file (1 without) */
+    int V, v, ny, nx;  /* variables, this one, the tile's shape */
+    int accumulate;
+    float *tile;
+    double *sum;
+    unsigned int *n;
+    double *row;       /* (2, nx) */
+} variable_read;
+
+/* The start and count of one request of a variable (count all 0 without
+ * one) and the number of raw values. */
+static long long request_box(const era5_catalog *cat, const era5_tile *tl, const variable_read *vr, const read_request *q, long long *start,
+                             long long *count)
+{
+    const era5_file_variable *fv = vr->fv;
+    const int pt = fv->dim_order[0], pe = fv->dim_order[1], py = fv->dim_order[2], px = fv->dim_order[3], ph = fv->dim_order[5];
+    const int pl = fv->ndims > 3 + (pe >= 0) ? fv->dim_order[4] : -1; /* a pressure level */
+    for (int d = 0; d < 5; d++) start[d] = count[d] = 0;
+    if (!q) return 0;
+    for (int d = 0; d < fv->ndims; d++) count[d] = 1; /* any extra dimension of length 1 */
+    start[pt] = q->index;
+    count[pt] = q->count;
+    if (vr->file->nhours > 0) { /* whole initial times, every forecast hour */
+        const long long H = vr->file->nhours;
+        start[pt] = q->index / H;
+        count[pt] = (q->index + q->count - 1) / H - start[pt] + 1;
+        start[ph] = 0;
+        count[ph] = H;
+    }
+    if (pe >= 0) count[pe] = vr->E;
+    if (pl >= 0) start[pl] = fv->level_index; /* one pressure level */
+    start[py] = cat->lat0 + tl->y0;
+    count[py] = vr->ny;
+    start[px] = cat->lon0 + tl->x0;
+    count[px] = vr->nx;
+    long long nelems = 1;
+    for (int d = 0; d < fv->ndims; d++) nelems *= count[d];
+    return nelems;
+}
+
+/* The raw values of request q (read with count) unpacked, expver entries
+ * combined, into the tile rows of its steps (or their daily sums). */
+static void unpack_request(const variable_read *vr, const read_request *q, const long long *count, const void *raw, const long long *step_row)
+{
+    const era5_file_variable *fv = vr->fv;
+    const int ny = vr->ny, nx = vr->nx, V = vr->V, v = vr->v;
+    const int pt = fv->dim_order[0], pe = fv->dim_order[1], py = fv->dim_order[2], px = fv->dim_order[3], ph = fv->dim_order[5];
+    /* fill and missing_value in the packed domain; NaN (never equal) where
+     * there is none.  fv->fill_value is _FillValue, or netCDF's default
+     * fill of the type (era5_catalog.c alone knows them). */
+    const double fill = fv->has_fill ? fv->fill_value : NAN;
+    const missing_test mt = {fill, fv->missing_value, fv->has_missing};
+    const double scale = fv->packed ? fv->scale_factor : 1.0, offset = fv->packed ? fv->add_offset : 0.0;
+    const long long Ev = pe >= 0 ? vr->E : 1, H = vr->file->nhours;
+    /* strides of the raw buffer, row-major over the variable's dims */
+    size_t stride[5] = {0, 0, 0, 0, 0}, acc = 1;
+    for (int d = fv->ndims - 1; d >= 0; d--) {
+        stride[d] = acc;
+        acc *= (size_t)count[d];
+    }
+    const size_t st = stride[pt], se = pe >= 0 ? stride[pe] : 0, sy = stride[py], sx = stride[px];
+    double *packed = vr->row, *value = vr->row + nx; /* (nx) stored values, (nx) unpacked */
+    for (long long j = 0; j < q->count; j++) {
+        const long long t = step_row[q->pos + j]; /* row of the tile */
+        size_t at = (size_t)j * st;               /* the step in the raw values */
+        if (H > 0) { /* forecast layout: initial time and hour of the step */
+            const long long k = q->index + j;
+            at = (size_t)(k / H - q->index / H) * st + (size_t)(k % H) * stride[ph];
+        }
+        for (int y = 0; y < ny; y++) {
+            if (Ev == 1) { /* the usual case */
+                unpack_row(value, raw, fv->xtype, at + y * sy, sx, nx, scale, offset, fill, fv->missing_value, fv->has_missing);
+            } else { /* the first expver entry that is not missing wins */
+                for (int x = 0; x < nx; x++) value[x] = NAN;
+                for (long long e = 0; e < Ev; e++) {
+                    stored_row(packed, raw, fv->xtype, at + e * se + y * sy, sx, nx);
+                    for (int x = 0; x < nx; x++)
+                        if (isnan(value[x]) && !is_missing(&mt, packed[x])) value[x] = packed[x] * scale + offset;
+                }
+            }
+            const size_t o = (((size_t)t * V + v) * ny + y) * nx; /* tile (nt, V, ny, nx) */
+            if (!vr->accumulate) {
+                for (int x = 0; x < nx; x++) vr->tile[o + x] = (float)value[x];
+            } else {
+                for (int x = 0; x < nx; x++)
+                    if (!isnan(value[x])) {
+                        vr->sum[o + x] += value[x];
+                        vr->n[o + x]++;
+                    }
+            }
+        }
+    }
+}
+
+/* Collective: the maxreq reads of one variable of file f (this rank's
+ * requests among req[0, nr)).  After a read error the remaining
+ * collectives are joined with zero counts; returns the status. */
+static int read_variable(const nc_file *nc, const char *path, const era5_catalog *cat, const era5_tile *tl, const variable_read *vr, int f,
+                         int maxreq, const read_request *req, long long nr, const long long *step_row, void *raw, int status)
+{
+    const era5_file_variable *fv = vr->fv;
+    stored_type type = {MPI_DATATYPE_NULL, 0};
+    stored_type_lookup(fv->xtype, &type);
+    const long long Ev = fv->dim_order[1] >= 0 ? vr->E : 1;
+    /* netCDF-4: collective reads, and a chunk cache that holds every chunk
+     * one request touches, so each is inflated once */
+    int err = nc_file_begin_reads(nc, fv->varid, chunk_cache_bytes(fv, type.size, Ev, vr->ny, vr->nx));
+    if (err != NC_NOERR && status == DSC_OK) status = dsc_fail("%s: variable %s: %s", path, fv->nc_name, nc_file_strerror(nc, err));
+    int ok = status == DSC_OK;
+    long long r = 0; /* next of my requests in this file */
+    for (int k = 0; k < maxreq; k++) {
+        while (r < nr && req[r].file != f) r++;
+        const read_request *q = (ok && r < nr) ? &req[r] : NULL;
+        long long start[5], count[5];
+        long long nelems = request_box(cat, tl, vr, q, start, count);
+        err = nc_file_get_vara_all(nc, fv->varid, fv->ndims, start, count, raw, nelems, fv->xtype);
+        if (err != NC_NOERR) {
+            status = dsc_fail("%s: reading variable %s: %s; check that the file is complete (not truncated or damaged)", path,
+                              fv->nc_name, nc_file_strerror(nc, err));
+            ok = 0;
+            q = NULL;
+        }
+        if (!q) continue;
+        r++;
+        unpack_request(vr, q, count, raw, step_row);
+    }
+    return status;
 }
 
 /* Reads, unpacks and combines every variable of this rank's tile: the
@@ -491,53 +686,21 @@ static int check_catalog(const era5_catalog *cat)
 static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl, long long nt, const long long *times, int accumulate,
                      float *tile, double *sum, unsigned int *n)
 {
-    const int V = cat->nvars, ny = tl->ny, nx = tl->nx;
     const long long *first = cat->time_first_step; /* (ntime + 1) */
     int status = DSC_OK;
-
-    /* My steps in time order, the tile row of each, and my requests: cut
-     * where the file changes, where the time indices stop being
-     * consecutive, and at READ_CHUNK_BYTES. */
-    long long nsteps = 0;
+    long long nsteps = 0, nr = 0;
     for (long long i = 0; i < nt; i++) nsteps += first[times[i] + 1] - first[times[i]];
+    const size_t nreq_max = (size_t)(nsteps ? nsteps : 1) * streams_of(cat);
     long long *step_row = dsc_malloc((nsteps ? nsteps : 1) * sizeof(long long), "the step table"); /* (nsteps) */
-    read_request *req = dsc_malloc((nsteps ? nsteps : 1) * sizeof *req, "the read requests");    /* (nsteps) at most */
+    read_request *req = dsc_malloc(nreq_max * sizeof *req, "the read requests");
     int *nreq = dsc_calloc(2 * (size_t)cat->nfiles, sizeof(int), "the read requests per file");
-    double *row = dsc_malloc(2 * (size_t)nx * sizeof(double), "one row of values"); /* (2, nx) */
-    long long nr = 0;
+    double *row = dsc_malloc(2 * (size_t)tl->nx * sizeof(double), "one row of values"); /* (2, nx) */
     if (!step_row || !req || !nreq || !row) status = DSC_ERR;
-    const size_t chunk_bytes = read_chunk_bytes();
     size_t raw_bytes = 0;
-    if (status == DSC_OK) {
-        long long pos = 0;
-        for (long long i = 0; i < nt; i++)
-            for (long long s = first[times[i]]; s < first[times[i] + 1]; s++, pos++) {
-                step_row[pos] = i;
-                const era5_step *st = &cat->steps[s];
-                const era5_file *file = &cat->files[st->file];
-                size_t step_bytes = (size_t)(file->nexpver > 0 ? file->nexpver : 1) * ny * nx * 8;
-                long long max_steps = (long long)(chunk_bytes / step_bytes);
-                if (max_steps < 1) max_steps = 1;
-                /* chunked (netCDF-4) data are inflated a whole chunk at a time:
-                 * a request is cut at a chunk boundary, where the next chunk
-                 * would no longer fit whole, never inside a chunk */
-                const long long c = time_chunk(file, V);
-                read_request *last = nr ? &req[nr - 1] : NULL;
-                int fits = last && last->count < max_steps;
-                if (fits && c > 1 && st->index % c == 0) fits = last->count + c <= max_steps;
-                if (last && last->file == st->file && last->index + last->count == st->index && fits) {
-                    last->count++;
-                } else {
-                    req[nr++] = (read_request){st->file, st->index, 1, pos};
-                    nreq[st->file]++;
-                }
-                last = &req[nr - 1];
-                if ((size_t)last->count * step_bytes > raw_bytes) raw_bytes = (size_t)last->count * step_bytes;
-            }
-    }
+    if (status == DSC_OK) plan_requests(cat, tl, nt, times, step_row, req, &nr, nreq, &raw_bytes);
     /* one buffer for the raw values of every request, sized by the largest
      * (allocated once: fresh pages for every request would cost page faults) */
-    void *raw = raw_bytes ? dsc_malloc(raw_bytes, "the raw values of one read") : NULL; /* (count, E, ny, nx) in the variable's dimension order */
+    void *raw = raw_bytes ? dsc_malloc(raw_bytes, "the raw values of one read") : NULL; /* in the variable's dimension order */
     if (raw_bytes && !raw) status = DSC_ERR;
     if (dsc_agree(comm, status) != DSC_OK) {
         free(step_row);
@@ -554,7 +717,7 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
      * not after every file: until then the failing rank joins the remaining
      * collectives with zero counts (one synchronisation less per file). */
     int agreed = 0;
-    for (int f = 0; f < cat->nfiles; f++) {
+    for (int f = 0; f < cat->nfiles && !agreed; f++) {
         if (maxreq[f] == 0) continue;
         const era5_file *file = &cat->files[f];
         /* the file and the other files of its bundle (era5_catalog.h), each
@@ -571,96 +734,15 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
                 break;
             }
             const long long nexpver = p ? file->parts[p - 1].nexpver : file->nexpver;
-            const long long E = nexpver > 0 ? nexpver : 1;
-            for (int v = 0; v < V; v++) {
-                const era5_file_variable *fv = &file->vars[v];
-                if (fv->part != p) continue;
-                stored_type type = {MPI_DATATYPE_NULL, 0};
-                stored_type_lookup(fv->xtype, &type);
-                /* fill and missing_value in the packed domain; NaN (never equal)
-                 * where there is none.  fv->fill_value is _FillValue, or netCDF's
-                 * default fill of the type (era5_catalog.c alone knows them). */
-                const double fill = fv->has_fill ? fv->fill_value : NAN;
-                const missing_test mt = {fill, fv->missing_value, fv->has_missing};
-                const double scale = fv->packed ? fv->scale_factor : 1.0, offset = fv->packed ? fv->add_offset : 0.0;
-                /* the positions of T, E, Y, X among the variable's dimensions */
-                const int pt = fv->dim_order[0], pe = fv->dim_order[1], py = fv->dim_order[2], px = fv->dim_order[3];
-            /* a pressure level: a dimension beyond time, expver, latitude and longitude */
-            const int pl = fv->ndims > 3 + (pe >= 0) ? fv->dim_order[4] : -1;
-                const long long Ev = pe >= 0 ? E : 1;
-                /* netCDF-4: collective reads, and a chunk cache that holds every
-                 * chunk one request touches, so each is inflated once */
-                err = nc_file_begin_reads(&nc, fv->varid, chunk_cache_bytes(fv, type.size, Ev, ny, nx));
-                if (err != NC_NOERR && status == DSC_OK)
-                    status = dsc_fail("%s: variable %s: %s", path, fv->nc_name, nc_file_strerror(&nc, err));
-
-                int ok = status == DSC_OK; /* after a read error the remaining collectives are joined with zero counts */
-                long long r = 0; /* next of my requests in this file */
-                for (int k = 0; k < maxreq[f]; k++) {
-                    while (r < nr && req[r].file != f) r++;
-                    const read_request *q = (ok && r < nr) ? &req[r] : NULL;
-                    long long start[5] = {0, 0, 0, 0, 0}, count[5] = {0, 0, 0, 0, 0};
-                    long long nelems = 0;
-                    if (q) {
-                        for (int d = 0; d < fv->ndims; d++) count[d] = 1; /* any extra dimension of length 1 */
-                        start[pt] = q->index;
-                        count[pt] = q->count;
-                        if (pe >= 0) count[pe] = E;
-                    if (pl >= 0) start[pl] = fv->level_index; /* one pressure level */
-                        start[py] = cat->lat0 + tl->y0;
-                        count[py] = ny;
-                        start[px] = cat->lon0 + tl->x0;
-                        count[px] = nx;
-                        nelems = q->count * Ev * ny * nx;
-                    }
-                    err = nc_file_get_vara_all(&nc, fv->varid, fv->ndims, start, count, raw, nelems, fv->xtype);
-                    if (err != NC_NOERR) {
-                        status = dsc_fail("%s: reading variable %s: %s; check that the file is complete (not truncated or damaged)", path, fv->nc_name, nc_file_strerror(&nc, err));
-                        ok = 0;
-                        q = NULL;
-                    }
-                    if (!q) continue;
-                    r++;
-
-                    /* strides of the raw buffer, row-major over the variable's dims */
-                    size_t stride[5] = {0, 0, 0, 0, 0}, acc = 1;
-                    for (int d = fv->ndims - 1; d >= 0; d--) {
-                        stride[d] = acc;
-                        acc *= (size_t)count[d];
-                    }
-                    const size_t st = stride[pt], se = pe >= 0 ? stride[pe] : 0, sy = stride[py], sx = stride[px];
-                    double *packed = row, *value = row + nx; /* (nx) stored values, (nx) unpacked */
-                    for (long long j = 0; j < q->count; j++) {
-                        const long long t = step_row[q->pos + j]; /* row of the tile */
-                        for (int y = 0; y < ny; y++) {
-                            if (Ev == 1) { /* the usual case */
-                                unpack_row(value, raw, fv->xtype, j * st + y * sy, sx, nx, scale, offset, fill, fv->missing_value,
-                                           fv->has_missing);
-                            } else { /* the first expver entry that is not missing wins */
-                                for (int x = 0; x < nx; x++) value[x] = NAN;
-                                for (long long e = 0; e < Ev; e++) {
-                                    stored_row(packed, raw, fv->xtype, j * st + e * se + y * sy, sx, nx);
-                                    for (int x = 0; x < nx; x++)
-                                        if (isnan(value[x]) && !is_missing(&mt, packed[x])) value[x] = packed[x] * scale + offset;
-                                }
-                            }
-                            const size_t o = (((size_t)t * V + v) * ny + y) * nx; /* tile (nt, V, ny, nx) */
-                            if (!accumulate) {
-                                for (int x = 0; x < nx; x++) tile[o + x] = (float)value[x];
-                            } else {
-                                for (int x = 0; x < nx; x++)
-                                    if (!isnan(value[x])) {
-                                        sum[o + x] += value[x];
-                                        n[o + x]++;
-                                    }
-                            }
-                        }
-                    }
-                }
+            variable_read vr = {file, NULL, nexpver > 0 ? nexpver : 1, cat->nvars, 0, tl->ny, tl->nx, accumulate, tile, sum, n, row};
+            for (int v = 0; v < cat->nvars; v++) {
+                if (file->vars[v].part != p) continue;
+                vr.fv = &file->vars[v];
+                vr.v = v;
+                status = read_variable(&nc, path, cat, tl, &vr, f, maxreq[f], req, nr, step_row, raw, status);
             }
             nc_file_close(&nc);
         }
-        if (agreed) break;
     }
     if (!agreed) status = dsc_agree(comm, status);
     free(step_row);
@@ -672,16 +754,19 @@ static int read_tile(MPI_Comm comm, const era5_catalog *cat, const era5_tile *tl
 }
 
 /* The segments of the output time axis: runs of output times whose first
- * steps lie in one file (a day straddling two files belongs to the file of
- * its first step).  Returns seg (nseg + 1), NULL when out of memory. */
+ * steps lie in one file, for the variables of every stream (a day
+ * straddling two files belongs to the file of its first step).  Returns seg (nseg + 1), NULL when out of memory. */
 static long long *time_segments(const era5_catalog *cat, int *nseg)
 {
     const long long *first = cat->time_first_step;
     long long *seg = dsc_malloc((size_t)(cat->ntime + 1) * sizeof(long long), "the time segments"); /* (nseg + 1) */
     if (!seg) return NULL;
     int n = 0;
-    for (long long t = 0; t < cat->ntime; t++)
-        if (t == 0 || cat->steps[first[t]].file != cat->steps[first[t - 1]].file) seg[n++] = t;
+    for (long long t = 0; t < cat->ntime; t++) {
+        int cut = t == 0;
+        for (int j = 0; j < streams_of(cat) && !cut; j++) cut = step_of(cat, j, first[t])->file != step_of(cat, j, first[t - 1])->file;
+        if (cut) seg[n++] = t;
+    }
     seg[n] = cat->ntime;
     *nseg = n;
     return seg;

@@ -15,7 +15,7 @@
  * every year instead of T ranks reading T different years one after the
  * other (every file is read collectively).
  */
-#include "era5_reader.h"
+#include "process_grid.h"
 #include "partition.h"
 #include "status.h"
 
