@@ -12,7 +12,7 @@
  * MPI_Init) with OPENBLAS_CORETYPE set to the next weaker family (AVX-512 ->
  * HASWELL -> SANDYBRIDGE -> PRESCOTT) until one passes, and rank 0 says so in
  * one warning; when none passes, or the BLAS is not OpenBLAS, every rank
- * stops with one error.  The faster kernel that blas_env_warn_core advises is
+ * stops with one error.  The faster kernel that blas_check_warn_core advises is
  * checked the same way first, in a child process (dsc with
  * DSC_BLAS_CHECK_ONLY set runs the check and exits 0 or 1), and is advised
  * only when it passes.
@@ -43,6 +43,11 @@ int blas_check_report(MPI_Comm comm);
 /* Whether OpenBLAS's kernels for coretype pass the check here: 1 yes, 0 no,
  * -1 could not tell (the child could not run).  Runs dsc in a child process. */
 int blas_check_coretype(const char *coretype);
+
+/* Prints one "dsc: warning:" line with the fix when the core is weaker than
+ * the CPU and the fix passes the check (call on one rank).  Returns 1 when it
+ * warned. */
+int blas_check_warn_core(void);
 
 /* The kernel dsc fell back from ("" when it did not). */
 const char *blas_check_fallback_from(void);

@@ -11,7 +11,7 @@
  * an OpenBLAS older than the CPU falls back to generic SSE kernels (3-4x
  * slower sgemm) without a word.  blas_core_verdict compares the core with
  * the CPU's best vector instructions and names the OPENBLAS_CORETYPE that
- * fixes it; blas_env_warn_core prints that as one warning.
+ * fixes it; blas_check_warn_core (blas_check.h) prints that as one warning.
  *
  * Threads: this module alone changes the BLAS (and, for dsc bench, the
  * OpenMP) thread count; every change is undone by blas_threads_restore.
@@ -68,9 +68,6 @@ const char *blas_core_name(void);
 /* The BLAS library: "OpenBLAS 0.3.21 ..." from the library, else what
  * configure linked (BLAS_LIBS). */
 const char *blas_library_name(void);
-/* Prints one "dsc: warning:" line with the fix when the core is weaker than
- * the CPU (call on one rank).  Returns 1 when it warned. */
-int blas_env_warn_core(void);
 
 /* ---- threads ------------------------------------------------------------- */
 

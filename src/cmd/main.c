@@ -102,7 +102,7 @@ int main(int argc, char **argv)
         } else {
             if (sc->blas && !asks_help(argc, argv)) {
                 status = blas_check_report(MPI_COMM_WORLD);
-                if (status == DSC_OK && rank == 0) blas_env_warn_core();
+                if (status == DSC_OK && rank == 0) blas_check_warn_core();
             }
             if (status == DSC_OK) status = sc->run(argc - 1, argv + 1, MPI_COMM_WORLD);
             if (status == CLI_HELP) status = DSC_OK;

@@ -185,3 +185,17 @@ int blas_check_coretype(const char *coretype)
     free(env);
     return result;
 }
+
+int blas_check_warn_core(void)
+{
+    const char *core = blas_core_name();
+    cpu_features cpu;
+    cpu_features_detect(&cpu);
+    blas_verdict v = blas_core_verdict(core, &cpu);
+    if (!v.weaker) return 0;
+    if (blas_check_coretype(v.coretype) == 0) return 0; /* the faster kernels are wrong here: keep these */
+    dsc_warn("OpenBLAS runs its %s kernels (%s) on a CPU with %s: matrix products run several times slower "
+             "than they can; before running dsc, export OPENBLAS_CORETYPE=%s (see doc/blas.md)",
+             core, blas_isa_name(v.core_isa), blas_isa_name(v.cpu_isa), v.coretype);
+    return 1;
+}
