@@ -36,6 +36,9 @@ int run_input_read(MPI_Comm comm, const era5_options *eo, const preprocess_optio
                    run_input *in);
 void run_input_destroy(run_input *in);
 
+/* Collective: labels (T) of the time steps of the catalog from the
+ * 'time,label' CSV path (by day with daily_mean), as written there. */
+int run_labels_load(MPI_Comm comm, const char *path, const era5_catalog *cat, int daily_mean, int *labels);
 /* Collective: truth (T) receives the reference labelling of path matched to
  * the catalog's time steps (by day with daily_mean), encoded 0..kt-1. */
 int run_truth_load(MPI_Comm comm, const char *path, const era5_catalog *cat, int daily_mean, int *truth, int *kt);

@@ -74,13 +74,20 @@ void run_input_destroy(run_input *in)
     memset(in, 0, sizeof *in);
 }
 
-int run_truth_load(MPI_Comm comm, const char *path, const era5_catalog *cat, int daily_mean, int *truth, int *kt)
+int run_labels_load(MPI_Comm comm, const char *path, const era5_catalog *cat, int daily_mean, int *labels)
 {
     label_table tab;
     if (labels_read(comm, path, &tab) != DSC_OK) return DSC_ERR;
-    int status = labels_match(truth, &tab, path, cat->time, cat->ntime, daily_mean);
+    int status = labels_match(labels, &tab, path, cat->time, cat->ntime, daily_mean);
     labels_destroy(&tab);
-    if (status == DSC_OK && (*kt = metrics_encode_labels(truth, truth, cat->ntime)) < 0)
+    return dsc_agree(comm, status);
+}
+
+int run_truth_load(MPI_Comm comm, const char *path, const era5_catalog *cat, int daily_mean, int *truth, int *kt)
+{
+    if (run_labels_load(comm, path, cat, daily_mean, truth) != DSC_OK) return DSC_ERR;
+    int status = DSC_OK;
+    if ((*kt = metrics_encode_labels(truth, truth, cat->ntime)) < 0)
         status = dsc_fail("out of memory encoding the labels of %s", path);
     return dsc_agree(comm, status);
 }
