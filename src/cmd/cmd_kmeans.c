@@ -14,7 +14,7 @@
 #include "commands.h"
 #include "cli.h"
 #include "kmeans.h"
-#include "pca.h"
+#include "eof_step.h"
 #include "preprocess.h"
 #include "run_options.h"
 #include "run_output.h"
@@ -71,11 +71,11 @@ static int unit_rows(MPI_Comm comm, float *out, const float *x, long long n, lon
 typedef struct {
     const kmeans_params *p;
     int *labels;                   /* (N) */
-    float *scores, *unit;          /* (N, pca) principal components; (N, dk) unit-length rows */
+    eof_step eof;                  /* --pca */
+    float *unit;                   /* (N, dk) unit-length rows */
     kmeans_result kr;
-    pca_result pr;
-    int have_kr, have_pr;
-    double t_pca, t_kmeans;
+    int have_kr;
+    double t_kmeans;
 } kmeans_work;
 
 /* Collective: the limits of -k and --pca against the data, and the buffers. */
@@ -91,9 +91,9 @@ static int kmeans_prepare(run_state *r, kmeans_work *w)
                           d, T - 1 < d ? T - 1 : d);
     if (status == DSC_OK) {
         w->labels = dsc_malloc(((size_t)n + 1) * sizeof(int), "labels");
-        if (p->pca > 0) w->scores = dsc_malloc(((size_t)n * p->pca + 1) * sizeof(float), "principal components");
+        status = eof_alloc(&w->eof, r, p->pca);
         if (p->cosine) w->unit = dsc_malloc(((size_t)n * (p->pca > 0 ? p->pca : d) + 1) * sizeof(float), "unit-length rows");
-        status = w->labels && (w->scores || p->pca == 0) && (w->unit || !p->cosine) ? DSC_OK : DSC_ERR;
+        if (!w->labels || (!w->unit && p->cosine)) status = DSC_ERR;
     }
     return dsc_agree(r->comm, status);
 }
@@ -102,19 +102,10 @@ static int kmeans_prepare(run_state *r, kmeans_work *w)
 static int kmeans_cluster(run_state *r, kmeans_work *w)
 {
     const kmeans_params *p = w->p;
-    const float *xk = r->in.x; /* the matrix k-means clusters */
-    int dk = r->d, status;
+    const float *xk; /* the matrix k-means clusters */
+    int dk, status = eof_fit(&w->eof, r, p->seed, &xk, &dk);
+    if (status != DSC_OK) return status;
     double t1 = MPI_Wtime();
-    if (p->pca > 0) {
-        pca_options pco = pca_defaults((int)p->pca);
-        pco.seed = (uint64_t)p->seed;
-        if ((status = pca_fit(r->comm, r->in.x, r->n, r->d, &pco, &w->pr, w->scores)) != DSC_OK) return status;
-        w->have_pr = 1;
-        xk = w->scores;
-        dk = (int)p->pca;
-        w->t_pca = MPI_Wtime() - t1;
-        t1 = MPI_Wtime();
-    }
     if (p->cosine) {
         if ((status = unit_rows(r->comm, w->unit, xk, r->n, r->T, dk)) != DSC_OK) return status;
         xk = w->unit;
@@ -138,11 +129,7 @@ static int kmeans_outputs(run_state *r, const char *dir, void *ctx)
     const long pca = w->p->pca;
     const char *space = pca > 0 ? (w->p->cosine ? "pca-unit" : "pca") : (w->p->cosine ? "unit" : "input");
     int status = run_output_centroids(r->comm, dir, w->kr.centroids, (int)w->p->k, pca > 0 ? (int)pca : r->d, space);
-    if (status == DSC_OK && pca > 0)
-        status = run_output_eofs(r->comm, dir, &r->in.cat, w->pr.patterns, w->pr.variance, w->pr.ratio, (int)pca);
-    if (status == DSC_OK && pca > 0)
-        status = run_output_pcs(r->comm, dir, &r->in.cat, w->scores, r->t0, r->n, w->pr.variance, w->pr.ratio, (int)pca);
-    return status;
+    return status == DSC_OK ? eof_write(&w->eof, r, dir) : status;
 }
 
 /* run_finish_spec.json: the keys of k-means in metrics.json. */
@@ -154,7 +141,7 @@ static void kmeans_json(FILE *f, const run_state *r, void *ctx)
             w->p->init == KMEANS_INIT_RANDOM ? "random" : "k-means++", w->p->n_init);
     json_write_key_number(f, w->kr.inertia, -1, "inertia");
     fprintf(f, ",\n  \"iterations\": %d,\n", w->kr.iterations);
-    if (w->p->pca > 0) pca_write_json(f, &w->pr, "  ");
+    eof_json(&w->eof, f);
 }
 
 int dsc_kmeans(MPI_Comm comm, const kmeans_params *p)
@@ -172,15 +159,14 @@ int dsc_kmeans(MPI_Comm comm, const kmeans_params *p)
     if (status == DSC_OK) {
         run_finish_spec s = {.k = (int)p->k, .labels = w.labels, .seed = (uint64_t)p->seed, .outputs = kmeans_outputs,
                              .json = kmeans_json, .ctx = &w, .nphases = 2,
-                             .phases = {{"pca", w.t_pca, 4}, {"kmeans", w.t_kmeans, 4}}};
+                             .phases = {{"pca", w.eof.seconds, 4}, {"kmeans", w.t_kmeans, 4}}};
         snprintf(s.summary, sizeof s.summary, "%lld time steps x %d features, K = %ld, inertia %.6g (%d iterations)", r.T,
                  r.d, p->k, w.kr.inertia, w.kr.iterations);
         status = run_finish(&r, &s);
     }
     if (w.have_kr) kmeans_result_destroy(&w.kr);
-    if (w.have_pr) pca_result_destroy(&w.pr);
+    eof_free(&w.eof);
     free(w.labels);
-    free(w.scores);
     free(w.unit);
     run_end(&r);
     return status;

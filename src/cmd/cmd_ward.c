@@ -11,7 +11,7 @@
  */
 #include "commands.h"
 #include "cli.h"
-#include "pca.h"
+#include "eof_step.h"
 #include "preprocess.h"
 #include "run_options.h"
 #include "run_output.h"
@@ -57,11 +57,9 @@ static void cluster_means(MPI_Comm comm, const float *x, long long n, int d, con
 typedef struct {
     const ward_params *p;
     int dc;                        /* features clustered: pca or d */
-    float *scores;                 /* (N, pca) principal components */
+    eof_step eof;                  /* --pca */
     double *centroids, *count;     /* (K, dc), (K) */
-    pca_result pr;
-    int have_pr;
-    double t_pca, t_ward;
+    double t_ward;
 } ward_work;
 
 /* Collective: the limits of -k, the distance matrix and --pca against the
@@ -85,8 +83,8 @@ static int ward_prepare(run_state *r, ward_work *w)
     if (status == DSC_OK) {
         w->centroids = dsc_malloc((size_t)p->k * w->dc * sizeof(double), "centroids");
         w->count = dsc_malloc((size_t)p->k * sizeof(double), "cluster sizes");
-        if (p->pca > 0) w->scores = dsc_malloc(((size_t)r->n * p->pca + 1) * sizeof(float), "principal components");
-        status = w->centroids && w->count && (w->scores || p->pca == 0) ? DSC_OK : DSC_ERR;
+        status = eof_alloc(&w->eof, r, p->pca);
+        if (!w->centroids || !w->count) status = DSC_ERR;
     }
     return dsc_agree(r->comm, status);
 }
@@ -96,18 +94,10 @@ static int ward_prepare(run_state *r, ward_work *w)
 static int ward_cluster(run_state *r, ward_work *w)
 {
     const ward_params *p = w->p;
-    const float *xc = r->in.x; /* the matrix clustered */
+    const float *xc; /* the matrix clustered */
+    int status = eof_fit(&w->eof, r, p->seed, &xc, &w->dc);
+    if (status != DSC_OK) return status;
     double t1 = MPI_Wtime();
-    int status;
-    if (p->pca > 0) {
-        pca_options pco = pca_defaults((int)p->pca);
-        pco.seed = (uint64_t)p->seed;
-        if ((status = pca_fit(r->comm, r->in.x, r->n, r->d, &pco, &w->pr, w->scores)) != DSC_OK) return status;
-        w->have_pr = 1;
-        xc = w->scores;
-        w->t_pca = MPI_Wtime() - t1;
-        t1 = MPI_Wtime();
-    }
     status = ward_fit(r->comm, xc, r->n, w->dc, (int)p->k, p->max_mib * 1048576.0, r->labels_all);
     if (status != DSC_OK) return status;
     cluster_means(r->comm, xc, r->n, w->dc, r->labels_all + r->t0, (int)p->k, w->centroids, w->count);
@@ -121,11 +111,7 @@ static int ward_outputs(run_state *r, const char *dir, void *ctx)
     const ward_work *w = ctx;
     const long pca = w->p->pca;
     int status = run_output_centroids(r->comm, dir, w->centroids, (int)w->p->k, w->dc, pca > 0 ? "pca" : "input");
-    if (status == DSC_OK && pca > 0)
-        status = run_output_eofs(r->comm, dir, &r->in.cat, w->pr.patterns, w->pr.variance, w->pr.ratio, (int)pca);
-    if (status == DSC_OK && pca > 0)
-        status = run_output_pcs(r->comm, dir, &r->in.cat, w->scores, r->t0, r->n, w->pr.variance, w->pr.ratio, (int)pca);
-    return status;
+    return status == DSC_OK ? eof_write(&w->eof, r, dir) : status;
 }
 
 /* run_finish_spec.json: the keys of Ward in metrics.json. */
@@ -136,7 +122,7 @@ static void ward_json(FILE *f, const run_state *r, void *ctx)
             r->p->po.anomalies ? "true" : "false");
     json_write_key_number(f, ward_matrix_bytes(r->T), 0, "distance_matrix_bytes");
     fprintf(f, ",\n");
-    if (w->p->pca > 0) pca_write_json(f, &w->pr, "  ");
+    eof_json(&w->eof, f);
 }
 
 int dsc_ward(MPI_Comm comm, const ward_params *p)
@@ -154,12 +140,11 @@ int dsc_ward(MPI_Comm comm, const ward_params *p)
     if (status == DSC_OK) {
         run_finish_spec s = {.k = (int)p->k, .labels = NULL, .seed = (uint64_t)p->seed, .outputs = ward_outputs,
                              .json = ward_json, .ctx = &w, .nphases = 2,
-                             .phases = {{"pca", w.t_pca, 4}, {"ward", w.t_ward, 4}}};
+                             .phases = {{"pca", w.eof.seconds, 4}, {"ward", w.t_ward, 4}}};
         snprintf(s.summary, sizeof s.summary, "%lld time steps x %d features, K = %ld", r.T, w.dc, p->k);
         status = run_finish(&r, &s);
     }
-    if (w.have_pr) pca_result_destroy(&w.pr);
-    free(w.scores);
+    eof_free(&w.eof);
     free(w.centroids);
     free(w.count);
     run_end(&r);
