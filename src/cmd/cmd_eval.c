@@ -305,10 +305,9 @@ static int eval_open(MPI_Comm comm, const cli_command *cmd, eval_params *p, eval
     return status;
 }
 
-/* Collective: the normalised frames of the samples in w->x, through the
- * model's own statistics when it has them; the real cells unless the
- * model reads the padded grid. */
-static int eval_normalise(MPI_Comm comm, const eval_params *p, eval_work *w)
+/* Collective: the normalisation statistics: the model's own when it has
+ * them (--metric-space latent), else fitted to the samples. */
+static int eval_stats(MPI_Comm comm, const eval_params *p, eval_work *w)
 {
     int status;
     if (p->latent_space) {
@@ -322,15 +321,7 @@ static int eval_normalise(MPI_Comm comm, const eval_params *p, eval_work *w)
         if (status != DSC_OK) return status;
         w->have_stats = 1;
     }
-    w->d = w->stats.nvars * w->stats.height * w->stats.width;
-    w->x = dsc_malloc((size_t)(w->samples.nt * w->d + 1) * sizeof(float), "normalised samples");
-    status = w->x ? preprocess_apply(&w->stats, &w->samples, w->x) : DSC_ERR;
-    if (status == DSC_OK && (!p->latent_space || !model_pads_grid(&w->net.cfg))) {
-        /* the metrics refer to the grid's real cells, not the padding (and dec takes them) */
-        preprocess_unpad(&w->stats, w->x, w->samples.nt);
-        w->d = w->stats.nvars * w->stats.nlat * w->stats.nlon;
-    }
-    return status;
+    return DSC_OK;
 }
 
 /* Collective: the matrix the metrics see, w->x (N, d): the normalised
@@ -344,8 +335,16 @@ static int eval_matrix(MPI_Comm comm, const eval_params *p, eval_work *w, eval_t
     if (status != DSC_OK) return status;
     w->have_samples = 1;
     double t1 = MPI_Wtime();
-    status = eval_normalise(comm, p, w);
-    if (w->have_net && dsc_agree(comm, status) == DSC_OK) {
+    if ((status = eval_stats(comm, p, w)) != DSC_OK) return status;
+    w->d = w->stats.nvars * w->stats.height * w->stats.width;
+    w->x = dsc_malloc((size_t)(w->samples.nt * w->d + 1) * sizeof(float), "normalised samples");
+    status = w->x ? preprocess_apply(&w->stats, &w->samples, w->x) : DSC_ERR;
+    if (status == DSC_OK && (!p->latent_space || !model_pads_grid(&w->net.cfg))) {
+        /* the metrics refer to the grid's real cells, not the padding (and dec takes them) */
+        preprocess_unpad(&w->stats, w->x, w->samples.nt);
+        w->d = w->stats.nvars * w->stats.nlat * w->stats.nlon;
+    }
+    if (p->latent_space && dsc_agree(comm, status) == DSC_OK) {
         float *z = dsc_malloc((size_t)(w->samples.nt * w->net.cfg.latent + 1) * sizeof(float), "latent features");
         status = dsc_agree(comm, z ? DSC_OK : DSC_ERR);
         if (status == DSC_OK) status = latent_pass(comm, &w->net, w->x, w->cat.ntime, z);
