@@ -121,6 +121,18 @@ typedef struct {
  * line and the metrics table on rank 0. */
 int run_finish(run_state *r, const run_finish_spec *s);
 
+/* A clustering of the input's real cells (dsc kmeans, dsc ward): what
+ * runs between the skeleton's steps, each with the command's ctx. */
+typedef struct {
+    int (*prepare)(run_state *r, void *ctx);  /* collective: limits against the data, buffers; agreed status */
+    int (*cluster)(run_state *r, void *ctx);  /* collective: the algorithm on r->in.x (N, d), real cells */
+    void (*finish)(const run_state *r, void *ctx, run_finish_spec *s); /* local: what run_finish adds */
+} run_method;
+
+/* Collective: run_open, run_read, m->prepare, run_truth, run_unpad,
+ * m->cluster, run_finish, run_end. */
+int run_clustering(MPI_Comm comm, const run_params *p, const run_method *m, void *ctx);
+
 /* Local: frees what the steps made. */
 void run_end(run_state *r);
 

@@ -78,9 +78,10 @@ typedef struct {
     double t_kmeans;
 } kmeans_work;
 
-/* Collective: the limits of -k and --pca against the data, and the buffers. */
-static int kmeans_prepare(run_state *r, kmeans_work *w)
+/* run_method.prepare: the limits of -k and --pca against the data, and the buffers. */
+static int kmeans_prepare(run_state *r, void *ctx)
 {
+    kmeans_work *w = ctx;
     const kmeans_params *p = w->p;
     const long long T = r->T, n = r->n;
     const int d = r->d;
@@ -98,9 +99,10 @@ static int kmeans_prepare(run_state *r, kmeans_work *w)
     return dsc_agree(r->comm, status);
 }
 
-/* Collective: [PCA,] [unit rows,] k-means of the real cells into w->labels. */
-static int kmeans_cluster(run_state *r, kmeans_work *w)
+/* run_method.cluster: [PCA,] [unit rows,] k-means of the real cells into w->labels. */
+static int kmeans_cluster(run_state *r, void *ctx)
 {
+    kmeans_work *w = ctx;
     const kmeans_params *p = w->p;
     const float *xk; /* the matrix k-means clusters */
     int dk, status = eof_fit(&w->eof, r, p->seed, &xk, &dk);
@@ -144,34 +146,31 @@ static void kmeans_json(FILE *f, const run_state *r, void *ctx)
     eof_json(&w->eof, f);
 }
 
+/* run_method.finish: what run_finish adds for k-means. */
+static void kmeans_finish(const run_state *r, void *ctx, run_finish_spec *s)
+{
+    kmeans_work *w = ctx;
+    const kmeans_params *p = w->p;
+    *s = (run_finish_spec){.k = (int)p->k, .labels = w->labels, .seed = (uint64_t)p->seed, .outputs = kmeans_outputs,
+                           .json = kmeans_json, .ctx = w, .nphases = 2,
+                           .phases = {{"pca", w->eof.seconds, 4}, {"kmeans", w->t_kmeans, 4}}};
+    snprintf(s->summary, sizeof s->summary, "%lld time steps x %d features, K = %ld, inertia %.6g (%d iterations)", r->T,
+             r->d, p->k, w->kr.inertia, w->kr.iterations);
+}
+
 int dsc_kmeans(MPI_Comm comm, const kmeans_params *p)
 {
-    run_state r;
+    static const run_method method = {kmeans_prepare, kmeans_cluster, kmeans_finish};
     kmeans_work w = {.p = p};
-    int status = run_open(comm, &p->run, &r);
-    if (status == DSC_OK) status = run_read(&r, NULL);
-    if (status == DSC_OK) status = kmeans_prepare(&r, &w);
-    if (status == DSC_OK) status = run_truth(&r);
-    if (status == DSC_OK) {
-        run_unpad(&r); /* k-means works on the real cells */
-        status = kmeans_cluster(&r, &w);
-    }
-    if (status == DSC_OK) {
-        run_finish_spec s = {.k = (int)p->k, .labels = w.labels, .seed = (uint64_t)p->seed, .outputs = kmeans_outputs,
-                             .json = kmeans_json, .ctx = &w, .nphases = 2,
-                             .phases = {{"pca", w.eof.seconds, 4}, {"kmeans", w.t_kmeans, 4}}};
-        snprintf(s.summary, sizeof s.summary, "%lld time steps x %d features, K = %ld, inertia %.6g (%d iterations)", r.T,
-                 r.d, p->k, w.kr.inertia, w.kr.iterations);
-        status = run_finish(&r, &s);
-    }
+    int status = run_clustering(comm, &p->run, &method, &w);
     if (w.have_kr) kmeans_result_destroy(&w.kr);
     eof_free(&w.eof);
     free(w.labels);
     free(w.unit);
-    run_end(&r);
     return status;
 }
 
+/* The defaults of kmeans_options_table. */
 kmeans_params kmeans_params_default(void)
 {
     kmeans_params p = {.k = 7, .seed = 1, .n_init = 10, .max_iter = 300, .pca = 0, .tol = 1e-4,

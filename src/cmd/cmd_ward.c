@@ -62,10 +62,11 @@ typedef struct {
     double t_ward;
 } ward_work;
 
-/* Collective: the limits of -k, the distance matrix and --pca against the
- * data, and the buffers. */
-static int ward_prepare(run_state *r, ward_work *w)
+/* run_method.prepare: the limits of -k, the distance matrix and --pca
+ * against the data, and the buffers. */
+static int ward_prepare(run_state *r, void *ctx)
 {
+    ward_work *w = ctx;
     const ward_params *p = w->p;
     const long long T = r->T;
     const int d = r->d;
@@ -89,10 +90,11 @@ static int ward_prepare(run_state *r, ward_work *w)
     return dsc_agree(r->comm, status);
 }
 
-/* Collective: [PCA,] Ward's tree of the real cells into r->labels_all and
- * the centroids of its clusters. */
-static int ward_cluster(run_state *r, ward_work *w)
+/* run_method.cluster: [PCA,] Ward's tree of the real cells into
+ * r->labels_all and the centroids of its clusters. */
+static int ward_cluster(run_state *r, void *ctx)
 {
+    ward_work *w = ctx;
     const ward_params *p = w->p;
     const float *xc; /* the matrix clustered */
     int status = eof_fit(&w->eof, r, p->seed, &xc, &w->dc);
@@ -125,32 +127,29 @@ static void ward_json(FILE *f, const run_state *r, void *ctx)
     eof_json(&w->eof, f);
 }
 
+/* run_method.finish: what run_finish adds for Ward. */
+static void ward_finish(const run_state *r, void *ctx, run_finish_spec *s)
+{
+    ward_work *w = ctx;
+    const ward_params *p = w->p;
+    *s = (run_finish_spec){.k = (int)p->k, .labels = NULL, .seed = (uint64_t)p->seed, .outputs = ward_outputs,
+                           .json = ward_json, .ctx = w, .nphases = 2,
+                           .phases = {{"pca", w->eof.seconds, 4}, {"ward", w->t_ward, 4}}};
+    snprintf(s->summary, sizeof s->summary, "%lld time steps x %d features, K = %ld", r->T, w->dc, p->k);
+}
+
 int dsc_ward(MPI_Comm comm, const ward_params *p)
 {
-    run_state r;
+    static const run_method method = {ward_prepare, ward_cluster, ward_finish};
     ward_work w = {.p = p};
-    int status = run_open(comm, &p->run, &r);
-    if (status == DSC_OK) status = run_read(&r, NULL);
-    if (status == DSC_OK) status = ward_prepare(&r, &w);
-    if (status == DSC_OK) status = run_truth(&r);
-    if (status == DSC_OK) {
-        run_unpad(&r); /* the real cells */
-        status = ward_cluster(&r, &w);
-    }
-    if (status == DSC_OK) {
-        run_finish_spec s = {.k = (int)p->k, .labels = NULL, .seed = (uint64_t)p->seed, .outputs = ward_outputs,
-                             .json = ward_json, .ctx = &w, .nphases = 2,
-                             .phases = {{"pca", w.eof.seconds, 4}, {"ward", w.t_ward, 4}}};
-        snprintf(s.summary, sizeof s.summary, "%lld time steps x %d features, K = %ld", r.T, w.dc, p->k);
-        status = run_finish(&r, &s);
-    }
+    int status = run_clustering(comm, &p->run, &method, &w);
     eof_free(&w.eof);
     free(w.centroids);
     free(w.count);
-    run_end(&r);
     return status;
 }
 
+/* The defaults of ward_options_table. */
 ward_params ward_params_default(void)
 {
     ward_params p = {.k = 7, .seed = 1, .pca = 0, .max_mib = 4096};

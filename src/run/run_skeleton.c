@@ -167,6 +167,27 @@ int run_finish(run_state *r, const run_finish_spec *s)
     return status;
 }
 
+int run_clustering(MPI_Comm comm, const run_params *p, const run_method *m, void *ctx)
+{
+    run_state r;
+    int status = run_open(comm, p, &r);
+    if (status == DSC_OK) status = run_read(&r, NULL);
+    if (status == DSC_OK) status = m->prepare(&r, ctx);
+    if (status == DSC_OK) status = run_truth(&r);
+    if (status == DSC_OK) {
+        run_unpad(&r);
+        status = m->cluster(&r, ctx);
+    }
+    if (status == DSC_OK) {
+        run_finish_spec s;
+        memset(&s, 0, sizeof s);
+        m->finish(&r, ctx, &s);
+        status = run_finish(&r, &s);
+    }
+    run_end(&r);
+    return status;
+}
+
 void run_end(run_state *r)
 {
     if (r->have_rep) metrics_report_destroy(&r->rep);
