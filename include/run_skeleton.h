@@ -14,7 +14,9 @@
  *
  * Every step is collective over the run's communicator and returns an
  * agreed status (the error printed once); run_end frees whatever the steps
- * made, after a failure anywhere.  dsc train, whose outputs go through a
+ * made, after a failure anywhere.  run_clustering runs them all around a
+ * clustering of the input (dsc kmeans, dsc ward); dsc predict opens its
+ * model's inputs before run_read; dsc train, whose outputs go through a
  * staging folder, calls run_gather, run_evaluate and run_write_outputs
  * itself instead of run_finish.
  *
