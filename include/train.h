@@ -90,10 +90,4 @@ enum { TRAIN_DONE = 0, TRAIN_STOPPED = 3 };
 int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long T, const train_options *o,
               train_state *st, const void *blob, size_t blob_bytes, train_timings *tm);
 
-/* Collective: latent_soft_assign (latent_pass.h), under its former name. */
-static inline int train_soft_assign(MPI_Comm comm, model *m, const float *x, long long T, double alpha, float *z, double *q)
-{
-    return latent_soft_assign(comm, m, x, T, alpha, z, q);
-}
-
 #endif

@@ -1,8 +1,8 @@
 /*
  * cmd_compare.c - dsc compare: the paper's comparison (its Tables 2 and 3)
  * on the user's data in one command.  Every method runs on the same files
- * and ranks, once per seed, through the same code as its own subcommand
- * (dsc kmeans, dsc train, ...), into DIR/runs/METHOD/seedN; then every
+ * and ranks, once per seed, through the same function as its own subcommand
+ * (dsc_kmeans, dsc_train, ...: commands.h), into DIR/runs/METHOD/seedN; then every
  * labelling is scored twice from data read once per space: on the
  * normalised raw matrix (the paper's metrics) and on the anomaly matrix
  * (the seasonal cycle removed), with ARI and NMI against --truth.
@@ -22,6 +22,7 @@
 #include "partition.h"
 #include "preprocess.h"
 #include "run_common.h"
+#include "run_skeleton.h"
 #include "status.h"
 #include "ward.h"
 
@@ -37,29 +38,41 @@
 #define COMPARE_MAX_SEEDS 100
 #define COMPARE_WARD_MIB 4096.0   /* dsc ward's default --max-memory, which its runs here get */
 
+typedef enum { RUN_KMEANS, RUN_WARD, RUN_TRAIN } compare_runner;
+
+/* A method: which command runs it and the options that make it what its
+ * row says (compare.md shows them as that command's options). */
 typedef struct {
     const char *name;
-    const char *command;           /* subcommand that runs it */
-    const char *args[6];           /* its own options; "@PCA" and "@STEPS" are replaced */
+    compare_runner runner;
     int seeded;                    /* 0: deterministic, one run whatever --seeds says */
     int network;                   /* takes --train-options */
     const char *what;
+    const char *variant;           /* --variant of dsc train; NULL: its default */
+    int steps;                     /* --steps S of compare (dsc train) */
+    int anomalies;                 /* --anomalies */
+    const char *scaling;           /* --scaling of dsc train; NULL: its default */
+    int cosine, pca;               /* --cosine, --pca N of compare (dsc kmeans) */
 } compare_method;
 
 static const compare_method methods[] = {
-    {"kmeans", "kmeans", {NULL}, 1, 0, "k-means on the normalised raw matrix (paper Table 2)"},
-    {"kmeans-anomalies", "kmeans", {"--anomalies", NULL}, 1, 0, "k-means on the anomalies (the weather-regime standard)"},
-    {"eof-kmeans", "kmeans", {"--anomalies", "--pca", "@PCA", NULL}, 1, 0, "anomalies, EOF truncation to --pca components, k-means: the climate-science standard"},
-    {"cosine-kmeans", "kmeans", {"--anomalies", "--cosine", NULL}, 1, 0, "k-means on the anomalies, every time step centred and scaled to unit length (pattern, not intensity)"},
-    {"ward", "ward", {NULL}, 0, 0, "agglomerative clustering with Ward linkage on the raw matrix (the paper's hierarchical)"},
-    {"dsc", "train", {NULL}, 1, 1, "DSC, the CNN-LSTM autoencoder with the clustering layer, on the raw matrix (the paper)"},
-    {"dsc-anomalies", "train", {"--anomalies", "--scaling", "cell", NULL}, 1, 1, "DSC on per-cell scaled anomalies"},
-    {"cnn-encoder", "train", {"--variant", "cnn-encoder", NULL}, 1, 1, "ablation: CNN encoder, clustering loss only (Table 3)"},
-    {"cnn-autoencoder", "train", {"--variant", "cnn-autoencoder", NULL}, 1, 1, "ablation: CNN autoencoder (Table 3)"},
-    {"cnn-lstm-encoder", "train", {"--variant", "cnn-lstm-encoder", NULL}, 1, 1, "ablation: CNN-LSTM encoder, clustering loss only (Table 3)"},
-    {"dsc-steps", "train", {"--steps", "@STEPS", NULL}, 1, 1, "DSC with a sequence window of --steps consecutive time steps"},
-    {"dec", "train", {"--variant", "dec", NULL}, 1, 1, "DEC: dense autoencoder, then its encoder on the clustering loss alone (paper Table 2)"},
-    {"dtc", "train", {"--variant", "dtc", NULL}, 1, 1, "DTC baseline: each field flattened to a 1-D sequence, Conv1D + BiLSTM autoencoder (paper Table 2)"},
+    {"kmeans", RUN_KMEANS, 1, 0, "k-means on the normalised raw matrix (paper Table 2)", .variant = NULL},
+    {"kmeans-anomalies", RUN_KMEANS, 1, 0, "k-means on the anomalies (the weather-regime standard)", .anomalies = 1},
+    {"eof-kmeans", RUN_KMEANS, 1, 0, "anomalies, EOF truncation to --pca components, k-means: the climate-science standard",
+     .anomalies = 1, .pca = 1},
+    {"cosine-kmeans", RUN_KMEANS, 1, 0, "k-means on the anomalies, every time step centred and scaled to unit length (pattern, not intensity)",
+     .anomalies = 1, .cosine = 1},
+    {"ward", RUN_WARD, 0, 0, "agglomerative clustering with Ward linkage on the raw matrix (the paper's hierarchical)", .variant = NULL},
+    {"dsc", RUN_TRAIN, 1, 1, "DSC, the CNN-LSTM autoencoder with the clustering layer, on the raw matrix (the paper)", .variant = NULL},
+    {"dsc-anomalies", RUN_TRAIN, 1, 1, "DSC on per-cell scaled anomalies", .anomalies = 1, .scaling = "cell"},
+    {"cnn-encoder", RUN_TRAIN, 1, 1, "ablation: CNN encoder, clustering loss only (Table 3)", .variant = "cnn-encoder"},
+    {"cnn-autoencoder", RUN_TRAIN, 1, 1, "ablation: CNN autoencoder (Table 3)", .variant = "cnn-autoencoder"},
+    {"cnn-lstm-encoder", RUN_TRAIN, 1, 1, "ablation: CNN-LSTM encoder, clustering loss only (Table 3)", .variant = "cnn-lstm-encoder"},
+    {"dsc-steps", RUN_TRAIN, 1, 1, "DSC with a sequence window of --steps consecutive time steps", .steps = 1},
+    {"dec", RUN_TRAIN, 1, 1, "DEC: dense autoencoder, then its encoder on the clustering loss alone (paper Table 2)",
+     .variant = "dec"},
+    {"dtc", RUN_TRAIN, 1, 1, "DTC baseline: each field flattened to a 1-D sequence, Conv1D + BiLSTM autoencoder (paper Table 2)",
+     .variant = "dtc"},
 };
 static const int nmethods = (int)(sizeof methods / sizeof methods[0]);
 
@@ -88,34 +101,6 @@ typedef struct {
     double ari, nmi;
     int nclusters;                 /* non-empty clusters of the labelling */
 } compare_run;
-
-/* argv builder: a list of pointers into strings that live until the end of
- * the run (sized for the command's own options, --train-options and the
- * input files, so any number of files fits) */
-typedef struct {
-    char **argv;
-    int argc, cap;
-    char owned[8][64];             /* numbers and option names made here */
-    int nowned;
-} arglist;
-
-static int arg_add(arglist *a, const char *s)
-{
-    if (a->argc >= a->cap - 1) return dsc_fail("dsc compare: internal: too many options for one run (at most %d)", a->cap - 1);
-    a->argv[a->argc++] = (char *)s;
-    a->argv[a->argc] = NULL;
-    return DSC_OK;
-}
-
-/* "--NAME" (name != NULL) or the number v, kept in a */
-static int arg_add_owned(arglist *a, const char *name, long v)
-{
-    if (a->nowned >= (int)(sizeof a->owned / sizeof a->owned[0])) return dsc_fail("dsc compare: internal: too many options");
-    char *o = a->owned[a->nowned++];
-    if (name) snprintf(o, sizeof a->owned[0], "--%s", name);
-    else snprintf(o, sizeof a->owned[0], "%ld", v);
-    return arg_add(a, o);
-}
 
 static int method_find(const char *name, size_t len)
 {
@@ -146,7 +131,7 @@ static const char prep_fixed[] = "it changes the method a row names; the methods
                                  "--anomalies --scaling cell with the harmonic climatology of 3 harmonics, as the scoring); "
                                  "choose the methods with --methods";
 
-static const train_option train_options[] = {
+static const train_option train_settings[] = {
     {"batch", 'b', 1, NULL}, {"optimizer", 0, 1, NULL}, {"lr", 0, 1, NULL}, {"joint-lr", 0, 1, NULL},
     {"momentum", 0, 1, NULL}, {"max-iter", 0, 1, NULL}, {"pretrain-epochs", 0, 1, NULL}, {"update-interval", 0, 1, NULL},
     {"tol", 0, 1, NULL}, {"patience", 0, 1, NULL}, {"alpha", 0, 1, NULL}, {"gamma", 0, 1, NULL},
@@ -199,8 +184,8 @@ static const train_option *train_option_find(const char *word, const char **inli
     } else if (word[2]) {
         *inline_value = word + 2;
     }
-    for (size_t i = 0; i < sizeof train_options / sizeof train_options[0]; i++) {
-        const train_option *o = &train_options[i];
+    for (size_t i = 0; i < sizeof train_settings / sizeof train_settings[0]; i++) {
+        const train_option *o = &train_settings[i];
         if (word[1] == '-' ? strlen(o->name) == len && strncmp(o->name, word + 2, len) == 0 : o->short_name == word[1]) return o;
     }
     return NULL;
@@ -272,65 +257,112 @@ static void run_dir(char *out, size_t size, const char *dir, const compare_run *
     snprintf(out, size, "%s/runs/%s/seed%d", dir, methods[r->method].name, r->seed);
 }
 
-/* The options that make method m what its row says: its subcommand, its
- * own options, -k and (networks) the words of --train-options. */
-static int method_args(arglist *a, const cli_command *cmd, const compare_method *m, char **words, int nwords)
-{
-    int st = arg_add(a, m->command);
-    for (int i = 0; st == DSC_OK && m->args[i]; i++) {
-        if (strcmp(m->args[i], "@STEPS") == 0) st = arg_add(a, cli_get(cmd, "steps"));
-        else if (strcmp(m->args[i], "@PCA") == 0) st = arg_add(a, cli_get(cmd, "pca"));
-        else st = arg_add(a, m->args[i]);
-    }
-    if (st == DSC_OK) st = arg_add(a, "-k");
-    if (st == DSC_OK) st = arg_add(a, cli_get(cmd, "clusters"));
-    for (int i = 0; st == DSC_OK && m->network && i < nwords; i++) st = arg_add(a, words[i]);
-    return st;
-}
-
 /* Local: "dsc train --variant dec -k 4 --max-iter 10" of method m into out
- * (compare.md, compare.csv: what each row ran). */
+ * (compare.md, compare.csv: what each row ran, as the command's options). */
 static void method_text(char *out, size_t size, const cli_command *cmd, const compare_method *m, char **words, int nwords)
 {
-    char *argv[64 + COMPARE_MAX_WORDS];
-    arglist a = {.argv = argv, .cap = (int)(sizeof argv / sizeof argv[0])};
+    static const char *command[] = {"kmeans", "ward", "train"};
+    const char *w[16 + COMPARE_MAX_WORDS];
+    int n = 0;
+    w[n++] = command[m->runner];
+    if (m->variant) w[n++] = "--variant", w[n++] = m->variant;
+    if (m->steps) w[n++] = "--steps", w[n++] = cli_get(cmd, "steps");
+    if (m->anomalies) w[n++] = "--anomalies";
+    if (m->scaling) w[n++] = "--scaling", w[n++] = m->scaling;
+    if (m->cosine) w[n++] = "--cosine";
+    if (m->pca) w[n++] = "--pca", w[n++] = cli_get(cmd, "pca");
+    w[n++] = "-k";
+    w[n++] = cli_get(cmd, "clusters");
+    for (int i = 0; m->network && i < nwords; i++) w[n++] = words[i];
     size_t len = (size_t)snprintf(out, size, "dsc");
-    if (method_args(&a, cmd, m, words, nwords) != DSC_OK) dsc_clear();
-    for (int i = 0; i < a.argc && len < size; i++) len += (size_t)snprintf(out + len, size - len, " %s", a.argv[i] ? a.argv[i] : "");
+    for (int i = 0; i < n && len < size; i++) len += (size_t)snprintf(out + len, size - len, " %s", w[i]);
 }
 
-/* Collective: one method, one seed, through its own subcommand; r->seconds. */
+/* What every method's run gets from compare's own options: the data as
+ * compare reads them (--level is not passed on), --truth, --sample,
+ * quietly, into its run folder. */
+static int method_run_params(const cli_command *cmd, const char *command, const char *path, run_params *p)
+{
+    int status = run_params_from_cli(cmd, command, 0, p);
+    p->eo.nlevels = 0;
+    p->dir = path;
+    p->quiet = p->force = 1;
+    p->po.scaling = SCALE_VARIABLE; /* dsc kmeans' and ward's defaults */
+    p->po.climatology = CLIMATOLOGY_HARMONIC;
+    p->po.harmonics = 3;
+    if (status == DSC_OK) status = cli_long(cmd, "sample", 0, 1L << 40, &p->sample);
+    return status;
+}
+
+/* Collective: dsc kmeans or dsc ward with method m's options. */
+static int compare_cluster(MPI_Comm comm, const cli_command *cmd, const compare_method *m, int seed, const char *path)
+{
+    long k = 0, pca = 0;
+    int status = cli_long(cmd, "clusters", 2, 1000000, &k);
+    if (status == DSC_OK) status = cli_long(cmd, "pca", 1, 100000, &pca);
+    if (m->runner == RUN_WARD) {
+        ward_params p = ward_params_default();
+        if (status == DSC_OK) status = method_run_params(cmd, "ward", path, &p.run);
+        p.k = k;
+        if (status == DSC_OK) status = run_check_sample("ward", p.run.sample, k);
+        return dsc_agree(comm, status) == DSC_OK ? dsc_ward(comm, &p) : DSC_ERR;
+    }
+    kmeans_params p = kmeans_params_default();
+    if (status == DSC_OK) status = method_run_params(cmd, "kmeans", path, &p.run);
+    p.run.po.anomalies = m->anomalies;
+    p.k = k;
+    p.seed = seed;
+    p.pca = m->pca ? pca : 0;
+    p.cosine = m->cosine;
+    if (status == DSC_OK) status = run_check_sample("kmeans", p.run.sample, k);
+    return dsc_agree(comm, status) == DSC_OK ? dsc_kmeans(comm, &p) : DSC_ERR;
+}
+
+/* Collective: dsc train with method m's options, the training settings of
+ * --train-options (words) read as dsc train reads its own. */
+static int compare_train(MPI_Comm comm, const cli_command *cmd, const compare_method *m, int seed, const char *path,
+                         char **words, int nwords)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    char seed_text[32], arg0[] = "train";
+    snprintf(seed_text, sizeof seed_text, "%d", seed);
+    char *argv[1 + COMPARE_MAX_WORDS];
+    argv[0] = arg0;
+    for (int i = 0; i < nwords; i++) argv[1 + i] = words[i];
+    cli_command tc;
+    train_cli(&tc);
+    int status = cli_parse(&tc, 1 + nwords, argv, rank);
+    if (status == DSC_OK && m->variant) status = train_cli_set(&tc, "variant", m->variant);
+    if (status == DSC_OK && m->steps) status = train_cli_set(&tc, "steps", cli_get(cmd, "steps"));
+    if (status == DSC_OK && m->anomalies) status = train_cli_set(&tc, "anomalies", "1");
+    if (status == DSC_OK && m->scaling) status = train_cli_set(&tc, "scaling", m->scaling);
+    static const char *const same[] = {"clusters", "sample", "vars", "box", "time-range", "process-grid", "truth"};
+    for (size_t i = 0; status == DSC_OK && i < sizeof same / sizeof same[0]; i++)
+        if (i < 2 || (i < 6 ? cli_given(cmd, same[i]) : cli_get(cmd, same[i]) != NULL))
+            status = train_cli_set(&tc, same[i], cli_get(cmd, same[i]));
+    if (status == DSC_OK && cli_flag(cmd, "daily-mean")) status = train_cli_set(&tc, "daily-mean", "1");
+    if (status == DSC_OK) status = train_cli_set(&tc, "seed", seed_text);
+    if (status == DSC_OK) status = train_cli_set(&tc, "quiet", "1");
+    if (status == DSC_OK) status = train_cli_set(&tc, "force", "1");
+    if (status == DSC_OK) status = train_cli_set(&tc, "output", path);
+    train_params p;
+    memset(&p, 0, sizeof p);
+    if (status == DSC_OK) status = train_params_from_cli(&tc, cmd->args, cmd->nargs, &p);
+    status = dsc_agree(comm, status) == DSC_OK ? dsc_train(comm, &p) : DSC_ERR;
+    cli_free(&tc);
+    return status;
+}
+
+/* Collective: one method, one seed, through its command's function; r->seconds. */
 static int compare_one(MPI_Comm comm, const cli_command *cmd, const char *dir, char **words, int nwords, compare_run *r)
 {
     const compare_method *m = &methods[r->method];
     char path[DSC_PATH_MAX];
     run_dir(path, sizeof path, dir, r);
-    arglist a = {.cap = 64 + nwords + cmd->nargs};
-    a.argv = calloc((size_t)a.cap, sizeof *a.argv);
-    int st = a.argv ? method_args(&a, cmd, m, words, nwords) : dsc_fail("dsc compare: out of memory");
-    if (st == DSC_OK && m->seeded) st = arg_add(&a, "--seed");
-    if (st == DSC_OK && m->seeded) st = arg_add_owned(&a, NULL, r->seed);
-    if (st == DSC_OK) st = arg_add(&a, "--sample");
-    if (st == DSC_OK) st = arg_add(&a, cli_get(cmd, "sample"));
-    static const char *read_opts[] = {"vars", "box", "time-range", "process-grid"};
-    for (int i = 0; st == DSC_OK && i < 4; i++)
-        if (cli_given(cmd, read_opts[i])) {
-            st = arg_add_owned(&a, read_opts[i], 0);
-            if (st == DSC_OK) st = arg_add(&a, cli_get(cmd, read_opts[i]));
-        }
-    if (st == DSC_OK && cli_flag(cmd, "daily-mean")) st = arg_add(&a, "--daily-mean");
-    if (st == DSC_OK && cli_get(cmd, "truth")) st = arg_add(&a, "--truth");
-    if (st == DSC_OK && cli_get(cmd, "truth")) st = arg_add(&a, cli_get(cmd, "truth"));
-    if (st == DSC_OK) st = arg_add(&a, "--quiet");
-    if (st == DSC_OK) st = arg_add(&a, "--force");
-    if (st == DSC_OK) st = arg_add(&a, "-o");
-    if (st == DSC_OK) st = arg_add(&a, path);
-    /* "--" first: an input named like an option stays an input */
-    if (st == DSC_OK && cmd->nargs > 0) st = arg_add(&a, "--");
-    for (int i = 0; st == DSC_OK && i < cmd->nargs; i++) st = arg_add(&a, cmd->args[i]);
-    int rank;
+    int rank, st = DSC_OK;
     MPI_Comm_rank(comm, &rank);
-    if (st == DSC_OK && rank == 0) { /* DIR/runs/METHOD: the command creates seedN itself */
+    if (rank == 0) { /* DIR/runs/METHOD: the command creates seedN itself */
         char parent[DSC_PATH_MAX];
         snprintf(parent, sizeof parent, "%s/runs", dir);
         if (mkdir(parent, 0777) != 0 && errno != EEXIST) st = dsc_fail("dsc compare: cannot create %s: %s", parent, strerror(errno));
@@ -338,16 +370,11 @@ static int compare_one(MPI_Comm comm, const cli_command *cmd, const char *dir, c
         if (st == DSC_OK && mkdir(parent, 0777) != 0 && errno != EEXIST)
             st = dsc_fail("dsc compare: cannot create %s: %s", parent, strerror(errno));
     }
-    if (dsc_agree(comm, st) != DSC_OK) {
-        free(a.argv);
-        return DSC_ERR;
-    }
+    if (dsc_agree(comm, st) != DSC_OK) return DSC_ERR;
     double t0 = MPI_Wtime();
-    int status = strcmp(m->command, "train") == 0  ? train_command(a.argc, a.argv, comm)
-                 : strcmp(m->command, "ward") == 0 ? ward_command(a.argc, a.argv, comm)
-                                                   : kmeans_command(a.argc, a.argv, comm);
+    int status = m->runner == RUN_TRAIN ? compare_train(comm, cmd, m, r->seed, path, words, nwords)
+                                        : compare_cluster(comm, cmd, m, m->seeded ? r->seed : 1, path);
     double dt = MPI_Wtime() - t0;
-    free(a.argv);
     MPI_Allreduce(&dt, &r->seconds, 1, MPI_DOUBLE, MPI_MAX, comm);
     if (status != DSC_OK) {
         if (rank == 0) fprintf(stderr, "dsc compare: the error above stopped method %s, seed %d (%s)\n", m->name, r->seed, path);

@@ -18,10 +18,8 @@
 #include "commands.h"
 #include "cli.h"
 #include "era5_catalog.h"
-#include "run_common.h"
 #include "era5_reader.h"
 #include "json.h"
-#include "labels.h"
 #include "latent_pass.h"
 #include "output_file.h"
 #include "metrics.h"
@@ -30,7 +28,9 @@
 #include "model_inputs.h"
 #include "checkpoint.h"
 #include "preprocess.h"
-#include "run_common.h"
+#include "run_input.h"
+#include "run_json.h"
+#include "run_options.h"
 #include "run_output.h"
 #include "status.h"
 
@@ -60,62 +60,77 @@ typedef struct {
     double read, preprocess, total;
 } eval_timings;
 
-/* Labels of every time step from a CSV file; checks the number of
- * distinct labels when check_count. */
+/* The options of dsc eval. */
+typedef struct {
+    era5_options eo;
+    preprocess_options po;
+    long sample, seed;
+    double max_mib;
+    int latent_space;              /* --metric-space latent */
+    const char *labels, *truth, *out, *latent, *model; /* --labels, --truth, -o, --save-latent, --model */
+} eval_params;
 
+/* Collective: labels of every time step from a CSV file, encoded 0..k-1;
+ * checks the number of distinct labels when check_count. */
 static int match_labels(MPI_Comm comm, const char *path, const era5_catalog *cat, const era5_options *opt, int check_count,
                         int *labels, int *k)
 {
-    label_table table;
-    if (labels_read(comm, path, &table) != DSC_OK) return DSC_ERR;
-    int status = labels_match(labels, &table, path, cat->time, cat->ntime, opt->daily_mean);
-    labels_destroy(&table);
-    if (status == DSC_OK) {
-        int *codes = dsc_malloc((size_t)cat->ntime * sizeof(int), "labels");
-        if (!codes) status = DSC_ERR;
-        else {
-            *k = metrics_encode_labels(codes, labels, cat->ntime);
-            if (*k < 0) status = dsc_fail("out of memory encoding labels");
-            else if (check_count && *k < 2)
-                status = dsc_fail("%s: every time step has the same label (%d); the metrics need at least 2 clusters", path, labels[0]);
-            else if (check_count && 2LL * *k > cat->ntime) /* mostly single-member clusters: no regimes to score */
-                status = dsc_fail("%s: %d distinct labels for %lld time steps, fewer than 2 time steps per cluster; the "
-                                  "metrics take at most %lld clusters (T / 2)",
-                                  path, *k, cat->ntime, cat->ntime / 2);
-            if (status == DSC_OK) memcpy(labels, codes, (size_t)cat->ntime * sizeof(int));
-            free(codes);
-        }
+    if (run_labels_load(comm, path, cat, opt->daily_mean, labels) != DSC_OK) return DSC_ERR;
+    int *codes = dsc_malloc((size_t)cat->ntime * sizeof(int), "labels");
+    int status = DSC_OK;
+    if (!codes) status = DSC_ERR;
+    else {
+        *k = metrics_encode_labels(codes, labels, cat->ntime);
+        if (*k < 0) status = dsc_fail("out of memory encoding labels");
+        else if (check_count && *k < 2)
+            status = dsc_fail("%s: every time step has the same label (%d); the metrics need at least 2 clusters", path, labels[0]);
+        else if (check_count && 2LL * *k > cat->ntime) /* mostly single-member clusters: no regimes to score */
+            status = dsc_fail("%s: %d distinct labels for %lld time steps, fewer than 2 time steps per cluster; the "
+                              "metrics take at most %lld clusters (T / 2)",
+                              path, *k, cat->ntime, cat->ntime / 2);
+        if (status == DSC_OK) memcpy(labels, codes, (size_t)cat->ntime * sizeof(int));
+        free(codes);
     }
     return dsc_agree(comm, status);
 }
 
-/* Rank 0: metrics.json, the report's keys between eval's own. */
-static int write_json(const char *path, const cli_command *cmd, const metrics_report *r, int nranks, const eval_timings *tm)
+/* What metrics.json records besides the report. */
+typedef struct {
+    const eval_params *p;
+    const char *metric_space;
+    int nranks;
+} eval_json;
+
+static void eval_json_head(FILE *f, const void *ctx)
 {
-    output_file out;
-    if (output_file_open(&out, path, "w") != DSC_OK) return DSC_ERR;
-    FILE *f = out.f;
-    json_begin_file();
-    fprintf(f, "{\n  \"labels\": ");
-    metrics_json_string(f, cli_get(cmd, "labels"));
+    const eval_json *j = ctx;
+    fprintf(f, "  \"labels\": ");
+    metrics_json_string(f, j->p->labels);
     fprintf(f, ",\n  \"metric_space\": ");
-    metrics_json_string(f, cli_get(cmd, "metric-space"));
+    metrics_json_string(f, j->metric_space);
     fprintf(f, ",\n  \"model\": ");
-    if (cli_get(cmd, "model")) metrics_json_string(f, cli_get(cmd, "model"));
+    if (j->p->model) metrics_json_string(f, j->p->model);
     else fprintf(f, "null");
     fprintf(f, ",\n");
-    metrics_report_write_json(f, r, "  ");
-    fprintf(f, "  \"ranks\": %d,\n", nranks);
+}
+
+static void eval_json_tail(FILE *f, const void *ctx)
+{
+    fprintf(f, "  \"ranks\": %d,\n", ((const eval_json *)ctx)->nranks);
+}
+
+/* Rank 0: metrics.json, the report's keys between eval's own. */
+static int write_json(const eval_params *p, const metrics_report *r, int nranks, const eval_timings *tm)
+{
     const json_figure timings[] = {{"read", tm->read, 3},
                                    {"preprocess", tm->preprocess, 3},
                                    {"silhouette_and_inter_cluster", r->t_pairwise, 3},
                                    {"davies_bouldin_rmse_variance", r->t_cluster, 3},
                                    {"ari_nmi", r->t_contingency, 3},
                                    {"total", tm->total, 3}};
-    fprintf(f, "  \"timings\": {");
-    json_write_figures(f, timings, 6);
-    fprintf(f, "}\n}\n");
-    return output_file_commit(&out);
+    eval_json ctx = {p, p->latent_space ? "latent" : "input", nranks};
+    run_json j = {.head = eval_json_head, .rep = r, .tail = eval_json_tail, .timings = timings, .ntimings = 6, .ctx = &ctx};
+    return run_json_write(p->out, &j);
 }
 
 /* Collective: -o and --save-latent may be written (output_check) and are
@@ -220,11 +235,175 @@ static int check_memory(long long T, int d, int k, int kt, int P, long long samp
                                   : "--sample N (fewer rows in the distance sums), fewer clusters, or raise --max-memory");
 }
 
-int eval_command(int argc, char **argv, MPI_Comm comm)
+
+/* What eval works with: the data, the labels and the matrix the metrics see. */
+typedef struct {
+    era5_catalog cat;
+    era5_samples samples;
+    preprocess_stats stats;
+    int have_cat, have_samples, have_stats, have_net;
+    int *labels, *truth;           /* (T) */
+    int k, kt, d;                  /* clusters, truth classes, features of x */
+    float *x;                      /* (N, d) */
+    model net;
+    long long t0, n;               /* this rank's time steps */
+} eval_work;
+
+/* Local: the options of the command line into p. */
+static int eval_params_from_cli(const cli_command *cmd, eval_params *p)
+{
+    memset(p, 0, sizeof *p);
+    int status = era5_options_from_cli(cmd, &p->eo);
+    if (status == DSC_OK && !cli_get(cmd, "labels"))
+        status = dsc_fail("dsc eval: option --labels is required; give the 'time,label' CSV of the clustering to evaluate");
+    if (status == DSC_OK && cmd->nargs == 0) status = dsc_fail("dsc eval: no input files; give the ERA5 netCDF files after the options");
+    if (status == DSC_OK) status = cli_long(cmd, "sample", 0, 1L << 40, &p->sample);
+    if (status == DSC_OK) status = cli_long(cmd, "seed", 0, 1L << 62, &p->seed);
+    if (status == DSC_OK) status = cli_double(cmd, "max-memory", 1e-6, 1e12, &p->max_mib);
+    if (status == DSC_OK) status = preprocess_options_from_cli(cmd, &p->po);
+    if (status == DSC_OK) {
+        const char *s = cli_get(cmd, "metric-space");
+        if (strcmp(s, "latent") == 0) p->latent_space = 1;
+        else if (strcmp(s, "input") != 0) status = dsc_fail("dsc eval: option --metric-space: '%s' is not 'input' or 'latent'", s);
+        if (status == DSC_OK && p->latent_space && !cli_get(cmd, "model"))
+            status = dsc_fail("dsc eval: --metric-space latent needs --model CHECKPOINT (the encoder that gives the latent features)");
+        if (status == DSC_OK && !p->latent_space && cli_get(cmd, "model"))
+            status = dsc_fail("dsc eval: --model is used only with --metric-space latent; add it or drop --model");
+        if (status == DSC_OK && !p->latent_space && cli_get(cmd, "save-latent"))
+            status = dsc_fail("dsc eval: --save-latent writes latent features, which need --metric-space latent --model CHECKPOINT");
+    }
+    p->labels = cli_get(cmd, "labels");
+    p->truth = cli_get(cmd, "truth");
+    p->out = cli_get(cmd, "output");
+    p->latent = cli_get(cmd, "save-latent");
+    p->model = cli_get(cmd, "model");
+    return status;
+}
+
+/* Collective: the catalog (with --model: its variables by name, in its
+ * order; units and grid checked), then the labels and --truth, the sample
+ * and the memory the metrics need, all before the data are read: a bad
+ * labels file fails first. */
+static int eval_open(MPI_Comm comm, const cli_command *cmd, eval_params *p, eval_work *w)
+{
+    int nranks;
+    MPI_Comm_size(comm, &nranks);
+    int status = model_inputs_open(comm, p->latent_space ? p->model : NULL, cmd->args, cmd->nargs, &p->eo, &w->cat);
+    if (status != DSC_OK) return status;
+    w->have_cat = 1;
+    const long long T = w->cat.ntime;
+    w->labels = dsc_malloc((size_t)T * sizeof(int), "labels");
+    if (p->truth) w->truth = dsc_malloc((size_t)T * sizeof(int), "truth labels");
+    status = dsc_agree(comm, (w->labels && (w->truth || !p->truth)) ? DSC_OK : DSC_ERR);
+    if (status == DSC_OK) status = match_labels(comm, p->labels, &w->cat, &p->eo, 1, w->labels, &w->k);
+    if (status == DSC_OK) status = dsc_agree(comm, run_check_sample("eval", p->sample, w->k));
+    if (status == DSC_OK && p->truth) status = match_labels(comm, p->truth, &w->cat, &p->eo, 0, w->truth, &w->kt);
+    /* D of the input (the latent features are fewer) */
+    if (status == DSC_OK)
+        status = dsc_agree(comm, check_memory(T, w->cat.nvars * w->cat.nlat * w->cat.nlon, w->k, w->kt, nranks, p->sample,
+                                              p->max_mib));
+    return status;
+}
+
+/* Collective: the normalisation statistics: the model's own when it has
+ * them (--metric-space latent), else fitted to the samples. */
+static int eval_stats(MPI_Comm comm, const eval_params *p, eval_work *w)
+{
+    int status;
+    if (p->latent_space) {
+        status = latent_model_open(comm, p->model, &w->samples, &w->net, &w->stats);
+        if (status != DSC_OK) return status;
+        w->have_net = 1;
+        w->have_stats = w->stats.min != NULL; /* the model's own normalisation */
+    }
+    if (!w->have_stats) {
+        status = preprocess_fit(comm, &w->samples, &p->po, &w->stats);
+        if (status != DSC_OK) return status;
+        w->have_stats = 1;
+    }
+    return DSC_OK;
+}
+
+/* Collective: the matrix the metrics see, w->x (N, d): the normalised
+ * input, or with --metric-space latent the latent features E (paper
+ * eq. 1), from batches aligned to global positions (the same at any rank
+ * count), written to --save-latent.  The raw samples are freed after. */
+static int eval_matrix(MPI_Comm comm, const eval_params *p, eval_work *w, eval_timings *tm)
+{
+    double t0 = MPI_Wtime();
+    int status = era5_read_samples(comm, &w->cat, &p->eo, &w->samples);
+    if (status != DSC_OK) return status;
+    w->have_samples = 1;
+    double t1 = MPI_Wtime();
+    if ((status = eval_stats(comm, p, w)) != DSC_OK) return status;
+    w->d = w->stats.nvars * w->stats.height * w->stats.width;
+    w->x = dsc_malloc((size_t)(w->samples.nt * w->d + 1) * sizeof(float), "normalised samples");
+    status = w->x ? preprocess_apply(&w->stats, &w->samples, w->x) : DSC_ERR;
+    if (status == DSC_OK && (!p->latent_space || !model_pads_grid(&w->net.cfg))) {
+        /* the metrics refer to the grid's real cells, not the padding (and dec takes them) */
+        preprocess_unpad(&w->stats, w->x, w->samples.nt);
+        w->d = w->stats.nvars * w->stats.nlat * w->stats.nlon;
+    }
+    if (p->latent_space && dsc_agree(comm, status) == DSC_OK) {
+        float *z = dsc_malloc((size_t)(w->samples.nt * w->net.cfg.latent + 1) * sizeof(float), "latent features");
+        status = dsc_agree(comm, z ? DSC_OK : DSC_ERR);
+        if (status == DSC_OK) status = latent_pass(comm, &w->net, w->x, w->cat.ntime, z);
+        free(w->x);
+        w->x = z;
+        w->d = w->net.cfg.latent;
+    }
+    if (dsc_agree(comm, status) != DSC_OK) return DSC_ERR;
+    if (p->latent_space && p->latent) {
+        status = run_output_latent_file(comm, p->latent, &w->cat, w->x, w->samples.t0, w->samples.nt, w->d);
+        if (status != DSC_OK) return status;
+    }
+    w->t0 = w->samples.t0;
+    w->n = w->samples.nt;
+    era5_samples_destroy(&w->samples);
+    w->have_samples = 0;
+    tm->read = t1 - t0;
+    tm->preprocess = MPI_Wtime() - t1;
+    return DSC_OK;
+}
+
+static void eval_free(eval_work *w)
+{
+    if (w->have_net) model_destroy(&w->net);
+    free(w->x);
+    free(w->labels);
+    free(w->truth);
+    if (w->have_stats) preprocess_stats_destroy(&w->stats);
+    if (w->have_samples) era5_samples_destroy(&w->samples);
+    if (w->have_cat) era5_catalog_destroy(&w->cat);
+}
+
+/* Collective: the metrics of w's labels, metrics.json and the table. */
+static int eval_report(MPI_Comm comm, const eval_params *p, eval_work *w, eval_timings *tm, double t_start)
 {
     int rank, nranks;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &nranks);
+    metrics_report report;
+    metrics_data data = {.ntotal = w->cat.ntime, .n = w->n, .d = w->d, .x = w->x, .labels = w->labels + w->t0, .k = w->k};
+    pairwise_options popt = {.sample = p->sample, .seed = (unsigned long long)p->seed, .tile = 0};
+    int status = metrics_report_compute(comm, &data, &popt, w->truth, w->kt, w->labels, &report);
+    if (status != DSC_OK) return status;
+    tm->total = MPI_Wtime() - t_start;
+    if (rank == 0) status = write_json(p, &report, nranks, tm);
+    status = dsc_agree(comm, status);
+    if (status == DSC_OK && rank == 0) {
+        metrics_report_print(stdout, &report, "dsc eval");
+        printf("  time %.2f s (read %.2f, silhouette %.2f); wrote %s\n", tm->total, tm->read, report.t_pairwise, p->out);
+        fflush(stdout);
+    }
+    metrics_report_destroy(&report);
+    return status;
+}
+
+int eval_command(int argc, char **argv, MPI_Comm comm)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
     double t_start = MPI_Wtime();
     eval_timings tm = {0};
     cli_command cmd = {
@@ -242,145 +421,21 @@ int eval_command(int argc, char **argv, MPI_Comm comm)
         cli_free(&cmd);
         return CLI_HELP;
     }
-    era5_options opt;
-    long sample = 0, seed = 1;
-    double max_mib = 0;
-    int latent_space = 0;
-    preprocess_options popts;
-    if (status == DSC_OK) status = era5_options_from_cli(&cmd, &opt);
-    if (status == DSC_OK && !cli_get(&cmd, "labels"))
-        status = dsc_fail("dsc eval: option --labels is required; give the 'time,label' CSV of the clustering to evaluate");
-    if (status == DSC_OK && cmd.nargs == 0) status = dsc_fail("dsc eval: no input files; give the ERA5 netCDF files after the options");
-    if (status == DSC_OK) status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);
-    if (status == DSC_OK) status = cli_long(&cmd, "seed", 0, 1L << 62, &seed);
-    if (status == DSC_OK) status = cli_double(&cmd, "max-memory", 1e-6, 1e12, &max_mib);
-    if (status == DSC_OK) status = preprocess_options_from_cli(&cmd, &popts);
-    if (status == DSC_OK) {
-        const char *s = cli_get(&cmd, "metric-space");
-        if (strcmp(s, "latent") == 0) latent_space = 1;
-        else if (strcmp(s, "input") != 0) status = dsc_fail("dsc eval: option --metric-space: '%s' is not 'input' or 'latent'", s);
-        if (status == DSC_OK && latent_space && !cli_get(&cmd, "model"))
-            status = dsc_fail("dsc eval: --metric-space latent needs --model CHECKPOINT (the encoder that gives the latent features)");
-        if (status == DSC_OK && !latent_space && cli_get(&cmd, "model"))
-            status = dsc_fail("dsc eval: --model is used only with --metric-space latent; add it or drop --model");
-        if (status == DSC_OK && !latent_space && cli_get(&cmd, "save-latent"))
-            status = dsc_fail("dsc eval: --save-latent writes latent features, which need --metric-space latent --model CHECKPOINT");
-    }
-    if (dsc_agree(comm, status) != DSC_OK) {
-        cli_free(&cmd);
-        return DSC_ERR;
-    }
-    const char *labels_path = cli_get(&cmd, "labels"), *truth_path = cli_get(&cmd, "truth"), *out_path = cli_get(&cmd, "output");
-    const char *latent_path = cli_get(&cmd, "save-latent");
-    /* the outputs, checked before anything is read: never an input, a link or a device */
-    if (prepare_outputs(comm, &cmd, out_path, latent_path) != DSC_OK) {
-        cli_free(&cmd);
-        return DSC_ERR;
-    }
-
-    era5_catalog cat;
-    memset(&cat, 0, sizeof cat);
-    era5_samples samples;
-    memset(&samples, 0, sizeof samples);
-    preprocess_stats stats;
-    memset(&stats, 0, sizeof stats);
-    int have_cat = 0, have_samples = 0, have_stats = 0;
-    int *labels = NULL, *truth = NULL; /* (T) */
-    float *x = NULL;                   /* (N, V*H*W) */
-    metrics_report report;
-    int k = 0, kt = 0, have_report = 0, have_net = 0;
-    model net;
-    memset(&net, 0, sizeof net);
-
-    /* with --model: its variables by name, in its order; units and grid checked */
-    status = model_inputs_open(comm, latent_space ? cli_get(&cmd, "model") : NULL, cmd.args, cmd.nargs, &opt, &cat);
-    if (status != DSC_OK) goto done;
-    have_cat = 1;
-    /* Labels first: a bad labels file fails before the data are read. */
-    labels = dsc_malloc((size_t)cat.ntime * sizeof(int), "labels");
-    if (truth_path) truth = dsc_malloc((size_t)cat.ntime * sizeof(int), "truth labels");
-    status = dsc_agree(comm, (labels && (truth || !truth_path)) ? DSC_OK : DSC_ERR);
-    if (status == DSC_OK) status = match_labels(comm, labels_path, &cat, &opt, 1, labels, &k);
-    if (status == DSC_OK) status = dsc_agree(comm, run_check_sample("eval", sample, k));
-    if (status == DSC_OK && truth_path) status = match_labels(comm, truth_path, &cat, &opt, 0, truth, &kt);
-    /* before the data are read: D of the input (the latent features are fewer) */
-    if (status == DSC_OK)
-        status = dsc_agree(comm, check_memory(cat.ntime, cat.nvars * cat.nlat * cat.nlon, k, kt, nranks, sample, max_mib));
-    if (status != DSC_OK) goto done;
-
-    double t0 = MPI_Wtime();
-    status = era5_read_samples(comm, &cat, &opt, &samples);
-    if (status != DSC_OK) goto done;
-    have_samples = 1;
-    double t1 = MPI_Wtime();
-    if (latent_space) {
-        status = latent_model_open(comm, cli_get(&cmd, "model"), &samples, &net, &stats);
-        if (status != DSC_OK) goto done;
-        have_net = 1;
-        have_stats = stats.min != NULL; /* the model's own normalisation */
-    }
-    if (!have_stats) {
-        status = preprocess_fit(comm, &samples, &popts, &stats);
-        if (status != DSC_OK) goto done;
-        have_stats = 1;
-    }
-    int d = stats.nvars * stats.height * stats.width;
-    x = dsc_malloc((size_t)(samples.nt * d + 1) * sizeof(float), "normalised samples");
-    status = x ? preprocess_apply(&stats, &samples, x) : DSC_ERR;
-    if (status == DSC_OK && (!latent_space || !model_pads_grid(&net.cfg))) {
-        /* the metrics refer to the grid's real cells, not the padding (and dec takes them) */
-        preprocess_unpad(&stats, x, samples.nt);
-        d = stats.nvars * stats.nlat * stats.nlon;
-    }
-    if (latent_space && dsc_agree(comm, status) == DSC_OK) {
-        /* the metrics see the latent features E (paper eq. 1) instead, from
-         * batches aligned to global positions: the same at any rank count */
-        float *z = dsc_malloc((size_t)(samples.nt * net.cfg.latent + 1) * sizeof(float), "latent features");
-        status = dsc_agree(comm, z ? DSC_OK : DSC_ERR);
-        if (status == DSC_OK) status = latent_pass(comm, &net, x, cat.ntime, z);
-        free(x);
-        x = z;
-        d = net.cfg.latent;
-    }
-    if (dsc_agree(comm, status) != DSC_OK) {
-        status = DSC_ERR;
-        goto done;
-    }
-    if (latent_space && latent_path) {
-        status = run_output_latent_file(comm, latent_path, &cat, x, samples.t0, samples.nt, d);
-        if (status != DSC_OK) goto done;
-    }
-    /* the raw samples are no longer needed */
-    const long long t0_here = samples.t0, nt = samples.nt;
-    era5_samples_destroy(&samples);
-    have_samples = 0;
-    double t2 = MPI_Wtime();
-    tm.read = t1 - t0;
-    tm.preprocess = t2 - t1;
-
-    metrics_data data = {.ntotal = cat.ntime, .n = nt, .d = d, .x = x, .labels = labels + t0_here, .k = k};
-    pairwise_options popt = {.sample = sample, .seed = (unsigned long long)seed, .tile = 0};
-    status = metrics_report_compute(comm, &data, &popt, truth, kt, labels, &report);
-    if (status != DSC_OK) goto done;
-    have_report = 1;
-    tm.total = MPI_Wtime() - t_start;
-    if (rank == 0) status = write_json(out_path, &cmd, &report, nranks, &tm);
+    eval_params p;
+    if (status == DSC_OK) status = eval_params_from_cli(&cmd, &p);
     status = dsc_agree(comm, status);
-    if (status == DSC_OK && rank == 0) {
-        metrics_report_print(stdout, &report, "dsc eval");
-        printf("  time %.2f s (read %.2f, silhouette %.2f); wrote %s\n", tm.total, tm.read, report.t_pairwise, out_path);
-        fflush(stdout);
+    /* the outputs, checked before anything is read: never an input, a link or a device */
+    if (status == DSC_OK) status = prepare_outputs(comm, &cmd, p.out, p.latent);
+    if (status != DSC_OK) {
+        cli_free(&cmd);
+        return DSC_ERR;
     }
-
-done:
-    if (have_net) model_destroy(&net);
-    if (have_report) metrics_report_destroy(&report);
-    free(x);
-    free(labels);
-    free(truth);
-    if (have_stats) preprocess_stats_destroy(&stats);
-    if (have_samples) era5_samples_destroy(&samples);
-    if (have_cat) era5_catalog_destroy(&cat);
+    eval_work w;
+    memset(&w, 0, sizeof w);
+    status = eval_open(comm, &cmd, &p, &w);
+    if (status == DSC_OK) status = eval_matrix(comm, &p, &w, &tm);
+    if (status == DSC_OK) status = eval_report(comm, &p, &w, &tm, t_start);
+    eval_free(&w);
     cli_free(&cmd);
     return status;
 }

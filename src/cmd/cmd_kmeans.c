@@ -13,16 +13,10 @@
  */
 #include "commands.h"
 #include "cli.h"
-#include "json.h"
 #include "kmeans.h"
-#include "labels.h"
-#include "metrics.h"
-#include "metrics_report.h"
-#include "output_file.h"
-#include "pca.h"
-#include "partition.h"
+#include "eof_step.h"
 #include "preprocess.h"
-#include "run_common.h"
+#include "run_options.h"
 #include "run_output.h"
 #include "status.h"
 
@@ -73,11 +67,144 @@ static int unit_rows(MPI_Comm comm, float *out, const float *x, long long n, lon
     return DSC_OK;
 }
 
+/* What dsc_kmeans computes, for its outputs and metrics.json. */
+typedef struct {
+    const kmeans_params *p;
+    int *labels;                   /* (N) */
+    eof_step eof;                  /* --pca */
+    float *unit;                   /* (N, dk) unit-length rows */
+    kmeans_result kr;
+    int have_kr;
+    double t_kmeans;
+} kmeans_work;
+
+/* run_method.prepare: the limits of -k and --pca against the data, and the buffers. */
+static int kmeans_prepare(run_state *r, void *ctx)
+{
+    kmeans_work *w = ctx;
+    const kmeans_params *p = w->p;
+    const long long T = r->T, n = r->n;
+    const int d = r->d;
+    int status = DSC_OK;
+    if (p->k >= T) status = dsc_fail("dsc kmeans: -k %ld clusters for %lld time steps; give fewer clusters than time steps", p->k, T);
+    if (status == DSC_OK && p->pca > 0 && (p->pca > T - 1 || p->pca > d))
+        status = dsc_fail("dsc kmeans: --pca %ld components for %lld time steps x %d features; choose at most %lld", p->pca, T,
+                          d, T - 1 < d ? T - 1 : d);
+    if (status == DSC_OK) {
+        w->labels = dsc_malloc(((size_t)n + 1) * sizeof(int), "labels");
+        status = eof_alloc(&w->eof, r, p->pca);
+        if (p->cosine) w->unit = dsc_malloc(((size_t)n * (p->pca > 0 ? p->pca : d) + 1) * sizeof(float), "unit-length rows");
+        if (!w->labels || (!w->unit && p->cosine)) status = DSC_ERR;
+    }
+    return dsc_agree(r->comm, status);
+}
+
+/* run_method.cluster: [PCA,] [unit rows,] k-means of the real cells into w->labels. */
+static int kmeans_cluster(run_state *r, void *ctx)
+{
+    kmeans_work *w = ctx;
+    const kmeans_params *p = w->p;
+    const float *xk; /* the matrix k-means clusters */
+    int dk, status = eof_fit(&w->eof, r, p->seed, &xk, &dk);
+    if (status != DSC_OK) return status;
+    double t1 = MPI_Wtime();
+    if (p->cosine) {
+        if ((status = unit_rows(r->comm, w->unit, xk, r->n, r->T, dk)) != DSC_OK) return status;
+        xk = w->unit;
+    }
+    kmeans_options ko = kmeans_defaults((int)p->k);
+    ko.init = p->init;
+    ko.n_init = (int)p->n_init;
+    ko.max_iter = (int)p->max_iter;
+    ko.tol = p->tol;
+    ko.seed = (uint64_t)p->seed;
+    status = kmeans_fit(r->comm, xk, r->n, dk, &ko, &w->kr, w->labels);
+    w->have_kr = status == DSC_OK;
+    w->t_kmeans = MPI_Wtime() - t1;
+    return status;
+}
+
+/* run_finish_spec.outputs: centroids.nc, and with --pca eofs.nc and pcs.nc. */
+static int kmeans_outputs(run_state *r, const char *dir, void *ctx)
+{
+    const kmeans_work *w = ctx;
+    const long pca = w->p->pca;
+    const char *space = pca > 0 ? (w->p->cosine ? "pca-unit" : "pca") : (w->p->cosine ? "unit" : "input");
+    int status = run_output_centroids(r->comm, dir, w->kr.centroids, (int)w->p->k, pca > 0 ? (int)pca : r->d, space);
+    return status == DSC_OK ? eof_write(&w->eof, r, dir) : status;
+}
+
+/* run_finish_spec.json: the keys of k-means in metrics.json. */
+static void kmeans_json(FILE *f, const run_state *r, void *ctx)
+{
+    const kmeans_work *w = ctx;
+    fprintf(f, "  \"anomalies\": %s,\n  \"cosine\": %s,\n  \"init\": \"%s\",\n  \"n_init\": %ld,\n  \"inertia\": ",
+            r->p->po.anomalies ? "true" : "false", w->p->cosine ? "true" : "false",
+            w->p->init == KMEANS_INIT_RANDOM ? "random" : "k-means++", w->p->n_init);
+    json_write_key_number(f, w->kr.inertia, -1, "inertia");
+    fprintf(f, ",\n  \"iterations\": %d,\n", w->kr.iterations);
+    eof_json(&w->eof, f);
+}
+
+/* run_method.finish: what run_finish adds for k-means. */
+static void kmeans_finish(const run_state *r, void *ctx, run_finish_spec *s)
+{
+    kmeans_work *w = ctx;
+    const kmeans_params *p = w->p;
+    *s = (run_finish_spec){.k = (int)p->k, .labels = w->labels, .seed = (uint64_t)p->seed, .outputs = kmeans_outputs,
+                           .json = kmeans_json, .ctx = w, .nphases = 2,
+                           .phases = {{"pca", w->eof.seconds, 4}, {"kmeans", w->t_kmeans, 4}}};
+    snprintf(s->summary, sizeof s->summary, "%lld time steps x %d features, K = %ld, inertia %.6g (%d iterations)", r->T,
+             r->d, p->k, w->kr.inertia, w->kr.iterations);
+}
+
+int dsc_kmeans(MPI_Comm comm, const kmeans_params *p)
+{
+    static const run_method method = {kmeans_prepare, kmeans_cluster, kmeans_finish};
+    kmeans_work w = {.p = p};
+    int status = run_clustering(comm, &p->run, &method, &w);
+    if (w.have_kr) kmeans_result_destroy(&w.kr);
+    eof_free(&w.eof);
+    free(w.labels);
+    free(w.unit);
+    return status;
+}
+
+/* The defaults of kmeans_options_table. */
+kmeans_params kmeans_params_default(void)
+{
+    kmeans_params p = {.k = 7, .seed = 1, .n_init = 10, .max_iter = 300, .pca = 0, .tol = 1e-4,
+                       .init = KMEANS_INIT_PLUSPLUS, .cosine = 0};
+    p.run.command = "kmeans";
+    return p;
+}
+
+/* Local: the options of the command line into p. */
+static int kmeans_params_from_cli(const cli_command *cmd, kmeans_params *p)
+{
+    *p = kmeans_params_default();
+    int status = run_params_from_cli(cmd, "kmeans", 1, &p->run);
+    if (status == DSC_OK) status = cli_long(cmd, "clusters", 2, 1000000, &p->k);
+    if (status == DSC_OK) status = cli_long(cmd, "seed", 0, 1L << 62, &p->seed);
+    if (status == DSC_OK) status = cli_long(cmd, "n-init", 1, 100000, &p->n_init);
+    if (status == DSC_OK) status = cli_long(cmd, "max-iter", 1, 1L << 30, &p->max_iter);
+    if (status == DSC_OK) status = cli_long(cmd, "sample", 0, 1L << 40, &p->run.sample);
+    if (status == DSC_OK) status = cli_long(cmd, "pca", 0, 1000000, &p->pca);
+    if (status == DSC_OK) status = run_check_sample("kmeans", p->run.sample, p->k);
+    if (status == DSC_OK) status = cli_double(cmd, "tol", 0, 1e6, &p->tol);
+    if (status == DSC_OK && kmeans_init_parse(cli_get(cmd, "init"), &p->init) != DSC_OK) {
+        dsc_clear();
+        status = dsc_fail("dsc kmeans: option --init: '%s' is not k-means++ or random", cli_get(cmd, "init"));
+    }
+    p->cosine = cli_flag(cmd, "cosine");
+    if (status == DSC_OK) status = run_params_require(&p->run);
+    return status;
+}
+
 int kmeans_command(int argc, char **argv, MPI_Comm comm)
 {
-    int rank, nranks;
+    int rank;
     MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &nranks);
     cli_command cmd = {
         .command = "kmeans",
         .usage = "-k K -o DIR [OPTIONS] FILES...",
@@ -91,154 +218,10 @@ int kmeans_command(int argc, char **argv, MPI_Comm comm)
         cli_free(&cmd);
         return CLI_HELP;
     }
-    era5_options eo;
-    preprocess_options po;
-    long k = 0, seed = 1, ninit = 10, maxit = 300, sample = 0, npca = 0;
-    double tol = 1e-4;
-    kmeans_init init = KMEANS_INIT_PLUSPLUS;
-    const char *dir = status == DSC_OK ? cli_get(&cmd, "output") : NULL;
-    if (status == DSC_OK) status = era5_options_from_cli(&cmd, &eo);
-    if (status == DSC_OK) status = preprocess_options_from_cli(&cmd, &po);
-    if (status == DSC_OK) status = cli_long(&cmd, "clusters", 2, 1000000, &k);
-    if (status == DSC_OK) status = cli_long(&cmd, "seed", 0, 1L << 62, &seed);
-    if (status == DSC_OK) status = cli_long(&cmd, "n-init", 1, 100000, &ninit);
-    if (status == DSC_OK) status = cli_long(&cmd, "max-iter", 1, 1L << 30, &maxit);
-    if (status == DSC_OK) status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);
-    if (status == DSC_OK) status = cli_long(&cmd, "pca", 0, 1000000, &npca);
-    if (status == DSC_OK) status = run_check_sample("kmeans", sample, k);
-    if (status == DSC_OK) status = cli_double(&cmd, "tol", 0, 1e6, &tol);
-    if (status == DSC_OK && kmeans_init_parse(cli_get(&cmd, "init"), &init) != DSC_OK) {
-        dsc_clear();
-        status = dsc_fail("dsc kmeans: option --init: '%s' is not k-means++ or random", cli_get(&cmd, "init"));
-    }
-    if (status == DSC_OK && !dir) status = dsc_fail("dsc kmeans: option -o DIR is required (the output folder)");
-    if (status == DSC_OK && cmd.nargs == 0) status = dsc_fail("dsc kmeans: no input files; give the ERA5 netCDF files after the options");
-    if (dsc_agree(comm, status) != DSC_OK) {
-        cli_free(&cmd);
-        return DSC_ERR;
-    }
-    double t_start = MPI_Wtime();
-    run_input in;
-    metrics_report rep;
-    kmeans_result kr;
-    pca_result pr;
-    int have_in = 0, have_rep = 0, have_kr = 0, have_pr = 0, kt = 0;
-    int *labels = NULL, *labels_all = NULL, *truth = NULL;
-    float *scores = NULL, *unit = NULL;
-    const int cosine = cli_flag(&cmd, "cosine");
-    status = run_folder_spares(comm, dir, "kmeans", "--truth", cli_get(&cmd, "truth"));
-    if (status == DSC_OK) status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "kmeans", cmd.args, cmd.nargs);
-    if (status != DSC_OK) goto done;
-    status = run_input_load(comm, cmd.args, cmd.nargs, &eo, &po, NULL, &in);
-    if (status != DSC_OK) goto done;
-    have_in = 1;
-    const long long T = in.cat.ntime;
-    long long t0, n;
-    block_range(T, nranks, rank, &t0, &n);
-    if (k >= T) status = dsc_fail("dsc kmeans: -k %ld clusters for %lld time steps; give fewer clusters than time steps", k, T);
-    const int d = in.stats.nvars * in.stats.nlat * in.stats.nlon;
-    if (status == DSC_OK && npca > 0 && (npca > T - 1 || npca > d))
-        status = dsc_fail("dsc kmeans: --pca %ld components for %lld time steps x %d features; choose at most %lld", npca, T, d,
-                          T - 1 < d ? T - 1 : d);
-    if (status == DSC_OK) {
-        labels = dsc_malloc(((size_t)n + 1) * sizeof(int), "labels");
-        labels_all = dsc_malloc((size_t)T * sizeof(int), "labels");
-        if (cli_get(&cmd, "truth")) truth = dsc_malloc((size_t)T * sizeof(int), "truth labels");
-        if (npca > 0) scores = dsc_malloc(((size_t)n * npca + 1) * sizeof(float), "principal components");
-        if (cosine) unit = dsc_malloc(((size_t)n * (npca > 0 ? npca : d) + 1) * sizeof(float), "unit-length rows");
-        status = labels && labels_all && (truth || !cli_get(&cmd, "truth")) && (scores || npca == 0) && (unit || !cosine)
-                     ? DSC_OK : DSC_ERR;
-    }
-    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
-    if (truth && (status = run_truth_load(comm, cli_get(&cmd, "truth"), &in.cat, eo.daily_mean, truth, &kt)) != DSC_OK) goto done;
-    preprocess_unpad(&in.stats, in.x, n); /* k-means works on the real cells */
-    const float *xu = in.x;
-
-    double t1 = MPI_Wtime(), t_pca = 0;
-    const float *xk = xu; /* the matrix k-means clusters */
-    int dk = d;
-    if (npca > 0) {
-        pca_options pco = pca_defaults((int)npca);
-        pco.seed = (uint64_t)seed;
-        if ((status = pca_fit(comm, xu, n, d, &pco, &pr, scores)) != DSC_OK) goto done;
-        have_pr = 1;
-        xk = scores;
-        dk = (int)npca;
-        t_pca = MPI_Wtime() - t1;
-        t1 = MPI_Wtime();
-    }
-    if (cosine) {
-        if ((status = unit_rows(comm, unit, xk, n, T, dk)) != DSC_OK) goto done;
-        xk = unit;
-    }
-    kmeans_options ko = kmeans_defaults((int)k);
-    ko.init = init;
-    ko.n_init = (int)ninit;
-    ko.max_iter = (int)maxit;
-    ko.tol = tol;
-    ko.seed = (uint64_t)seed;
-    status = kmeans_fit(comm, xk, n, dk, &ko, &kr, labels);
-    if (status != DSC_OK) goto done;
-    have_kr = 1;
-    double t2 = MPI_Wtime();
-    run_allgather_ints(comm, labels, T, labels_all);
-    metrics_data md = {.ntotal = T, .n = n, .d = d, .x = xu, .labels = labels, .k = (int)k};
-    pairwise_options popt = {.sample = sample, .seed = (unsigned long long)seed, .tile = 0};
-    status = metrics_report_compute(comm, &md, &popt, truth, kt, labels_all, &rep);
-    if (status != DSC_OK) goto done;
-    have_rep = 1;
-    double t3 = MPI_Wtime();
-    status = run_output_labels(comm, dir, &in.cat, labels_all, NULL, (int)k);
-    const char *space = npca > 0 ? (cosine ? "pca-unit" : "pca") : (cosine ? "unit" : "input");
-    if (status == DSC_OK) status = run_output_centroids(comm, dir, kr.centroids, (int)k, dk, space);
-    if (status == DSC_OK && npca > 0) status = run_output_eofs(comm, dir, &in.cat, pr.patterns, pr.variance, pr.ratio, (int)npca);
-    if (status == DSC_OK && npca > 0)
-        status = run_output_pcs(comm, dir, &in.cat, scores, t0, n, pr.variance, pr.ratio, (int)npca);
-    if (status == DSC_OK) status = run_output_composites(comm, dir, &in.cat, &in.samples, labels_all, (int)k);
-    if (status != DSC_OK) goto done;
-    double t4 = MPI_Wtime();
-    if (rank == 0) {
-        char path[DSC_PATH_MAX];
-        snprintf(path, sizeof path, "%s/metrics.json", dir);
-        output_file out;
-        status = output_file_open(&out, path, "w");
-        if (status == DSC_OK) {
-            FILE *f = out.f;
-            json_begin_file();
-            fprintf(f, "{\n  \"command\": \"kmeans\",\n  \"clusters\": %ld,\n  \"time_steps\": %lld,\n  \"ranks\": %d,\n", k, T, nranks);
-            fprintf(f, "  \"anomalies\": %s,\n  \"cosine\": %s,\n  \"init\": \"%s\",\n  \"n_init\": %ld,\n  \"inertia\": ",
-                    po.anomalies ? "true" : "false", cosine ? "true" : "false", cli_get(&cmd, "init"), ninit);
-            json_write_key_number(f, kr.inertia, -1, "inertia");
-            fprintf(f, ",\n  \"iterations\": %d,\n", kr.iterations);
-            if (npca > 0) pca_write_json(f, &pr, "  ");
-            fprintf(f, "  \"metric_space\": \"input\",\n");
-            metrics_report_write_json(f, &rep, "  ");
-            const json_figure timings[] = {{"read", in.t_read, 4},    {"preprocess", in.t_preprocess, 4},
-                                           {"pca", t_pca, 4},         {"kmeans", t2 - t1, 4},
-                                           {"evaluation", t3 - t2, 4}, {"write", t4 - t3, 4}};
-            fprintf(f, "  \"timings\": {");
-            json_write_figures(f, timings, 6);
-            fprintf(f, "}\n}\n");
-            status = output_file_commit(&out);
-        }
-    }
-    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
-    if (rank == 0 && !cli_flag(&cmd, "quiet")) {
-        printf("dsc kmeans: %lld time steps x %d features, K = %ld, inertia %.6g (%d iterations); wrote %s in %.1f s\n", T, d, k,
-               kr.inertia, kr.iterations, dir, MPI_Wtime() - t_start);
-        metrics_report_print(stdout, &rep, "dsc kmeans");
-        fflush(stdout);
-    }
-done:
-    if (have_rep) metrics_report_destroy(&rep);
-    if (have_kr) kmeans_result_destroy(&kr);
-    if (have_pr) pca_result_destroy(&pr);
-    free(scores);
-    free(unit);
-    free(labels);
-    free(labels_all);
-    free(truth);
-    if (have_in) run_input_destroy(&in);
+    kmeans_params p;
+    if (status == DSC_OK) status = kmeans_params_from_cli(&cmd, &p);
+    if (dsc_agree(comm, status) == DSC_OK) status = dsc_kmeans(comm, &p);
+    else status = DSC_ERR;
     cli_free(&cmd);
     return status;
 }

@@ -27,7 +27,9 @@
 #include "output_file.h"
 #include "partition.h"
 #include "preprocess.h"
-#include "run_common.h"
+#include "run_json.h"
+#include "run_options.h"
+#include "run_stats_blob.h"
 #include "run_output.h"
 #include "status.h"
 #include "train.h"
@@ -353,7 +355,7 @@ static int check_resume_options(const cli_command *cmd, const char *config_path,
     return status;
 }
 
-/* What begin_run writes config.txt from. */
+/* What write_config_once writes config.txt from. */
 typedef struct {
     train_folder *tf;
     const cli_command *cmd;
@@ -361,15 +363,15 @@ typedef struct {
     int nfiles;
     long resumed; /* the step resumed from, -1: a new run */
     int done;
-} run_begin;
+} config_begin;
 
 /* Collective, train_options.before_checkpoint: config.txt, which --resume
  * reads next to the checkpoint, written before the run's first one and no
  * earlier, so that a run that fails or is killed before leaves the folder's
  * config.txt as it was (the outputs bring their own). */
-static int begin_run(MPI_Comm comm, void *arg)
+static int write_config_once(MPI_Comm comm, void *arg)
 {
-    run_begin *b = arg;
+    config_begin *b = arg;
     if (b->done) return DSC_OK;
     int rank, status = DSC_OK;
     MPI_Comm_rank(comm, &rank);
@@ -402,6 +404,64 @@ static const char *phase_names[NPHASES] = {"read", "preprocess", "pretrain", "km
  * no change before the second) is null, without a warning. */
 static void json_optional(FILE *f, double v) { json_write_key_number(f, v, -1, NULL); }
 
+/* What metrics.json records of the training besides the report. */
+typedef struct {
+    const train_state *st;
+    const train_options *to;
+    const model_config *mc;
+    long long T;
+    int nranks;
+    long joint_steps;
+    const double *mx, *sum;        /* (NPHASES) over the ranks */
+} train_json;
+
+static void train_json_head(FILE *f, const void *ctx)
+{
+    const train_json *j = ctx;
+    fprintf(f, "  \"variant\": \"%s\",\n  \"clusters\": %d,\n  \"steps\": %d,\n", model_variant_name(j->mc->variant), j->to->k,
+            j->mc->steps);
+    fprintf(f, "  \"time_steps\": %lld,\n  \"ranks\": %d,\n  \"pretrain_epochs\": %d,\n  \"joint_steps\": %ld,\n", j->T,
+            j->nranks, j->to->pretrain_epochs, j->joint_steps);
+    fprintf(f, "  \"converged\": %s,\n", j->st->converged ? "true" : "false");
+    fprintf(f, "  \"metric_space\": \"input\",\n");
+}
+
+/* The losses of the pre-training and the history of the joint training. */
+static void train_json_tail(FILE *f, const void *ctx)
+{
+    const train_state *st = ((const train_json *)ctx)->st;
+    fprintf(f, "  \"pretrain_loss\": [");
+    for (int i = 0; i < st->npretrain; i++) {
+        fprintf(f, "%s", i ? ", " : "");
+        json_optional(f, st->pretrain_loss[i]);
+    }
+    fprintf(f, "],\n  \"history\": [");
+    for (int i = 0; i < st->nrecords; i++) {
+        const train_record *r = &st->records[i];
+        fprintf(f, "%s\n    {\"step\": %ld, \"rec_loss\": ", i ? "," : "", r->step);
+        json_optional(f, r->rec_loss);
+        fprintf(f, ", \"kl_loss\": ");
+        json_optional(f, r->kl_loss);
+        fprintf(f, ", \"changed\": ");
+        json_optional(f, r->changed);
+        fprintf(f, "}");
+    }
+    fprintf(f, "\n  ],\n");
+}
+
+static void train_json_timings(FILE *f, const void *ctx)
+{
+    const train_json *j = ctx;
+    for (int i = 0; i < NPHASES; i++) {
+        const json_figure phase[] = {{"max", j->mx[i], 4}, {"mean", j->sum[i] / j->nranks, 4}};
+        fprintf(f, "%s\n    \"%s\": {", i ? "," : "", phase_names[i]);
+        json_write_figures(f, phase, 2);
+        fprintf(f, "}");
+    }
+    fprintf(f, "\n  ");
+}
+
+/* Collective: metrics.json in dir (rank 0). */
 static int write_metrics(MPI_Comm comm, const char *dir, const metrics_report *rep, const train_state *st,
                          const double *phases, const train_options *to, const model_config *mc, long long T, int nranks,
                          long joint_steps)
@@ -415,54 +475,307 @@ static int write_metrics(MPI_Comm comm, const char *dir, const metrics_report *r
     if (rank == 0) {
         char path[TRAIN_FOLDER_PATH + 16];
         path_join(path, sizeof path, dir, "metrics.json");
-        output_file out;
-        status = output_file_open(&out, path, "w");
-        if (status == DSC_OK) {
-            FILE *f = out.f;
-            json_begin_file();
-            fprintf(f, "{\n  \"command\": \"train\",\n  \"variant\": \"%s\",\n  \"clusters\": %d,\n  \"steps\": %d,\n",
-                    model_variant_name(mc->variant), to->k, mc->steps);
-            fprintf(f, "  \"time_steps\": %lld,\n  \"ranks\": %d,\n  \"pretrain_epochs\": %d,\n  \"joint_steps\": %ld,\n",
-                    T, nranks, to->pretrain_epochs, joint_steps);
-            fprintf(f, "  \"converged\": %s,\n", st->converged ? "true" : "false");
-            fprintf(f, "  \"metric_space\": \"input\",\n");
-            metrics_report_write_json(f, rep, "  ");
-            fprintf(f, "  \"pretrain_loss\": [");
-            for (int i = 0; i < st->npretrain; i++) {
-                fprintf(f, "%s", i ? ", " : "");
-                json_optional(f, st->pretrain_loss[i]);
-            }
-            fprintf(f, "],\n  \"history\": [");
-            for (int i = 0; i < st->nrecords; i++) {
-                const train_record *r = &st->records[i];
-                fprintf(f, "%s\n    {\"step\": %ld, \"rec_loss\": ", i ? "," : "", r->step);
-                json_optional(f, r->rec_loss);
-                fprintf(f, ", \"kl_loss\": ");
-                json_optional(f, r->kl_loss);
-                fprintf(f, ", \"changed\": ");
-                json_optional(f, r->changed);
-                fprintf(f, "}");
-            }
-            fprintf(f, "\n  ],\n  \"timings\": {");
-            for (int i = 0; i < NPHASES; i++) {
-                const json_figure phase[] = {{"max", mx[i], 4}, {"mean", sum[i] / nranks, 4}};
-                fprintf(f, "%s\n    \"%s\": {", i ? "," : "", phase_names[i]);
-                json_write_figures(f, phase, 2);
-                fprintf(f, "}");
-            }
-            fprintf(f, "\n  }\n}\n");
-            status = output_file_commit(&out);
-        }
+        train_json ctx = {st, to, mc, T, nranks, joint_steps, mx, sum};
+        run_json j = {.command = "train", .head = train_json_head, .rep = rep, .tail = train_json_tail,
+                      .timings_fn = train_json_timings, .ctx = &ctx};
+        status = run_json_write(path, &j);
     }
     return dsc_agree(comm, status);
 }
 
-int train_command(int argc, char **argv, MPI_Comm comm)
+/* What dsc_train works with, from the folder to the final labels. */
+typedef struct {
+    train_params *p;
+    train_options to;              /* p->to with what the run settles: epochs, checkpoint path, resumed step */
+    model_config mc;               /* p->mc with the data's grid */
+    char ckpt_path[DSC_PATH_MAX], model_path[TRAIN_FOLDER_PATH + 16];
+    train_folder tf;
+    model m;
+    optimizer opt;
+    train_state st;
+    int have_model, have_opt, have_state, padded;
+    void *blob;                    /* the normalisation, as the checkpoints carry it */
+    size_t blob_bytes;
+    config_begin cb;
+    float *z;                      /* (N, L) latent vectors */
+    double *q, *centroids;         /* (N, K) soft assignments, (K, L) */
+    int *labels;                   /* (N) */
+    double phases[NPHASES];
+} train_work;
+
+/* Collective: the output folder taken (train_folder.h); with --resume its
+ * checkpoint.ckpt must be there. */
+static int train_open(MPI_Comm comm, train_work *w)
 {
-    int rank, nranks;
+    const train_params *p = w->p;
+    const char *dir = p->run.dir, *resume = p->resume;
+    int rank;
     MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &nranks);
-    cli_command cmd = {
+    int status = train_folder_open(comm, &w->tf, dir, resume != NULL, p->run.force, p->run.files, p->run.nfiles, p->run.truth);
+    if (status != DSC_OK || !resume) return status;
+    struct stat sb;
+    status = stat(w->ckpt_path, &sb) == 0      ? DSC_OK
+             : stat(w->model_path, &sb) == 0 ? dsc_fail("dsc train: --resume %s: the run in that folder is finished "
+                                                        "(model.ckpt, no checkpoint.ckpt); train anew with -o", resume)
+                                             : dsc_fail("dsc train: --resume %s: no checkpoint.ckpt in that folder (%s); give "
+                                                        "the output folder of a run that was stopped", resume, strerror(errno));
+    if ((status = dsc_agree(comm, status)) != DSC_OK) return status;
+    if (rank == 0) remove_stale_checkpoints(resume);
+    model_config saved;
+    return checkpoint_read_config(comm, w->ckpt_path, &saved, NULL, NULL);
+}
+
+/* Collective: -k and --batch against the time steps read. */
+static int train_check_data(const run_state *r, const train_options *to)
+{
+    const long long T = r->T;
+    const int nranks = r->nranks;
+    int status = DSC_OK;
+    if (to->k >= T) status = dsc_fail("dsc train: -k %d clusters for %lld time steps; give fewer clusters than time steps", to->k, T);
+    else if (to->batch > T) /* one window of --steps per time step: T samples in an epoch */
+        status = dsc_fail("dsc train: option --batch: %d is more than the %lld samples (time steps) of the input; give "
+                          "--batch %lld or less", to->batch, T, T);
+    else if (to->batch < nranks && r->rank == 0)
+        dsc_warn("--batch %d on %d ranks: %d rank%s no sample in a step and only wait%s; give --batch %d or more, or "
+                 "fewer ranks", to->batch, nranks, nranks - to->batch, nranks - to->batch == 1 ? " gets" : "s get",
+                 nranks - to->batch == 1 ? "s" : "", nranks);
+    return dsc_agree(r->comm, status);
+}
+
+/* Collective: the network for the data's grid, initialised from --seed,
+ * its optimizer, the training state and the normalisation blob. */
+static int train_model(run_state *r, train_work *w)
+{
+    if (w->to.pretrain_epochs < 0) w->to.pretrain_epochs = train_auto_epochs(r->T);
+    w->mc.vars = r->in.stats.nvars;
+    w->padded = model_pads_grid(&w->mc); /* dec takes the real cells: no zero padding */
+    w->mc.height = w->padded ? r->in.stats.height : r->in.stats.nlat;
+    w->mc.width = w->padded ? r->in.stats.width : r->in.stats.nlon;
+    if (!w->padded) run_unpad(r);
+    const int local_batch = (int)((w->to.batch + r->nranks - 1) / r->nranks);
+    int status = model_create(&w->m, &w->mc, local_batch > LATENT_PASS_BATCH ? local_batch : LATENT_PASS_BATCH);
+    if ((status = dsc_agree(r->comm, status)) != DSC_OK) return status;
+    w->have_model = 1;
+    w->mc.latent = w->m.cfg.latent; /* derived from the grid by --variant dtc */
+    status = model_init(&w->m, w->to.seed);
+    if (status == DSC_OK) {
+        status = optimizer_create(&w->opt, &w->p->oc, w->m.nparams);
+        w->have_opt = status == DSC_OK;
+    }
+    if (status == DSC_OK) {
+        status = train_state_create(&w->st, r->T, w->to.k);
+        w->have_state = status == DSC_OK;
+    }
+    if (status == DSC_OK) status = run_stats_blob(&r->in.stats, &w->blob, &w->blob_bytes);
+    if ((status = dsc_agree(r->comm, status)) != DSC_OK) return status;
+    data_fingerprint(&r->in, w->st.fingerprint);
+    w->st.alpha = w->to.alpha;
+    return DSC_OK;
+}
+
+/* Collective, --resume: the model, optimizer and state of checkpoint.ckpt,
+ * which must come from the same data, normalisation and a --max-iter not
+ * below the joint steps done. */
+static int train_resume(run_state *r, train_work *w)
+{
+    const char *dir = w->p->run.dir;
+    checkpoint_extra extra;
+    memset(&extra, 0, sizeof extra);
+    int status = checkpoint_load(r->comm, w->ckpt_path, &w->m, &w->opt, &extra);
+    if (status == DSC_OK) {
+        double fp[8];
+        memcpy(fp, w->st.fingerprint, sizeof fp);
+        status = train_state_unpack(&w->st, extra.state, extra.state_bytes, w->ckpt_path);
+        if (status == DSC_OK && memcmp(fp, w->st.fingerprint, sizeof fp) != 0)
+            status = dsc_fail("%s: the run was trained on other data (time steps, variables or grid differ); resume with "
+                              "the inputs of %s/config.txt", w->ckpt_path, dir);
+        if (status == DSC_OK && !run_stats_blob_matches(extra.blob, extra.blob_bytes, w->blob, w->blob_bytes))
+            status = dsc_fail("%s: the normalisation of these inputs differs from the run's; resume with the inputs and "
+                              "pre-processing options of %s/config.txt", w->ckpt_path, dir);
+        const train_options *to = &w->to;
+        const long done_joint =
+            w->st.iteration - (w->m.has_decoder ? (long)to->pretrain_epochs * (long)((r->T + to->batch - 1) / to->batch) : 0);
+        if (status == DSC_OK && done_joint > to->max_iter)
+            status = dsc_fail("dsc train: --resume %s: option --max-iter %ld: the run has done %ld joint steps already; give "
+                              "at least %ld", dir, to->max_iter, done_joint, done_joint);
+        status = dsc_agree(r->comm, status);
+    }
+    free(extra.blob);
+    free(extra.state);
+    if (status != DSC_OK) return status;
+    w->to.resumed_from = w->st.iteration;
+    if (r->rank == 0 && w->to.verbose >= 1) printf("dsc train: resuming %s at step %ld\n", dir, w->st.iteration);
+    return DSC_OK;
+}
+
+/* Rank 0: what a new run is about to do. */
+static void train_banner(const run_state *r, const train_work *w)
+{
+    const train_options *to = &w->to;
+    char arch[256];
+    model_config_format(&w->mc, arch, sizeof arch);
+    printf("dsc train: %lld time steps, %d x %d grid, %d variables, %d ranks; model %s (%zu parameters), K = %d\n", r->T,
+           r->in.cat.nlat, r->in.cat.nlon, r->in.cat.nvars, r->nranks, arch, w->m.nparams, to->k);
+    if (w->m.has_decoder) {
+        long long per_epoch = (r->T + to->batch - 1) / to->batch;
+        printf("dsc train: pre-training %d epochs, %lld step%s of batch %d each%s\n", to->pretrain_epochs, per_epoch,
+               per_epoch == 1 ? "" : "s", to->batch, strcmp(cli_get(w->p->cmd, "pretrain-epochs"), "auto") ? "" : " (--pretrain-epochs auto)");
+    }
+    fflush(stdout);
+}
+
+/* Collective: the training (train.c), config.txt before its first
+ * checkpoint; SIGTERM / SIGUSR1 stop it (DSC_STOPPED). */
+static int train_fit(run_state *r, train_work *w)
+{
+    const train_params *p = w->p;
+    w->cb = (config_begin){.tf = &w->tf, .cmd = p->cmd, .files = p->run.files, .nfiles = p->run.nfiles,
+                           .resumed = p->resume ? w->st.iteration : -1};
+    w->to.before_checkpoint = write_config_once;
+    w->to.before_checkpoint_ctx = &w->cb;
+    train_catch_signals();
+    train_timings tt;
+    int status = train_run(r->comm, &w->m, &w->opt, r->in.x, r->T, &w->to, &w->st, w->blob, w->blob_bytes, &tt);
+    w->phases[2] = tt.pretrain;
+    w->phases[3] = tt.kmeans;
+    w->phases[4] = tt.joint_compute;
+    w->phases[5] = tt.joint_allreduce;
+    w->phases[6] = tt.update;
+    return status;
+}
+
+/* Collective: the final labels, argmax of q with the trained model,
+ * gathered, and their metrics on the normalised input matrix. */
+static int train_label(run_state *r, train_work *w)
+{
+    double te = MPI_Wtime();
+    const int K = w->to.k, L = w->mc.latent;
+    const long long n = r->n;
+    w->z = dsc_malloc(((size_t)n * L + 1) * sizeof(float), "latent vectors");
+    w->q = dsc_malloc(((size_t)n * K + 1) * sizeof(double), "soft assignments");
+    w->labels = dsc_malloc(((size_t)n + 1) * sizeof(int), "labels");
+    w->centroids = dsc_malloc((size_t)K * L * sizeof(double), "centroids");
+    int status = w->z && w->q && w->labels && w->centroids ? DSC_OK : DSC_ERR;
+    if ((status = dsc_agree(r->comm, status)) != DSC_OK) return status;
+    status = latent_soft_assign(r->comm, &w->m, r->in.x, r->T, w->to.alpha, w->z, w->q);
+    if (status != DSC_OK) return status;
+    clustering_hard_labels(w->labels, w->q, n, K);
+    if ((status = run_gather(r, w->labels, w->q, K)) != DSC_OK) return status;
+    for (size_t i = 0; i < (size_t)K * L; i++) w->centroids[i] = w->m.centroids[i];
+    /* the network's frames are no longer needed: the metrics take the real cells */
+    status = run_evaluate(r, K, w->to.seed);
+    w->phases[7] = MPI_Wtime() - te;
+    return status;
+}
+
+/* run_write_outputs: latent.nc and centroids.nc. */
+static int train_outputs(run_state *r, const char *dir, void *ctx)
+{
+    const train_work *w = ctx;
+    int status = run_output_latent(r->comm, dir, &r->in.cat, w->z, r->t0, r->n, w->mc.latent);
+    if (status == DSC_OK) status = run_output_centroids(r->comm, dir, w->centroids, w->to.k, w->mc.latent, "latent");
+    return status;
+}
+
+/* Collective: the inference checkpoint: model, centroids, normalisation and
+ * the final training state. */
+static int train_save_model(MPI_Comm comm, train_work *w)
+{
+    size_t nbytes = train_state_bytes(&w->st);
+    void *sbuf = dsc_malloc(nbytes, "training state");
+    int status = dsc_agree(comm, sbuf ? DSC_OK : DSC_ERR);
+    if (status == DSC_OK) {
+        train_state_pack(&w->st, sbuf);
+        checkpoint_extra x = {.iteration = w->st.iteration, .blob = w->blob, .blob_bytes = w->blob_bytes, .state = sbuf,
+                              .state_bytes = nbytes};
+        status = checkpoint_save(comm, w->model_path, &w->m, NULL, &x);
+    }
+    free(sbuf);
+    return status;
+}
+
+/* Collective: the outputs into the staging folder (config.txt, labels,
+ * latent.nc, centroids.nc, composites.nc, model.ckpt, metrics.json), then
+ * renamed into the folder together. */
+static int train_write(run_state *r, train_work *w)
+{
+    double tw = MPI_Wtime();
+    const int K = w->to.k, L = w->mc.latent;
+    int status = train_folder_stage(r->comm, &w->tf, outputs_bytes(&r->in.cat, K, L, w->m.nparams, w->blob_bytes,
+                                                                   train_state_bytes(&w->st)));
+    if (status != DSC_OK) return status;
+    const char *out = w->tf.staging;
+    path_join(w->model_path, sizeof w->model_path, out, "model.ckpt");
+    status = dsc_agree(r->comm, r->rank == 0 ? write_config(out, w->p->cmd, w->p->run.files, w->p->run.nfiles, w->cb.resumed)
+                                             : DSC_OK);
+    if (status == DSC_OK) status = run_write_outputs(r, out, K, train_outputs, w);
+    if (status == DSC_OK) status = train_save_model(r->comm, w);
+    if (status != DSC_OK) return status;
+    w->phases[8] = MPI_Wtime() - tw;
+    const train_options *to = &w->to;
+    const long npre = w->m.has_decoder ? (long)to->pretrain_epochs * (long)((r->T + to->batch - 1) / to->batch) : 0;
+    status = write_metrics(r->comm, out, &r->rep, &w->st, w->phases, to, &w->mc, r->T, r->nranks, w->st.iteration - npre);
+    if (status == DSC_OK) status = train_folder_commit(r->comm, &w->tf);
+    return status;
+}
+
+static void train_free(train_work *w)
+{
+    free(w->blob);
+    free(w->z);
+    free(w->q);
+    free(w->labels);
+    free(w->centroids);
+    if (w->have_state) train_state_destroy(&w->st);
+    if (w->have_opt) optimizer_destroy(&w->opt);
+    if (w->have_model) model_destroy(&w->m);
+}
+
+int dsc_train(MPI_Comm comm, train_params *p)
+{
+    train_work w;
+    memset(&w, 0, sizeof w);
+    w.p = p;
+    w.to = p->to;
+    w.mc = p->mc;
+    const char *dir = p->run.dir;
+    path_join(w.ckpt_path, sizeof w.ckpt_path, dir, "checkpoint.ckpt");
+    path_join(w.model_path, sizeof w.model_path, dir, "model.ckpt");
+    w.to.checkpoint_path = w.ckpt_path;
+    run_state r;
+    run_state_init(&r, comm, &p->run);
+    int status = train_open(comm, &w);
+    if (status == DSC_OK) status = run_read(&r, NULL);
+    if (status == DSC_OK) {
+        w.phases[0] = r.in.t_read;
+        w.phases[1] = r.in.t_preprocess;
+        status = train_check_data(&r, &w.to);
+    }
+    if (status == DSC_OK) status = train_model(&r, &w);
+    if (status == DSC_OK && p->resume) status = train_resume(&r, &w);
+    else if (status == DSC_OK && r.rank == 0 && w.to.verbose >= 1) train_banner(&r, &w);
+    if (status == DSC_OK) status = run_truth(&r);
+    if (status == DSC_OK) status = train_fit(&r, &w);
+    if (status == DSC_OK) status = train_label(&r, &w);
+    if (status == DSC_OK) status = train_write(&r, &w);
+    if (status == DSC_OK && r.rank == 0) {
+        remove(w.ckpt_path); /* the run is complete: model.ckpt holds the result */
+        if (w.to.verbose >= 1) {
+            printf("dsc train: done in %.1f s; wrote %s/labels.csv, labels.nc, latent.nc, centroids.nc, composites.nc, "
+                   "metrics.json, model.ckpt\n", MPI_Wtime() - r.t_start, dir);
+            metrics_report_print(stdout, &r.rep, "dsc train");
+        }
+        fflush(stdout);
+    }
+    train_folder_end(&w.tf, status);
+    train_free(&w);
+    run_end(&r);
+    return status;
+}
+
+void train_cli(cli_command *cmd)
+{
+    *cmd = (cli_command){
         .command = "train",
         .usage = "-k K -o DIR [OPTIONS] FILES...  |  --resume DIR",
         .summary = "Train Deep Spatiotemporal Clustering (CNN-LSTM autoencoder + Student-t clustering layer, KL to a "
@@ -474,11 +787,51 @@ int train_command(int argc, char **argv, MPI_Comm comm)
         .noptions = (int)(sizeof train_option_table / sizeof train_option_table[0]),
         .config_refused = config_refused,
     };
+}
+
+int train_cli_set(cli_command *cmd, const char *name, const char *value)
+{
+    for (int i = 0; i < cmd->noptions; i++)
+        if (!strcmp(cmd->options[i].name, name)) {
+            cmd->values[i] = value;
+            cmd->given[i] = 1;
+            return DSC_OK;
+        }
+    return dsc_fail("dsc train: internal: no option --%s", name);
+}
+
+int train_params_from_cli(cli_command *cmd, char **files, int nfiles, train_params *p)
+{
+    const char *resume = cli_get(cmd, "resume");
+    int status = run_params_from_cli(cmd, "train", 1, &p->run);
+    p->cmd = cmd;
+    p->resume = resume;
+    p->run.files = files;
+    p->run.nfiles = nfiles;
+    p->run.dir = resume ? resume : cli_get(cmd, "output");
+    if (status == DSC_OK) dec_latent_default(cmd);
+    if (status == DSC_OK) status = read_settings(cmd, &p->mc, &p->oc, &p->to);
+    if (status == DSC_OK) status = cli_long(cmd, "sample", 0, 1L << 40, &p->run.sample);
+    if (status == DSC_OK) status = run_check_sample("train", p->run.sample, p->mc.clusters);
+    if (status == DSC_OK && !p->run.dir) status = dsc_fail("dsc train: option -o DIR is required (the output folder)");
+    if (status == DSC_OK && resume && cli_given(cmd, "output") && strcmp(cli_get(cmd, "output"), resume) != 0)
+        status = dsc_fail("dsc train: --resume %s writes into %s; drop -o or give the same folder", resume, resume);
+    if (status == DSC_OK && nfiles == 0) status = dsc_fail("dsc train: no input files; give the ERA5 netCDF files after the options");
+    return status;
+}
+
+int train_command(int argc, char **argv, MPI_Comm comm)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    cli_command cmd;
+    train_cli(&cmd);
     int status = cli_parse(&cmd, argc, argv, rank);
     if (status == CLI_HELP) {
         cli_free(&cmd);
         return CLI_HELP;
     }
+    /* --resume DIR and --config FILE: the options of a file, the command line's winning */
     const char *resume = status == DSC_OK ? cli_get(&cmd, "resume") : NULL;
     char config_path[DSC_PATH_MAX] = "";
     if (status == DSC_OK && resume) {
@@ -495,249 +848,11 @@ int train_command(int argc, char **argv, MPI_Comm comm)
         files = cmd.config_list;
         nfiles = cmd.nconfig_list;
     }
-    const char *dir = resume ? resume : status == DSC_OK ? cli_get(&cmd, "output") : NULL;
-    era5_options eo;
-    preprocess_options po;
-    model_config mc;
-    optimizer_config oc;
-    train_options to;
-    if (status == DSC_OK) status = era5_options_from_cli(&cmd, &eo);
-    if (status == DSC_OK) status = preprocess_options_from_cli(&cmd, &po);
-    if (status == DSC_OK) dec_latent_default(&cmd);
-    if (status == DSC_OK) status = read_settings(&cmd, &mc, &oc, &to);
-    if (status == DSC_OK) {
-        long sample = 0;
-        status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);
-        if (status == DSC_OK) status = run_check_sample("train", sample, mc.clusters);
-    }
-    if (status == DSC_OK && !dir) status = dsc_fail("dsc train: option -o DIR is required (the output folder)");
-    if (status == DSC_OK && resume && cli_given(&cmd, "output") && strcmp(cli_get(&cmd, "output"), resume) != 0)
-        status = dsc_fail("dsc train: --resume %s writes into %s; drop -o or give the same folder", resume, resume);
-    if (status == DSC_OK && nfiles == 0) status = dsc_fail("dsc train: no input files; give the ERA5 netCDF files after the options");
-    if (dsc_agree(comm, status) != DSC_OK) {
-        cli_free(&cmd);
-        return DSC_ERR;
-    }
-    char ckpt_path[DSC_PATH_MAX], model_path[TRAIN_FOLDER_PATH + 16];
-    path_join(ckpt_path, sizeof ckpt_path, dir, "checkpoint.ckpt");
-    path_join(model_path, sizeof model_path, dir, "model.ckpt");
-    to.checkpoint_path = ckpt_path;
-    double phases[NPHASES] = {0};
-    double t_start = MPI_Wtime();
-
-    run_input in;
-    memset(&in, 0, sizeof in);
-    model m;
-    optimizer opt;
-    train_state st;
-    metrics_report rep;
-    int have_in = 0, have_model = 0, have_opt = 0, have_state = 0, have_rep = 0;
-    int *truth = NULL, kt = 0, *labels = NULL, *labels_all = NULL;
-    float *z = NULL;
-    double *q = NULL, *q_all = NULL, *centroids = NULL;
-    void *blob = NULL;
-    size_t blob_bytes = 0;
-    checkpoint_extra extra;
-    memset(&extra, 0, sizeof extra);
-    train_folder tf;
-    status = train_folder_open(comm, &tf, dir, resume != NULL, cli_flag(&cmd, "force"), files, nfiles, cli_get(&cmd, "truth"));
-    if (status != DSC_OK) goto done;
-
-    if (resume) {
-        struct stat sb;
-        status = stat(ckpt_path, &sb) == 0      ? DSC_OK
-                 : stat(model_path, &sb) == 0 ? dsc_fail("dsc train: --resume %s: the run in that folder is finished "
-                                                         "(model.ckpt, no checkpoint.ckpt); train anew with -o", resume)
-                                              : dsc_fail("dsc train: --resume %s: no checkpoint.ckpt in that folder (%s); give "
-                                                         "the output folder of a run that was stopped", resume, strerror(errno));
-        if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
-        if (rank == 0) remove_stale_checkpoints(resume);
-        model_config saved;
-        if ((status = checkpoint_read_config(comm, ckpt_path, &saved, NULL, NULL)) != DSC_OK) goto done;
-    }
-
-    status = run_input_load(comm, files, nfiles, &eo, &po, NULL, &in);
-    if (status != DSC_OK) goto done;
-    have_in = 1;
-    phases[0] = in.t_read;
-    phases[1] = in.t_preprocess;
-    const long long T = in.cat.ntime;
-    long long t0, n;
-    block_range(T, nranks, rank, &t0, &n);
-    if (to.k >= T) status = dsc_fail("dsc train: -k %d clusters for %lld time steps; give fewer clusters than time steps", to.k, T);
-    else if (to.batch > T) /* one window of --steps per time step: T samples in an epoch */
-        status = dsc_fail("dsc train: option --batch: %d is more than the %lld samples (time steps) of the input; give "
-                          "--batch %lld or less", to.batch, T, T);
-    else if (to.batch < nranks && rank == 0)
-        dsc_warn("--batch %d on %d ranks: %d rank%s no sample in a step and only wait%s; give --batch %d or more, or "
-                 "fewer ranks", to.batch, nranks, nranks - to.batch, nranks - to.batch == 1 ? " gets" : "s get",
-                 nranks - to.batch == 1 ? "s" : "", nranks);
-    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
-    if (to.pretrain_epochs < 0) to.pretrain_epochs = train_auto_epochs(T);
-    mc.vars = in.stats.nvars;
-    const int padded = model_pads_grid(&mc); /* dec takes the real cells: no zero padding */
-    mc.height = padded ? in.stats.height : in.stats.nlat;
-    mc.width = padded ? in.stats.width : in.stats.nlon;
-    if (!padded) preprocess_unpad(&in.stats, in.x, n);
-    const int local_batch = (int)((to.batch + nranks - 1) / nranks);
-    status = model_create(&m, &mc, local_batch > LATENT_PASS_BATCH ? local_batch : LATENT_PASS_BATCH);
-    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
-    have_model = 1;
-    mc.latent = m.cfg.latent; /* derived from the grid by --variant dtc */
-    status = model_init(&m, to.seed);
-    if (status == DSC_OK) {
-        status = optimizer_create(&opt, &oc, m.nparams);
-        have_opt = status == DSC_OK;
-    }
-    if (status == DSC_OK) {
-        status = train_state_create(&st, T, to.k);
-        have_state = status == DSC_OK;
-    }
-    if (status == DSC_OK) status = run_stats_blob(&in.stats, &blob, &blob_bytes);
-    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
-    data_fingerprint(&in, st.fingerprint);
-    st.alpha = to.alpha;
-
-    if (resume) {
-        status = checkpoint_load(comm, ckpt_path, &m, &opt, &extra);
-        if (status != DSC_OK) goto done;
-        double fp[8];
-        memcpy(fp, st.fingerprint, sizeof fp);
-        status = train_state_unpack(&st, extra.state, extra.state_bytes, ckpt_path);
-        if (status == DSC_OK && memcmp(fp, st.fingerprint, sizeof fp) != 0)
-            status = dsc_fail("%s: the run was trained on other data (time steps, variables or grid differ); resume with "
-                              "the inputs of %s/config.txt", ckpt_path, dir);
-        if (status == DSC_OK && !run_stats_blob_matches(extra.blob, extra.blob_bytes, blob, blob_bytes))
-            status = dsc_fail("%s: the normalisation of these inputs differs from the run's; resume with the inputs and "
-                              "pre-processing options of %s/config.txt", ckpt_path, dir);
-        const long done_joint = st.iteration - (m.has_decoder ? (long)to.pretrain_epochs * (long)((T + to.batch - 1) / to.batch) : 0);
-        if (status == DSC_OK && done_joint > to.max_iter)
-            status = dsc_fail("dsc train: --resume %s: option --max-iter %ld: the run has done %ld joint steps already; give "
-                              "at least %ld", dir, to.max_iter, done_joint, done_joint);
-        if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
-        to.resumed_from = st.iteration;
-        if (rank == 0 && to.verbose >= 1) printf("dsc train: resuming %s at step %ld\n", dir, st.iteration);
-    } else if (rank == 0 && to.verbose >= 1) {
-        char arch[256];
-        model_config_format(&mc, arch, sizeof arch);
-        printf("dsc train: %lld time steps, %d x %d grid, %d variables, %d ranks; model %s (%zu parameters), K = %d\n", T,
-               in.cat.nlat, in.cat.nlon, in.cat.nvars, nranks, arch, m.nparams, to.k);
-        if (m.has_decoder) {
-            long long per_epoch = (T + to.batch - 1) / to.batch;
-            printf("dsc train: pre-training %d epochs, %lld step%s of batch %d each%s\n", to.pretrain_epochs, per_epoch,
-                   per_epoch == 1 ? "" : "s", to.batch, strcmp(cli_get(&cmd, "pretrain-epochs"), "auto") ? "" : " (--pretrain-epochs auto)");
-        }
-        fflush(stdout);
-    }
-
-    if (cli_get(&cmd, "truth") && status == DSC_OK) {
-        truth = dsc_malloc((size_t)T * sizeof(int), "truth labels");
-        status = truth ? DSC_OK : DSC_ERR;
-    }
-    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
-    if (truth && (status = run_truth_load(comm, cli_get(&cmd, "truth"), &in.cat, eo.daily_mean, truth, &kt)) != DSC_OK) goto done;
-
-    run_begin rb = {.tf = &tf, .cmd = &cmd, .files = files, .nfiles = nfiles, .resumed = resume ? st.iteration : -1};
-    to.before_checkpoint = begin_run;
-    to.before_checkpoint_ctx = &rb;
-    train_catch_signals();
-    train_timings tt;
-    status = train_run(comm, &m, &opt, in.x, T, &to, &st, blob, blob_bytes, &tt);
-    phases[2] = tt.pretrain;
-    phases[3] = tt.kmeans;
-    phases[4] = tt.joint_compute;
-    phases[5] = tt.joint_allreduce;
-    phases[6] = tt.update;
-    if (status != DSC_OK) goto done;
-
-    /* final labels: argmax of q with the trained model */
-    double te = MPI_Wtime();
-    const int K = to.k, L = mc.latent;
-    z = dsc_malloc(((size_t)n * L + 1) * sizeof(float), "latent vectors");
-    q = dsc_malloc(((size_t)n * K + 1) * sizeof(double), "soft assignments");
-    labels = dsc_malloc(((size_t)n + 1) * sizeof(int), "labels");
-    labels_all = dsc_malloc((size_t)T * sizeof(int), "labels");
-    centroids = dsc_malloc((size_t)K * L * sizeof(double), "centroids");
-    if (rank == 0) q_all = dsc_malloc((size_t)T * K * sizeof(double), "soft assignments");
-    const size_t d_real = (size_t)in.stats.nvars * in.stats.nlat * in.stats.nlon;
-    status = z && q && labels && labels_all && centroids && (rank != 0 || q_all) ? DSC_OK : DSC_ERR;
-    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
-    status = train_soft_assign(comm, &m, in.x, T, to.alpha, z, q);
-    if (status != DSC_OK) goto done;
-    clustering_hard_labels(labels, q, n, K);
-    run_allgather_ints(comm, labels, T, labels_all);
-    run_gather_rows(comm, q, T, K, q_all);
-    for (size_t i = 0; i < (size_t)K * L; i++) centroids[i] = m.centroids[i];
-
-    /* metrics of the final labels on the normalised input matrix (real cells) */
-    if (padded) preprocess_unpad(&in.stats, in.x, n); /* the network's frames are no longer needed */
-    metrics_data md = {.ntotal = T, .n = n, .d = (int)d_real, .x = in.x, .labels = labels, .k = K};
-    long sample = 0;
-    status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);
-    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
-    pairwise_options popt = {.sample = sample, .seed = to.seed, .tile = 0};
-    status = metrics_report_compute(comm, &md, &popt, truth, kt, labels_all, &rep);
-    if (status != DSC_OK) goto done;
-    have_rep = 1;
-    phases[7] = MPI_Wtime() - te;
-
-    /* outputs, into the staging folder first */
-    double tw = MPI_Wtime();
-    status = train_folder_stage(comm, &tf, outputs_bytes(&in.cat, K, L, m.nparams, blob_bytes, train_state_bytes(&st)));
-    if (status != DSC_OK) goto done;
-    const char *out = tf.staging;
-    path_join(model_path, sizeof model_path, out, "model.ckpt");
-    status = dsc_agree(comm, rank == 0 ? write_config(out, &cmd, files, nfiles, rb.resumed) : DSC_OK);
-    if (status == DSC_OK) status = run_output_labels(comm, out, &in.cat, labels_all, q_all, K);
-    if (status == DSC_OK) status = run_output_latent(comm, out, &in.cat, z, t0, n, L);
-    if (status == DSC_OK) status = run_output_centroids(comm, out, centroids, K, L, "latent");
-    if (status == DSC_OK) status = run_output_composites(comm, out, &in.cat, &in.samples, labels_all, K);
-    if (status == DSC_OK) {
-        /* inference checkpoint: model, centroids, normalisation and the final training state */
-        size_t nbytes = train_state_bytes(&st);
-        void *sbuf = dsc_malloc(nbytes, "training state");
-        status = dsc_agree(comm, sbuf ? DSC_OK : DSC_ERR);
-        if (status == DSC_OK) {
-            train_state_pack(&st, sbuf);
-            checkpoint_extra x = {.iteration = st.iteration, .blob = blob, .blob_bytes = blob_bytes, .state = sbuf,
-                                  .state_bytes = nbytes};
-            status = checkpoint_save(comm, model_path, &m, NULL, &x);
-        }
-        free(sbuf);
-    }
-    if (status != DSC_OK) goto done;
-    phases[8] = MPI_Wtime() - tw;
-    const long npre = m.has_decoder ? (long)to.pretrain_epochs * (long)((T + to.batch - 1) / to.batch) : 0;
-    status = write_metrics(comm, out, &rep, &st, phases, &to, &mc, T, nranks, st.iteration - npre);
-    if (status == DSC_OK) status = train_folder_commit(comm, &tf);
-    if (status != DSC_OK) goto done;
-    if (rank == 0) {
-        remove(ckpt_path); /* the run is complete: model.ckpt holds the result */
-        if (to.verbose >= 1) {
-            printf("dsc train: done in %.1f s; wrote %s/labels.csv, labels.nc, latent.nc, centroids.nc, composites.nc, "
-                   "metrics.json, model.ckpt\n", MPI_Wtime() - t_start, dir);
-            metrics_report_print(stdout, &rep, "dsc train");
-        }
-        fflush(stdout);
-    }
-
-done:
-    train_folder_end(&tf, status);
-    if (have_rep) metrics_report_destroy(&rep);
-    free(extra.blob);
-    free(extra.state);
-    free(blob);
-    free(z);
-    free(q);
-    free(q_all);
-    free(labels);
-    free(labels_all);
-    free(centroids);
-    free(truth);
-    if (have_state) train_state_destroy(&st);
-    if (have_opt) optimizer_destroy(&opt);
-    if (have_model) model_destroy(&m);
-    if (have_in) run_input_destroy(&in);
+    train_params p;
+    memset(&p, 0, sizeof p);
+    if (status == DSC_OK) status = train_params_from_cli(&cmd, files, nfiles, &p);
+    if (dsc_agree(comm, status) == DSC_OK) status = dsc_train(comm, &p);
+    else status = DSC_ERR;
     cli_free(&cmd);
     return status;
 }

@@ -11,15 +11,9 @@
  */
 #include "commands.h"
 #include "cli.h"
-#include "json.h"
-#include "labels.h"
-#include "metrics.h"
-#include "metrics_report.h"
-#include "output_file.h"
-#include "partition.h"
-#include "pca.h"
+#include "eof_step.h"
 #include "preprocess.h"
-#include "run_common.h"
+#include "run_options.h"
 #include "run_output.h"
 #include "status.h"
 #include "ward.h"
@@ -59,11 +53,129 @@ static void cluster_means(MPI_Comm comm, const float *x, long long n, int d, con
         for (int f = 0; f < d; f++) centroids[(size_t)c * d + f] /= count[c] > 0 ? count[c] : 1.0;
 }
 
+/* What dsc_ward computes, for its outputs and metrics.json. */
+typedef struct {
+    const ward_params *p;
+    int dc;                        /* features clustered: pca or d */
+    eof_step eof;                  /* --pca */
+    double *centroids, *count;     /* (K, dc), (K) */
+    double t_ward;
+} ward_work;
+
+/* run_method.prepare: the limits of -k, the distance matrix and --pca
+ * against the data, and the buffers. */
+static int ward_prepare(run_state *r, void *ctx)
+{
+    ward_work *w = ctx;
+    const ward_params *p = w->p;
+    const long long T = r->T;
+    const int d = r->d;
+    const double max_bytes = p->max_mib * 1048576.0;
+    int status = DSC_OK;
+    w->dc = p->pca > 0 ? (int)p->pca : d;
+    if (p->k >= T) status = dsc_fail("dsc ward: -k %ld clusters for %lld time steps; give fewer clusters than time steps", p->k, T);
+    else if (ward_matrix_bytes(T) > max_bytes)
+        status = dsc_fail("dsc ward: %lld time steps need %.1f MiB for the distance matrix on rank 0 (T (T - 1) / 2 x 8 bytes), "
+                          "more than --max-memory %g MiB (at most %lld time steps); use fewer time steps or raise --max-memory",
+                          T, ward_matrix_bytes(T) / 1048576.0, p->max_mib, ward_max_rows(max_bytes));
+    else if (p->pca > 0 && (p->pca > T - 1 || p->pca > d))
+        status = dsc_fail("dsc ward: --pca %ld components for %lld time steps x %d features; choose at most %lld", p->pca, T, d,
+                          T - 1 < d ? T - 1 : d);
+    if (status == DSC_OK) {
+        w->centroids = dsc_malloc((size_t)p->k * w->dc * sizeof(double), "centroids");
+        w->count = dsc_malloc((size_t)p->k * sizeof(double), "cluster sizes");
+        status = eof_alloc(&w->eof, r, p->pca);
+        if (!w->centroids || !w->count) status = DSC_ERR;
+    }
+    return dsc_agree(r->comm, status);
+}
+
+/* run_method.cluster: [PCA,] Ward's tree of the real cells into
+ * r->labels_all and the centroids of its clusters. */
+static int ward_cluster(run_state *r, void *ctx)
+{
+    ward_work *w = ctx;
+    const ward_params *p = w->p;
+    const float *xc; /* the matrix clustered */
+    int status = eof_fit(&w->eof, r, p->seed, &xc, &w->dc);
+    if (status != DSC_OK) return status;
+    double t1 = MPI_Wtime();
+    status = ward_fit(r->comm, xc, r->n, w->dc, (int)p->k, p->max_mib * 1048576.0, r->labels_all);
+    if (status != DSC_OK) return status;
+    cluster_means(r->comm, xc, r->n, w->dc, r->labels_all + r->t0, (int)p->k, w->centroids, w->count);
+    w->t_ward = MPI_Wtime() - t1;
+    return DSC_OK;
+}
+
+/* run_finish_spec.outputs: centroids.nc, and with --pca eofs.nc and pcs.nc. */
+static int ward_outputs(run_state *r, const char *dir, void *ctx)
+{
+    const ward_work *w = ctx;
+    const long pca = w->p->pca;
+    int status = run_output_centroids(r->comm, dir, w->centroids, (int)w->p->k, w->dc, pca > 0 ? "pca" : "input");
+    return status == DSC_OK ? eof_write(&w->eof, r, dir) : status;
+}
+
+/* run_finish_spec.json: the keys of Ward in metrics.json. */
+static void ward_json(FILE *f, const run_state *r, void *ctx)
+{
+    const ward_work *w = ctx;
+    fprintf(f, "  \"anomalies\": %s,\n  \"linkage\": \"ward\",\n  \"distance_matrix_bytes\": ",
+            r->p->po.anomalies ? "true" : "false");
+    json_write_key_number(f, ward_matrix_bytes(r->T), 0, "distance_matrix_bytes");
+    fprintf(f, ",\n");
+    eof_json(&w->eof, f);
+}
+
+/* run_method.finish: what run_finish adds for Ward. */
+static void ward_finish(const run_state *r, void *ctx, run_finish_spec *s)
+{
+    ward_work *w = ctx;
+    const ward_params *p = w->p;
+    *s = (run_finish_spec){.k = (int)p->k, .labels = NULL, .seed = (uint64_t)p->seed, .outputs = ward_outputs,
+                           .json = ward_json, .ctx = w, .nphases = 2,
+                           .phases = {{"pca", w->eof.seconds, 4}, {"ward", w->t_ward, 4}}};
+    snprintf(s->summary, sizeof s->summary, "%lld time steps x %d features, K = %ld", r->T, w->dc, p->k);
+}
+
+int dsc_ward(MPI_Comm comm, const ward_params *p)
+{
+    static const run_method method = {ward_prepare, ward_cluster, ward_finish};
+    ward_work w = {.p = p};
+    int status = run_clustering(comm, &p->run, &method, &w);
+    eof_free(&w.eof);
+    free(w.centroids);
+    free(w.count);
+    return status;
+}
+
+/* The defaults of ward_options_table. */
+ward_params ward_params_default(void)
+{
+    ward_params p = {.k = 7, .seed = 1, .pca = 0, .max_mib = 4096};
+    p.run.command = "ward";
+    return p;
+}
+
+/* Local: the options of the command line into p. */
+static int ward_params_from_cli(const cli_command *cmd, ward_params *p)
+{
+    *p = ward_params_default();
+    int status = run_params_from_cli(cmd, "ward", 1, &p->run);
+    if (status == DSC_OK) status = cli_long(cmd, "clusters", 2, 1000000, &p->k);
+    if (status == DSC_OK) status = cli_long(cmd, "seed", 0, 1L << 62, &p->seed);
+    if (status == DSC_OK) status = cli_long(cmd, "sample", 0, 1L << 40, &p->run.sample);
+    if (status == DSC_OK) status = cli_long(cmd, "pca", 0, 1000000, &p->pca);
+    if (status == DSC_OK) status = cli_double(cmd, "max-memory", 1e-6, 1e12, &p->max_mib);
+    if (status == DSC_OK) status = run_check_sample("ward", p->run.sample, p->k);
+    if (status == DSC_OK) status = run_params_require(&p->run);
+    return status;
+}
+
 int ward_command(int argc, char **argv, MPI_Comm comm)
 {
-    int rank, nranks;
+    int rank;
     MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &nranks);
     cli_command cmd = {
         .command = "ward",
         .usage = "-k K -o DIR [OPTIONS] FILES...",
@@ -78,135 +190,10 @@ int ward_command(int argc, char **argv, MPI_Comm comm)
         cli_free(&cmd);
         return CLI_HELP;
     }
-    era5_options eo;
-    preprocess_options po;
-    long k = 0, seed = 1, sample = 0, npca = 0;
-    double max_mib = 4096;
-    const char *dir = status == DSC_OK ? cli_get(&cmd, "output") : NULL;
-    if (status == DSC_OK) status = era5_options_from_cli(&cmd, &eo);
-    if (status == DSC_OK) status = preprocess_options_from_cli(&cmd, &po);
-    if (status == DSC_OK) status = cli_long(&cmd, "clusters", 2, 1000000, &k);
-    if (status == DSC_OK) status = cli_long(&cmd, "seed", 0, 1L << 62, &seed);
-    if (status == DSC_OK) status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);
-    if (status == DSC_OK) status = cli_long(&cmd, "pca", 0, 1000000, &npca);
-    if (status == DSC_OK) status = cli_double(&cmd, "max-memory", 1e-6, 1e12, &max_mib);
-    if (status == DSC_OK) status = run_check_sample("ward", sample, k);
-    if (status == DSC_OK && !dir) status = dsc_fail("dsc ward: option -o DIR is required (the output folder)");
-    if (status == DSC_OK && cmd.nargs == 0) status = dsc_fail("dsc ward: no input files; give the ERA5 netCDF files after the options");
-    if (dsc_agree(comm, status) != DSC_OK) {
-        cli_free(&cmd);
-        return DSC_ERR;
-    }
-    double t_start = MPI_Wtime();
-    run_input in;
-    metrics_report rep;
-    pca_result pr;
-    int have_in = 0, have_rep = 0, have_pr = 0, kt = 0;
-    int *labels_all = NULL, *truth = NULL;
-    float *scores = NULL;
-    double *centroids = NULL, *count = NULL;
-    status = run_folder_spares(comm, dir, "ward", "--truth", cli_get(&cmd, "truth"));
-    if (status == DSC_OK) status = run_folder_prepare(comm, dir, cli_flag(&cmd, "force"), "ward", cmd.args, cmd.nargs);
-    if (status != DSC_OK) goto done;
-    status = run_input_load(comm, cmd.args, cmd.nargs, &eo, &po, NULL, &in);
-    if (status != DSC_OK) goto done;
-    have_in = 1;
-    const long long T = in.cat.ntime;
-    const double max_bytes = max_mib * 1048576.0;
-    long long t0, n;
-    block_range(T, nranks, rank, &t0, &n);
-    const int d = in.stats.nvars * in.stats.nlat * in.stats.nlon;
-    const int dc = npca > 0 ? (int)npca : d; /* features clustered */
-    if (k >= T) status = dsc_fail("dsc ward: -k %ld clusters for %lld time steps; give fewer clusters than time steps", k, T);
-    else if (ward_matrix_bytes(T) > max_bytes)
-        status = dsc_fail("dsc ward: %lld time steps need %.1f MiB for the distance matrix on rank 0 (T (T - 1) / 2 x 8 bytes), "
-                          "more than --max-memory %g MiB (at most %lld time steps); use fewer time steps or raise --max-memory",
-                          T, ward_matrix_bytes(T) / 1048576.0, max_mib, ward_max_rows(max_bytes));
-    else if (npca > 0 && (npca > T - 1 || npca > d))
-        status = dsc_fail("dsc ward: --pca %ld components for %lld time steps x %d features; choose at most %lld", npca, T, d,
-                          T - 1 < d ? T - 1 : d);
-    if (status == DSC_OK) {
-        labels_all = dsc_malloc((size_t)T * sizeof(int), "labels");
-        centroids = dsc_malloc((size_t)k * dc * sizeof(double), "centroids");
-        count = dsc_malloc((size_t)k * sizeof(double), "cluster sizes");
-        if (cli_get(&cmd, "truth")) truth = dsc_malloc((size_t)T * sizeof(int), "truth labels");
-        if (npca > 0) scores = dsc_malloc(((size_t)n * npca + 1) * sizeof(float), "principal components");
-        status = labels_all && centroids && count && (truth || !cli_get(&cmd, "truth")) && (scores || npca == 0) ? DSC_OK : DSC_ERR;
-    }
-    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
-    if (truth && (status = run_truth_load(comm, cli_get(&cmd, "truth"), &in.cat, eo.daily_mean, truth, &kt)) != DSC_OK) goto done;
-    preprocess_unpad(&in.stats, in.x, n); /* the real cells */
-    const float *xu = in.x;
-
-    double t1 = MPI_Wtime(), t_pca = 0;
-    const float *xc = xu; /* the matrix clustered */
-    if (npca > 0) {
-        pca_options pco = pca_defaults((int)npca);
-        pco.seed = (uint64_t)seed;
-        if ((status = pca_fit(comm, xu, n, d, &pco, &pr, scores)) != DSC_OK) goto done;
-        have_pr = 1;
-        xc = scores;
-        t_pca = MPI_Wtime() - t1;
-        t1 = MPI_Wtime();
-    }
-    if ((status = ward_fit(comm, xc, n, dc, (int)k, max_bytes, labels_all)) != DSC_OK) goto done;
-    const int *labels = labels_all + t0;
-    cluster_means(comm, xc, n, dc, labels, (int)k, centroids, count);
-    double t2 = MPI_Wtime();
-    metrics_data md = {.ntotal = T, .n = n, .d = d, .x = xu, .labels = labels, .k = (int)k};
-    pairwise_options popt = {.sample = sample, .seed = (unsigned long long)seed, .tile = 0};
-    status = metrics_report_compute(comm, &md, &popt, truth, kt, labels_all, &rep);
-    if (status != DSC_OK) goto done;
-    have_rep = 1;
-    double t3 = MPI_Wtime();
-    status = run_output_labels(comm, dir, &in.cat, labels_all, NULL, (int)k);
-    if (status == DSC_OK) status = run_output_centroids(comm, dir, centroids, (int)k, dc, npca > 0 ? "pca" : "input");
-    if (status == DSC_OK) status = run_output_composites(comm, dir, &in.cat, &in.samples, labels_all, (int)k);
-    if (status == DSC_OK && npca > 0) status = run_output_eofs(comm, dir, &in.cat, pr.patterns, pr.variance, pr.ratio, (int)npca);
-    if (status == DSC_OK && npca > 0)
-        status = run_output_pcs(comm, dir, &in.cat, scores, t0, n, pr.variance, pr.ratio, (int)npca);
-    if (status != DSC_OK) goto done;
-    double t4 = MPI_Wtime();
-    if (rank == 0) {
-        char path[DSC_PATH_MAX];
-        snprintf(path, sizeof path, "%s/metrics.json", dir);
-        output_file out;
-        status = output_file_open(&out, path, "w");
-        if (status == DSC_OK) {
-            FILE *f = out.f;
-            json_begin_file();
-            fprintf(f, "{\n  \"command\": \"ward\",\n  \"clusters\": %ld,\n  \"time_steps\": %lld,\n  \"ranks\": %d,\n", k, T, nranks);
-            fprintf(f, "  \"anomalies\": %s,\n  \"linkage\": \"ward\",\n  \"distance_matrix_bytes\": ",
-                    po.anomalies ? "true" : "false");
-            json_write_key_number(f, ward_matrix_bytes(T), 0, "distance_matrix_bytes");
-            fprintf(f, ",\n");
-            if (npca > 0) pca_write_json(f, &pr, "  ");
-            fprintf(f, "  \"metric_space\": \"input\",\n");
-            metrics_report_write_json(f, &rep, "  ");
-            const json_figure timings[] = {{"read", in.t_read, 4},    {"preprocess", in.t_preprocess, 4},
-                                           {"pca", t_pca, 4},         {"ward", t2 - t1, 4},
-                                           {"evaluation", t3 - t2, 4}, {"write", t4 - t3, 4}};
-            fprintf(f, "  \"timings\": {");
-            json_write_figures(f, timings, 6);
-            fprintf(f, "}\n}\n");
-            status = output_file_commit(&out);
-        }
-    }
-    if ((status = dsc_agree(comm, status)) != DSC_OK) goto done;
-    if (rank == 0 && !cli_flag(&cmd, "quiet")) {
-        printf("dsc ward: %lld time steps x %d features, K = %ld; wrote %s in %.1f s\n", T, dc, k, dir, MPI_Wtime() - t_start);
-        metrics_report_print(stdout, &rep, "dsc ward");
-        fflush(stdout);
-    }
-done:
-    if (have_rep) metrics_report_destroy(&rep);
-    if (have_pr) pca_result_destroy(&pr);
-    free(labels_all);
-    free(truth);
-    free(scores);
-    free(centroids);
-    free(count);
-    if (have_in) run_input_destroy(&in);
+    ward_params p;
+    if (status == DSC_OK) status = ward_params_from_cli(&cmd, &p);
+    if (dsc_agree(comm, status) == DSC_OK) status = dsc_ward(comm, &p);
+    else status = DSC_ERR;
     cli_free(&cmd);
     return status;
 }

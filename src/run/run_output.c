@@ -356,133 +356,174 @@ static int quantum_exponent(double maxabs, long long T)
     return e + bits - 52;
 }
 
+/* The buffers of composites.nc. */
+typedef struct {
+    int *count, *clusters;         /* (K) members, cluster numbers */
+    double *sum, *valid;           /* (K + 1, Y, X) quantised sums and valid counts; row K: all time steps */
+    float *mean, *anom;            /* (K, Y, X) */
+} composites_buffers;
+
+static int composites_alloc(composites_buffers *b, int k, size_t YX)
+{
+    const size_t KYX = (size_t)k * YX;
+    b->count = dsc_calloc((size_t)(k > 0 ? k : 1), sizeof(int), "cluster sizes");
+    b->clusters = dsc_malloc((size_t)(k > 0 ? k : 1) * sizeof(int), "cluster numbers");
+    b->sum = dsc_malloc((KYX + YX) * sizeof(double), "composite sums");
+    b->valid = dsc_malloc((KYX + YX) * sizeof(double), "composite counts");
+    b->mean = dsc_malloc((KYX ? KYX : 1) * sizeof(float), "composite means");
+    b->anom = dsc_malloc((KYX ? KYX : 1) * sizeof(float), "composite anomalies");
+    return b->count && b->clusters && b->sum && b->valid && b->mean && b->anom ? DSC_OK : DSC_ERR;
+}
+
+static void composites_free(composites_buffers *b)
+{
+    free(b->count);
+    free(b->clusters);
+    free(b->sum);
+    free(b->valid);
+    free(b->mean);
+    free(b->anom);
+}
+
+/* The variables of composites.nc. */
+typedef struct {
+    int v_cluster, v_lat, v_lon, v_count;
+    int v_mean[ERA5_MAX_VARS], v_anom[ERA5_MAX_VARS];
+} composites_ids;
+
+static const float composites_fill = NC_FILL_FLOAT;
+
+/* The header: cluster, latitude, longitude, count and per variable
+ * VAR_mean and VAR_anomaly (cluster, latitude, longitude). */
+static void composites_define(nc_out *o, const era5_catalog *cat, int k, composites_ids *id)
+{
+    int dim_cluster = def_dim(o, "cluster", k), dim_lat = def_dim(o, "latitude", cat->nlat),
+        dim_lon = def_dim(o, "longitude", cat->nlon);
+    id->v_cluster = def_var(o, "cluster", NC_INT, 1, &dim_cluster, "1", "cluster number");
+    id->v_lat = def_var(o, "latitude", NC_DOUBLE, 1, &dim_lat, "degrees_north", "latitude");
+    put_text(o, id->v_lat, "standard_name", "latitude");
+    put_text(o, id->v_lat, "axis", "Y");
+    id->v_lon = def_var(o, "longitude", NC_DOUBLE, 1, &dim_lon, "degrees_east", "longitude");
+    put_text(o, id->v_lon, "standard_name", "longitude");
+    put_text(o, id->v_lon, "axis", "X");
+    id->v_count = def_var(o, "count", NC_INT, 1, &dim_cluster, "1", "time steps in the cluster");
+    int dims[3] = {dim_cluster, dim_lat, dim_lon};
+    for (int v = 0; v < cat->nvars; v++) {
+        char name[ERA5_NAME_LEN + 16], long_name[256];
+        const era5_variable *var = &cat->vars[v];
+        const char *what = var->long_name[0] ? var->long_name : var->name;
+        snprintf(name, sizeof name, "%s_mean", var->name);
+        snprintf(long_name, sizeof long_name, "%s, mean over the time steps of the cluster", what);
+        id->v_mean[v] = def_var(o, name, NC_FLOAT, 3, dims, var->units, long_name);
+        if (o->status == DSC_OK)
+            nc_check(o, ncmpi_put_att_float(o->ncid, id->v_mean[v], "_FillValue", NC_FLOAT, 1, &composites_fill), "writing an attribute");
+        snprintf(name, sizeof name, "%s_anomaly", var->name);
+        snprintf(long_name, sizeof long_name, "%s, cluster mean minus the mean of all time steps", what);
+        id->v_anom[v] = def_var(o, name, NC_FLOAT, 3, dims, var->units, long_name);
+        if (o->status == DSC_OK)
+            nc_check(o, ncmpi_put_att_float(o->ncid, id->v_anom[v], "_FillValue", NC_FLOAT, 1, &composites_fill), "writing an attribute");
+    }
+    put_globals(o, "composites of the input variables per cluster");
+}
+
+/* Collective: b->mean and b->anom (K, Y, X) of variable v on rank 0, from
+ * sums quantised to a grid the same on every rank (exact in any order). */
+static void composites_of_variable(MPI_Comm comm, const era5_catalog *cat, const era5_samples *s, const int *labels, int k,
+                                   int v, composites_buffers *b)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    const int V = cat->nvars;
+    const size_t YX = (size_t)cat->nlat * cat->nlon, KYX = (size_t)k * YX;
+    double *sum = b->sum, *valid = b->valid;
+    double maxabs = 0.0;
+    for (long long i = 0; i < s->nt; i++) {
+        const float *f = s->data + ((size_t)i * V + v) * YX;
+        for (size_t j = 0; j < YX; j++)
+            if (!isnan(f[j]) && fabs(f[j]) > maxabs) maxabs = fabs(f[j]);
+    }
+    MPI_Allreduce(MPI_IN_PLACE, &maxabs, 1, MPI_DOUBLE, MPI_MAX, comm);
+    const int q = quantum_exponent(maxabs, cat->ntime);
+    memset(sum, 0, KYX * sizeof(double));
+    memset(valid, 0, KYX * sizeof(double));
+    for (long long i = 0; i < s->nt; i++) {
+        const float *f = s->data + ((size_t)i * V + v) * YX;
+        const size_t row = (size_t)labels[s->t0 + i] * YX;
+        for (size_t j = 0; j < YX; j++)
+            if (!isnan(f[j])) {
+                sum[row + j] += nearbyint(ldexp(f[j], -q));
+                valid[row + j] += 1.0;
+            }
+    }
+    /* integers below 2^53: the sums are exact in any order */
+    MPI_Reduce(rank == 0 ? MPI_IN_PLACE : sum, sum, (int)KYX, MPI_DOUBLE, MPI_SUM, 0, comm);
+    MPI_Reduce(rank == 0 ? MPI_IN_PLACE : valid, valid, (int)KYX, MPI_DOUBLE, MPI_SUM, 0, comm);
+    if (rank != 0) return;
+    double *all = sum + KYX, *nall = valid + KYX; /* (Y, X) over every time step */
+    memset(all, 0, YX * sizeof(double));
+    memset(nall, 0, YX * sizeof(double));
+    for (int c = 0; c < k; c++)
+        for (size_t j = 0; j < YX; j++) {
+            all[j] += sum[c * YX + j];
+            nall[j] += valid[c * YX + j];
+        }
+    for (int c = 0; c < k; c++)
+        for (size_t j = 0; j < YX; j++) {
+            size_t e = c * YX + j;
+            if (valid[e] > 0.0) {
+                double m = ldexp(sum[e], q) / valid[e];
+                b->mean[e] = (float)m;
+                b->anom[e] = (float)(m - ldexp(all[j], q) / nall[j]);
+            } else {
+                b->mean[e] = b->anom[e] = composites_fill;
+            }
+        }
+}
+
 int run_output_composites(MPI_Comm comm, const char *dir, const era5_catalog *cat, const era5_samples *s,
                           const int *labels, int k)
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
     const int V = cat->nvars, Y = cat->nlat, X = cat->nlon;
-    const size_t YX = (size_t)Y * X, KYX = (size_t)k * YX;
     const long long T = cat->ntime;
     int status = DSC_OK;
     if (s->nvars != V || s->nlat != Y || s->nlon != X || s->ntime != T)
         status = dsc_fail("%s/composites.nc: the samples (%lld x %d x %d x %d) do not match the catalog (%lld x %d x %d x %d)",
                           dir, s->ntime, s->nvars, s->nlat, s->nlon, T, V, Y, X);
     else status = check_labels(labels, T, k, dir, "composites.nc");
-    int *count = dsc_calloc((size_t)(k > 0 ? k : 1), sizeof(int), "cluster sizes");          /* (K) */
-    int *clusters = dsc_malloc((size_t)(k > 0 ? k : 1) * sizeof(int), "cluster numbers");    /* (K) */
-    double *sum = dsc_malloc((KYX + YX) * sizeof(double), "composite sums");      /* (K + 1, Y, X), row K: all */
-    double *valid = dsc_malloc((KYX + YX) * sizeof(double), "composite counts");  /* (K + 1, Y, X) */
-    float *mean = dsc_malloc((KYX ? KYX : 1) * sizeof(float), "composite means");  /* (K, Y, X) */
-    float *anom = dsc_malloc((KYX ? KYX : 1) * sizeof(float), "composite anomalies"); /* (K, Y, X) */
-    if (!count || !clusters || !sum || !valid || !mean || !anom) status = DSC_ERR;
+    composites_buffers b;
+    if (composites_alloc(&b, k, (size_t)Y * X) != DSC_OK) status = DSC_ERR;
     char path[4096];
     if (status == DSC_OK) status = join_path(path, sizeof path, dir, "composites.nc");
     if (any_failed(comm, status)) {
-        free(count);
-        free(clusters);
-        free(sum);
-        free(valid);
-        free(mean);
-        free(anom);
+        composites_free(&b);
         return dsc_agree(comm, status);
     }
-    for (long long t = 0; t < T; t++) count[labels[t]]++;
-    for (int c = 0; c < k; c++) clusters[c] = c;
+    for (long long t = 0; t < T; t++) b.count[labels[t]]++;
+    for (int c = 0; c < k; c++) b.clusters[c] = c;
 
     nc_out o;
     nc_out_create(&o, comm, path);
-    int dim_cluster = def_dim(&o, "cluster", k), dim_lat = def_dim(&o, "latitude", Y), dim_lon = def_dim(&o, "longitude", X);
-    int v_cluster = def_var(&o, "cluster", NC_INT, 1, &dim_cluster, "1", "cluster number");
-    int v_lat = def_var(&o, "latitude", NC_DOUBLE, 1, &dim_lat, "degrees_north", "latitude");
-    put_text(&o, v_lat, "standard_name", "latitude");
-    put_text(&o, v_lat, "axis", "Y");
-    int v_lon = def_var(&o, "longitude", NC_DOUBLE, 1, &dim_lon, "degrees_east", "longitude");
-    put_text(&o, v_lon, "standard_name", "longitude");
-    put_text(&o, v_lon, "axis", "X");
-    int v_count = def_var(&o, "count", NC_INT, 1, &dim_cluster, "1", "time steps in the cluster");
-    int v_mean[ERA5_MAX_VARS], v_anom[ERA5_MAX_VARS], dims[3] = {dim_cluster, dim_lat, dim_lon};
-    const float fill = NC_FILL_FLOAT;
-    for (int v = 0; v < V; v++) {
-        char name[ERA5_NAME_LEN + 16], long_name[256];
-        const era5_variable *var = &cat->vars[v];
-        const char *what = var->long_name[0] ? var->long_name : var->name;
-        snprintf(name, sizeof name, "%s_mean", var->name);
-        snprintf(long_name, sizeof long_name, "%s, mean over the time steps of the cluster", what);
-        v_mean[v] = def_var(&o, name, NC_FLOAT, 3, dims, var->units, long_name);
-        if (o.status == DSC_OK) nc_check(&o, ncmpi_put_att_float(o.ncid, v_mean[v], "_FillValue", NC_FLOAT, 1, &fill), "writing an attribute");
-        snprintf(name, sizeof name, "%s_anomaly", var->name);
-        snprintf(long_name, sizeof long_name, "%s, cluster mean minus the mean of all time steps", what);
-        v_anom[v] = def_var(&o, name, NC_FLOAT, 3, dims, var->units, long_name);
-        if (o.status == DSC_OK) nc_check(&o, ncmpi_put_att_float(o.ncid, v_anom[v], "_FillValue", NC_FLOAT, 1, &fill), "writing an attribute");
-    }
-    put_globals(&o, "composites of the input variables per cluster");
+    composites_ids id;
+    composites_define(&o, cat, k, &id);
     nc_out_enddef(&o);
-
     if (!any_failed(comm, o.status)) {
         MPI_Offset start[3] = {0, 0, 0};
         MPI_Offset ck = rank == 0 ? k : 0, cy = rank == 0 ? Y : 0, cx = rank == 0 ? X : 0;
-        nc_check(&o, ncmpi_put_vara_int_all(o.ncid, v_cluster, start, &ck, clusters), "writing cluster");
-        nc_check(&o, ncmpi_put_vara_double_all(o.ncid, v_lat, start, &cy, cat->lat), "writing latitude");
-        nc_check(&o, ncmpi_put_vara_double_all(o.ncid, v_lon, start, &cx, cat->lon), "writing longitude");
-        nc_check(&o, ncmpi_put_vara_int_all(o.ncid, v_count, start, &ck, count), "writing count");
+        nc_check(&o, ncmpi_put_vara_int_all(o.ncid, id.v_cluster, start, &ck, b.clusters), "writing cluster");
+        nc_check(&o, ncmpi_put_vara_double_all(o.ncid, id.v_lat, start, &cy, cat->lat), "writing latitude");
+        nc_check(&o, ncmpi_put_vara_double_all(o.ncid, id.v_lon, start, &cx, cat->lon), "writing longitude");
+        nc_check(&o, ncmpi_put_vara_int_all(o.ncid, id.v_count, start, &ck, b.count), "writing count");
         for (int v = 0; v < V; v++) {
-            /* the quantisation grid of this variable, the same on every rank */
-            double maxabs = 0.0;
-            for (long long i = 0; i < s->nt; i++) {
-                const float *f = s->data + ((size_t)i * V + v) * YX;
-                for (size_t j = 0; j < YX; j++)
-                    if (!isnan(f[j]) && fabs(f[j]) > maxabs) maxabs = fabs(f[j]);
-            }
-            MPI_Allreduce(MPI_IN_PLACE, &maxabs, 1, MPI_DOUBLE, MPI_MAX, comm);
-            const int q = quantum_exponent(maxabs, T);
-            memset(sum, 0, KYX * sizeof(double));
-            memset(valid, 0, KYX * sizeof(double));
-            for (long long i = 0; i < s->nt; i++) {
-                const float *f = s->data + ((size_t)i * V + v) * YX;
-                const size_t row = (size_t)labels[s->t0 + i] * YX;
-                for (size_t j = 0; j < YX; j++)
-                    if (!isnan(f[j])) {
-                        sum[row + j] += nearbyint(ldexp(f[j], -q));
-                        valid[row + j] += 1.0;
-                    }
-            }
-            /* integers below 2^53: the sums are exact in any order */
-            MPI_Reduce(rank == 0 ? MPI_IN_PLACE : sum, sum, (int)KYX, MPI_DOUBLE, MPI_SUM, 0, comm);
-            MPI_Reduce(rank == 0 ? MPI_IN_PLACE : valid, valid, (int)KYX, MPI_DOUBLE, MPI_SUM, 0, comm);
-            if (rank == 0) {
-                double *all = sum + KYX, *nall = valid + KYX; /* (Y, X) over every time step */
-                memset(all, 0, YX * sizeof(double));
-                memset(nall, 0, YX * sizeof(double));
-                for (int c = 0; c < k; c++)
-                    for (size_t j = 0; j < YX; j++) {
-                        all[j] += sum[c * YX + j];
-                        nall[j] += valid[c * YX + j];
-                    }
-                for (int c = 0; c < k; c++)
-                    for (size_t j = 0; j < YX; j++) {
-                        size_t e = c * YX + j;
-                        if (valid[e] > 0.0) {
-                            double m = ldexp(sum[e], q) / valid[e];
-                            mean[e] = (float)m;
-                            anom[e] = (float)(m - ldexp(all[j], q) / nall[j]);
-                        } else {
-                            mean[e] = anom[e] = fill;
-                        }
-                    }
-            }
+            composites_of_variable(comm, cat, s, labels, k, v, &b);
             MPI_Offset count3[3] = {ck, cy, cx};
-            nc_check(&o, ncmpi_put_vara_float_all(o.ncid, v_mean[v], start, count3, mean), "writing a composite mean");
-            nc_check(&o, ncmpi_put_vara_float_all(o.ncid, v_anom[v], start, count3, anom), "writing a composite anomaly");
+            nc_check(&o, ncmpi_put_vara_float_all(o.ncid, id.v_mean[v], start, count3, b.mean), "writing a composite mean");
+            nc_check(&o, ncmpi_put_vara_float_all(o.ncid, id.v_anom[v], start, count3, b.anom), "writing a composite anomaly");
         }
     }
     status = nc_out_finish(&o);
-    free(count);
-    free(clusters);
-    free(sum);
-    free(valid);
-    free(mean);
-    free(anom);
+    composites_free(&b);
     return dsc_agree(comm, status);
 }
 
