@@ -18,7 +18,7 @@
  */
 #include "cli.h"
 #include "era5_catalog.h"
-#include "run_common.h"
+#include "run_options.h"
 #include "era5_reader.h"
 #include "partition.h"
 #include "preprocess.h"

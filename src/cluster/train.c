@@ -9,7 +9,6 @@
 #include "clustering.h"
 #include "kmeans.h"
 #include "partition.h"
-#include "run_common.h"
 #include "sample_exchange.h"
 #include "status.h"
 #include "train_faults.h"

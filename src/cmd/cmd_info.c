@@ -15,7 +15,7 @@
 #include "cli.h"
 #include "era5_catalog.h"
 #include "nc_file.h"
-#include "run_common.h"
+#include "run_options.h"
 #include "json.h"
 #include "era5_reader.h"
 #include "status.h"

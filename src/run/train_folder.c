@@ -4,7 +4,6 @@
  */
 #include "train_folder.h"
 #include "output_file.h"
-#include "run_common.h"
 #include "status.h"
 
 #include <dirent.h>
