@@ -5,6 +5,8 @@
     layering.py circles SRC INCLUDE    no include circle between modules
     layering.py lengths SRC            no function over 120 lines (but the listed ones)
     layering.py folders SRC            every source file in a stage folder
+    layering.py map SRC HOUSE TESTS    doc/house.md names every source file and every
+                                       test, and every file it names exists
 
 Stages, top to bottom: cmd -> cluster -> run -> {data, nn, metrics} -> core.
 A file may include headers of its own stage and of stages below; data, nn and
@@ -125,6 +127,27 @@ def check_folders(src):
     return [f"{p}: not in a stage folder" for p in sorted(loose + stray)]
 
 
+def check_map(src, house, tests):
+    text = open(house).read()
+    named = set(re.findall(r"`(?:src/[a-z]+/|tests/)?([A-Za-z0-9_-]+\.(?:c|h|sh|py|in))`", text))
+    bad = []
+    for path in sorted(glob.glob(os.path.join(src, "*", "*.[ch]")) + glob.glob(os.path.join(src, "*", "*.in"))):
+        if os.path.basename(path) not in named and not path.endswith(".h"):
+            bad.append(f"{house}: does not name {os.path.relpath(path, os.path.dirname(src))}")
+    for path in sorted(glob.glob(os.path.join(tests, "*.sh")) + glob.glob(os.path.join(tests, "test_*.c"))):
+        name = os.path.basename(path)
+        if name not in named and name not in ("tap.sh", "testenv.sh") and not name.endswith("_helpers.sh") \
+                and name not in ("slurm_cluster.sh",):
+            bad.append(f"{house}: does not say where the test {name} belongs")
+    have = {os.path.basename(p) for p in glob.glob(os.path.join(src, "**", "*"), recursive=True)}
+    have |= {os.path.basename(p) for p in glob.glob(os.path.join(tests, "**", "*"), recursive=True)}
+    have |= {os.path.basename(p) for p in glob.glob(os.path.join(os.path.dirname(src), "include", "*.h"))}
+    for name in sorted(named):
+        if name not in have and "NAME" not in name:
+            bad.append(f"{house}: names {name}, which does not exist")
+    return bad
+
+
 def main():
     what = sys.argv[1]
     if what == "stages":
@@ -135,8 +158,10 @@ def main():
         bad = check_lengths(sys.argv[2])
     elif what == "folders":
         bad = check_folders(sys.argv[2])
+    elif what == "map":
+        bad = check_map(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
-        sys.exit(f"usage: {sys.argv[0]} stages|circles|lengths|folders SRC [INCLUDE]")
+        sys.exit(f"usage: {sys.argv[0]} stages|circles|lengths|folders|map SRC [INCLUDE | HOUSE TESTS]")
     for b in bad:
         print(b)
     sys.exit(1 if bad else 0)

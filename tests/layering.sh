@@ -2,8 +2,8 @@
 # layering.sh - the house rules of src/ (doc/house.md): every source file in a
 # stage folder; include arrows point down the stages (cmd -> cluster -> run ->
 # data, nn, metrics -> core); no include circle between modules; no function
-# over 120 lines.  The checker is then shown to catch each kind of break on a
-# copy of src/ with one planted.
+# over 120 lines; doc/house.md names every source file and test.  The checker
+# is then shown to catch each kind of break on a copy of src/ with one planted.
 . ./tests/testenv.sh
 
 CHECK="$top_srcdir/tests/layering.py"
@@ -14,6 +14,8 @@ check "every source file lies in a stage folder of src/" "$PYTHON" "$CHECK" fold
 check "include arrows point down the stages" "$PYTHON" "$CHECK" stages "$SRC" "$INC"
 check "no include circle between modules" "$PYTHON" "$CHECK" circles "$SRC" "$INC"
 check "no function over 120 lines" "$PYTHON" "$CHECK" lengths "$SRC"
+check "doc/house.md names every source file and test, and only files that exist" "$PYTHON" "$CHECK" map "$SRC" \
+  "$top_srcdir/doc/house.md" "$top_srcdir/tests"
 
 # The checker on planted breaks, each in a fresh copy
 plant() {
@@ -44,4 +46,8 @@ expect_found "a function of 135 lines is caught" "long_function is 135 lines" le
 plant
 cp "$WORK/src/core/timing.c" "$WORK/src/loose.c"
 expect_found "a source file outside the stage folders is caught" "loose.c: not in a stage folder" folders "$WORK/src"
+plant
+cp "$WORK/src/core/timing.c" "$WORK/src/core/stopwatch.c"
+expect_found "a source file the map does not name is caught" "does not name src/core/stopwatch.c" map "$WORK/src" \
+  "$top_srcdir/doc/house.md" "$top_srcdir/tests"
 tap_done
