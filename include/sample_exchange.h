@@ -34,6 +34,11 @@ int sample_fetch(MPI_Comm comm, const float *x, long long T, size_t F, const lon
  * era5_catalog_open sets it for the record it opens.  DSC_ERR: out of
  * memory. */
 int sample_set_segments(const long long *starts, long long n);
+/* The number of segments (1 + the starts of the table). */
+long long sample_segment_count(void);
+/* starts (sample_segment_count()) receives the first time step of every
+ * segment, the first 0: the segments of persistence.h and regime_stats.h. */
+void sample_segment_starts(long long *starts);
 /* The first time step of the segment holding time step g. */
 long long sample_segment_start(long long g);
 

@@ -34,6 +34,14 @@ int sample_set_segments(const long long *starts, long long n)
     return DSC_OK;
 }
 
+long long sample_segment_count(void) { return nsegment_starts + 1; }
+
+void sample_segment_starts(long long *starts)
+{
+    starts[0] = 0;
+    if (nsegment_starts > 0) memcpy(starts + 1, segment_starts, (size_t)nsegment_starts * sizeof(long long));
+}
+
 long long sample_segment_start(long long g)
 {
     long long lo = 0, hi = nsegment_starts; /* lo: the number of starts <= g */
