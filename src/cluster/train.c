@@ -9,6 +9,7 @@
 #include "clustering.h"
 #include "kmeans.h"
 #include "partition.h"
+#include "run_gather.h"
 #include "sample_exchange.h"
 #include "status.h"
 #include "train_faults.h"

@@ -4,6 +4,7 @@
  */
 #include "train_folder.h"
 #include "output_file.h"
+#include "run_folder.h"
 #include "status.h"
 
 #include <dirent.h>
