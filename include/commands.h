@@ -39,6 +39,8 @@ typedef struct {
     double tol;
     kmeans_init init;
     int cosine;
+    double persistence;      /* --persistence L: the penalty per switch (0: none) */
+    double persistence_days; /* --persistence Nd: the wanted mean episode length (0: L given) */
 } kmeans_params;
 kmeans_params kmeans_params_default(void); /* the defaults of dsc kmeans --help */
 int dsc_kmeans(MPI_Comm comm, const kmeans_params *p);

@@ -8,16 +8,21 @@
  * weather-regime method); eofs.nc and pcs.nc are written too.  With
  * --cosine every row (time step) is centred and scaled to unit length first, so that
  * k-means groups days by the pattern of their anomaly, not its intensity.
+ * With --persistence every switch of regime along time costs a penalty
+ * (kmeans_persistent.c): regimes last days, and labels that flicker from one
+ * day to the next are noise.
  *
  *   mpirun -n 4 dsc kmeans -k 7 --anomalies --pca 10 -o km era5_*.nc
  */
 #include "commands.h"
 #include "cli.h"
 #include "kmeans.h"
+#include "kmeans_persistent.h"
 #include "eof_step.h"
 #include "preprocess.h"
 #include "run_options.h"
 #include "run_output.h"
+#include "sample_exchange.h"
 #include "status.h"
 
 #include <math.h>
@@ -38,6 +43,9 @@ static const cli_option kmeans_options_table[] = {
     {"pca", 0, "N", "0", "k-means on the N leading principal components (EOF truncation; 0: on the full matrix); writes eofs.nc, pcs.nc"},
     {"cosine", 0, NULL, NULL, "centre every time step's row (after --pca: its components) and scale it to unit length first: days grouped "
                               "by the pattern of their anomaly, not its intensity"},
+    {"persistence", 0, "L|Nd", "0", "penalty per switch of regime along time (the jump model, solved exactly by dynamic programming): "
+                                   "a number in the units of the squared distances, or Nd, the penalty that gives a mean episode "
+                                   "of N days (e.g. 5d); 0: every time step on its own"},
     RUN_CLI_OPTIONS,
 };
 
@@ -75,6 +83,8 @@ typedef struct {
     float *unit;                   /* (N, dk) unit-length rows */
     kmeans_result kr;
     int have_kr;
+    persistence_result pr;    /* --persistence */
+    double steps_per_day;
     double t_kmeans;
 } kmeans_work;
 
@@ -99,6 +109,26 @@ static int kmeans_prepare(run_state *r, void *ctx)
     return dsc_agree(r->comm, status);
 }
 
+/* k-means with the penalty per switch, inside the record's segments (gaps end an episode). */
+static int persistent_fit(run_state *r, kmeans_work *w, const float *xk, int dk, const kmeans_options *ko)
+{
+    const era5_catalog *c = &r->in.cat;
+    w->steps_per_day = r->p->eo.daily_mean || !(c->step_hours > 0) ? 1.0 : 24.0 / c->step_hours;
+    long long nseg = sample_segment_count();
+    long long *starts = dsc_malloc((size_t)nseg * sizeof *starts, "record segments");
+    int status = dsc_agree(r->comm, starts ? DSC_OK : DSC_ERR);
+    if (status != DSC_OK) {
+        free(starts);
+        return status;
+    }
+    sample_segment_starts(starts);
+    persistence_options po = {.lambda = w->p->persistence, .target_steps = w->p->persistence_days * w->steps_per_day,
+                              .seg_start = starts, .nseg = (int)nseg, .max_iter = (int)w->p->max_iter};
+    status = kmeans_fit_persistent(r->comm, xk, r->n, dk, ko, &po, &w->kr, w->labels, &w->pr);
+    free(starts);
+    return status;
+}
+
 /* run_method.cluster: [PCA,] [unit rows,] k-means of the real cells into w->labels. */
 static int kmeans_cluster(run_state *r, void *ctx)
 {
@@ -118,7 +148,8 @@ static int kmeans_cluster(run_state *r, void *ctx)
     ko.max_iter = (int)p->max_iter;
     ko.tol = p->tol;
     ko.seed = (uint64_t)p->seed;
-    status = kmeans_fit(r->comm, xk, r->n, dk, &ko, &w->kr, w->labels);
+    if (p->persistence > 0 || p->persistence_days > 0) status = persistent_fit(r, w, xk, dk, &ko);
+    else status = kmeans_fit(r->comm, xk, r->n, dk, &ko, &w->kr, w->labels);
     w->have_kr = status == DSC_OK;
     w->t_kmeans = MPI_Wtime() - t1;
     return status;
@@ -143,6 +174,15 @@ static void kmeans_json(FILE *f, const run_state *r, void *ctx)
             w->p->init == KMEANS_INIT_RANDOM ? "random" : "k-means++", w->p->n_init);
     json_write_key_number(f, w->kr.inertia, -1, "inertia");
     fprintf(f, ",\n  \"iterations\": %d,\n", w->kr.iterations);
+    if (w->p->persistence > 0 || w->p->persistence_days > 0) {
+        fputs("  \"persistence\": {\"lambda\": ", f);
+        json_write_key_number(f, w->pr.lambda, -1, "persistence lambda");
+        fputs(", \"target_days\": ", f);
+        json_write_key_number(f, w->p->persistence_days > 0 ? w->p->persistence_days : NAN, -1, "persistence target_days");
+        fprintf(f, ", \"switches\": %lld, \"alternations\": %d, \"objective\": ", w->pr.switches, w->pr.iterations);
+        json_write_key_number(f, w->pr.objective, -1, "persistence objective");
+        fputs("},\n", f);
+    }
     eof_json(&w->eof, f);
 }
 
@@ -156,6 +196,11 @@ static void kmeans_finish(const run_state *r, void *ctx, run_finish_spec *s)
                            .phases = {{"pca", w->eof.seconds, 4}, {"kmeans", w->t_kmeans, 4}}};
     snprintf(s->summary, sizeof s->summary, "%lld time steps x %d features, K = %ld, inertia %.6g (%d iterations)", r->T,
              r->d, p->k, w->kr.inertia, w->kr.iterations);
+    if (p->persistence > 0 || p->persistence_days > 0) {
+        size_t used = strlen(s->summary);
+        snprintf(s->summary + used, sizeof s->summary - used, ", persistence lambda %.4g: %lld switches", w->pr.lambda,
+                 w->pr.switches);
+    }
 }
 
 int dsc_kmeans(MPI_Comm comm, const kmeans_params *p)
@@ -179,6 +224,20 @@ kmeans_params kmeans_params_default(void)
     return p;
 }
 
+/* --persistence L (a penalty >= 0) or Nd (a mean episode length of N > 0 days). */
+static int persistence_from_cli(const char *text, kmeans_params *p)
+{
+    char *end = NULL;
+    double v = text ? strtod(text, &end) : NAN;
+    int days = end && end != text && (*end == 'd' || *end == 'D') && end[1] == '\0';
+    if (!text || end == text || (*end && !days) || !isfinite(v) || v < 0 || (days && !(v > 0)))
+        return dsc_fail("dsc kmeans: option --persistence: '%s' is not a penalty >= 0 or a mean episode length in days such as "
+                        "5d", text ? text : "");
+    if (days) p->persistence_days = v;
+    else p->persistence = v;
+    return DSC_OK;
+}
+
 /* Local: the options of the command line into p. */
 static int kmeans_params_from_cli(const cli_command *cmd, kmeans_params *p)
 {
@@ -197,6 +256,7 @@ static int kmeans_params_from_cli(const cli_command *cmd, kmeans_params *p)
         status = dsc_fail("dsc kmeans: option --init: '%s' is not k-means++ or random", cli_get(cmd, "init"));
     }
     p->cosine = cli_flag(cmd, "cosine");
+    if (status == DSC_OK) status = persistence_from_cli(cli_get(cmd, "persistence"), p);
     if (status == DSC_OK) status = run_params_require(&p->run);
     return status;
 }
