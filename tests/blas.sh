@@ -62,6 +62,7 @@ if [ "$(nwarn "$WORK/h.err")" -eq 0 ]; then pass "--help: no warning"; else fail
 kmeans() { "$DSC" kmeans -q -k 3 --seed 2 --force -o "$1" "$WORK/data/era5_2001.nc"; }
 kmeans "$WORK/km_right" > "$WORK/right.err" 2>&1
 check "the kernels in use ($core) pass the self-check: no word about it" sh -c "! grep -q 'wrong matrix' '$WORK/right.err'"
+check "dsc bench: blas_check passed" grep -qx "blas_check passed" "$WORK/plain.out"
 nwrong() { grep -c '^dsc: warning:.*wrong matrix products' "$1"; }
 if [ "$core" = Prescott ]; then
   skip "fallback to a weaker kernel" "the kernels in use ($core) are the weakest"
@@ -72,6 +73,7 @@ else
   if [ $st -eq 0 ] && [ "$(nwrong "$WORK/w.err")" -eq 1 ] && [ -n "$new" ] && [ "$new" != "$core" ] &&
      grep -q "^dsc: warning: OpenBLAS's $core kernels compute wrong matrix products.*runs on its $new kernels" "$WORK/w.err"; then
     pass "$core made wrong: dsc bench starts over on $new, with one warning naming both"
+    check "dsc bench says the check passed after $core failed it" grep -qx "blas_check passed after the $core kernels failed it" "$WORK/w.out"
   else
     fail "$core made wrong: dsc bench starts over on a weaker kernel, with one warning naming both"
   fi

@@ -23,6 +23,7 @@
  * ranks sharing the cores would only measure each other.
  */
 #include "commands.h"
+#include "blas_check.h"
 #include "blas_env.h"
 #include "cli.h"
 #include "json.h"
@@ -129,6 +130,11 @@ static void print_json(const bench_setup *b, const json_figure *figures, int n)
     json_write_string(stdout, b->library);
     printf(", \"blas_core\": \"%s\", \"blas_core_isa\": \"%s\", \"cpu_isa\": \"%s\", \"blas_core_weaker\": %s,\n", b->core,
            blas_isa_name(b->verdict->core_isa), blas_isa_name(b->verdict->cpu_isa), b->verdict->weaker ? "true" : "false");
+    const char *from = blas_check_fallback_from();
+    fputs(" \"blas_check\": \"passed\", \"blas_fell_back_from\": ", stdout);
+    if (from[0]) json_write_string(stdout, from);
+    else fputs("null", stdout);
+    fputs(",\n", stdout);
     printf(" \"model\": \"%s\", \"batch\": %d, \"threads\": %d, \"iterations\": %d, \"params\": %zu,\n ", b->arch, b->batch,
            b->threads, b->iterations, b->params);
     json_write_figures(stdout, figures, n);
@@ -141,6 +147,9 @@ static void print_text(const bench_setup *b, const json_figure *figures, int n)
     printf("blas %s\nblas_core %s\nblas_core_isa %s\ncpu_isa %s\nblas_core_weaker %s\n", b->library, b->core,
            blas_isa_name(b->verdict->core_isa), blas_isa_name(b->verdict->cpu_isa), b->verdict->weaker ? "yes" : "no");
     if (b->verdict->weaker) printf("blas_fix export OPENBLAS_CORETYPE=%s\n", b->verdict->coretype);
+    const char *from = blas_check_fallback_from();
+    if (from[0]) printf("blas_check passed after the %s kernels failed it\n", from);
+    else printf("blas_check passed\n");
     printf("model %s\n", b->arch);
     printf("batch %d\nthreads %d\niterations %d\nparams %zu\n", b->batch, b->threads, b->iterations, b->params);
     for (int i = 0; i < n; i++) printf("%s %.*f\n", figures[i].key, figures[i].decimals, figures[i].value);
