@@ -43,5 +43,8 @@ int model_inputs_open(MPI_Comm comm, const char *mpath, char **files, int nfiles
  * checkpoint (the state section, may be NULL / 0 bytes: then nothing can be
  * told) says that its centroids were never initialised. */
 int model_inputs_check_trained(const char *mpath, const void *state, size_t state_bytes);
+/* Local: st from the statistics record blob (blob_bytes) of checkpoint mpath;
+ * DSC_ERR naming mpath when the record is damaged. */
+int model_inputs_unpack_stats(preprocess_stats *st, const char *mpath, const void *blob, size_t blob_bytes);
 
 #endif

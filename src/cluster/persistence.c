@@ -48,6 +48,18 @@ static double decode_segment(const double *cost, long long a, long long b, int K
     return best;
 }
 
+/* Walking t = 0, 1, ... with *s the segment of the previous step: whether t
+ * starts a segment (t = 0 does). */
+static int starts_segment(const long long *seg_start, int nseg, int *s, long long t)
+{
+    int starts = t == 0;
+    while (*s + 1 < nseg && seg_start[*s + 1] == t) {
+        (*s)++;
+        starts = 1;
+    }
+    return starts;
+}
+
 static int segments_valid(const long long *seg_start, int nseg, long long T)
 {
     if (nseg == 0) return 1;
@@ -99,11 +111,7 @@ double persistence_objective(const double *cost, long long T, int K, const long 
     double total = 0;
     int s = 0;
     for (long long t = 0; t < T; t++) {
-        int starts = t == 0;
-        while (s + 1 < nseg && seg_start[s + 1] == t) {
-            s++;
-            starts = 1;
-        }
+        int starts = starts_segment(seg_start, nseg, &s, t);
         total += cost[t * K + labels[t]];
         if (!starts && labels[t] != labels[t - 1]) total += lambda;
     }
@@ -115,11 +123,7 @@ double persistence_mean_run(const int *labels, long long T, const long long *seg
     long long runs = 0;
     int s = 0;
     for (long long t = 0; t < T; t++) {
-        int starts = t == 0;
-        while (s + 1 < nseg && seg_start[s + 1] == t) {
-            s++;
-            starts = 1;
-        }
+        int starts = starts_segment(seg_start, nseg, &s, t);
         if (starts || labels[t] != labels[t - 1]) runs++;
     }
     return runs ? (double)T / (double)runs : 0;

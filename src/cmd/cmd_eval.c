@@ -191,13 +191,8 @@ static int latent_model_open(MPI_Comm comm, const char *path, const era5_samples
     }
     memset(stats, 0, sizeof *stats);
     if (extra.blob && extra.blob_bytes > 0) {
-        status = preprocess_stats_unpack(stats, extra.blob, extra.blob_bytes / sizeof(double));
-        if (status != DSC_OK) { /* name the checkpoint in the message */
-            char why[512];
-            snprintf(why, sizeof why, "%s", dsc_message());
-            dsc_clear();
-            status = dsc_fail("%s: %s", path, why);
-        } else if (stats->nvars != s->nvars || stats->nlat != s->nlat || stats->nlon != s->nlon)
+        status = model_inputs_unpack_stats(stats, path, extra.blob, extra.blob_bytes);
+        if (status == DSC_OK && (stats->nvars != s->nvars || stats->nlat != s->nlat || stats->nlon != s->nlon))
             status = dsc_fail("%s: its normalisation statistics are for a %dx%d grid of %d variables, the data are %dx%d "
                               "of %d; select the same --vars/--box as in training", path, stats->nlat, stats->nlon,
                               stats->nvars, s->nlat, s->nlon, s->nvars);

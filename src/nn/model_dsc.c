@@ -237,12 +237,7 @@ static int dsc_create(model *m)
     size_t dmax = (size_t)m->max_batch * cfg->steps * frame, scratch = 0;
     if (ok) ok = alloc_encoder(m, &dmax, &scratch);
     if (ok && m->has_decoder) ok = alloc_decoder(m, &dmax, &scratch);
-    m->dbuf_floats = dmax;
-    m->scratch_floats = scratch;
-    if (ok)
-        ok = model_alloc_floats(&m->dbuf[0], dmax, "activation gradients") == DSC_OK &&
-             model_alloc_floats(&m->dbuf[1], dmax, "activation gradients") == DSC_OK &&
-             model_alloc_floats(&m->scratch, scratch, "layer workspace") == DSC_OK;
+    if (ok) ok = model_alloc_work(m, dmax, scratch) == DSC_OK;
     if (!ok) return DSC_ERR; /* model_create frees everything */
     bind_layers(m);
     rng_seed(&m->dropout_rng, 0, 1);

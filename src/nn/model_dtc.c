@@ -166,12 +166,7 @@ static int dtc_create(model *m)
     scratch = model_max_size(scratch, model_max_size(conv1d_scratch_floats(&ce), conv1d_scratch_floats(&cd)));
     size_t dmax = model_max_size(B * d * n->F, B * d * n->H2);
     dmax = model_max_size(dmax, B * Lp * model_max_size((size_t)n->F, model_max_size((size_t)n->H1, (size_t)n->H2)));
-    m->dbuf_floats = dmax;
-    m->scratch_floats = scratch;
-    if (ok)
-        ok = model_alloc_floats(&m->dbuf[0], dmax, "activation gradients") == DSC_OK &&
-             model_alloc_floats(&m->dbuf[1], dmax, "activation gradients") == DSC_OK &&
-             model_alloc_floats(&m->scratch, scratch, "layer workspace") == DSC_OK;
+    if (ok) ok = model_alloc_work(m, dmax, scratch) == DSC_OK;
     if (!ok) return DSC_ERR; /* model_create frees everything */
     model_bind_centroids(m);
     return DSC_OK;

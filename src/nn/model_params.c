@@ -138,3 +138,13 @@ int model_check_shared(const model_config *c)
     if (c->vars < 1 || c->steps < 1) return dsc_fail("model: %d variables and %d time steps; both must be >= 1", c->vars, c->steps);
     return DSC_OK;
 }
+
+int model_alloc_work(struct model *m, size_t dmax, size_t scratch)
+{
+    m->dbuf_floats = dmax;
+    m->scratch_floats = scratch;
+    int ok = model_alloc_floats(&m->dbuf[0], dmax, "activation gradients") == DSC_OK &&
+             model_alloc_floats(&m->dbuf[1], dmax, "activation gradients") == DSC_OK &&
+             model_alloc_floats(&m->scratch, scratch, "layer workspace") == DSC_OK;
+    return ok ? DSC_OK : DSC_ERR;
+}

@@ -36,6 +36,11 @@ int model_check_shared(const model_config *c);
 
 /* *p = n zeroed floats (at least one); DSC_ERR with a message naming what. */
 int model_alloc_floats(float **p, size_t n, const char *what);
+/* The buffers every variant sizes for itself: the two activation-gradient
+ * buffers (dmax floats each) and the layer workspace (scratch floats); sets
+ * m->dbuf_floats and m->scratch_floats.  DSC_ERR: out of memory (model_create
+ * frees what was allocated). */
+int model_alloc_work(struct model *m, size_t dmax, size_t scratch);
 static inline size_t model_max_size(size_t a, size_t b) { return a > b ? a : b; }
 
 #endif

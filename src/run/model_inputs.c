@@ -176,6 +176,18 @@ static int check_catalog(const char *mpath, const preprocess_stats *st, const er
     return DSC_OK;
 }
 
+int model_inputs_unpack_stats(preprocess_stats *st, const char *mpath, const void *blob, size_t blob_bytes)
+{
+    int status = preprocess_stats_unpack(st, blob, blob_bytes / sizeof(double));
+    if (status != DSC_OK) { /* name the checkpoint in the message */
+        char why[512];
+        snprintf(why, sizeof why, "%s", dsc_message());
+        dsc_clear();
+        status = dsc_fail("%s: %s", mpath, why);
+    }
+    return status;
+}
+
 /* Collective: the statistics (with the inputs, if recorded) of the
  * checkpoint, and the check of its training state; st->min == NULL when it
  * has no statistics. */
@@ -185,15 +197,8 @@ static int read_model(MPI_Comm comm, const char *mpath, preprocess_stats *st)
     checkpoint_extra extra;
     if (checkpoint_read_extra(comm, mpath, &extra) != DSC_OK) return DSC_ERR;
     int status = model_inputs_check_trained(mpath, extra.state, extra.state_bytes);
-    if (status == DSC_OK && extra.blob && extra.blob_bytes > 0) {
-        status = preprocess_stats_unpack(st, extra.blob, extra.blob_bytes / sizeof(double));
-        if (status != DSC_OK) { /* name the checkpoint in the message */
-            char why[512];
-            snprintf(why, sizeof why, "%s", dsc_message());
-            dsc_clear();
-            status = dsc_fail("%s: %s", mpath, why);
-        }
-    }
+    if (status == DSC_OK && extra.blob && extra.blob_bytes > 0)
+        status = model_inputs_unpack_stats(st, mpath, extra.blob, extra.blob_bytes);
     free(extra.blob);
     free(extra.state);
     return dsc_agree(comm, status);
