@@ -3,6 +3,11 @@
 # output byte for byte (a refactoring must not change any of them).
 #
 #   bench/same_outputs.sh OLD_DSC NEW_DSC [WORKDIR]
+#   QUICKSTART=1 bench/same_outputs.sh OLD_DSC NEW_DSC [WORKDIR]
+#
+# The first runs a small fixed set (about 1.5 minutes on 2 cores); with QUICKSTART=1 the
+# commands of jobscripts/quickstart.sh run instead (the sample in the new CDS encoding, dsc train
+# and dsc kmeans on it, about 10 minutes on 2 cores).
 #
 # OLD_DSC and NEW_DSC are dsc executables (e.g. a build of the previous commit and of this
 # one).  Every file the commands write is compared with cmp; the only fields masked are the
@@ -39,6 +44,18 @@ run_all() {
        --train-options "$net" -o cmp data/era5_*.nc
   step bad_k "$dsc" train -k 0 -o bad data/era5_*.nc
   step bad_file "$dsc" kmeans -k 4 -o bad2 data/truth.csv
+  cd - > /dev/null
+}
+
+# run_quickstart DSC DIR: the main job of the quick start, as jobscripts/quickstart.sh runs it
+run_quickstart() {
+  local dsc=$1 d=$2
+  rm -rf "$d"; mkdir -p "$d"; cd "$d" || exit 2
+  step() { local name=$1; shift; "$@" > "$name.out" 2> "$name.err"; echo $? > "$name.status"; }
+  step synth $mpi 2 "$dsc" synth --encoding newcds --force -o sample
+  step train $mpi 2 "$dsc" train -k 7 --anomalies --scaling cell --conv 8,8,16,32,64 --lstm 64,64 --latent 16 \
+       --max-iter 200 --truth sample/truth.csv --force -o run1 sample/era5_*.nc
+  step kmeans $mpi 2 "$dsc" kmeans -k 7 --anomalies --truth sample/truth.csv --force -o km1 sample/era5_*.nc
   cd - > /dev/null
 }
 
@@ -81,8 +98,10 @@ PY
   esac
 }
 
-run_all "$old" "$work/old"
-run_all "$new" "$work/new"
+runner=run_all
+[ "${QUICKSTART:-0}" = 1 ] && runner=run_quickstart
+$runner "$old" "$work/old"
+$runner "$new" "$work/new"
 status=0; n=0
 while IFS= read -r f; do
   n=$((n + 1))
