@@ -21,6 +21,7 @@
 #include "output_file.h"
 #include "partition.h"
 #include "preprocess.h"
+#include "run_folder.h"
 #include "run_options.h"
 #include "run_skeleton.h"
 #include "status.h"
