@@ -36,10 +36,12 @@
 #include "regime_stats.h"
 
 /* labels.csv and labels.nc.  labels (T) and, unless NULL, q (T, K) hold all
- * time steps and are read on rank 0 only (rank 0 writes both files); st,
- * unless NULL, the labelling's life cycle on rank 0 (regime_stats.h). */
-int run_output_labels(MPI_Comm comm, const char *dir, const era5_catalog *cat, const int *labels, const double *q, int k,
-                      const regime_stats *st);
+ * time steps and are read on rank 0 only (rank 0 writes both files). */
+int run_output_labels(MPI_Comm comm, const char *dir, const era5_catalog *cat, const int *labels, const double *q, int k);
+/* The same with the labelling's life cycle st (regime_stats.h, read on rank
+ * 0; NULL: none) in labels.nc: what the run skeleton writes. */
+int run_output_labels_regimes(MPI_Comm comm, const char *dir, const era5_catalog *cat, const int *labels, const double *q,
+                              int k, const regime_stats *st);
 
 /* latent.nc from the rows z (N, L) of every rank (global rows [t0, t0+N)). */
 int run_output_latent(MPI_Comm comm, const char *dir, const era5_catalog *cat, const float *z, long long t0, long long n,

@@ -315,8 +315,13 @@ static int check_labels(const int *labels, long long n, int k, const char *dir, 
     return DSC_OK;
 }
 
-int run_output_labels(MPI_Comm comm, const char *dir, const era5_catalog *cat, const int *labels, const double *q, int k,
-                      const regime_stats *st)
+int run_output_labels(MPI_Comm comm, const char *dir, const era5_catalog *cat, const int *labels, const double *q, int k)
+{
+    return run_output_labels_regimes(comm, dir, cat, labels, q, k, NULL);
+}
+
+int run_output_labels_regimes(MPI_Comm comm, const char *dir, const era5_catalog *cat, const int *labels, const double *q,
+                              int k, const regime_stats *st)
 {
     int rank;
     MPI_Comm_rank(comm, &rank);

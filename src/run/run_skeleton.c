@@ -118,7 +118,7 @@ int run_write_outputs(run_state *r, const char *dir, int k, int (*outputs)(run_s
         r->have_regimes = status == DSC_OK;
     }
     status = dsc_agree(r->comm, status);
-    if (status == DSC_OK) status = run_output_labels(r->comm, dir, &r->in.cat, r->labels_all, r->q_all, k, &r->regimes);
+    if (status == DSC_OK) status = run_output_labels_regimes(r->comm, dir, &r->in.cat, r->labels_all, r->q_all, k, &r->regimes);
     if (status == DSC_OK && outputs) status = outputs(r, dir, ctx);
     if (status == DSC_OK) status = run_output_composites(r->comm, dir, &r->in.cat, &r->in.samples, r->labels_all, k);
     r->t_write = MPI_Wtime() - t;
