@@ -9,6 +9,9 @@
  *               "month_frequency": [[K shares] x 12] (null: a month without steps),
  *               "transitions": [[K counts] x K]},
  *
+ * Above METRICS_JSON_MAX_MATRIX clusters per_cluster, month_frequency and
+ * transitions are null (labels.nc holds them), so that the file stays small.
+ *
  * Dimension letters: T time steps, K clusters.
  */
 #ifndef DSC_RUN_REGIMES_H

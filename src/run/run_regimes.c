@@ -5,6 +5,7 @@
 #include "run_regimes.h"
 #include "cf_time.h"
 #include "json.h"
+#include "metrics_report.h"
 #include "sample_exchange.h"
 #include "status.h"
 
@@ -69,6 +70,10 @@ void run_regimes_write_json(FILE *f, const regime_stats *st)
     json_write_number(f, st->all_mean_duration);
     fprintf(f, ", \"median_episode_days\": ");
     json_write_number(f, st->all_median_duration);
+    if (K > METRICS_JSON_MAX_MATRIX) { /* as the inter-cluster matrix: labels.nc keeps them all */
+        fprintf(f, ",\n    \"per_cluster\": null, \"month_frequency\": null, \"transitions\": null},\n");
+        return;
+    }
     fprintf(f, ",\n    \"per_cluster\": [");
     for (int c = 0; c < K; c++) {
         fprintf(f, "%s\n      {\"episodes\": %lld, \"mean_days\": ", c ? "," : "", st->episodes[c]);
