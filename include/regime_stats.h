@@ -24,6 +24,10 @@ typedef struct {
     long long *transitions;   /* (K, K) consecutive-step pairs */
     long long total_episodes;
     double all_mean_duration, all_median_duration; /* over every episode */
+    long long *episode_steps; /* (total_episodes) every episode's length in steps, in time order: episode i
+                                 starts at the sum of the lengths before it */
+    int *episode_label;       /* (total_episodes) its regime */
+    double step_days;         /* the length of a step in days */
 } regime_stats;
 
 /* labels (T) in 0..K-1; month (T) 1..12 of every step; segments: nseg start
@@ -31,6 +35,10 @@ typedef struct {
  * of memory (recorded with dsc_fail). */
 int regime_stats_compute(regime_stats *st, const int *labels, const int *month, long long T, int K,
                          const long long *seg_start, int nseg, int steps_per_day);
+/* Durations (per regime and over all episodes) times factor: steps that are
+ * not a whole fraction of a day (monthly data) computed with one step a day
+ * and scaled by the step's length in days. */
+void regime_stats_scale_durations(regime_stats *st, double factor);
 void regime_stats_destroy(regime_stats *st);
 
 #endif

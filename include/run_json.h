@@ -8,6 +8,7 @@
  *     ...head...                 the command's keys
  *     ...the report...           metrics_report_write_json
  *     ...tail...                 the command's keys after the report
+ *     "regimes": {...}           the labelling's life cycle (run_regimes.h), when set
  *     "timings": {...}           figures, or timings_fn
  *   }
  */
@@ -17,12 +18,14 @@
 #include <stdio.h>
 #include "json.h"
 #include "metrics_report.h"
+#include "regime_stats.h"
 
 typedef struct {
     const char *command;                           /* "command": first; NULL: no such key (dsc eval) */
     void (*head)(FILE *f, const void *ctx);        /* keys before the report, each line ending ",\n" */
     const metrics_report *rep;
     void (*tail)(FILE *f, const void *ctx);        /* keys after the report; NULL: none */
+    const regime_stats *regimes;                   /* "regimes" before "timings"; NULL: none */
     const json_figure *timings;                    /* the members of "timings" ... */
     int ntimings;
     void (*timings_fn)(FILE *f, const void *ctx);  /* ... or written by this, when set */

@@ -5,7 +5,13 @@
  *
  *   labels.csv     time,label  (ISO 8601), what `dsc eval --labels` reads
  *   labels.nc      time (the input's time coordinate), label(time),
- *                  q(time, cluster) the soft assignments when there are any
+ *                  q(time, cluster) the soft assignments when there are any,
+ *                  cluster(cluster), and the labelling's life cycle
+ *                  (regime_stats.h): month(month), month_frequency(month,
+ *                  cluster), transitions(cluster, cluster_to),
+ *                  episode_mean_days, episode_median_days and
+ *                  episodes(cluster), and the episode table
+ *                  episode_start, episode_days, episode_label(episode)
  *   latent.nc      z(time, latent): the latent vector of every time step
  *   centroids.nc   centroid(cluster, feature)
  *   eofs.nc, pcs.nc  with --pca: the EOF patterns and principal components
@@ -27,10 +33,15 @@
 #include <mpi.h>
 #include "era5_catalog.h"
 #include "era5_reader.h"
+#include "regime_stats.h"
 
 /* labels.csv and labels.nc.  labels (T) and, unless NULL, q (T, K) hold all
  * time steps and are read on rank 0 only (rank 0 writes both files). */
 int run_output_labels(MPI_Comm comm, const char *dir, const era5_catalog *cat, const int *labels, const double *q, int k);
+/* The same with the labelling's life cycle st (regime_stats.h, read on rank
+ * 0; NULL: none) in labels.nc: what the run skeleton writes. */
+int run_output_labels_regimes(MPI_Comm comm, const char *dir, const era5_catalog *cat, const int *labels, const double *q,
+                              int k, const regime_stats *st);
 
 /* latent.nc from the rows z (N, L) of every rank (global rows [t0, t0+N)). */
 int run_output_latent(MPI_Comm comm, const char *dir, const era5_catalog *cat, const float *z, long long t0, long long n,

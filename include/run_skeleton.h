@@ -34,6 +34,7 @@
 #include "json.h"
 #include "metrics_report.h"
 #include "preprocess.h"
+#include "regime_stats.h"
 #include "run_input.h"
 
 /* What every clustering run takes besides its algorithm's own options. */
@@ -73,6 +74,8 @@ typedef struct {
     double *q_all;             /* (T, K) on rank 0: the soft assignments, or NULL */
     metrics_report rep;
     int have_rep;
+    regime_stats regimes;      /* on rank 0 after run_write_outputs: the labelling's life cycle */
+    int have_regimes;
     double t_eval, t_write;    /* seconds of run_evaluate and run_write_outputs */
 } run_state;
 
@@ -98,8 +101,9 @@ int run_gather(run_state *r, const int *labels, const double *q, int k);
 /* Collective: the metrics of labels_all on the real cells (run_unpad),
  * silhouettes on --sample time steps drawn with seed. */
 int run_evaluate(run_state *r, int k, uint64_t seed);
-/* Collective: labels.csv and labels.nc (with q_all), the command's own
- * files (outputs, may be NULL), composites.nc: into dir. */
+/* Collective: the life cycle of labels_all (regimes, rank 0), labels.csv
+ * and labels.nc (with q_all and the life cycle), the command's own files
+ * (outputs, may be NULL), composites.nc: into dir. */
 int run_write_outputs(run_state *r, const char *dir, int k, int (*outputs)(run_state *r, const char *dir, void *ctx),
                       void *ctx);
 
@@ -119,7 +123,7 @@ typedef struct {
 
 /* Collective: run_gather, run_evaluate, run_write_outputs into p->dir,
  * metrics.json (command, clusters, time_steps, ranks, the command's keys,
- * metric_space, the metrics, timings) and, unless --quiet, the summary
+ * metric_space, the metrics, regimes, timings) and, unless --quiet, the summary
  * line and the metrics table on rank 0. */
 int run_finish(run_state *r, const run_finish_spec *s);
 

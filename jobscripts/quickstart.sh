@@ -83,3 +83,21 @@ $launcher ./dsc train -k 7 --anomalies --scaling cell --conv 8,8,16,32,64 --lstm
   --truth sample/truth.csv --force -o run1 sample/era5_*.nc
 echo "quickstart: for comparison, the standard weather-regime method: k-means on the same anomalies, outputs in km1/"
 $launcher ./dsc kmeans -k 7 --anomalies --truth sample/truth.csv --force -o km1 sample/era5_*.nc
+
+# The mean length of a regime episode (metrics.json "regimes"), and the same for the planted
+# regimes of truth.csv: runs of one label, ended by a gap in the dates (a spacing above 1.5 steps).
+episode_days() { sed -n 's/.*"mean_episode_days": \([^,]*\),.*/\1/p' "$1" | head -n 1 | awk '{printf "%.1f", $1}'; }
+truth_days=$(awk -F, '
+  function hours(s,   y, m, d, h, a) { # hours since 0000-03-01, proleptic Gregorian
+    y = substr(s, 1, 4) + 0; m = substr(s, 6, 2) + 0; d = substr(s, 9, 2) + 0; h = substr(s, 12, 2) + 0
+    if (m <= 2) { y--; m += 12 }
+    a = 365 * y + int(y / 4) - int(y / 100) + int(y / 400) + int((153 * (m - 3) + 2) / 5) + d
+    return a * 24 + h
+  }
+  $1 == "time" || $1 ~ /^#/ || NF < 2 { next }
+  { t = hours($1)
+    if (n > 0 && step == 0) step = t - prev
+    if (n == 0 || $2 != last || t - prev > 1.5 * step) runs++
+    n++; prev = t; last = $2 }
+  END { if (runs) printf "%.1f", n / runs * (step ? step : 24) / 24 }' sample/truth.csv)
+echo "mean episode length: DSC $(episode_days run1/metrics.json) days, k-means $(episode_days km1/metrics.json) days (truth ${truth_days} days)"

@@ -22,7 +22,7 @@ check "every run kept its own outputs" sh -c "for m in kmeans kmeans-anomalies e
 check "dsc compare: the k-means rows on 1 rank" run_np 1 "$DSC" compare -q -k 4 --seeds 2 --methods kmeans,kmeans-anomalies \
   --truth "$D/truth.csv" -o "$WORK/cmp1" "$D"/era5_2001.nc "$D"/era5_2002.nc
 check "k-means rows: the same figures at 1 and 2 ranks (time columns aside)" sh -c \
-  "cut -d, -f1-20 '$WORK/cmp1/compare.csv' > '$WORK/c1' && grep -E '^(method|kmeans|kmeans-anomalies),' '$WORK/cmp2/compare.csv' | cut -d, -f1-20 > '$WORK/c2' && cmp '$WORK/c1' '$WORK/c2'"
+  "cut -d, -f1-23 '$WORK/cmp1/compare.csv' > '$WORK/c1' && grep -E '^(method|kmeans|kmeans-anomalies),' '$WORK/cmp2/compare.csv' | cut -d, -f1-23 > '$WORK/c2' && cmp '$WORK/c1' '$WORK/c2'"
 if "$PYTHON" -c 'import matplotlib, netCDF4' 2> /dev/null; then
   check "the dtc rows come from DTC runs (metrics.json variant, latent of ceil(7 x 16 x 16 / 10) = 180 positions)" \
   "$PYTHON" -c "
@@ -32,8 +32,8 @@ for s in (1, 2):
     assert json.load(open(r + 'metrics.json'))['variant'] == 'dtc'
     assert netCDF4.Dataset(r + 'latent.nc').variables['z'].shape[1] == 180" "$WORK/cmp2"
 check "dsc-plot draws the comparison" "$top_builddir/dsc-plot" --no-tsne "$WORK/cmp2"
-  check "compare.png: 7 metric rows at 100 dpi are 1000x1750 pixels" sh -c \
-    "$PYTHON -c 'import struct,sys; b=open(sys.argv[1],\"rb\").read(24); sys.exit(struct.unpack(\">II\", b[16:24]) != (1000, 1750))' '$WORK/cmp2/compare.png'"
+  check "compare.png: 8 metric rows at 100 dpi are 1000x2000 pixels" sh -c \
+    "$PYTHON -c 'import struct,sys; b=open(sys.argv[1],\"rb\").read(24); sys.exit(struct.unpack(\">II\", b[16:24]) != (1000, 2000))' '$WORK/cmp2/compare.png'"
 else
   skip "dsc-plot draws the comparison" "matplotlib or netCDF4 is not available to $PYTHON"
 fi

@@ -8,6 +8,8 @@ mean, standard deviation and best of every metric follow from the per-run values
 that the per-run scores equal what each run's own metrics.json reports in the same space
 (k-means on raw data scores itself on the raw matrix, k-means on anomalies on the
 anomaly matrix), so the scoring reads the right labels and the right data; and
+that the mean episode length of every run is its metrics.json's "regimes" (best: the
+closest to the reference labelling's, which compare.md gives); and
 that every network method trained its own variant (dec: --variant dec); and
 that the command column (and compare.md's methods list) records what the runs
 ran: every option of it has that value in each network run's config.txt, and
@@ -25,11 +27,16 @@ rows = {r["method"]: r for r in csv.DictReader(open(d + "/compare.csv"))}
 bad = []
 if sorted(rows) != sorted(methods):
     bad.append("methods %s, expected %s" % (sorted(rows), sorted(methods)))
-cols = ["raw_silhouette", "raw_davies_bouldin", "anomaly_silhouette", "anomaly_davies_bouldin", "ari", "nmi", "time_s"]
+cols = ["raw_silhouette", "raw_davies_bouldin", "anomaly_silhouette", "anomaly_davies_bouldin", "ari", "nmi", "episode_days",
+        "time_s"]
 head = list(next(iter(rows.values())).keys()) if rows else []
 want = ["method", "runs"] + [c + s for c in cols for s in ("_mean", "_std", "_best")] + ["command"]
 if head != want:
     bad.append("columns %s, expected %s" % (head, want))
+md = open(d + "/compare.md").read()
+truth_days = None
+if "Mean episode length of the reference labelling: " in md:
+    truth_days = float(md.split("Mean episode length of the reference labelling: ", 1)[1].split(" ", 1)[0])
 for m in methods:
     r = rows.get(m)
     if r is None:
@@ -60,6 +67,15 @@ for m in methods:
         mean = sum(v) / len(v)
         if abs(float(r["ari_mean"]) - mean) > 1e-5:
             bad.append("%s ari_mean: %s in compare.csv, %g from the runs" % (m, r["ari_mean"], mean))
+    # the mean episode length of every run equals its own metrics.json; best: the closest to the truth's
+    v = [o["regimes"]["mean_episode_days"] for o in own]
+    mean = sum(v) / len(v)
+    sd = math.sqrt(sum((x - mean) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else 0.0
+    best = min(v, key=lambda x: abs(x - truth_days)) if truth_days is not None else max(v)
+    for suffix, x in (("_mean", mean), ("_std", sd), ("_best", best)):
+        got = float(r["episode_days" + suffix])
+        if abs(got - x) > 1e-5 * max(1.0, abs(x)):
+            bad.append("%s episode_days%s: %g in compare.csv, %g from the runs' metrics.json" % (m, suffix, got, x))
     for c in cols:
         x = r[c + "_mean"]
         if x == "" or not math.isfinite(float(x)):

@@ -3,7 +3,7 @@
 # run: every picture is written, is a PNG of the documented pixel size with
 # something drawn in it, the composite maps show each cluster's anomaly in the
 # right colour of a scale centred on zero, the time line shows each day's
-# cluster, and bad input gives one error line (tests/plot_check.py); a
+# cluster, the transition matrix each probability, and bad input gives one error line (tests/plot_check.py); a
 # symbolic link in the output folder is replaced, never followed.
 . ./tests/testenv.sh
 
@@ -20,16 +20,17 @@ check "dsc train: a small run" run_np 2 "$DSC" train -q -k 4 --anomalies $NET --
 check "dsc kmeans: a small run" run_np 2 "$DSC" kmeans -q -k 4 --anomalies -o "$WORK/km" "$D"/era5_2001.nc "$D"/era5_2002.nc
 
 check "dsc-plot draws the train run (PCA embedding only)" "$PLOT" --no-tsne -o "$WORK/ptrain" "$WORK/train"
-for name in composites timeline seasonal training embedding1; do
+for name in composites timeline seasonal training embedding1 transitions durations; do
   check "train run: $name.png has the documented size and is not blank" $CHECK size-$name "$WORK/train" "$WORK/ptrain" 100
 done
 check "train run: each map panel's centre has the colour of its anomaly" $CHECK composites "$WORK/train" "$WORK/ptrain" 100
 check "train run: the time line shows each day's cluster" $CHECK timeline "$WORK/train" "$WORK/ptrain" 100
 
 check "dsc-plot draws the kmeans run into the run folder" "$PLOT" --no-tsne "$WORK/km"
-for name in composites timeline seasonal; do
+for name in composites timeline seasonal transitions durations; do
   check "kmeans run: $name.png has the documented size and is not blank" $CHECK size-$name "$WORK/km" "$WORK/km" 100
 done
+check "kmeans run: each cell of the transition matrix has the colour of its probability" $CHECK transitions "$WORK/km" "$WORK/km" 100
 check "kmeans run: no training curves or embedding without metrics history and latents" \
   test ! -e "$WORK/km/training.png" -a ! -e "$WORK/km/embedding.png"
 check "kmeans run: map colours" $CHECK composites "$WORK/km" "$WORK/km" 100
@@ -82,7 +83,7 @@ ln -s "$WORK/target" "$L/composites.png"
 check "dsc-plot into a folder with a link named composites.png" "$PLOT" --no-tsne "$L"
 check "... the link's target is unchanged; composites.png is now the picture; no temporary file" sh -c \
   "[ \"\$(cat '$WORK/target')\" = keep ] && test ! -L '$L/composites.png' && $CHECK size-composites '$WORK/km' '$L' 100 \
-   && [ \"\$(ls -A '$L' | tr '\n' ' ')\" = 'composites.nc composites.png labels.nc seasonal.png timeline.png ' ]"
+   && [ \"\$(ls -A '$L' | tr '\n' ' ')\" = 'composites.nc composites.png durations.png labels.nc seasonal.png timeline.png transitions.png ' ]"
 plot_error "-o a file" "-o .*target is a file" -o "$WORK/target" "$WORK/km"
 check "... the file is unchanged" sh -c "[ \"\$(cat '$WORK/target')\" = keep ]"
 

@@ -50,7 +50,33 @@ def expected_sizes(run, dpi):
     return {"composites": ((1.2 + 2.0 * nv) * dpi, (0.8 + 2.0 * k) * dpi),
             "timeline": (10 * dpi, 4 * dpi), "seasonal": (10 * dpi, 4 * dpi),
             "training": (10 * dpi, 3.2 * dpi), "embedding1": (5 * dpi, 4.5 * dpi),
-            "embedding2": (10 * dpi, 4.5 * dpi)}
+            "embedding2": (10 * dpi, 4.5 * dpi), "transitions": (6 * dpi, 5 * dpi),
+            "durations": (10 * dpi, 4 * dpi)}
+
+
+def check_transitions(run, pngdir, dpi):
+    """Each cell of transitions.png has the colour of its row-normalised probability."""
+    img = mpimg.imread(pngdir + "/transitions.png")
+    with netCDF4.Dataset(run + "/labels.nc") as nc:
+        trans = np.asarray(nc.variables["transitions"][:], float)
+    k = trans.shape[0]
+    prob = trans / trans.sum(axis=1, keepdims=True)
+    W, H = 6.0, 5.0
+    side = min(0.7 * W, 0.78 * H)  # the square image inside its axes
+    x0, y0 = 0.12 * W + (0.7 * W - side) / 2, 0.12 * H + (0.78 * H - side) / 2
+    cs = side / k
+    cmap = plt.get_cmap("Blues")
+    bad = 0
+    for i in range(k):
+        for j in range(k):
+            fx = (x0 + (j + 0.5) * cs) / W
+            fy = (y0 + (k - 1 - i + 0.15) * cs) / H  # below the number in the cell's centre
+            got, want = pixel(img, fx, fy), cmap(prob[i, j])[:3]
+            if not close(got, want):
+                print("transition %d -> %d: colour %s, expected %s for probability %g" % (i, j, np.round(got, 3),
+                                                                                        np.round(want, 3), prob[i, j]))
+                bad += 1
+    return bad
 
 
 def check_composites(run, pngdir, dpi):
@@ -136,7 +162,7 @@ def main():
         if colours < 8:
             sys.exit("%s.png has only %d colours: nothing drawn" % (name, colours))
         return 0
-    bad = {"composites": check_composites, "timeline": check_timeline}[what](run, pngdir, dpi)
+    bad = {"composites": check_composites, "timeline": check_timeline, "transitions": check_transitions}[what](run, pngdir, dpi)
     return 1 if bad else 0
 
 

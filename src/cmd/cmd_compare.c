@@ -23,6 +23,7 @@
 #include "preprocess.h"
 #include "run_folder.h"
 #include "run_options.h"
+#include "run_regimes.h"
 #include "run_skeleton.h"
 #include "status.h"
 #include "ward.h"
@@ -101,6 +102,7 @@ typedef struct {
     double silhouette[2], davies_bouldin[2];
     double ari, nmi;
     int nclusters;                 /* non-empty clusters of the labelling */
+    double episode_days;           /* mean episode length of the labelling (run_regimes.h) */
 } compare_run;
 
 static int method_find(const char *name, size_t len)
@@ -450,8 +452,25 @@ static int data_check(MPI_Comm comm, const cli_command *cmd, long k, long pca, c
     return status;
 }
 
-/* Collective: every run's labels scored in one space (raw or anomalies). */
-static int score_space(MPI_Comm comm, const cli_command *cmd, const char *dir, int space, compare_run *runs, int nruns)
+/* Local: the mean episode length in days of labels (T) on in's time axis
+ * (the segments of its catalog, the last opened); NaN when out of memory. */
+static double episode_days(const era5_catalog *cat, int daily_mean, const int *labels, int k)
+{
+    regime_stats st;
+    if (run_regimes_compute(cat, daily_mean, labels, k, &st) != DSC_OK) {
+        dsc_clear();
+        return NAN;
+    }
+    double days = st.all_mean_duration;
+    regime_stats_destroy(&st);
+    return days;
+}
+
+/* Collective: every run's labels scored in one space (raw or anomalies);
+ * in space 0 also the mean episode length of every run and, with --truth,
+ * of the truth (*truth_days, else NaN). */
+static int score_space(MPI_Comm comm, const cli_command *cmd, const char *dir, int space, compare_run *runs, int nruns,
+                       double *truth_days)
 {
     int rank, nranks;
     MPI_Comm_rank(comm, &rank);
@@ -481,6 +500,7 @@ static int score_space(MPI_Comm comm, const cli_command *cmd, const char *dir, i
     status = labels_all && (truth || !cli_get(cmd, "truth")) ? DSC_OK : DSC_ERR;
     if ((status = dsc_agree(comm, status)) == DSC_OK && truth)
         status = run_truth_load(comm, cli_get(cmd, "truth"), &in.cat, eo.daily_mean, truth, &kt);
+    if (space == 0) *truth_days = status == DSC_OK && truth ? episode_days(&in.cat, eo.daily_mean, truth, kt) : NAN;
     for (int i = 0; status == DSC_OK && i < nruns; i++) {
         compare_run *r = &runs[i];
         char path[4300];
@@ -490,6 +510,7 @@ static int score_space(MPI_Comm comm, const cli_command *cmd, const char *dir, i
         status = run_truth_load(comm, path, &in.cat, eo.daily_mean, labels_all, &k);
         if (status != DSC_OK) break;
         r->nclusters = k;
+        if (space == 0) r->episode_days = episode_days(&in.cat, eo.daily_mean, labels_all, k);
         metrics_data md = {.ntotal = T, .n = n, .d = d, .x = in.x, .labels = labels_all + t0, .k = k};
         /* the subset of --sample each run drew for its own metrics.json (its --seed) */
         pairwise_options popt = {.sample = sample, .seed = (unsigned long long)r->seed, .tile = 0};
@@ -515,8 +536,11 @@ static int score_space(MPI_Comm comm, const cli_command *cmd, const char *dir, i
     return status; /* every failure above was agreed (and printed) where it happened */
 }
 
-/* mean, standard deviation (n - 1; 0 for one run) and best of the finite values */
-static void summarise(const double *v, int n, int larger_is_better, double *mean, double *sd, double *best, int *count)
+/* mean, standard deviation (n - 1; 0 for one run) and best of the finite
+ * values: the closest to target when it is finite, else the largest or
+ * smallest */
+static void summarise(const double *v, int n, int larger_is_better, double target, double *mean, double *sd, double *best,
+                      int *count)
 {
     double s = 0, s2 = 0, b = NAN;
     int c = 0;
@@ -524,7 +548,9 @@ static void summarise(const double *v, int n, int larger_is_better, double *mean
         if (!isfinite(v[i])) continue;
         s += v[i];
         c++;
-        if (isnan(b) || (larger_is_better ? v[i] > b : v[i] < b)) b = v[i];
+        if (isnan(b) || (isfinite(target) ? fabs(v[i] - target) < fabs(b - target)
+                                          : larger_is_better ? v[i] > b : v[i] < b))
+            b = v[i];
     }
     *mean = c ? s / c : NAN;
     for (int i = 0; i < n; i++)
@@ -553,9 +579,10 @@ static const compare_metric metrics_cols[] = {
     {"anomaly_davies_bouldin", "Davies-Bouldin (anomalies)", 0},
     {"ari", "ARI", 1},
     {"nmi", "NMI", 1},
+    {"episode_days", "mean episode length (days)", 1}, /* best: the closest to the truth's, else the longest */
     {"time_s", "time per run (s)", 0},
 };
-enum { NCOLS = 7 };
+enum { NCOLS = 8, COL_EPISODES = 6 };
 
 static double metric_value(const compare_run *r, int c)
 {
@@ -566,6 +593,7 @@ static double metric_value(const compare_run *r, int c)
     case 3: return r->davies_bouldin[1];
     case 4: return r->ari;
     case 5: return r->nmi;
+    case COL_EPISODES: return r->episode_days;
     default: return r->seconds;
     }
 }
@@ -603,6 +631,7 @@ typedef struct {
     const compare_data *data;
     char **words;                  /* --train-options */
     int nwords, ranks;
+    double truth_days;             /* mean episode length of --truth; NaN: none */
 } compare_record;
 
 /* A CSV field in double quotes (it holds commas: --conv 8,8,16,32,64). */
@@ -656,11 +685,13 @@ static int write_tables(const cli_command *cmd, const char *dir, const compare_r
     }
     fprintf(csv.f, ",command\n");
     fprintf(md.f, "# dsc compare: K = %s, %d file(s)\n\nEach cell: mean +- standard deviation over the seeds, and in brackets the best run "
-                  "(the papers' convention: the largest silhouette, ARI and NMI, the smallest Davies-Bouldin and time). "
+                  "(the papers' convention: the largest silhouette, ARI and NMI, the smallest Davies-Bouldin and time; "
+                  "the mean episode length closest to the truth's, or the longest without --truth). "
                   "Raw: the normalised input matrix (the paper's metrics, which reward clustering by season); anomalies: "
                   "the seasonal cycle of every cell removed first.%s\n\n",
             cli_get(cmd, "clusters"), cmd->nargs, has_truth ? " ARI and NMI against the reference labelling." : "");
     md_setup(md.f, cmd, rec);
+    if (isfinite(rec->truth_days)) fprintf(md.f, "Mean episode length of the reference labelling: %.3f days.\n\n", rec->truth_days);
     fprintf(md.f, "| method | runs |");
     for (int c = 0; c < NCOLS; c++)
         if (has_truth || (c != 4 && c != 5)) fprintf(md.f, " %s |", metrics_cols[c].title);
@@ -682,7 +713,8 @@ static int write_tables(const cli_command *cmd, const char *dir, const compare_r
                 if (runs[i].method == m) v[j++] = metric_value(&runs[i], c);
             double mean, sd, best;
             int count;
-            summarise(v, j, metrics_cols[c].larger_is_better, &mean, &sd, &best, &count);
+            summarise(v, j, metrics_cols[c].larger_is_better, c == COL_EPISODES ? rec->truth_days : NAN, &mean, &sd, &best,
+                      &count);
             csv_num(csv.f, mean);
             csv_num(csv.f, sd);
             csv_num(csv.f, best);
@@ -777,11 +809,12 @@ int compare_command(int argc, char **argv, MPI_Comm comm)
             }
         }
     }
-    if (status == DSC_OK) status = score_space(comm, &cmd, dir, 0, runs, nruns);
-    if (status == DSC_OK) status = score_space(comm, &cmd, dir, 1, runs, nruns);
+    double truth_days = NAN;
+    if (status == DSC_OK) status = score_space(comm, &cmd, dir, 0, runs, nruns, &truth_days);
+    if (status == DSC_OK) status = score_space(comm, &cmd, dir, 1, runs, nruns, &truth_days);
     if (status == DSC_OK) {
         if (rank == 0) {
-            compare_record rec = {.data = &cd, .words = words, .nwords = nwords, .ranks = 0};
+            compare_record rec = {.data = &cd, .words = words, .nwords = nwords, .ranks = 0, .truth_days = truth_days};
             MPI_Comm_size(comm, &rec.ranks);
             status = write_tables(&cmd, dir, runs, nruns, chosen, &rec);
         }

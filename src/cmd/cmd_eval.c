@@ -32,6 +32,7 @@
 #include "run_json.h"
 #include "run_options.h"
 #include "run_output.h"
+#include "run_regimes.h"
 #include "status.h"
 
 #include <errno.h>
@@ -120,7 +121,8 @@ static void eval_json_tail(FILE *f, const void *ctx)
 }
 
 /* Rank 0: metrics.json, the report's keys between eval's own. */
-static int write_json(const eval_params *p, const metrics_report *r, int nranks, const eval_timings *tm)
+static int write_json(const eval_params *p, const metrics_report *r, const regime_stats *regimes, int nranks,
+                      const eval_timings *tm)
 {
     const json_figure timings[] = {{"read", tm->read, 3},
                                    {"preprocess", tm->preprocess, 3},
@@ -129,7 +131,8 @@ static int write_json(const eval_params *p, const metrics_report *r, int nranks,
                                    {"ari_nmi", r->t_contingency, 3},
                                    {"total", tm->total, 3}};
     eval_json ctx = {p, p->latent_space ? "latent" : "input", nranks};
-    run_json j = {.head = eval_json_head, .rep = r, .tail = eval_json_tail, .timings = timings, .ntimings = 6, .ctx = &ctx};
+    run_json j = {.head = eval_json_head, .rep = r, .tail = eval_json_tail, .regimes = regimes, .timings = timings,
+                  .ntimings = 6, .ctx = &ctx};
     return run_json_write(p->out, &j);
 }
 
@@ -384,7 +387,14 @@ static int eval_report(MPI_Comm comm, const eval_params *p, eval_work *w, eval_t
     int status = metrics_report_compute(comm, &data, &popt, w->truth, w->kt, w->labels, &report);
     if (status != DSC_OK) return status;
     tm->total = MPI_Wtime() - t_start;
-    if (rank == 0) status = write_json(p, &report, nranks, tm);
+    if (rank == 0) { /* the life cycle of the labels as encoded, 0..k-1 in the order of their values */
+        regime_stats regimes;
+        status = run_regimes_compute(&w->cat, p->eo.daily_mean, w->labels, w->k, &regimes);
+        if (status == DSC_OK) {
+            status = write_json(p, &report, &regimes, nranks, tm);
+            regime_stats_destroy(&regimes);
+        }
+    }
     status = dsc_agree(comm, status);
     if (status == DSC_OK && rank == 0) {
         metrics_report_print(stdout, &report, "dsc eval");

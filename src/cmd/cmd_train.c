@@ -464,7 +464,7 @@ static void train_json_timings(FILE *f, const void *ctx)
 /* Collective: metrics.json in dir (rank 0). */
 static int write_metrics(MPI_Comm comm, const char *dir, const metrics_report *rep, const train_state *st,
                          const double *phases, const train_options *to, const model_config *mc, long long T, int nranks,
-                         long joint_steps)
+                         long joint_steps, const regime_stats *regimes)
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
@@ -476,7 +476,7 @@ static int write_metrics(MPI_Comm comm, const char *dir, const metrics_report *r
         char path[TRAIN_FOLDER_PATH + 16];
         path_join(path, sizeof path, dir, "metrics.json");
         train_json ctx = {st, to, mc, T, nranks, joint_steps, mx, sum};
-        run_json j = {.command = "train", .head = train_json_head, .rep = rep, .tail = train_json_tail,
+        run_json j = {.command = "train", .head = train_json_head, .rep = rep, .tail = train_json_tail, .regimes = regimes,
                       .timings_fn = train_json_timings, .ctx = &ctx};
         status = run_json_write(path, &j);
     }
@@ -714,7 +714,8 @@ static int train_write(run_state *r, train_work *w)
     w->phases[8] = MPI_Wtime() - tw;
     const train_options *to = &w->to;
     const long npre = w->m.has_decoder ? (long)to->pretrain_epochs * (long)((r->T + to->batch - 1) / to->batch) : 0;
-    status = write_metrics(r->comm, out, &r->rep, &w->st, w->phases, to, &w->mc, r->T, r->nranks, w->st.iteration - npre);
+    status = write_metrics(r->comm, out, &r->rep, &w->st, w->phases, to, &w->mc, r->T, r->nranks, w->st.iteration - npre,
+                           r->have_regimes ? &r->regimes : NULL);
     if (status == DSC_OK) status = train_folder_commit(r->comm, &w->tf);
     return status;
 }

@@ -106,6 +106,11 @@ int regime_stats_compute(regime_stats *st, const int *labels, const int *month, 
         month_frequencies(st, labels, month, T, K);
         long long n = episodes_and_transitions(st, labels, T, K, seg_start, nseg, runs, run_label);
         durations(st, n, runs, run_label, K, steps_per_day, scratch);
+        st->step_days = 1.0 / steps_per_day;
+        st->episode_steps = runs; /* kept: the episode table */
+        st->episode_label = run_label;
+        runs = NULL;
+        run_label = NULL;
     }
     free(runs);
     free(scratch);
@@ -117,6 +122,17 @@ int regime_stats_compute(regime_stats *st, const int *labels, const int *month, 
     return DSC_OK;
 }
 
+void regime_stats_scale_durations(regime_stats *st, double factor)
+{
+    for (int k = 0; k < st->k; k++) {
+        st->mean_duration[k] *= factor;
+        st->median_duration[k] *= factor;
+    }
+    st->all_mean_duration *= factor;
+    st->all_median_duration *= factor;
+    st->step_days *= factor;
+}
+
 void regime_stats_destroy(regime_stats *st)
 {
     free(st->frequency);
@@ -124,5 +140,7 @@ void regime_stats_destroy(regime_stats *st)
     free(st->mean_duration);
     free(st->median_duration);
     free(st->transitions);
+    free(st->episode_steps);
+    free(st->episode_label);
     memset(st, 0, sizeof *st);
 }

@@ -3,6 +3,7 @@
  */
 #include "run_json.h"
 #include "output_file.h"
+#include "run_regimes.h"
 #include "status.h"
 
 int run_json_write(const char *path, const run_json *j)
@@ -16,6 +17,7 @@ int run_json_write(const char *path, const run_json *j)
     if (j->head) j->head(f, j->ctx);
     metrics_report_write_json(f, j->rep, "  ");
     if (j->tail) j->tail(f, j->ctx);
+    if (j->regimes) run_regimes_write_json(f, j->regimes);
     fprintf(f, "  \"timings\": {");
     if (j->timings_fn) j->timings_fn(f, j->ctx);
     else json_write_figures(f, j->timings, j->ntimings);

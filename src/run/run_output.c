@@ -193,37 +193,115 @@ static int nc_out_finish(nc_out *o)
 
 /* ---- labels ---------------------------------------------------------------- */
 
+/* The life-cycle variables of labels.nc (regime_stats.h). */
+typedef struct {
+    int dim_month, dim_to, dim_episode;
+    int v_month, v_freq, v_trans, v_mean, v_median, v_count, v_start, v_days, v_elabel;
+} regime_ids;
+
+static const double regime_fill = NC_FILL_DOUBLE;
+
+/* A double variable whose undefined values (a month without steps, a
+ * regime without episodes) are _FillValue. */
+static int def_filled(nc_out *o, const char *name, int ndims, const int *dims, const char *units, const char *long_name)
+{
+    int id = def_var(o, name, NC_DOUBLE, ndims, dims, units, long_name);
+    if (o->status == DSC_OK)
+        nc_check(o, ncmpi_put_att_double(o->ncid, id, "_FillValue", NC_DOUBLE, 1, &regime_fill), "writing an attribute");
+    return id;
+}
+
+static void regimes_define(nc_out *o, const regime_stats *st, int dim_cluster, regime_ids *id)
+{
+    id->dim_month = def_dim(o, "month", 12);
+    id->dim_to = def_dim(o, "cluster_to", st->k);
+    id->dim_episode = def_dim(o, "episode", st->total_episodes);
+    id->v_month = def_var(o, "month", NC_INT, 1, &id->dim_month, "1", "calendar month");
+    int mc[2] = {id->dim_month, dim_cluster}, cc[2] = {dim_cluster, id->dim_to};
+    id->v_freq = def_filled(o, "month_frequency", 2, mc, "1", "share of the calendar month's time steps in each cluster");
+    id->v_trans = def_var(o, "transitions", NC_INT, 2, cc, "1",
+                          "consecutive time steps inside a segment of the record in cluster, then in cluster_to");
+    id->v_mean = def_filled(o, "episode_mean_days", 1, &dim_cluster, "days", "mean duration of the cluster's episodes");
+    id->v_median = def_filled(o, "episode_median_days", 1, &dim_cluster, "days", "median duration of the cluster's episodes");
+    id->v_count = def_var(o, "episodes", NC_INT, 1, &dim_cluster, "1",
+                          "episodes of the cluster (maximal runs of its label, ended by a gap in the record)");
+    id->v_start = def_var(o, "episode_start", NC_INT, 1, &id->dim_episode, "1", "index of the first time step of the episode");
+    id->v_days = def_var(o, "episode_days", NC_DOUBLE, 1, &id->dim_episode, "days", "duration of the episode");
+    id->v_elabel = def_var(o, "episode_label", NC_INT, 1, &id->dim_episode, "1", "cluster of the episode");
+}
+
+static double filled(double v) { return isnan(v) ? regime_fill : v; }
+
+/* Every value of the life-cycle variables; buf holds 12 * K + K * K + 3 * E
+ * numbers (E episodes). */
+static void regimes_put(nc_out *o, const regime_stats *st, const regime_ids *id, double *buf)
+{
+    const int K = st->k;
+    const long long E = st->total_episodes;
+    int *ibuf = (int *)buf;
+    MPI_Offset start[2] = {0, 0}, count[2] = {12, K};
+    for (int m = 0; m < 12; m++) ibuf[m] = m + 1;
+    nc_check(o, ncmpi_put_vara_int_all(o->ncid, id->v_month, start, count, ibuf), "writing month");
+    for (int i = 0; i < 12 * K; i++) buf[i] = filled(st->frequency[i]);
+    nc_check(o, ncmpi_put_vara_double_all(o->ncid, id->v_freq, start, count, buf), "writing month_frequency");
+    for (int i = 0; i < K * K; i++) ibuf[i] = (int)st->transitions[i];
+    count[0] = K;
+    nc_check(o, ncmpi_put_vara_int_all(o->ncid, id->v_trans, start, count, ibuf), "writing transitions");
+    for (int c = 0; c < K; c++) buf[c] = filled(st->mean_duration[c]);
+    nc_check(o, ncmpi_put_vara_double_all(o->ncid, id->v_mean, start, count, buf), "writing episode_mean_days");
+    for (int c = 0; c < K; c++) buf[c] = filled(st->median_duration[c]);
+    nc_check(o, ncmpi_put_vara_double_all(o->ncid, id->v_median, start, count, buf), "writing episode_median_days");
+    for (int c = 0; c < K; c++) ibuf[c] = (int)st->episodes[c];
+    nc_check(o, ncmpi_put_vara_int_all(o->ncid, id->v_count, start, count, ibuf), "writing episodes");
+    count[0] = E;
+    long long first = 0;
+    for (long long e = 0; e < E; e++) {
+        ibuf[e] = (int)first;
+        first += st->episode_steps[e];
+    }
+    nc_check(o, ncmpi_put_vara_int_all(o->ncid, id->v_start, start, count, ibuf), "writing episode_start");
+    for (long long e = 0; e < E; e++) buf[e] = (double)st->episode_steps[e] * st->step_days;
+    nc_check(o, ncmpi_put_vara_double_all(o->ncid, id->v_days, start, count, buf), "writing episode_days");
+    nc_check(o, ncmpi_put_vara_int_all(o->ncid, id->v_elabel, start, count, st->episode_label), "writing episode_label");
+}
+
 /* Rank 0 alone: labels.nc. */
-static int write_labels_nc(const char *path, const era5_catalog *cat, const int *labels, const double *q, int k)
+static int write_labels_nc(const char *path, const era5_catalog *cat, const int *labels, const double *q, int k,
+                           const regime_stats *st)
 {
     const long long T = cat->ntime;
     int *clusters = dsc_malloc((size_t)k * sizeof(int), "cluster numbers"); /* (K) */
+    double *buf = st ? dsc_malloc(((size_t)12 * k + (size_t)k * k + 3 * (size_t)st->total_episodes + 12) * sizeof(double),
+                                  "regime statistics")
+                     : NULL;
     nc_out o;
     nc_out_create(&o, MPI_COMM_SELF, path);
-    if (!clusters) o.status = DSC_ERR;
-    int dim_time = def_dim(&o, "time", T), dim_cluster = q ? def_dim(&o, "cluster", k) : -1;
+    if (!clusters || (st && !buf)) o.status = DSC_ERR;
+    int dim_time = def_dim(&o, "time", T), dim_cluster = q || st ? def_dim(&o, "cluster", k) : -1;
     int v_time = def_time(&o, dim_time), v_cluster = -1, v_q = -1;
     int v_label = def_var(&o, "label", NC_INT, 1, &dim_time, "1", "cluster of the time step");
     int range[2] = {0, k - 1};
     if (o.status == DSC_OK) nc_check(&o, ncmpi_put_att_int(o.ncid, v_label, "valid_range", NC_INT, 2, range), "writing an attribute");
+    if (q || st) v_cluster = def_var(&o, "cluster", NC_INT, 1, &dim_cluster, "1", "cluster number");
     if (q) {
-        v_cluster = def_var(&o, "cluster", NC_INT, 1, &dim_cluster, "1", "cluster number");
         int dims[2] = {dim_time, dim_cluster};
         v_q = def_var(&o, "q", NC_FLOAT, 2, dims, "1", "soft assignment of the time step to each cluster (Student-t kernel)");
     }
+    regime_ids rid;
+    if (st) regimes_define(&o, st, dim_cluster, &rid);
     put_globals(&o, "cluster labels of the time steps");
     nc_out_enddef(&o);
     if (o.status == DSC_OK) {
         MPI_Offset start[2] = {0, 0}, count[2] = {T, k};
         nc_check(&o, ncmpi_put_vara_double_all(o.ncid, v_time, start, count, cat->time), "writing time");
         nc_check(&o, ncmpi_put_vara_int_all(o.ncid, v_label, start, count, labels), "writing label");
-        if (q) {
-            for (int c = 0; c < k; c++) clusters[c] = c;
-            nc_check(&o, ncmpi_put_vara_int_all(o.ncid, v_cluster, start, &count[1], clusters), "writing cluster");
-            nc_check(&o, ncmpi_put_vara_double_all(o.ncid, v_q, start, count, q), "writing q");
-        }
+        for (int c = 0; c < k; c++) clusters[c] = c;
+        if (q || st) nc_check(&o, ncmpi_put_vara_int_all(o.ncid, v_cluster, start, &count[1], clusters), "writing cluster");
+        if (q) nc_check(&o, ncmpi_put_vara_double_all(o.ncid, v_q, start, count, q), "writing q");
+        if (st && o.status == DSC_OK) regimes_put(&o, st, &rid, buf);
     }
     free(clusters);
+    free(buf);
     return nc_out_finish(&o);
 }
 
@@ -239,6 +317,12 @@ static int check_labels(const int *labels, long long n, int k, const char *dir, 
 
 int run_output_labels(MPI_Comm comm, const char *dir, const era5_catalog *cat, const int *labels, const double *q, int k)
 {
+    return run_output_labels_regimes(comm, dir, cat, labels, q, k, NULL);
+}
+
+int run_output_labels_regimes(MPI_Comm comm, const char *dir, const era5_catalog *cat, const int *labels, const double *q,
+                              int k, const regime_stats *st)
+{
     int rank;
     MPI_Comm_rank(comm, &rank);
     int status = DSC_OK;
@@ -248,7 +332,7 @@ int run_output_labels(MPI_Comm comm, const char *dir, const era5_catalog *cat, c
         if (status == DSC_OK) status = join_path(csv, sizeof csv, dir, "labels.csv");
         if (status == DSC_OK) status = join_path(nc, sizeof nc, dir, "labels.nc");
         if (status == DSC_OK) status = labels_write(csv, cat->time, labels, cat->ntime);
-        if (status == DSC_OK) status = write_labels_nc(nc, cat, labels, q, k);
+        if (status == DSC_OK) status = write_labels_nc(nc, cat, labels, q, k, st);
     }
     return dsc_agree(comm, status);
 }

@@ -10,6 +10,7 @@
 #include "run_json.h"
 #include "run_options.h"
 #include "run_output.h"
+#include "run_regimes.h"
 #include "status.h"
 
 #include <stdlib.h>
@@ -111,7 +112,13 @@ int run_write_outputs(run_state *r, const char *dir, int k, int (*outputs)(run_s
                       void *ctx)
 {
     double t = MPI_Wtime();
-    int status = run_output_labels(r->comm, dir, &r->in.cat, r->labels_all, r->q_all, k);
+    int status = DSC_OK;
+    if (r->rank == 0 && !r->have_regimes) {
+        status = run_regimes_compute(&r->in.cat, r->p->eo.daily_mean, r->labels_all, k, &r->regimes);
+        r->have_regimes = status == DSC_OK;
+    }
+    status = dsc_agree(r->comm, status);
+    if (status == DSC_OK) status = run_output_labels_regimes(r->comm, dir, &r->in.cat, r->labels_all, r->q_all, k, &r->regimes);
     if (status == DSC_OK && outputs) status = outputs(r, dir, ctx);
     if (status == DSC_OK) status = run_output_composites(r->comm, dir, &r->in.cat, &r->in.samples, r->labels_all, k);
     r->t_write = MPI_Wtime() - t;
@@ -143,7 +150,7 @@ static int finish_json_write(run_state *r, const run_finish_spec *s)
         timings[n++] = (json_figure){"write", r->t_write, 4};
         finish_json ctx = {r, s};
         run_json j = {.command = r->p->command, .head = finish_head, .rep = &r->rep, .timings = timings, .ntimings = n,
-                      .ctx = &ctx};
+                      .regimes = r->have_regimes ? &r->regimes : NULL, .ctx = &ctx};
         char path[DSC_PATH_MAX];
         snprintf(path, sizeof path, "%s/metrics.json", r->p->dir);
         status = run_json_write(path, &j);
@@ -191,6 +198,7 @@ int run_clustering(MPI_Comm comm, const run_params *p, const run_method *m, void
 void run_end(run_state *r)
 {
     if (r->have_rep) metrics_report_destroy(&r->rep);
+    if (r->have_regimes) regime_stats_destroy(&r->regimes);
     run_input_destroy(&r->in); /* also a catalog opened before run_read */
     free(r->truth);
     free(r->labels_all);
