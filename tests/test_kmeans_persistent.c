@@ -101,6 +101,20 @@ int main(int argc, char **argv)
     MPI_Bcast(&plain_obj, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     tap_check(jump_ok > plain_ok && jump_ok >= T * 95 / 100,
               "planted %d-step episodes: %d of %d steps right with the penalty, %d without", EPISODE, jump_ok, T, plain_ok);
+    /* converged: every centroid is the mean of the rows labelled with it */
+    double worst = 0;
+    for (int c = 0; c < K; c++) {
+        double mean[D] = {0};
+        int count = 0;
+        for (int t = 0; t < T; t++)
+            if (all[t] == c) {
+                count++;
+                for (int j = 0; j < D; j++) mean[j] += x[t * D + j];
+            }
+        for (int j = 0; j < D && count; j++) worst = fmax(worst, fabs(mean[j] / count - res.centroids[c * D + j]));
+    }
+    tap_check(worst < 1e-6 && pres.iterations < popt.max_iter,
+              "after %d alternations every centroid is the mean of its rows (largest difference %.2g)", pres.iterations, worst);
     tap_check(pres.objective < plain_obj && pres.iterations >= 1,
               "the penalised objective %.2f below plain k-means's %.2f after %d alternations", pres.objective, plain_obj,
               pres.iterations);

@@ -174,18 +174,19 @@ int kmeans_fit_persistent(MPI_Comm comm, const float *x, long long n, int d, con
         return DSC_ERR;
     }
     pres->lambda = popt->lambda;
-    int choose = popt->target_steps > 0, status = DSC_OK;
+    int choose = popt->target_steps > 0, status = DSC_OK, converged = 0;
     for (int it = 0; it < popt->max_iter; it++) {
         memcpy(previous, labels, sizeof(int) * (size_t)n);
         decode(&w, x, res->centroids, popt, &pres->lambda, choose && it == 0, labels);
         pres->iterations = it + 1;
         int changed = memcmp(previous, labels, sizeof(int) * (size_t)n) != 0;
         MPI_Allreduce(MPI_IN_PLACE, &changed, 1, MPI_INT, MPI_LOR, comm);
-        if (!changed && it > 0) break;
+        if ((converged = !changed && it > 0)) break;
         if ((status = update_centroids(&w, x, labels, res->centroids)) != DSC_OK) break;
     }
     if (status == DSC_OK) {
-        decode(&w, x, res->centroids, popt, &pres->lambda, 0, labels);
+        /* cut short: the labels of the last centroids (converged: they are already) */
+        if (!converged) decode(&w, x, res->centroids, popt, &pres->lambda, 0, labels);
         final_scores(&w, labels, popt, res, pres);
     }
     free(previous);

@@ -29,18 +29,22 @@ static const struct {
 /* Small integers: every product and sum below 2^24 is exact in float, in any order. */
 static float small_int(long i, int salt) { return (float)((i * (7 + 2 * salt) + salt) % 9 - 4); }
 
+/* Is name one of the comma-separated names in list (any case)? */
+static int listed(const char *list, const char *name)
+{
+    char copy[256];
+    snprintf(copy, sizeof copy, "%s", list);
+    for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (strcasecmp(t, name) == 0) return 1;
+    return 0;
+}
+
 /* The fault hook: does DSC_FAULT_BLAS_WRONG name this core (or "all")? */
 static int fault_here(void)
 {
     const char *list = getenv("DSC_FAULT_BLAS_WRONG"), *core = blas_core_name();
     if (!list || !*list) return 0;
-    if (strcasecmp(list, "all") == 0) return 1;
-    if (!core) return 0;
-    char copy[256];
-    snprintf(copy, sizeof copy, "%s", list);
-    for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-        if (strcasecmp(t, core) == 0) return 1;
-    return 0;
+    return strcasecmp(list, "all") == 0 || (core && listed(list, core));
 }
 
 /* One shape: 1 when right, else the first difference in detail. */
@@ -112,14 +116,6 @@ static const char *weaker_core(const char *core)
     }
 }
 
-static int listed(const char *list, const char *name)
-{
-    char copy[256];
-    snprintf(copy, sizeof copy, "%s", list);
-    for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-        if (strcasecmp(t, name) == 0) return 1;
-    return 0;
-}
 
 void blas_check_start(char **argv)
 {
