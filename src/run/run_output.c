@@ -232,13 +232,12 @@ static void regimes_define(nc_out *o, const regime_stats *st, int dim_cluster, r
 
 static double filled(double v) { return isnan(v) ? regime_fill : v; }
 
-/* Every value of the life-cycle variables; buf holds 12 * K + K * K + 3 * E
- * numbers (E episodes). */
-static void regimes_put(nc_out *o, const regime_stats *st, const regime_ids *id, double *buf)
+/* Every value of the life-cycle variables; buf and ibuf each hold
+ * 12 * K + K * K + 3 * E + 12 numbers (E episodes). */
+static void regimes_put(nc_out *o, const regime_stats *st, const regime_ids *id, double *buf, int *ibuf)
 {
     const int K = st->k;
     const long long E = st->total_episodes;
-    int *ibuf = (int *)buf;
     MPI_Offset start[2] = {0, 0}, count[2] = {12, K};
     for (int m = 0; m < 12; m++) ibuf[m] = m + 1;
     nc_check(o, ncmpi_put_vara_int_all(o->ncid, id->v_month, start, count, ibuf), "writing month");
@@ -271,12 +270,12 @@ static int write_labels_nc(const char *path, const era5_catalog *cat, const int 
 {
     const long long T = cat->ntime;
     int *clusters = dsc_malloc((size_t)k * sizeof(int), "cluster numbers"); /* (K) */
-    double *buf = st ? dsc_malloc(((size_t)12 * k + (size_t)k * k + 3 * (size_t)st->total_episodes + 12) * sizeof(double),
-                                  "regime statistics")
-                     : NULL;
+    const size_t nbuf = st ? (size_t)12 * k + (size_t)k * k + 3 * (size_t)st->total_episodes + 12 : 0;
+    double *buf = st ? dsc_malloc(nbuf * sizeof(double), "regime statistics") : NULL;
+    int *ibuf = st ? dsc_malloc(nbuf * sizeof(int), "regime statistics") : NULL;
     nc_out o;
     nc_out_create(&o, MPI_COMM_SELF, path);
-    if (!clusters || (st && !buf)) o.status = DSC_ERR;
+    if (!clusters || (st && (!buf || !ibuf))) o.status = DSC_ERR;
     int dim_time = def_dim(&o, "time", T), dim_cluster = q || st ? def_dim(&o, "cluster", k) : -1;
     int v_time = def_time(&o, dim_time), v_cluster = -1, v_q = -1;
     int v_label = def_var(&o, "label", NC_INT, 1, &dim_time, "1", "cluster of the time step");
@@ -298,10 +297,11 @@ static int write_labels_nc(const char *path, const era5_catalog *cat, const int 
         for (int c = 0; c < k; c++) clusters[c] = c;
         if (q || st) nc_check(&o, ncmpi_put_vara_int_all(o.ncid, v_cluster, start, &count[1], clusters), "writing cluster");
         if (q) nc_check(&o, ncmpi_put_vara_double_all(o.ncid, v_q, start, count, q), "writing q");
-        if (st && o.status == DSC_OK) regimes_put(&o, st, &rid, buf);
+        if (st && o.status == DSC_OK) regimes_put(&o, st, &rid, buf, ibuf);
     }
     free(clusters);
     free(buf);
+    free(ibuf);
     return nc_out_finish(&o);
 }
 
