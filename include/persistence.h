@@ -41,4 +41,15 @@ double persistence_mean_run(const int *labels, long long T, const long long *seg
 double persistence_lambda_for_run(const double *cost, long long T, int K, const long long *seg_start, int nseg,
                                   double target_steps, int *labels);
 
+/* In place: q (T, K), each row a distribution over the K regimes, becomes
+ * the posterior of a hidden Markov chain that keeps its regime from one step
+ * to the next with probability 1 - eps and otherwise moves to one of the
+ * K - 1 others alike, observed through q (the forward-backward algorithm;
+ * every segment starts from the uniform distribution).  eps = 1 / N makes
+ * N steps the chain's mean episode length; eps = 0 pins a whole segment to
+ * one regime, eps = (K - 1) / K leaves q as it is.  A row of zeros or
+ * non-finite numbers counts as uniform.  Returns 0, or -1 when out of memory
+ * or an argument is invalid (eps outside [0, 1], segments). */
+int persistence_smooth(double *q, long long T, int K, const long long *seg_start, int nseg, double eps);
+
 #endif

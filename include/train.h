@@ -9,7 +9,9 @@
  *      recomputed (a distributed encoder pass), the target p (eq. 4, column
  *      sums over all ranks) and the fraction of labels that changed; the
  *      run stops when that fraction stays below tol for `patience` checks,
- *      or after max_iter steps.
+ *      or after max_iter steps.  With a regime chain (--persistence) the
+ *      target and the labels are computed along time instead
+ *      (clustering_persistent.h).
  *
  * One replica per rank.  Every step draws the global batch from one seeded
  * permutation of the GLOBAL time-step indices (a new one per epoch), splits
@@ -36,6 +38,7 @@
 #include "model.h"
 #include "optimizer.h"
 #include "checkpoint.h"
+#include "clustering_persistent.h"
 #include "latent_pass.h"
 #include "train_signals.h"
 #include "train_state.h"
@@ -55,6 +58,8 @@ typedef struct {
     double joint_lr;          /* learning rate of the joint steps */
     int kmeans_init;          /* k-means restarts for the centroid initialisation */
     int drop_decoder;         /* joint steps on gamma * KL alone, the decoder left out (DEC) */
+    double persistence_days;  /* --persistence Nd (0: none) */
+    regime_chain chain;       /* from it and the data: target and labels along time (switch_prob 0: each step alone) */
     long checkpoint_every;    /* steps between checkpoints (0: none) */
     const char *checkpoint_path; /* where checkpoints go */
     /* collective, before every checkpoint (NULL: none): what must lie next

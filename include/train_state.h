@@ -26,6 +26,8 @@ typedef struct {
     int below;                /* consecutive updates with changed < tol */
     int converged;
     double alpha;             /* of the soft assignment, for dsc predict */
+    double switch_prob;       /* --persistence: of the regime chain (0: none), for dsc predict */
+    double penalty;           /* --persistence: per switch of the labels' jump model, for dsc predict */
     long long T;
     int K;
     double *p;                /* (T, K) current target distribution, all time steps */

@@ -3,8 +3,8 @@
  * writes into the state section of every checkpoint (the state itself,
  * train_state.h, belongs to the training loop).  A command that applies a
  * trained model reads only this header: whether the centroids were ever
- * initialised (model_inputs.h) and the alpha of the soft assignment (dsc
- * predict).
+ * initialised (model_inputs.h), the alpha of the soft assignment and the
+ * labels along time of --persistence (dsc predict).
  *
  * The state section is an array of doubles; the header is its first
  * TRAIN_STATE_HEADER_DOUBLES, at the slots below (the rest are zero).
@@ -29,7 +29,9 @@ enum {
     TRAIN_STATE_SLOT_K = 7,
     TRAIN_STATE_SLOT_NPRETRAIN = 8,
     TRAIN_STATE_SLOT_NRECORDS = 9,
-    TRAIN_STATE_SLOT_ALPHA = 10
+    TRAIN_STATE_SLOT_ALPHA = 10,
+    TRAIN_STATE_SLOT_SWITCH_PROB = 11, /* dsc train --persistence (0 in older checkpoints: none) */
+    TRAIN_STATE_SLOT_PENALTY = 12
 };
 
 /* What a trained model's state says about it. */
@@ -39,6 +41,8 @@ typedef struct {
     long long T;          /* time steps trained on */
     int K;                /* clusters */
     double alpha;         /* of the soft assignment (1 when not recorded) */
+    double switch_prob;   /* of the regime chain of --persistence (0: labels of each step alone) */
+    double penalty;       /* per switch of the labels along time */
 } train_state_header;
 
 /* Local: h from the state section buf (bytes long), the values range-checked

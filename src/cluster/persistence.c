@@ -156,3 +156,89 @@ double persistence_lambda_for_run(const double *cost, long long T, int K, const 
     }
     return best;
 }
+
+/* v (K) scaled to sum 1; uniform when its sum is not a positive number. */
+static void normalise_row(double *v, int K)
+{
+    double sum = 0;
+    for (int k = 0; k < K; k++) sum += v[k];
+    for (int k = 0; k < K; k++) v[k] = sum > 0 && isfinite(sum) ? v[k] / sum : 1.0 / K;
+}
+
+/* The emission row t of q: its values, a row without a positive finite sum uniform. */
+static void emission_row(const double *q, long long t, int K, double *e)
+{
+    double sum = 0;
+    for (int k = 0; k < K; k++) {
+        e[k] = q[t * K + k] >= 0 ? q[t * K + k] : 0;
+        sum += e[k];
+    }
+    if (!(sum > 0) || !isfinite(sum))
+        for (int k = 0; k < K; k++) e[k] = 1.0;
+}
+
+/* One step of the chain on the distribution v (sums to s): (1 - eps) v_k +
+ * eps / (K - 1) (s - v_k), into out. */
+static void chain_step(const double *v, int K, double eps, double *out)
+{
+    double s = 0;
+    for (int k = 0; k < K; k++) s += v[k];
+    for (int k = 0; k < K; k++) out[k] = (1 - eps) * v[k] + eps / (K - 1) * (s - v[k]);
+}
+
+/* One segment [a, b): forward probabilities alpha (rows a..b-1, normalised)
+ * into fw, then backwards beta and the posterior written over q; e, u, beta: K
+ * each.  q's row t is read (as emission) before it is overwritten. */
+static void smooth_segment(double *q, long long a, long long b, int K, double eps, double *fw, double *e, double *u,
+                           double *beta)
+{
+    for (long long t = a; t < b; t++) {
+        double *f = fw + (t - a) * K;
+        emission_row(q, t, K, e);
+        if (t == a)
+            for (int k = 0; k < K; k++) f[k] = e[k];
+        else {
+            chain_step(f - K, K, eps, f);
+            for (int k = 0; k < K; k++) f[k] *= e[k];
+        }
+        normalise_row(f, K);
+    }
+    for (int k = 0; k < K; k++) beta[k] = 1.0;
+    for (long long t = b - 1; t >= a; t--) {
+        if (t < b - 1) { /* beta_t = A (e_(t+1) * beta_(t+1)); e holds row t+1's emission */
+            for (int k = 0; k < K; k++) u[k] = e[k] * beta[k];
+            chain_step(u, K, eps, beta);
+            normalise_row(beta, K);
+        }
+        emission_row(q, t, K, e);
+        const double *f = fw + (t - a) * K;
+        for (int k = 0; k < K; k++) q[t * K + k] = f[k] * beta[k];
+        normalise_row(q + t * K, K);
+    }
+}
+
+int persistence_smooth(double *q, long long T, int K, const long long *seg_start, int nseg, double eps)
+{
+    if (T < 1 || K < 1 || !(eps >= 0 && eps <= 1) || !segments_valid(seg_start, nseg, T)) return -1;
+    if (K == 1) {
+        for (long long t = 0; t < T; t++) q[t] = 1.0;
+        return 0;
+    }
+    long long zero = 0;
+    if (nseg == 0) {
+        seg_start = &zero;
+        nseg = 1;
+    }
+    long long longest = 0;
+    for (int s = 0; s < nseg; s++) {
+        long long n = segment_end(seg_start, nseg, s, T) - seg_start[s];
+        if (n > longest) longest = n;
+    }
+    double *fw = malloc(((size_t)longest + 3) * (size_t)K * sizeof *fw);
+    if (!fw) return -1;
+    double *e = fw + (size_t)longest * K, *u = e + K, *beta = u + K;
+    for (int s = 0; s < nseg; s++)
+        smooth_segment(q, seg_start[s], segment_end(seg_start, nseg, s, T), K, eps, fw, e, u, beta);
+    free(fw);
+    return 0;
+}

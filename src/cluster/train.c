@@ -228,20 +228,30 @@ static int compute_target(train_loop *lp, double *changed)
     const int K = lp->K;
     const long long T = lp->T, t0 = lp->t0, n = lp->n;
     if (latent_soft_assign(comm, lp->m, lp->x, T, lp->o->alpha, lp->z, lp->q) != DSC_OK) return DSC_ERR;
-    double f[K];
-    memset(f, 0, sizeof f);
-    clustering_column_sums(f, lp->q, n, K);
-    MPI_Allreduce(MPI_IN_PLACE, f, K, MPI_DOUBLE, MPI_SUM, comm);
-    clustering_target(st->p + (size_t)t0 * K, lp->q, f, n, K);
-    run_block_counts(T, lp->P, K, lp->counts, lp->displs);
-    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, st->p, lp->counts, lp->displs, MPI_DOUBLE, comm);
-    int *mine = lp->labels_all + t0;
-    clustering_hard_labels(mine, lp->q, n, K);
     long long diff = 0;
-    for (long long i = 0; i < n; i++) diff += mine[i] != st->prev_labels[t0 + i];
-    MPI_Allreduce(MPI_IN_PLACE, &diff, 1, MPI_LONG_LONG, MPI_SUM, comm);
-    run_block_counts(T, lp->P, 1, lp->counts, lp->displs);
-    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, lp->labels_all, lp->counts, lp->displs, MPI_INT, comm);
+    if (lp->o->chain.switch_prob > 0) { /* along time: q of all steps on every rank, the same work everywhere */
+        run_block_counts(T, lp->P, K, lp->counts, lp->displs);
+        MPI_Allgatherv(lp->q, (int)(n * K), MPI_DOUBLE, st->p, lp->counts, lp->displs, MPI_DOUBLE, comm);
+        regime_chain c = lp->o->chain;
+        c.penalty = -1; /* chosen anew for the mean episode at every update */
+        if (dsc_agree(comm, clustering_persistent_target(st->p, T, K, &c, lp->labels_all)) != DSC_OK) return DSC_ERR;
+        st->penalty = c.penalty;
+        for (long long i = 0; i < T; i++) diff += lp->labels_all[i] != st->prev_labels[i];
+    } else {
+        double f[K];
+        memset(f, 0, sizeof f);
+        clustering_column_sums(f, lp->q, n, K);
+        MPI_Allreduce(MPI_IN_PLACE, f, K, MPI_DOUBLE, MPI_SUM, comm);
+        clustering_target(st->p + (size_t)t0 * K, lp->q, f, n, K);
+        run_block_counts(T, lp->P, K, lp->counts, lp->displs);
+        MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, st->p, lp->counts, lp->displs, MPI_DOUBLE, comm);
+        int *mine = lp->labels_all + t0;
+        clustering_hard_labels(mine, lp->q, n, K);
+        for (long long i = 0; i < n; i++) diff += mine[i] != st->prev_labels[t0 + i];
+        MPI_Allreduce(MPI_IN_PLACE, &diff, 1, MPI_LONG_LONG, MPI_SUM, comm);
+        run_block_counts(T, lp->P, 1, lp->counts, lp->displs);
+        MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, lp->labels_all, lp->counts, lp->displs, MPI_INT, comm);
+    }
     memcpy(st->prev_labels, lp->labels_all, (size_t)T * sizeof(int));
     *changed = (double)diff / (double)T;
     return DSC_OK;

@@ -73,6 +73,8 @@ void train_state_pack(const train_state *s, void *buf)
         [TRAIN_STATE_SLOT_NPRETRAIN] = s->npretrain,
         [TRAIN_STATE_SLOT_NRECORDS] = s->nrecords,
         [TRAIN_STATE_SLOT_ALPHA] = s->alpha,
+        [TRAIN_STATE_SLOT_SWITCH_PROB] = s->switch_prob,
+        [TRAIN_STATE_SLOT_PENALTY] = s->penalty,
     };
     memcpy(d, h, sizeof h);
     d += TRAIN_STATE_HEADER_DOUBLES;
@@ -108,6 +110,8 @@ int train_state_unpack(train_state *s, const void *buf, size_t bytes, const char
     s->below = (int)d[TRAIN_STATE_SLOT_BELOW];
     s->converged = (int)d[TRAIN_STATE_SLOT_CONVERGED];
     s->alpha = h.alpha;
+    s->switch_prob = h.switch_prob;
+    s->penalty = h.penalty;
     int npre = (int)d[TRAIN_STATE_SLOT_NPRETRAIN], nrec = (int)d[TRAIN_STATE_SLOT_NRECORDS];
     if (npre < 0 || npre > 1024 || nrec < 0) return dsc_fail("%s: corrupt training state", path);
     s->npretrain = npre;

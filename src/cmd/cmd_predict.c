@@ -16,12 +16,14 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "clustering.h"
+#include "clustering_persistent.h"
 #include "latent_pass.h"
 #include "model.h"
 #include "model_inputs.h"
 #include "preprocess.h"
 #include "run_options.h"
 #include "run_output.h"
+#include "sample_exchange.h"
 #include "status.h"
 #include "train_state_header.h"
 
@@ -43,6 +45,8 @@ typedef struct {
     model_config mc;
     preprocess_stats stats;        /* the model's normalisation */
     double alpha;                  /* its Student-t degrees of freedom */
+    regime_chain chain;            /* its labels along time (dsc train --persistence; switch_prob 0: none) */
+    long long *segments;           /* the record's segments, with a chain */
     int have_model, have_stats, padded;
     float *z;                      /* (N, L) latent vectors */
     double *q;                     /* (N, K) soft assignments */
@@ -77,8 +81,12 @@ static int predict_load_model(run_state *r, predict_work *w, run_params *p)
         w->have_stats = status == DSC_OK;
         if (status == DSC_OK && extra.state) {
             train_state_header ts;
-            if (train_state_header_read(&ts, extra.state, extra.state_bytes, mpath) == DSC_OK) w->alpha = ts.alpha;
-            else dsc_clear();
+            if (train_state_header_read(&ts, extra.state, extra.state_bytes, mpath) == DSC_OK) {
+                w->alpha = ts.alpha;
+                w->chain.switch_prob = ts.switch_prob;
+                w->chain.penalty = ts.penalty;
+            } else
+                dsc_clear();
         }
         status = dsc_agree(comm, status);
     }
@@ -105,6 +113,15 @@ static int predict_prepare(run_state *r, predict_work *w)
         w->labels = dsc_malloc(((size_t)r->n + 1) * sizeof(int), "labels");
         status = w->z && w->q && w->labels ? DSC_OK : DSC_ERR;
     }
+    if (status == DSC_OK && w->chain.switch_prob > 0) { /* the segments of these files (a gap ends an episode) */
+        const long long nseg = sample_segment_count();
+        if ((w->segments = dsc_malloc((size_t)nseg * sizeof(long long), "record segments")) != NULL) {
+            sample_segment_starts(w->segments);
+            w->chain.seg_start = w->segments;
+            w->chain.nseg = (int)nseg;
+        } else
+            status = DSC_ERR;
+    }
     return dsc_agree(r->comm, status);
 }
 
@@ -122,6 +139,7 @@ static void predict_free(predict_work *w)
     free(w->z);
     free(w->q);
     free(w->labels);
+    free(w->segments);
 }
 
 /* Collective: dsc predict after its options: label p's files with the model mpath. */
@@ -137,13 +155,17 @@ static int predict_run(MPI_Comm comm, run_params *p, const char *mpath)
     if (status == DSC_OK) {
         double t1 = MPI_Wtime();
         status = latent_soft_assign(comm, &w.m, r.in.x, r.T, w.alpha, w.z, w.q);
-        if (status == DSC_OK) clustering_hard_labels(w.labels, w.q, r.n, w.mc.clusters);
+        if (status == DSC_OK && w.chain.switch_prob > 0) /* the model's penalty, not one chosen on these data */
+            status = clustering_persistent_labels_dist(comm, w.q, r.T, w.mc.clusters, &w.chain, w.labels);
+        else if (status == DSC_OK)
+            clustering_hard_labels(w.labels, w.q, r.n, w.mc.clusters);
         w.t_encode = MPI_Wtime() - t1;
     }
     if (status == DSC_OK) {
         run_finish_spec s = {.k = w.mc.clusters, .labels = w.labels, .q = w.q, .seed = 1, .outputs = predict_outputs,
                              .ctx = &w, .nphases = 1, .phases = {{"encode", w.t_encode, 4}}};
-        snprintf(s.summary, sizeof s.summary, "%lld time steps labelled with %s (K = %d)", r.T, mpath, w.mc.clusters);
+        snprintf(s.summary, sizeof s.summary, "%lld time steps labelled with %s (K = %d%s)", r.T, mpath, w.mc.clusters,
+                 w.chain.switch_prob > 0 ? ", decoded along time" : "");
         status = run_finish(&r, &s);
     }
     predict_free(&w);

@@ -31,6 +31,9 @@
 #include "run_options.h"
 #include "run_stats_blob.h"
 #include "run_output.h"
+#include "run_regimes.h"
+#include "sample_exchange.h"
+#include "clustering_persistent.h"
 #include "status.h"
 #include "train.h"
 #include "train_folder.h"
@@ -67,6 +70,10 @@ static const cli_option train_option_table[] = {
                                   "encoders train on the clustering loss alone (paper Table 3); dec: the dense DEC "
                                   "autoencoder, whose joint training drops the decoder (paper Table 2); dtc: the DTC "
                                   "baseline"},
+    {"persistence", 0, "Nd|0", "0", "regimes along time: the target of the clustering loss smoothed by a regime chain "
+                                    "with a mean episode of N days (forward-backward), the labels decoded along time with "
+                                    "the penalty per switch that gives episodes of N days on average; 0: every time step "
+                                    "on its own (the paper)"},
     {"steps", 0, "S", "1", "sequence window: S consecutive time steps through the LSTMs, labelling the last; never "
                            "across a gap in the record"},
     {"conv", 0, "C1,..,C5", "64,64,128,256,512", "widths of the five encoder convolutions"},
@@ -140,6 +147,20 @@ static void dec_latent_default(cli_command *cmd)
         }
 }
 
+/* --persistence: 0, or a mean episode length of N > 0 days written Nd. */
+static int persistence_days_from_cli(const char *text, double *days)
+{
+    char *end = NULL;
+    double v = text ? strtod(text, &end) : NAN;
+    int ok = end && end != text && isfinite(v) &&
+             ((v == 0 && *end == '\0') || (v > 0 && v <= 1e6 && (*end == 'd' || *end == 'D') && end[1] == '\0'));
+    if (!ok)
+        return dsc_fail("dsc train: option --persistence: '%s' is not 0 or a mean episode length in days such as 5d",
+                        text ? text : "");
+    *days = v;
+    return DSC_OK;
+}
+
 /* Options into the model, optimizer and training settings. */
 static int read_settings(const cli_command *cmd, model_config *mc, optimizer_config *oc, train_options *to)
 {
@@ -173,6 +194,7 @@ static int read_settings(const cli_command *cmd, model_config *mc, optimizer_con
     if (st == DSC_OK) st = cli_double(cmd, "gamma", 0, 1e6, &gamma);
     if (st == DSC_OK) st = cli_double(cmd, "dropout", 0, 0.99, &dropout);
     if (st == DSC_OK) st = optimizer_kind_parse(cli_get(cmd, "optimizer"), &ok);
+    if (st == DSC_OK) st = persistence_days_from_cli(cli_get(cmd, "persistence"), &to->persistence_days);
     if (st == DSC_OK && model_variant_parse(cli_get(cmd, "variant"), &mc->variant) != DSC_OK) {
         dsc_clear();
         st = dsc_fail("dsc train: option --variant: '%s' is not cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, "
@@ -423,6 +445,15 @@ static void train_json_head(FILE *f, const void *ctx)
     fprintf(f, "  \"time_steps\": %lld,\n  \"ranks\": %d,\n  \"pretrain_epochs\": %d,\n  \"joint_steps\": %ld,\n", j->T,
             j->nranks, j->to->pretrain_epochs, j->joint_steps);
     fprintf(f, "  \"converged\": %s,\n", j->st->converged ? "true" : "false");
+    if (j->to->chain.switch_prob > 0) {
+        fputs("  \"persistence\": {\"target_days\": ", f);
+        json_write_key_number(f, j->to->persistence_days, -1, "persistence target_days");
+        fputs(", \"switch_prob\": ", f);
+        json_write_key_number(f, j->to->chain.switch_prob, -1, "persistence switch_prob");
+        fputs(", \"penalty\": ", f);
+        json_write_key_number(f, j->st->penalty, -1, "persistence penalty");
+        fputs("},\n", f);
+    }
     fprintf(f, "  \"metric_space\": \"input\",\n");
 }
 
@@ -500,6 +531,7 @@ typedef struct {
     float *z;                      /* (N, L) latent vectors */
     double *q, *centroids;         /* (N, K) soft assignments, (K, L) */
     int *labels;                   /* (N) */
+    long long *segments;           /* --persistence: starts of the record's contiguous segments */
     double phases[NPHASES];
 } train_work;
 
@@ -542,6 +574,25 @@ static int train_check_data(const run_state *r, const train_options *to)
     return dsc_agree(r->comm, status);
 }
 
+/* Collective, --persistence Nd: the regime chain of N days in time steps of
+ * these data, inside the record's segments (a gap ends an episode). */
+static int train_chain(run_state *r, train_work *w)
+{
+    if (!(w->to.persistence_days > 0)) return DSC_OK;
+    const double step_hours = run_regimes_step_hours(&r->in.cat, r->p->eo.daily_mean);
+    const double steps = w->to.persistence_days * 24.0 / (step_hours > 0 ? step_hours : 24.0);
+    int status = DSC_OK;
+    if (!(steps >= 2))
+        status = dsc_fail("dsc train: option --persistence %gd: %.3g time steps of %g hours; give a mean episode of at least "
+                          "two time steps (%gd)", w->to.persistence_days, steps, step_hours, 2 * step_hours / 24);
+    long long nseg = sample_segment_count();
+    if (status == DSC_OK && !(w->segments = dsc_malloc((size_t)nseg * sizeof(long long), "record segments"))) status = DSC_ERR;
+    if ((status = dsc_agree(r->comm, status)) != DSC_OK) return status;
+    sample_segment_starts(w->segments);
+    w->to.chain = (regime_chain){.switch_prob = 1.0 / steps, .penalty = -1, .seg_start = w->segments, .nseg = (int)nseg};
+    return DSC_OK;
+}
+
 /* Collective: the network for the data's grid, initialised from --seed,
  * its optimizer, the training state and the normalisation blob. */
 static int train_model(run_state *r, train_work *w)
@@ -570,6 +621,7 @@ static int train_model(run_state *r, train_work *w)
     if ((status = dsc_agree(r->comm, status)) != DSC_OK) return status;
     data_fingerprint(&r->in, w->st.fingerprint);
     w->st.alpha = w->to.alpha;
+    w->st.switch_prob = w->to.chain.switch_prob;
     return DSC_OK;
 }
 
@@ -644,8 +696,9 @@ static int train_fit(run_state *r, train_work *w)
     return status;
 }
 
-/* Collective: the final labels, argmax of q with the trained model,
- * gathered, and their metrics on the normalised input matrix. */
+/* Collective: the final labels, argmax of q with the trained model (with
+ * --persistence: decoded along time), gathered, and their metrics on the
+ * normalised input matrix. */
 static int train_label(run_state *r, train_work *w)
 {
     double te = MPI_Wtime();
@@ -659,7 +712,12 @@ static int train_label(run_state *r, train_work *w)
     if ((status = dsc_agree(r->comm, status)) != DSC_OK) return status;
     status = latent_soft_assign(r->comm, &w->m, r->in.x, r->T, w->to.alpha, w->z, w->q);
     if (status != DSC_OK) return status;
-    clustering_hard_labels(w->labels, w->q, n, K);
+    if (w->to.chain.switch_prob > 0) { /* along time, the penalty chosen on these q; predict keeps it */
+        regime_chain c = w->to.chain;
+        if ((status = clustering_persistent_labels_dist(r->comm, w->q, r->T, K, &c, w->labels)) != DSC_OK) return status;
+        w->st.penalty = c.penalty;
+    } else
+        clustering_hard_labels(w->labels, w->q, n, K);
     if ((status = run_gather(r, w->labels, w->q, K)) != DSC_OK) return status;
     for (size_t i = 0; i < (size_t)K * L; i++) w->centroids[i] = w->m.centroids[i];
     /* the network's frames are no longer needed: the metrics take the real cells */
@@ -727,6 +785,7 @@ static void train_free(train_work *w)
     free(w->q);
     free(w->labels);
     free(w->centroids);
+    free(w->segments);
     if (w->have_state) train_state_destroy(&w->st);
     if (w->have_opt) optimizer_destroy(&w->opt);
     if (w->have_model) model_destroy(&w->m);
@@ -752,6 +811,7 @@ int dsc_train(MPI_Comm comm, train_params *p)
         w.phases[1] = r.in.t_preprocess;
         status = train_check_data(&r, &w.to);
     }
+    if (status == DSC_OK) status = train_chain(&r, &w);
     if (status == DSC_OK) status = train_model(&r, &w);
     if (status == DSC_OK && p->resume) status = train_resume(&r, &w);
     else if (status == DSC_OK && r.rank == 0 && w.to.verbose >= 1) train_banner(&r, &w);

@@ -19,6 +19,9 @@ int train_state_header_read(train_state_header *h, const void *buf, size_t bytes
     h->T = T >= 0 && T < 1e15 ? (long long)T : 0;
     h->K = K >= 0 && K < 1e9 ? (int)K : 0;
     h->alpha = d[TRAIN_STATE_SLOT_ALPHA] > 0 ? d[TRAIN_STATE_SLOT_ALPHA] : 1.0;
+    const double eps = d[TRAIN_STATE_SLOT_SWITCH_PROB], pen = d[TRAIN_STATE_SLOT_PENALTY];
+    h->switch_prob = eps > 0 && eps <= 1 ? eps : 0;
+    h->penalty = h->switch_prob > 0 && pen >= 0 && pen < 1e300 ? pen : 0;
     h->iteration = it >= 0 && it < 1e15 ? (long)it : 0;
     h->centroids_ready = d[TRAIN_STATE_SLOT_CENTROIDS_READY] != 0;
     return DSC_OK;
