@@ -2,8 +2,9 @@
 # compare.sh - dsc compare on a small data set on 2 ranks: every method runs
 # once per seed, compare.csv and compare.md summarise the runs (checked
 # against each run's own metrics.json by tests/compare_check.py), the k-means
-# rows are the same at 1 and 2 ranks, dsc-plot draws the table, and bad
-# options give one error line.
+# rows are the same at 1 and 2 ranks, the persistent methods run with
+# compare's --persistence, dsc-plot draws the table, and bad options give
+# one error line.
 . ./tests/testenv.sh
 
 "$PYTHON" -c 'import json, csv' 2>/dev/null || skip_all "$PYTHON cannot run the checks"
@@ -40,12 +41,37 @@ fi
 check "dsc compare --sample 300: each run scored on the subset of its own seed (its own metrics.json)" run_np 2 "$DSC" compare -q -k 4 \
   --seeds 2 --methods kmeans --sample 300 --truth "$D/truth.csv" -o "$WORK/cmps" "$D"/era5_2001.nc
 check "the --sample rows equal the runs' own metrics" "$PYTHON" "$top_srcdir/tests/compare_check.py" "$WORK/cmps" 2 kmeans
+# The persistent methods: the same commands with --persistence Nd of compare.
+check "dsc compare: the persistent methods (k-means on anomalies, EOF, cosine, DSC on anomalies), 2 seeds" run_np 2 "$DSC" \
+  compare -q -k 4 --seeds 2 --persistence 6d --pca 5 --truth "$D/truth.csv" --train-options "$NET" -o "$WORK/cmpp" \
+  --methods kmeans-anomalies,kmeans-anomalies-persistent,eof-kmeans-persistent,cosine-kmeans-persistent,dsc-anomalies-persistent \
+  "$D"/era5_2001.nc "$D"/era5_2002.nc
+check "compare.csv and compare.md of the persistent methods summarise their runs" "$PYTHON" "$top_srcdir/tests/compare_check.py" \
+  "$WORK/cmpp" 2 kmeans-anomalies kmeans-anomalies-persistent eof-kmeans-persistent cosine-kmeans-persistent dsc-anomalies-persistent
+check "every persistent run asked for 6-day episodes, as compare.csv says; the plain run did not" "$PYTHON" -c "
+import csv, json, sys
+runs = '$WORK/cmpp/runs/'
+for m in ['kmeans-anomalies-persistent', 'eof-kmeans-persistent', 'cosine-kmeans-persistent', 'dsc-anomalies-persistent']:
+    for s in (1, 2):
+        if json.load(open(runs + m + '/seed%d/metrics.json' % s))['persistence']['target_days'] != 6: sys.exit(1)
+if 'persistence' in json.load(open(runs + 'kmeans-anomalies/seed1/metrics.json')): sys.exit(2)
+rows = {r['method']: r['command'] for r in csv.DictReader(open('$WORK/cmpp/compare.csv'))}
+sys.exit(0 if all(('--persistence 6d' in c) == m.endswith('-persistent') for m, c in rows.items()) else 3)"
+check "the persistent k-means rows have longer episodes than the plain one" "$PYTHON" -c "
+import csv, sys
+rows = {r['method']: r for r in csv.DictReader(open('$WORK/cmpp/compare.csv'))}
+col = [c for c in rows['kmeans-anomalies'] if c.startswith('episode_days') and 'mean' in c][0]
+sys.exit(0 if float(rows['kmeans-anomalies-persistent'][col]) > float(rows['kmeans-anomalies'][col]) else 1)"
+expect_error "compare --persistence without d" "option --persistence: '5' is not a mean episode length in days such as 5d" \
+  run_np 1 "$DSC" compare -k 4 --seeds 1 --methods kmeans --persistence 5 -o "$WORK/refused" "$D"/era5_2001.nc
+
 # --train-options carries training settings only: an option that defines the
 # experiment (clusters, seeds, data, method, pre-processing, outputs) is
 # refused with compare's own option to use, before anything runs or is written
 for t in "-k 9:-k.*--clusters.*use compare's own -k K" "--clusters=9:--clusters=9.*own -k K" "-k9:-k9.*own -k K" \
   "--max-iter 2 --vars t2m:--vars.*same data: use compare's own --vars" "--variant dec:--variant.*--methods" \
   "--variant=cnn-encoder:--variant=cnn-encoder.*--methods" "--steps 2:--steps.*compare's --steps S" \
+  "--persistence 5d:--persistence.*compare's --persistence Nd" \
   "--time-range=2001-01-01/:--time-range=.*own --time-range" "--daily-mean:--daily-mean.*own --daily-mean" \
   "--box 40,50,0,10:--box.*own --box" "--anomalies:--anomalies.*pre-processing" "--scaling cell:--scaling.*pre-processing" \
   "--harmonics 2:--harmonics.*pre-processing" "--seed 3:--seed.*--seeds N" "-o x:'-o'.*own -o DIR" "--output=x:--output=x.*own -o DIR" \

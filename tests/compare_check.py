@@ -10,7 +10,8 @@ that the per-run scores equal what each run's own metrics.json reports in the sa
 anomaly matrix), so the scoring reads the right labels and the right data; and
 that the mean episode length of every run is its metrics.json's "regimes" (best: the
 closest to the reference labelling's, which compare.md gives); and
-that every network method trained its own variant (dec: --variant dec); and
+that every network method trained its own variant (dec: --variant dec), and
+the runs of a METHOD-persistent row (and only those) had a persistence penalty; and
 that the command column (and compare.md's methods list) records what the runs
 ran: every option of it has that value in each network run's config.txt, and
 every run clustered into the K of compare.md.
@@ -45,9 +46,12 @@ for m in methods:
         bad.append("%s: %s runs, expected %d" % (m, r["runs"], nruns[m]))
     own = [json.load(open("%s/runs/%s/seed%d/metrics.json" % (d, m, s))) for s in range(1, nruns[m] + 1)]
     # the run's own metric in its own space, and the compare value of that space
-    space = "anomaly" if m.endswith("anomalies") or m.startswith(("eof", "cosine")) else "raw"
-    if m == "cosine-kmeans" and any(o.get("cosine") is not True for o in own):
-        bad.append("cosine-kmeans: a run without --cosine")
+    base = m[:-len("-persistent")] if m.endswith("-persistent") else m  # the method without its penalty
+    space = "anomaly" if base.endswith("anomalies") or base.startswith(("eof", "cosine")) else "raw"
+    if base == "cosine-kmeans" and any(o.get("cosine") is not True for o in own):
+        bad.append("%s: a run without --cosine" % m)
+    if any(("persistence" in o) != (base != m) for o in own):  # the -persistent methods alone have the key
+        bad.append("%s: runs %s the persistence key in metrics.json" % (m, "without" if base != m else "with"))
     if m.startswith(("kmeans", "eof", "ward", "cosine")):  # these score themselves on the same matrix
         for key, col, larger in (("silhouette", space + "_silhouette", True), ("davies_bouldin", space + "_davies_bouldin", False),
                                  ("ari", "ari", True), ("nmi", "nmi", True)):
@@ -60,7 +64,7 @@ for m in methods:
                 if abs(got - x) > 1e-5 * max(1.0, abs(x)):
                     bad.append("%s %s%s: %g in compare.csv, %g from the runs' metrics.json" % (m, col, suffix, got, x))
     else:  # a network run: ARI/NMI in compare equal the run's own (labels vs truth do not depend on the space)
-        variant = {"dsc": "cnn-lstm-autoencoder", "dsc-anomalies": "cnn-lstm-autoencoder", "dsc-steps": "cnn-lstm-autoencoder"}.get(m, m)
+        variant = {"dsc": "cnn-lstm-autoencoder", "dsc-anomalies": "cnn-lstm-autoencoder", "dsc-steps": "cnn-lstm-autoencoder"}.get(base, base)
         if any(o.get("variant") != variant for o in own):
             bad.append("%s: the runs trained variants %s, expected %s" % (m, [o.get("variant") for o in own], variant))
         v = [o["ari"] for o in own]

@@ -55,6 +55,7 @@ typedef struct {
     int anomalies;                 /* --anomalies */
     const char *scaling;           /* --scaling of dsc train; NULL: its default */
     int cosine, pca;               /* --cosine, --pca N of compare (dsc kmeans) */
+    int persistent;                /* --persistence Nd of compare (dsc kmeans, dsc train) */
 } compare_method;
 
 static const compare_method methods[] = {
@@ -64,9 +65,17 @@ static const compare_method methods[] = {
      .anomalies = 1, .pca = 1},
     {"cosine-kmeans", RUN_KMEANS, 1, 0, "k-means on the anomalies, every time step centred and scaled to unit length (pattern, not intensity)",
      .anomalies = 1, .cosine = 1},
+    {"kmeans-anomalies-persistent", RUN_KMEANS, 1, 0, "kmeans-anomalies with a penalty per regime switch along time (the jump "
+     "model), chosen for episodes of --persistence days", .anomalies = 1, .persistent = 1},
+    {"eof-kmeans-persistent", RUN_KMEANS, 1, 0, "eof-kmeans with the penalty per switch of --persistence", .anomalies = 1,
+     .pca = 1, .persistent = 1},
+    {"cosine-kmeans-persistent", RUN_KMEANS, 1, 0, "cosine-kmeans with the penalty per switch of --persistence",
+     .anomalies = 1, .cosine = 1, .persistent = 1},
     {"ward", RUN_WARD, 0, 0, "agglomerative clustering with Ward linkage on the raw matrix (the paper's hierarchical)", .variant = NULL},
     {"dsc", RUN_TRAIN, 1, 1, "DSC, the CNN-LSTM autoencoder with the clustering layer, on the raw matrix (the paper)", .variant = NULL},
     {"dsc-anomalies", RUN_TRAIN, 1, 1, "DSC on per-cell scaled anomalies", .anomalies = 1, .scaling = "cell"},
+    {"dsc-anomalies-persistent", RUN_TRAIN, 1, 1, "dsc-anomalies with the clustering layer along time: target and labels of "
+     "a regime chain with episodes of --persistence days", .anomalies = 1, .scaling = "cell", .persistent = 1},
     {"cnn-encoder", RUN_TRAIN, 1, 1, "ablation: CNN encoder, clustering loss only (Table 3)", .variant = "cnn-encoder"},
     {"cnn-autoencoder", RUN_TRAIN, 1, 1, "ablation: CNN autoencoder (Table 3)", .variant = "cnn-autoencoder"},
     {"cnn-lstm-encoder", RUN_TRAIN, 1, 1, "ablation: CNN-LSTM encoder, clustering loss only (Table 3)", .variant = "cnn-lstm-encoder"},
@@ -83,11 +92,13 @@ static const cli_option compare_options_table[] = {
     {"clusters", 'k', "K", "7", "number of clusters of every method"},
     {"output", 'o', "DIR", NULL, "output folder (required): compare.csv, compare.md and runs/METHOD/seedN/"},
     {"seeds", 0, "N", "5", "runs of every seeded method, with --seed 1..N"},
-    {"methods", 0, "LIST", "all", "comma-separated subset of: kmeans, kmeans-anomalies, eof-kmeans, cosine-kmeans, ward, dsc, dsc-anomalies, "
-                                  "cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, dsc-steps, dec, dtc (ward keeps T (T - 1) / 2 distances "
+    {"methods", 0, "LIST", "all", "comma-separated subset of: kmeans, kmeans-anomalies, eof-kmeans, cosine-kmeans, "
+                                  "kmeans-anomalies-persistent, eof-kmeans-persistent, cosine-kmeans-persistent, ward, dsc, "
+                                  "dsc-anomalies, dsc-anomalies-persistent, cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, dsc-steps, dec, dtc (ward keeps T (T - 1) / 2 distances "
                                   "on rank 0: leave it out beyond ~32,000 time steps)"},
-    {"pca", 0, "N", "10", "principal components of the eof-kmeans method"},
+    {"pca", 0, "N", "10", "principal components of the eof-kmeans methods"},
     {"steps", 0, "S", "3", "sequence window of the dsc-steps method"},
+    {"persistence", 0, "Nd", "5d", "mean episode length of the *-persistent methods (their --persistence Nd)"},
     {"train-options", 0, "OPTS", NULL, "training settings added to every dsc train run (e.g. \"--conv 8,8,16,32,64 --max-iter 200\"): "
                                         "optimiser, schedule, network sizes; options that define the experiment (-k, --seed, --variant, "
                                         "--steps, data, pre-processing, outputs) are refused, naming compare's own"},
@@ -147,6 +158,7 @@ static const train_option train_settings[] = {
     {"variant", 0, 1, "it changes the method a row names: choose the networks with compare's --methods (dsc, cnn-encoder, "
                       "cnn-autoencoder, cnn-lstm-encoder, dec, dtc)"},
     {"steps", 0, 1, "it changes the method a row names: use compare's --steps S with the dsc-steps method"},
+    {"persistence", 0, 1, "it changes the method a row names: use compare's --persistence Nd with the *-persistent methods"},
     {"vars", 0, 1, DATA_SAME("--vars")},
     {"box", 0, 1, DATA_SAME("--box")},
     {"time-range", 0, 1, DATA_SAME("--time-range")},
@@ -164,6 +176,15 @@ static const train_option train_settings[] = {
     {"resume", 0, 1, "compare starts every run afresh: rerun dsc compare (or resume one run with dsc train --resume)"},
     {"help", 'h', 0, "run 'dsc train --help' for the options"},
 };
+
+/* --persistence: a mean episode length Nd with N > 0 (the persistent methods' option). */
+static int persistence_days_check(const char *text)
+{
+    char *end = NULL;
+    double v = text ? strtod(text, &end) : NAN;
+    if (end && end != text && isfinite(v) && v > 0 && v <= 1e6 && (*end == 'd' || *end == 'D') && end[1] == '\0') return DSC_OK;
+    return dsc_fail("dsc compare: option --persistence: '%s' is not a mean episode length in days such as 5d", text ? text : "");
+}
 
 /* The whitespace-separated words of --train-options, in place (s is modified). */
 static int split_words(char *s, char **words, int max)
@@ -274,6 +295,7 @@ static void method_text(char *out, size_t size, const cli_command *cmd, const co
     if (m->scaling) w[n++] = "--scaling", w[n++] = m->scaling;
     if (m->cosine) w[n++] = "--cosine";
     if (m->pca) w[n++] = "--pca", w[n++] = cli_get(cmd, "pca");
+    if (m->persistent) w[n++] = "--persistence", w[n++] = cli_get(cmd, "persistence");
     w[n++] = "-k";
     w[n++] = cli_get(cmd, "clusters");
     for (int i = 0; m->network && i < nwords; i++) w[n++] = words[i];
@@ -317,6 +339,7 @@ static int compare_cluster(MPI_Comm comm, const cli_command *cmd, const compare_
     p.seed = seed;
     p.pca = m->pca ? pca : 0;
     p.cosine = m->cosine;
+    if (m->persistent) p.persistence_days = atof(cli_get(cmd, "persistence")); /* checked by persistence_days_check */
     if (status == DSC_OK) status = run_check_sample("kmeans", p.run.sample, k);
     return dsc_agree(comm, status) == DSC_OK ? dsc_kmeans(comm, &p) : DSC_ERR;
 }
@@ -340,6 +363,7 @@ static int compare_train(MPI_Comm comm, const cli_command *cmd, const compare_me
     if (status == DSC_OK && m->steps) status = train_cli_set(&tc, "steps", cli_get(cmd, "steps"));
     if (status == DSC_OK && m->anomalies) status = train_cli_set(&tc, "anomalies", "1");
     if (status == DSC_OK && m->scaling) status = train_cli_set(&tc, "scaling", m->scaling);
+    if (status == DSC_OK && m->persistent) status = train_cli_set(&tc, "persistence", cli_get(cmd, "persistence"));
     static const char *const same[] = {"clusters", "sample", "vars", "box", "time-range", "process-grid", "truth"};
     for (size_t i = 0; status == DSC_OK && i < sizeof same / sizeof same[0]; i++)
         if (i < 2 || (i < 6 ? cli_given(cmd, same[i]) : cli_get(cmd, same[i]) != NULL))
@@ -746,7 +770,7 @@ int compare_command(int argc, char **argv, MPI_Comm comm)
         .command = "compare",
         .usage = "-k K -o DIR [OPTIONS] FILES...",
         .summary = "Run every clustering method (k-means on raw data and on anomalies, EOF truncation + k-means, Ward, DSC "
-                   "and its ablation variants, DEC) on "
+                   "and its ablation variants, DEC, DTC; the weather-regime methods also with persistence) on "
                    "the same files, once per seed, score every labelling on the raw and on the anomaly matrix (and against "
                    "--truth), and write compare.csv and compare.md: mean, standard deviation and best over the seeds, "
                    "and the time of every method.",
@@ -765,6 +789,7 @@ int compare_command(int argc, char **argv, MPI_Comm comm)
     if (status == DSC_OK) status = cli_long(&cmd, "seeds", 1, COMPARE_MAX_SEEDS, &seeds);
     if (status == DSC_OK) status = cli_long(&cmd, "steps", 1, 1000, &steps);
     if (status == DSC_OK) status = cli_long(&cmd, "pca", 1, 100000, &pca);
+    if (status == DSC_OK) status = persistence_days_check(cli_get(&cmd, "persistence"));
     if (status == DSC_OK) status = cli_long(&cmd, "sample", 0, 1L << 40, &sample);
     if (status == DSC_OK) status = parse_methods(cli_get(&cmd, "methods"), chosen);
     if (status == DSC_OK && !dir) status = dsc_fail("dsc compare: option -o DIR is required (the output folder)");
