@@ -20,6 +20,14 @@ adjusted Rand index against truth.csv:
   eof-10      the same on the first 10 principal components
   cosine      the same on every day's anomaly scaled to unit length
               (spherical k-means: a day's intensity no longer counts)
+  oracle+jump the oracle's squared distances decoded along time with a
+              penalty per switch (the jump model of dsc kmeans
+              --persistence), the penalty chosen for the truth's mean
+              episode length and for 5 days: what persistence adds at best
+  errors      how the oracle's wrong days lie in time: the mean length of
+              their runs and the share of them inside runs of 2 days or
+              more (a penalty per switch can mend isolated wrong days, not
+              wrong stretches)
 
 When k-means partitions far from the planted one (lower ARI) have about the
 same inertia as from-truth, the k-means objective hardly tells the planted
@@ -63,6 +71,51 @@ def anomalies(x):
     return a / a.std(0)
 
 
+def decode(cost, lam):
+    """Labels minimising sum cost[t, s_t] + lam * switches (one segment), by dynamic programming."""
+    T, K = cost.shape
+    v = cost[0].copy()
+    back = np.zeros((T, K), dtype=int)
+    for t in range(1, T):
+        j = v.argmin()
+        stay = v <= v[j] + lam
+        back[t] = np.where(stay, np.arange(K), j)
+        v = cost[t] + np.where(stay, v, v[j] + lam)
+    s = np.empty(T, dtype=int)
+    s[-1] = v.argmin()
+    for t in range(T - 1, 0, -1):
+        s[t - 1] = back[t, s[t]]
+    return s
+
+
+def true_runs(mask):
+    """Lengths of the runs of True in mask."""
+    out, n = [], 0
+    for m in mask:
+        if m:
+            n += 1
+        elif n:
+            out.append(n)
+            n = 0
+    return out + ([n] if n else [])
+
+
+def mean_episode(s):
+    return len(s) / (1 + np.count_nonzero(s[1:] != s[:-1]))
+
+
+def for_episode(cost, target):
+    """The penalty whose decoding has the mean episode closest to target days (geometric bisection)."""
+    lo, hi = 1e-6, float((cost.max(1) - cost.min(1)).sum())
+    best = (abs(mean_episode(decode(cost, 0)) - target), 0.0)
+    for _ in range(40):
+        mid = (lo * hi) ** 0.5
+        e = mean_episode(decode(cost, mid))
+        best = min(best, (abs(e - target), mid))
+        lo, hi = (mid, hi) if e < target else (lo, mid)
+    return best[1]
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("folder")
@@ -75,7 +128,15 @@ def main():
     means = np.stack([z[y == c].mean(0) for c in range(k)])
     nearest = ((z[:, None, :] - means[None]) ** 2).sum(-1).argmin(1)
     print(f"{len(z)} days, {z.shape[1]} cells x variables, K = {k}")
-    print(f"oracle      ARI {ari(y, nearest):.3f}")
+    print(f"oracle      ARI {ari(y, nearest):.3f}  mean episode {mean_episode(nearest):.2f} days (truth {mean_episode(y):.2f})")
+    cost = ((z[:, None, :] - means[None]) ** 2).sum(-1)
+    for name, target in (("truth's", mean_episode(y)), ("5-day", 5.0)):
+        s = decode(cost, for_episode(cost, target))
+        print(f"oracle+jump ARI {ari(y, s):.3f}  ({name} episode length: mean episode {mean_episode(s):.2f} days)")
+    wrong = true_runs(nearest != y)
+    long_share = sum(n for n in wrong if n >= 2) / max(1, sum(wrong))
+    print(f"errors      {sum(wrong)} wrong days in {len(wrong)} runs: mean run {np.mean(wrong):.2f} days, "
+          f"{100 * long_share:.0f}% of them in runs of 2 days or more")
     km = KMeans(k, init=means, n_init=1).fit(z)
     print(f"from-truth  ARI {ari(y, km.labels_):.3f}  inertia {km.inertia_:.6g}")
     unit = z / np.linalg.norm(z, axis=1, keepdims=True)

@@ -42,14 +42,8 @@ check "dsc eval --metric-space latent reads the DTC model.ckpt" run_np 2 "$DSC" 
 # Stop on SIGUSR1 and resume: exactly the labels and parameters of the uninterrupted run.
 LONG="$DTC --pretrain-epochs 1 --max-iter 100 --update-interval 20"
 check "uninterrupted DTC run (2 ranks, 100 joint steps)" run_np 2 "$DSC" train $LONG -q -o "$WORK/u" $FILES
-: > "$WORK/stop.log"
-$(echo "$TESTMPIRUN" | sed s/NP/2/) "$DSC" train $LONG -v -o "$WORK/s" $FILES >> "$WORK/stop.log" 2>&1 &
-pid=$!
-i=0
-while [ $i -lt 600 ] && ! grep -q '^step  *[2-9][0-9]/' "$WORK/stop.log"; do sleep 0.1; i=$((i + 1)); done
-kill -s USR1 $pid
-wait $pid
-rc=$?
+stop_when "$WORK/stop.log" '^step  *[2-9][0-9]/' USR1 $(echo "$TESTMPIRUN" | sed s/NP/2/) "$DSC" train $LONG -v -o "$WORK/s" $FILES
+rc=$stop_rc
 if [ $rc -eq 3 ] && [ -s "$WORK/s/checkpoint.ckpt" ] && [ ! -e "$WORK/s/labels.csv" ]; then
   pass "SIGUSR1 stops DTC training: exit status 3, checkpoint written, no labels yet"
 else

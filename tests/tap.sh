@@ -58,6 +58,21 @@ expect_error() {
   fi
 }
 
+# stop_when LOG PATTERN SIGNAL CMD...: runs CMD in the background, its output
+# in LOG, sends it SIGNAL once LOG holds a line matching PATTERN (after 60 s
+# without one, anyway), waits for it and leaves its exit status in stop_rc.
+stop_when() {
+  _log=$1 _pat=$2 _sig=$3; shift 3
+  : > "$_log" # emptied here: the background job may open it late
+  "$@" >> "$_log" 2>&1 &
+  _pid=$!
+  _i=0
+  while [ $_i -lt 600 ] && ! grep -q -- "$_pat" "$_log"; do sleep 0.1; _i=$((_i + 1)); done
+  kill -s "$_sig" $_pid
+  wait $_pid
+  stop_rc=$?
+}
+
 tap_done() {
   echo "1..$tap_n"
   [ "$tap_failed" -eq 0 ] || exit 1

@@ -100,14 +100,8 @@ check "predict with an older model: one warning (variables by position), the tra
   "$(launcher 2) '$DSC' predict -q -m '$WORK/iv_old.ckpt' --vars t2m,sp -o '$WORK/ivo' '$IV' 2> '$WORK/ivo.err' \
    && [ \$(grep -c 'matched to it by position' '$WORK/ivo.err') = 1 ] && cmp '$WORK/ivr/labels.csv' '$WORK/ivo/labels.csv'"
 # a run stopped by SIGTERM during pre-training: its checkpoint has no centroids
-: > "$WORK/ivs.log"
-"$DSC" train $TINY --pretrain-epochs 100000 -o "$WORK/ivs" "$IV" > "$WORK/ivs.log" 2>&1 &
-_pid=$!
-_i=0
-while [ $_i -lt 600 ] && ! grep -q '^pre-training epoch' "$WORK/ivs.log"; do sleep 0.1; _i=$((_i + 1)); done
-kill -s TERM $_pid
-wait $_pid
-_rc=$?
+stop_when "$WORK/ivs.log" '^pre-training epoch' TERM "$DSC" train $TINY --pretrain-epochs 100000 -o "$WORK/ivs" "$IV"
+_rc=$stop_rc
 if [ $_rc -eq 3 ] && [ -s "$WORK/ivs/checkpoint.ckpt" ]; then pass "a run stopped during pre-training: exit status 3, checkpoint written"
 else cp "$WORK/ivs.log" "$WORK/log"; fail "a run stopped during pre-training: exit status $_rc (expected 3)"; fi
 expect_error "predict refuses a checkpoint of pre-training" "ivs/checkpoint.ckpt: the run was stopped during pre-training .*dsc train --resume" \
@@ -121,16 +115,10 @@ LONG="$SMALL --max-iter 300 --update-interval 20"
 check "uninterrupted reference run (2 ranks, 300 joint steps)" sh -c "$(launcher 2) '$DSC' train $LONG -q -o '$WORK/u' $FILES"
 stop_and_resume() { # DESC NP SIGNAL DIR
   _np=$2; _sig=$3; _dir=$4
-  : > "$WORK/stop.log" # emptied here: the background job may open it late
-  if [ "$_np" = 0 ]; then "$DSC" train $LONG -o "$_dir" $FILES >> "$WORK/stop.log" 2>&1 &
-  else $(launcher "$_np") "$DSC" train $LONG -o "$_dir" $FILES >> "$WORK/stop.log" 2>&1 &
-  fi
-  _pid=$!
-  _i=0
-  while [ $_i -lt 600 ] && ! grep -q '^step  *[2-9][0-9]/' "$WORK/stop.log"; do sleep 0.1; _i=$((_i + 1)); done
-  kill -s "$_sig" $_pid
-  wait $_pid
-  _rc=$?
+  _run=""
+  [ "$_np" = 0 ] || _run=$(launcher "$_np")
+  stop_when "$WORK/stop.log" '^step  *[2-9][0-9]/' "$_sig" $_run "$DSC" train $LONG -o "$_dir" $FILES
+  _rc=$stop_rc
   if [ $_rc -eq 3 ] && [ -s "$_dir/checkpoint.ckpt" ] && [ ! -e "$_dir/labels.csv" ]; then
     pass "$1: exit status 3, checkpoint written, no labels yet"
   else
