@@ -240,6 +240,12 @@ E "a level the file lacks lists the levels" "variable z has no level 300 hPa; it
   --vars z --level 300 "$WORK/lev/era5_2001.nc"
 expect_error "--level that is no pressure" "option --level: 'high' is not a list of pressure levels" "$DSC" info --level high \
   "$WORK/plev/era5_2001.nc"
+check "dsc compare --vars z,t2m --level 500,1000: its k-means runs read the levels compare reads" run_np 2 "$DSC" compare -q \
+  -k 3 --seeds 1 --methods kmeans-anomalies --vars z,t2m --level 500,1000 -o "$WORK/cmplev" "$WORK/plev/era5_2001.nc"
+check "... the labels of dsc kmeans on those levels, and compare.md records --level" sh -c \
+  "$(echo "$TESTMPIRUN" | sed s/NP/2/) '$DSC' kmeans -q -k 3 --anomalies --vars z,t2m --level 500,1000 -o '$WORK/kmlev' \
+     '$WORK/plev/era5_2001.nc' && cmp '$WORK/kmlev/labels.csv' '$WORK/cmplev/runs/kmeans-anomalies/seed1/labels.csv' \
+   && grep -q -- '--level 500,1000' '$WORK/cmplev/compare.md'"
 
 # ---- the method sees the same data: k-means labels of the classic and new CDS copies
 check "dsc kmeans on the classic copy" run_np 2 "$DSC" kmeans -q -k 3 --anomalies --n-init 2 -o "$WORK/kmc" $C

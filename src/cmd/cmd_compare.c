@@ -164,6 +164,7 @@ static const train_option train_settings[] = {
     {"time-range", 0, 1, DATA_SAME("--time-range")},
     {"daily-mean", 0, 0, DATA_SAME("--daily-mean")},
     {"process-grid", 0, 1, DATA_SAME("--process-grid")},
+    {"level", 0, 1, DATA_SAME("--level")},
     {"truth", 0, 1, DATA_SAME("--truth")},
     {"sample", 0, 1, DATA_SAME("--sample")},
     {"scaling", 0, 1, prep_fixed}, {"anomalies", 0, 0, prep_fixed}, {"climatology", 0, 1, prep_fixed},
@@ -304,12 +305,11 @@ static void method_text(char *out, size_t size, const cli_command *cmd, const co
 }
 
 /* What every method's run gets from compare's own options: the data as
- * compare reads them (--level is not passed on), --truth, --sample,
+ * compare reads them (--vars, --level, --box, ...), --truth, --sample,
  * quietly, into its run folder. */
 static int method_run_params(const cli_command *cmd, const char *command, const char *path, run_params *p)
 {
     int status = run_params_from_cli(cmd, command, 0, p);
-    p->eo.nlevels = 0;
     p->dir = path;
     p->quiet = p->force = 1;
     p->po.scaling = SCALE_VARIABLE; /* dsc kmeans' and ward's defaults */
@@ -364,9 +364,9 @@ static int compare_train(MPI_Comm comm, const cli_command *cmd, const compare_me
     if (status == DSC_OK && m->anomalies) status = train_cli_set(&tc, "anomalies", "1");
     if (status == DSC_OK && m->scaling) status = train_cli_set(&tc, "scaling", m->scaling);
     if (status == DSC_OK && m->persistent) status = train_cli_set(&tc, "persistence", cli_get(cmd, "persistence"));
-    static const char *const same[] = {"clusters", "sample", "vars", "box", "time-range", "process-grid", "truth"};
+    static const char *const same[] = {"clusters", "sample", "vars", "box", "time-range", "process-grid", "level", "truth"};
     for (size_t i = 0; status == DSC_OK && i < sizeof same / sizeof same[0]; i++)
-        if (i < 2 || (i < 6 ? cli_given(cmd, same[i]) : cli_get(cmd, same[i]) != NULL))
+        if (i < 2 || (i < 7 ? cli_given(cmd, same[i]) : cli_get(cmd, same[i]) != NULL))
             status = train_cli_set(&tc, same[i], cli_get(cmd, same[i]));
     if (status == DSC_OK && cli_flag(cmd, "daily-mean")) status = train_cli_set(&tc, "daily-mean", "1");
     if (status == DSC_OK) status = train_cli_set(&tc, "seed", seed_text);
@@ -676,7 +676,7 @@ static void md_setup(FILE *f, const cli_command *cmd, const compare_record *rec)
     fprintf(f, "Data: %lld time steps%s from %s to %s, %d x %d grid, variables %s; %d rank(s). Every run: -k %s",
             cd->T, cli_flag(cmd, "daily-mean") ? " (daily means)" : "", cd->first, cd->last, cd->nlat, cd->nlon, cd->vars,
             rec->ranks, cli_get(cmd, "clusters"));
-    static const char *given[] = {"vars", "box", "time-range", "truth", "sample"};
+    static const char *given[] = {"vars", "level", "box", "time-range", "truth", "sample"};
     for (size_t i = 0; i < sizeof given / sizeof given[0]; i++)
         if (cli_given(cmd, given[i])) fprintf(f, ", --%s %s", given[i], cli_get(cmd, given[i]));
     if (cli_flag(cmd, "daily-mean")) fprintf(f, ", --daily-mean");
