@@ -116,6 +116,7 @@ typedef struct {
 } model_dense;
 
 struct model_ops;
+struct grad_reducer;
 
 typedef struct model { /* tagged: src/nn/model_impl.h names it without this header */
     model_config cfg;
@@ -173,6 +174,9 @@ typedef struct model { /* tagged: src/nn/model_impl.h names it without this head
     const long long *dropout_ids;    /* (B) global sample indices, NULL: use dropout_rng */
     uint64_t dropout_seed, dropout_step;
     struct model_dec_net *dec_net;   /* DEC only (model_dec.c): dense layers and their activations */
+    /* the gradient allreduce overlapped with the backward (grad_reducer.h),
+     * made by the first model_reduce_begin; NULL before */
+    struct grad_reducer *reducer;
 } model;
 
 /* The authors' model: DSC variant, 64 64 128 256 512, LSTM 512 512, latent
@@ -249,10 +253,26 @@ double model_flops(const model *m, int B, double *first, double *encode);
  * (B) is kept by pointer; NULL returns to m->dropout_rng. */
 void model_set_dropout_keys(model *m, uint64_t seed, uint64_t step, const long long *ids);
 
-/* Collective: SUMS m->grads over the ranks of comm (one MPI_Allreduce).
+/* Collective: SUMS m->grads over the ranks of comm (MPI_Allreduce in 4 MB
+ * chunks; after model_reduce_begin, the chunks the backward started and the
+ * rest).
  * Data-parallel callers scale each rank's loss by its share of the global
  * batch (local samples / global samples), so the sum is the gradient of the
  * mean over the global batch whatever the split. */
 int model_allreduce_gradients(model *m, MPI_Comm comm);
+
+/* Collective (the first call probes MPI, grad_reducer.h): the reduction of
+ * this step's gradients over comm starts during the next model_backward,
+ * each 4 MB chunk of m->grads as soon as the backward has written all of
+ * it, and model_allreduce_gradients(m, comm) completes it with the same
+ * bits as without.  Whatever the caller adds to the gradients must be in
+ * place before model_backward (the centroids' clustering gradient), or the
+ * call made with hold = 1 (then nothing starts before
+ * model_allreduce_gradients).  Environment: DSC_OVERLAP=0 reduces only
+ * after the backward, as before; DSC_OVERLAP_CHUNK=N cuts the buffer into
+ * chunks of N floats instead (for tests).  DSC_ERR (agreed): out of memory. */
+int model_reduce_begin(model *m, MPI_Comm comm, int hold);
+/* After a failed step: waits for the chunks in flight and starts no more. */
+void model_reduce_abandon(model *m);
 
 #endif

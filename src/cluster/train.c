@@ -410,13 +410,18 @@ static int forward(train_loop *lp, long it, step_loss *loss)
 
 /* The gradient of this rank's share of the global batch mean of the loss:
  * gamma * KL (joint steps; loss->kl its local mean) and the reconstruction
- * term, unless the decoder is dropped after pre-training (DEC). */
+ * term, unless the decoder is dropped after pre-training (DEC).  Collective
+ * (model_reduce_begin): the allreduce of each chunk of the gradients starts
+ * inside model_backward once the chunk is final, so the centroids' gradient
+ * is computed before it; a step whose gradient a test fault changes
+ * afterwards starts nothing early. */
 static int backward(train_loop *lp, int joint, step_loss *loss)
 {
     model *m = lp->m;
     const train_options *o = lp->o;
     const int K = lp->K, L = lp->L, B = lp->B;
     const long long nb = lp->nb;
+    if (model_reduce_begin(m, lp->comm, lp->faults.nan_step == lp->st->iteration) != DSC_OK) return DSC_ERR;
     if (nb == 0) return DSC_OK;
     float *dlatent = NULL;
     if (joint) {
@@ -434,8 +439,9 @@ static int backward(train_loop *lp, int joint, step_loss *loss)
     return model_backward(m, with_rec ? (float)((double)nb / B) : 0.0f, dlatent);
 }
 
-/* Collective: the gradients summed over the ranks, and two flags that every
- * rank ends with: flags[0] a signal arrived, flags[1] the loss or the
+/* Collective: the gradients summed over the ranks (the chunks the backward
+ * started, then the rest: the time spent here is the wait the backward did
+ * not hide), and two flags that every rank ends with: flags[0] a signal arrived, flags[1] the loss or the
  * gradient is not finite.  The gradient after the allreduce is the same on
  * every rank, so its norm needs no further communication; the flag
  * allreduce that every step does anyway makes all ranks stop at this step
@@ -447,6 +453,7 @@ static int allreduce(train_loop *lp, long it, int status, const step_loss *loss,
     flags[1] = status == DSC_OK && isfinite(loss->rec) && isfinite(loss->kl) ? 0 : 1;
     train_faults_poison_gradient(&lp->faults, m, it);
     if (status == DSC_OK) status = model_allreduce_gradients(m, lp->comm);
+    else model_reduce_abandon(m);
     if (status == DSC_OK && !flags[1] && !isfinite(gradient_sumsq(m->grads, m->nparams))) flags[1] = 1;
     MPI_Allreduce(MPI_IN_PLACE, flags, 2, MPI_INT, MPI_MAX, lp->comm);
     return status;

@@ -5,6 +5,7 @@
  * allreduce.  The networks are model_dsc.c, model_dec.c and model_dtc.c.
  */
 #include "model.h"
+#include "grad_reducer.h"
 #include "model_impl.h"
 #include "status.h"
 
@@ -124,6 +125,8 @@ int model_create(model *m, const model_config *cfg, int max_batch)
 
 void model_destroy(model *m)
 {
+    if (m->reducer) grad_reducer_destroy(m->reducer);
+    free(m->reducer);
     if (m->ops) m->ops->destroy(m);
     free(m->params);
     free(m->grads);
@@ -193,16 +196,55 @@ int model_allreduce_gradients(model *m, MPI_Comm comm)
     int size;
     MPI_Comm_size(comm, &size);
     if (size == 1) return DSC_OK;
+    if (m->reducer) return grad_reducer_finish(m->reducer);
     /* In chunks of 4 MB: Open MPI 4.1's shared-memory allreduce of the whole
      * 78 MB buffer of the paper's network took 310-400 ms on 2 ranks of one
      * node, twenty 4 MB pieces 30-33 ms (bench/allreduce.c, doc/scaling.md).
      * Chunks also keep every count within an int.  Each element is summed
      * over the same ranks either way. */
-    const size_t chunk = (size_t)1 << 20;
+    const size_t chunk = GRAD_REDUCER_CHUNK;
     for (size_t off = 0; off < m->nparams; off += chunk) {
         size_t n = m->nparams - off < chunk ? m->nparams - off : chunk;
         if (MPI_Allreduce(MPI_IN_PLACE, m->grads + off, (int)n, MPI_FLOAT, MPI_SUM, comm) != MPI_SUCCESS)
             return dsc_fail("model: MPI_Allreduce of the gradients failed");
     }
     return DSC_OK;
+}
+
+/* ---- the allreduce overlapped with the backward (grad_reducer.h) ------------ */
+
+static int env_overlap(size_t *chunk)
+{
+    const char *o = getenv("DSC_OVERLAP"), *c = getenv("DSC_OVERLAP_CHUNK");
+    *chunk = c ? (size_t)strtoull(c, NULL, 10) : 0;
+    return !(o && !strcmp(o, "0"));
+}
+
+int model_reduce_begin(model *m, MPI_Comm comm, int hold)
+{
+    if (!m->reducer) {
+        size_t chunk;
+        int overlap = env_overlap(&chunk);
+        m->reducer = dsc_calloc(1, sizeof *m->reducer, "gradient allreduce");
+        int status = dsc_agree(comm, m->reducer ? DSC_OK : DSC_ERR);
+        if (status == DSC_OK) status = grad_reducer_create(m->reducer, m->grads, m->nparams, chunk, overlap, comm);
+        if (status != DSC_OK) {
+            if (m->reducer) grad_reducer_destroy(m->reducer);
+            free(m->reducer);
+            m->reducer = NULL;
+            return DSC_ERR;
+        }
+    }
+    grad_reducer_begin(m->reducer, hold);
+    return DSC_OK;
+}
+
+void model_reduce_abandon(model *m)
+{
+    if (m->reducer) grad_reducer_abandon(m->reducer);
+}
+
+void model_grads_final(model *m, size_t offset)
+{
+    if (m->reducer) grad_reducer_final_from(m->reducer, offset);
 }

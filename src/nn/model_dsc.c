@@ -456,6 +456,12 @@ static void conv_act_backward(model *m, const model_conv *c, grad_chain *g, cons
     if (!first) chain_swap(g);
 }
 
+/* The gradients of tensor t and of every tensor after it are final: the
+ * layout puts the layers in forward order, so the backward finishes the
+ * buffer from its end (the centroids, whose gradient the caller computes
+ * before model_backward) to its start. */
+static void final_from(model *m, int t) { model_grads_final(m, m->tensors[t].offset); }
+
 static int dsc_backward(model *m, float dloss, const float *dlatent)
 {
     const model_config *cfg = &m->cfg;
@@ -470,9 +476,11 @@ static int dsc_backward(model *m, float dloss, const float *dlatent)
         for (size_t i = 0; i < n; i++) g.cur[i] *= dloss;
         const float *in = m->dec_act[MODEL_NDEC - 1];
         conv_act_backward(m, &m->dec_out, &g, in, m->recon, B, 0);
+        final_from(m, m->dec_out.tw);
         for (int j = MODEL_NDEC - 1; j >= 0; j--) {
             const model_conv *c = &m->dec[j];
             conv_act_backward(m, c, &g, m->dec_up[j], m->dec_act[j], B, 0);
+            final_from(m, c->tw);
             upsample2d_dims ud = {.B = B, .C = c->ic, .H = c->h / 2, .W = c->w / 2};
             upsample2d_backward(chain_next(&g, (size_t)B * c->ic * ud.H * ud.W), g.cur, &ud);
             chain_swap(&g);
@@ -480,6 +488,7 @@ static int dsc_backward(model *m, float dloss, const float *dlatent)
         dense_dims dd = {.B = B, .IN = m->dec_dense.in, .OUT = m->dec_dense.out};
         dense_backward(chain_next(&g, nlat), m->dec_dense.dweight, m->dec_dense.dbias, g.cur, m->latent,
                        m->dec_dense.weight, &dd);
+        final_from(m, m->dec_dense.tw);
         chain_swap(&g);
     } else {
         if (!dlatent) return DSC_OK; /* an encoder alone has no loss of its own */
@@ -494,6 +503,7 @@ static int dsc_backward(model *m, float dloss, const float *dlatent)
     dense_dims dd = {.B = B, .IN = m->to_latent.in, .OUT = L};
     dense_backward(chain_next(&g, (size_t)B * dd.IN), m->to_latent.dweight, m->to_latent.dbias, g.cur,
                    latent_input(m), m->to_latent.weight, &dd);
+    final_from(m, m->to_latent.tw);
     chain_swap(&g);
 
     if (m->has_lstm) {
@@ -505,6 +515,7 @@ static int dsc_backward(model *m, float dloss, const float *dlatent)
             const float *mh = m->training ? m->mask_h[l] : NULL;
             lstm_backward(chain_next(&g, (size_t)B * S * d.IN), lw->dweight_ih, lw->dweight_hh, lw->dbias, g.cur, in,
                           lw->weight_ih, lw->weight_hh, mx, mh, m->lstm_state[l], m->scratch, &d);
+            final_from(m, lw->tw_ih); /* all time steps summed inside lstm_backward */
             chain_swap(&g);
         }
     }
@@ -518,6 +529,7 @@ static int dsc_backward(model *m, float dloss, const float *dlatent)
         }
         const float *in = i == 0 ? m->input : i == 1 ? m->enc_act[0] : m->pool_out[i - 1];
         conv_act_backward(m, c, &g, in, m->enc_act[i], Bf, i == 0);
+        final_from(m, c->tw);
     }
     return DSC_OK;
 }

@@ -55,6 +55,12 @@ typedef struct model_ops {
     double (*flops)(const struct model *m, int B, double *first, double *encode);
 } model_ops;
 
+/* For a variant's backward: the gradients from offset to the end of
+ * m->grads are final (no layer adds to them any more), so their chunks of
+ * the gradient allreduce may start (model_reduce_begin).  A variant that
+ * never calls it has its whole buffer reduced after its backward. */
+void model_grads_final(struct model *m, size_t offset);
+
 extern const model_ops model_dsc_ops; /* model_dsc.c: the CNN-LSTM and its ablations */
 extern const model_ops model_dec_ops; /* model_dec.c */
 extern const model_ops model_dtc_ops; /* model_dtc.c */
