@@ -2,7 +2,7 @@
 # persistence_compare.sh - the persistent regime methods against the plain
 # ones (doc/results.md, "Persistent regimes"): dsc compare of k-means on
 # anomalies, EOF + k-means, cosine k-means and DSC on anomalies, each with
-# and without --persistence, on dsc synth data with mean episodes of 3, 5 and
+# and without --persistence (DSC also with --persistence-target), on dsc synth data with mean episodes of 3, 5 and
 # 8 days and on one more data set with other settings (5 regimes of 6 days,
 # other variables, grid, noise, years and seed), then one table of ARI, NMI,
 # anomaly silhouette, Davies-Bouldin and mean episode length per data set.
@@ -22,7 +22,7 @@ PERSISTENCE=${PERSISTENCE:-5d}
 NET=${NET:-"--conv 8,8,16,32,64 --lstm 64,64 --latent 16 --max-iter 200"}
 SETS=${SETS:-"p3 p5 p8 other"}
 METHODS=kmeans-anomalies,kmeans-anomalies-persistent,eof-kmeans,eof-kmeans-persistent,cosine-kmeans,cosine-kmeans-persistent
-METHODS=$METHODS,dsc-anomalies,dsc-anomalies-persistent
+METHODS=$METHODS,dsc-anomalies,dsc-anomalies-persistent,dsc-anomalies-persistent-target
 export OMP_NUM_THREADS=1
 if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 run="mpirun --oversubscribe -n $np"

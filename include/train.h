@@ -9,9 +9,9 @@
  *      recomputed (a distributed encoder pass), the target p (eq. 4, column
  *      sums over all ranks) and the fraction of labels that changed; the
  *      run stops when that fraction stays below tol for `patience` checks,
- *      or after max_iter steps.  With a regime chain (--persistence) the
- *      target and the labels are computed along time instead
- *      (clustering_persistent.h).
+ *      or after max_iter steps.  With a regime chain and
+ *      persistence_target (--persistence-target) the target and the labels
+ *      are computed along time instead (clustering_persistent.h).
  *
  * One replica per rank.  Every step draws the global batch from one seeded
  * permutation of the GLOBAL time-step indices (a new one per epoch), splits
@@ -59,7 +59,8 @@ typedef struct {
     int kmeans_init;          /* k-means restarts for the centroid initialisation */
     int drop_decoder;         /* joint steps on gamma * KL alone, the decoder left out (DEC) */
     double persistence_days;  /* --persistence Nd (0: none) */
-    regime_chain chain;       /* from it and the data: target and labels along time (switch_prob 0: each step alone) */
+    regime_chain chain;       /* from it and the data: the labels along time (switch_prob 0: each step alone) */
+    int persistence_target;   /* --persistence-target: the target along time too */
     long checkpoint_every;    /* steps between checkpoints (0: none) */
     const char *checkpoint_path; /* where checkpoints go */
     /* collective, before every checkpoint (NULL: none): what must lie next

@@ -44,19 +44,22 @@ check "the --sample rows equal the runs' own metrics" "$PYTHON" "$top_srcdir/tes
 # The persistent methods: the same commands with --persistence Nd of compare.
 check "dsc compare: the persistent methods (k-means on anomalies, EOF, cosine, DSC on anomalies), 2 seeds" run_np 2 "$DSC" \
   compare -q -k 4 --seeds 2 --persistence 6d --pca 5 --truth "$D/truth.csv" --train-options "$NET" -o "$WORK/cmpp" \
-  --methods kmeans-anomalies,kmeans-anomalies-persistent,eof-kmeans-persistent,cosine-kmeans-persistent,dsc-anomalies-persistent \
+  --methods kmeans-anomalies,kmeans-anomalies-persistent,eof-kmeans-persistent,cosine-kmeans-persistent,dsc-anomalies-persistent,dsc-anomalies-persistent-target \
   "$D"/era5_2001.nc "$D"/era5_2002.nc
 check "compare.csv and compare.md of the persistent methods summarise their runs" "$PYTHON" "$top_srcdir/tests/compare_check.py" \
-  "$WORK/cmpp" 2 kmeans-anomalies kmeans-anomalies-persistent eof-kmeans-persistent cosine-kmeans-persistent dsc-anomalies-persistent
+  "$WORK/cmpp" 2 kmeans-anomalies kmeans-anomalies-persistent eof-kmeans-persistent cosine-kmeans-persistent dsc-anomalies-persistent \
+  dsc-anomalies-persistent-target
 check "every persistent run asked for 6-day episodes, as compare.csv says; the plain run did not" "$PYTHON" -c "
 import csv, json, sys
 runs = '$WORK/cmpp/runs/'
-for m in ['kmeans-anomalies-persistent', 'eof-kmeans-persistent', 'cosine-kmeans-persistent', 'dsc-anomalies-persistent']:
+for m in ['kmeans-anomalies-persistent', 'eof-kmeans-persistent', 'cosine-kmeans-persistent', 'dsc-anomalies-persistent',
+          'dsc-anomalies-persistent-target']:
     for s in (1, 2):
         if json.load(open(runs + m + '/seed%d/metrics.json' % s))['persistence']['target_days'] != 6: sys.exit(1)
 if 'persistence' in json.load(open(runs + 'kmeans-anomalies/seed1/metrics.json')): sys.exit(2)
 rows = {r['method']: r['command'] for r in csv.DictReader(open('$WORK/cmpp/compare.csv'))}
-sys.exit(0 if all(('--persistence 6d' in c) == m.endswith('-persistent') for m, c in rows.items()) else 3)"
+sys.exit(0 if all(('--persistence 6d' in c) == ('-persistent' in m) and ('--persistence-target' in c) == m.endswith('-target')
+                   for m, c in rows.items()) else 3)"
 check "the persistent k-means rows have longer episodes than the plain one" "$PYTHON" -c "
 import csv, sys
 rows = {r['method']: r for r in csv.DictReader(open('$WORK/cmpp/compare.csv'))}

@@ -11,7 +11,8 @@ anomaly matrix), so the scoring reads the right labels and the right data; and
 that the mean episode length of every run is its metrics.json's "regimes" (best: the
 closest to the reference labelling's, which compare.md gives); and
 that every network method trained its own variant (dec: --variant dec), and
-the runs of a METHOD-persistent row (and only those) had a persistence penalty; and
+the runs of a METHOD-persistent row (and only those) had a persistence penalty (DSC's
+with the target per time step, or along time for -persistent-target); and
 that the command column (and compare.md's methods list) records what the runs
 ran: every option of it has that value in each network run's config.txt, and
 every run clustered into the K of compare.md.
@@ -46,12 +47,16 @@ for m in methods:
         bad.append("%s: %s runs, expected %d" % (m, r["runs"], nruns[m]))
     own = [json.load(open("%s/runs/%s/seed%d/metrics.json" % (d, m, s))) for s in range(1, nruns[m] + 1)]
     # the run's own metric in its own space, and the compare value of that space
-    base = m[:-len("-persistent")] if m.endswith("-persistent") else m  # the method without its penalty
+    base = m.split("-persistent")[0]  # the method without its penalty
     space = "anomaly" if base.endswith("anomalies") or base.startswith(("eof", "cosine")) else "raw"
     if base == "cosine-kmeans" and any(o.get("cosine") is not True for o in own):
         bad.append("%s: a run without --cosine" % m)
     if any(("persistence" in o) != (base != m) for o in own):  # the -persistent methods alone have the key
         bad.append("%s: runs %s the persistence key in metrics.json" % (m, "without" if base != m else "with"))
+    elif base.startswith("dsc") and base != m:  # -persistent-target trained on the target along time, -persistent not
+        want = "along time" if m.endswith("-target") else "per time step"
+        if any(o["persistence"].get("target") != want for o in own):
+            bad.append("%s: a run whose target was not %s" % (m, want))
     if m.startswith(("kmeans", "eof", "ward", "cosine")):  # these score themselves on the same matrix
         for key, col, larger in (("silhouette", space + "_silhouette", True), ("davies_bouldin", space + "_davies_bouldin", False),
                                  ("ari", "ari", True), ("nmi", "nmi", True)):

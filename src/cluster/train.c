@@ -229,7 +229,7 @@ static int compute_target(train_loop *lp, double *changed)
     const long long T = lp->T, t0 = lp->t0, n = lp->n;
     if (latent_soft_assign(comm, lp->m, lp->x, T, lp->o->alpha, lp->z, lp->q) != DSC_OK) return DSC_ERR;
     long long diff = 0;
-    if (lp->o->chain.switch_prob > 0) { /* along time: q of all steps on every rank, the same work everywhere */
+    if (lp->o->chain.switch_prob > 0 && lp->o->persistence_target) { /* along time: q of all steps on every rank */
         run_block_counts(T, lp->P, K, lp->counts, lp->displs);
         MPI_Allgatherv(lp->q, (int)(n * K), MPI_DOUBLE, st->p, lp->counts, lp->displs, MPI_DOUBLE, comm);
         regime_chain c = lp->o->chain;

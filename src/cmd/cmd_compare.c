@@ -55,7 +55,7 @@ typedef struct {
     int anomalies;                 /* --anomalies */
     const char *scaling;           /* --scaling of dsc train; NULL: its default */
     int cosine, pca;               /* --cosine, --pca N of compare (dsc kmeans) */
-    int persistent;                /* --persistence Nd of compare (dsc kmeans, dsc train) */
+    int persistent;                /* --persistence Nd of compare (dsc kmeans, dsc train); 2: and --persistence-target */
 } compare_method;
 
 static const compare_method methods[] = {
@@ -74,8 +74,10 @@ static const compare_method methods[] = {
     {"ward", RUN_WARD, 0, 0, "agglomerative clustering with Ward linkage on the raw matrix (the paper's hierarchical)", .variant = NULL},
     {"dsc", RUN_TRAIN, 1, 1, "DSC, the CNN-LSTM autoencoder with the clustering layer, on the raw matrix (the paper)", .variant = NULL},
     {"dsc-anomalies", RUN_TRAIN, 1, 1, "DSC on per-cell scaled anomalies", .anomalies = 1, .scaling = "cell"},
-    {"dsc-anomalies-persistent", RUN_TRAIN, 1, 1, "dsc-anomalies with the clustering layer along time: target and labels of "
-     "a regime chain with episodes of --persistence days", .anomalies = 1, .scaling = "cell", .persistent = 1},
+    {"dsc-anomalies-persistent", RUN_TRAIN, 1, 1, "dsc-anomalies with its labels decoded along time (the jump model on -log q, "
+     "episodes of --persistence days)", .anomalies = 1, .scaling = "cell", .persistent = 1},
+    {"dsc-anomalies-persistent-target", RUN_TRAIN, 1, 1, "dsc-anomalies-persistent trained on the target along time too "
+     "(--persistence-target)", .anomalies = 1, .scaling = "cell", .persistent = 2},
     {"cnn-encoder", RUN_TRAIN, 1, 1, "ablation: CNN encoder, clustering loss only (Table 3)", .variant = "cnn-encoder"},
     {"cnn-autoencoder", RUN_TRAIN, 1, 1, "ablation: CNN autoencoder (Table 3)", .variant = "cnn-autoencoder"},
     {"cnn-lstm-encoder", RUN_TRAIN, 1, 1, "ablation: CNN-LSTM encoder, clustering loss only (Table 3)", .variant = "cnn-lstm-encoder"},
@@ -94,7 +96,7 @@ static const cli_option compare_options_table[] = {
     {"seeds", 0, "N", "5", "runs of every seeded method, with --seed 1..N"},
     {"methods", 0, "LIST", "all", "comma-separated subset of: kmeans, kmeans-anomalies, eof-kmeans, cosine-kmeans, "
                                   "kmeans-anomalies-persistent, eof-kmeans-persistent, cosine-kmeans-persistent, ward, dsc, "
-                                  "dsc-anomalies, dsc-anomalies-persistent, cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, dsc-steps, dec, dtc (ward keeps T (T - 1) / 2 distances "
+                                  "dsc-anomalies, dsc-anomalies-persistent, dsc-anomalies-persistent-target, cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, dsc-steps, dec, dtc (ward keeps T (T - 1) / 2 distances "
                                   "on rank 0: leave it out beyond ~32,000 time steps)"},
     {"pca", 0, "N", "10", "principal components of the eof-kmeans methods"},
     {"steps", 0, "S", "3", "sequence window of the dsc-steps method"},
@@ -159,6 +161,7 @@ static const train_option train_settings[] = {
                       "cnn-autoencoder, cnn-lstm-encoder, dec, dtc)"},
     {"steps", 0, 1, "it changes the method a row names: use compare's --steps S with the dsc-steps method"},
     {"persistence", 0, 1, "it changes the method a row names: use compare's --persistence Nd with the *-persistent methods"},
+    {"persistence-target", 0, 0, "it changes the method a row names: choose dsc-anomalies-persistent-target with --methods"},
     {"vars", 0, 1, DATA_SAME("--vars")},
     {"box", 0, 1, DATA_SAME("--box")},
     {"time-range", 0, 1, DATA_SAME("--time-range")},
@@ -297,6 +300,7 @@ static void method_text(char *out, size_t size, const cli_command *cmd, const co
     if (m->cosine) w[n++] = "--cosine";
     if (m->pca) w[n++] = "--pca", w[n++] = cli_get(cmd, "pca");
     if (m->persistent) w[n++] = "--persistence", w[n++] = cli_get(cmd, "persistence");
+    if (m->persistent == 2) w[n++] = "--persistence-target";
     w[n++] = "-k";
     w[n++] = cli_get(cmd, "clusters");
     for (int i = 0; m->network && i < nwords; i++) w[n++] = words[i];
@@ -364,6 +368,7 @@ static int compare_train(MPI_Comm comm, const cli_command *cmd, const compare_me
     if (status == DSC_OK && m->anomalies) status = train_cli_set(&tc, "anomalies", "1");
     if (status == DSC_OK && m->scaling) status = train_cli_set(&tc, "scaling", m->scaling);
     if (status == DSC_OK && m->persistent) status = train_cli_set(&tc, "persistence", cli_get(cmd, "persistence"));
+    if (status == DSC_OK && m->persistent == 2) status = train_cli_set(&tc, "persistence-target", "1");
     static const char *const same[] = {"clusters", "sample", "vars", "box", "time-range", "process-grid", "level", "truth"};
     for (size_t i = 0; status == DSC_OK && i < sizeof same / sizeof same[0]; i++)
         if (i < 2 || (i < 7 ? cli_given(cmd, same[i]) : cli_get(cmd, same[i]) != NULL))

@@ -23,7 +23,7 @@
 #include "preprocess.h"
 #include "run_options.h"
 #include "run_output.h"
-#include "sample_exchange.h"
+#include "persistence_option.h"
 #include "status.h"
 #include "train_state_header.h"
 
@@ -35,6 +35,10 @@ static const cli_option predict_options[] = {
     ERA5_CLI_OPTIONS,
     {"model", 'm', "FILE", NULL, "model.ckpt written by dsc train (required)"},
     {"output", 'o', "DIR", NULL, "output folder (required)"},
+    {"persistence", 0, "Nd|0|model", "model", "labels along time: model: as the model was trained (dsc train --persistence: "
+                                            "its penalty per switch; else every time step on its own); Nd: decoded with the "
+                                            "penalty that gives episodes of N days on average on these files; 0: every time "
+                                            "step on its own"},
     RUN_CLI_OPTIONS,
 };
 
@@ -46,6 +50,7 @@ typedef struct {
     preprocess_stats stats;        /* the model's normalisation */
     double alpha;                  /* its Student-t degrees of freedom */
     regime_chain chain;            /* its labels along time (dsc train --persistence; switch_prob 0: none) */
+    double days;                   /* --persistence Nd (0: none); -1: the model's chain */
     long long *segments;           /* the record's segments, with a chain */
     int have_model, have_stats, padded;
     float *z;                      /* (N, L) latent vectors */
@@ -113,16 +118,15 @@ static int predict_prepare(run_state *r, predict_work *w)
         w->labels = dsc_malloc(((size_t)r->n + 1) * sizeof(int), "labels");
         status = w->z && w->q && w->labels ? DSC_OK : DSC_ERR;
     }
-    if (status == DSC_OK && w->chain.switch_prob > 0) { /* the segments of these files (a gap ends an episode) */
-        const long long nseg = sample_segment_count();
-        if ((w->segments = dsc_malloc((size_t)nseg * sizeof(long long), "record segments")) != NULL) {
-            sample_segment_starts(w->segments);
-            w->chain.seg_start = w->segments;
-            w->chain.nseg = (int)nseg;
-        } else
-            status = DSC_ERR;
-    }
-    return dsc_agree(r->comm, status);
+    if ((status = dsc_agree(r->comm, status)) != DSC_OK) return status;
+    if (w->days >= 0) /* --persistence Nd or 0: instead of the model's chain */
+        return w->days > 0 ? persistence_option_chain(r, "predict", w->days, &w->chain, &w->segments)
+                           : (w->chain = (regime_chain){0}, DSC_OK);
+    if (w->chain.switch_prob > 0) /* the model's penalty on the segments of these files (a gap ends an episode) */
+        return persistence_option_segments(r, &w->segments, &w->chain.nseg) == DSC_OK
+                   ? (w->chain.seg_start = w->segments, DSC_OK)
+                   : DSC_ERR;
+    return DSC_OK;
 }
 
 /* run_finish_spec.outputs: latent.nc. */
@@ -143,10 +147,10 @@ static void predict_free(predict_work *w)
 }
 
 /* Collective: dsc predict after its options: label p's files with the model mpath. */
-static int predict_run(MPI_Comm comm, run_params *p, const char *mpath)
+static int predict_run(MPI_Comm comm, run_params *p, const char *mpath, double days)
 {
     run_state r;
-    predict_work w = {.mpath = mpath, .alpha = 1.0};
+    predict_work w = {.mpath = mpath, .alpha = 1.0, .days = days};
     int status = run_open(comm, p, &r);
     if (status == DSC_OK) status = predict_load_model(&r, &w, p);
     if (status == DSC_OK) status = run_read(&r, &w.stats);
@@ -155,7 +159,7 @@ static int predict_run(MPI_Comm comm, run_params *p, const char *mpath)
     if (status == DSC_OK) {
         double t1 = MPI_Wtime();
         status = latent_soft_assign(comm, &w.m, r.in.x, r.T, w.alpha, w.z, w.q);
-        if (status == DSC_OK && w.chain.switch_prob > 0) /* the model's penalty, not one chosen on these data */
+        if (status == DSC_OK && w.chain.switch_prob > 0) /* the model's penalty, or one chosen for --persistence Nd */
             status = clustering_persistent_labels_dist(comm, w.q, r.T, w.mc.clusters, &w.chain, w.labels);
         else if (status == DSC_OK)
             clustering_hard_labels(w.labels, w.q, r.n, w.mc.clusters);
@@ -196,9 +200,16 @@ int predict_command(int argc, char **argv, MPI_Comm comm)
     if (status == DSC_OK) status = run_params_from_cli(&cmd, "predict", 0, &p);
     if (status == DSC_OK) status = cli_long(&cmd, "sample", 0, 1L << 40, &p.sample);
     if (status == DSC_OK && !mpath) status = dsc_fail("dsc predict: option -m FILE is required (model.ckpt of dsc train)");
+    double days = -1; /* --persistence model */
+    if (status == DSC_OK && strcmp(cli_get(&cmd, "persistence"), "model") != 0)
+        if (persistence_option_days("predict", cli_get(&cmd, "persistence"), &days) != DSC_OK) {
+            dsc_clear();
+            status = dsc_fail("dsc predict: option --persistence: '%s' is not model, 0 or a mean episode length in days such as "
+                              "5d", cli_get(&cmd, "persistence"));
+        }
     if (status == DSC_OK) status = run_params_require(&p);
     p.model = mpath;
-    if (dsc_agree(comm, status) == DSC_OK) status = predict_run(comm, &p, mpath);
+    if (dsc_agree(comm, status) == DSC_OK) status = predict_run(comm, &p, mpath, days);
     else status = DSC_ERR;
     cli_free(&cmd);
     return status;

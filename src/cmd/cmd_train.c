@@ -31,9 +31,7 @@
 #include "run_options.h"
 #include "run_stats_blob.h"
 #include "run_output.h"
-#include "run_regimes.h"
-#include "sample_exchange.h"
-#include "clustering_persistent.h"
+#include "persistence_option.h"
 #include "status.h"
 #include "train.h"
 #include "train_folder.h"
@@ -70,10 +68,12 @@ static const cli_option train_option_table[] = {
                                   "encoders train on the clustering loss alone (paper Table 3); dec: the dense DEC "
                                   "autoencoder, whose joint training drops the decoder (paper Table 2); dtc: the DTC "
                                   "baseline"},
-    {"persistence", 0, "Nd|0", "0", "regimes along time: the target of the clustering loss smoothed by a regime chain "
-                                    "with a mean episode of N days (forward-backward), the labels decoded along time with "
-                                    "the penalty per switch that gives episodes of N days on average; 0: every time step "
-                                    "on its own (the paper)"},
+    {"persistence", 0, "Nd|0", "0", "regimes along time: the final labels decoded along time (the jump model on -log q) "
+                                    "with the penalty per switch that gives episodes of N days on average, kept in "
+                                    "model.ckpt for dsc predict; 0: every time step on its own (the paper)"},
+    {"persistence-target", 0, NULL, NULL, "with --persistence: also the target of the clustering loss along time (the "
+                                          "forward-backward posterior of a regime chain of N-day episodes, sharpened as "
+                                          "eq. 4; measured worse on planted regimes, doc/results.md)"},
     {"steps", 0, "S", "1", "sequence window: S consecutive time steps through the LSTMs, labelling the last; never "
                            "across a gap in the record"},
     {"conv", 0, "C1,..,C5", "64,64,128,256,512", "widths of the five encoder convolutions"},
@@ -147,20 +147,6 @@ static void dec_latent_default(cli_command *cmd)
         }
 }
 
-/* --persistence: 0, or a mean episode length of N > 0 days written Nd. */
-static int persistence_days_from_cli(const char *text, double *days)
-{
-    char *end = NULL;
-    double v = text ? strtod(text, &end) : NAN;
-    int ok = end && end != text && isfinite(v) &&
-             ((v == 0 && *end == '\0') || (v > 0 && v <= 1e6 && (*end == 'd' || *end == 'D') && end[1] == '\0'));
-    if (!ok)
-        return dsc_fail("dsc train: option --persistence: '%s' is not 0 or a mean episode length in days such as 5d",
-                        text ? text : "");
-    *days = v;
-    return DSC_OK;
-}
-
 /* Options into the model, optimizer and training settings. */
 static int read_settings(const cli_command *cmd, model_config *mc, optimizer_config *oc, train_options *to)
 {
@@ -194,7 +180,10 @@ static int read_settings(const cli_command *cmd, model_config *mc, optimizer_con
     if (st == DSC_OK) st = cli_double(cmd, "gamma", 0, 1e6, &gamma);
     if (st == DSC_OK) st = cli_double(cmd, "dropout", 0, 0.99, &dropout);
     if (st == DSC_OK) st = optimizer_kind_parse(cli_get(cmd, "optimizer"), &ok);
-    if (st == DSC_OK) st = persistence_days_from_cli(cli_get(cmd, "persistence"), &to->persistence_days);
+    if (st == DSC_OK) st = persistence_option_days("train", cli_get(cmd, "persistence"), &to->persistence_days);
+    if (st == DSC_OK && cli_flag(cmd, "persistence-target") && !(to->persistence_days > 0))
+        st = dsc_fail("dsc train: option --persistence-target needs --persistence Nd (the mean episode length of the regime chain)");
+    to->persistence_target = cli_flag(cmd, "persistence-target");
     if (st == DSC_OK && model_variant_parse(cli_get(cmd, "variant"), &mc->variant) != DSC_OK) {
         dsc_clear();
         st = dsc_fail("dsc train: option --variant: '%s' is not cnn-encoder, cnn-autoencoder, cnn-lstm-encoder, "
@@ -452,7 +441,7 @@ static void train_json_head(FILE *f, const void *ctx)
         json_write_key_number(f, j->to->chain.switch_prob, -1, "persistence switch_prob");
         fputs(", \"penalty\": ", f);
         json_write_key_number(f, j->st->penalty, -1, "persistence penalty");
-        fputs("},\n", f);
+        fprintf(f, ", \"target\": \"%s\"},\n", j->to->persistence_target ? "along time" : "per time step");
     }
     fprintf(f, "  \"metric_space\": \"input\",\n");
 }
@@ -579,18 +568,7 @@ static int train_check_data(const run_state *r, const train_options *to)
 static int train_chain(run_state *r, train_work *w)
 {
     if (!(w->to.persistence_days > 0)) return DSC_OK;
-    const double step_hours = run_regimes_step_hours(&r->in.cat, r->p->eo.daily_mean);
-    const double steps = w->to.persistence_days * 24.0 / (step_hours > 0 ? step_hours : 24.0);
-    int status = DSC_OK;
-    if (!(steps >= 2))
-        status = dsc_fail("dsc train: option --persistence %gd: %.3g time steps of %g hours; give a mean episode of at least "
-                          "two time steps (%gd)", w->to.persistence_days, steps, step_hours, 2 * step_hours / 24);
-    long long nseg = sample_segment_count();
-    if (status == DSC_OK && !(w->segments = dsc_malloc((size_t)nseg * sizeof(long long), "record segments"))) status = DSC_ERR;
-    if ((status = dsc_agree(r->comm, status)) != DSC_OK) return status;
-    sample_segment_starts(w->segments);
-    w->to.chain = (regime_chain){.switch_prob = 1.0 / steps, .penalty = -1, .seg_start = w->segments, .nseg = (int)nseg};
-    return DSC_OK;
+    return persistence_option_chain(r, "train", w->to.persistence_days, &w->to.chain, &w->segments);
 }
 
 /* Collective: the network for the data's grid, initialised from --seed,
