@@ -224,21 +224,19 @@ int persistence_smooth(double *q, long long T, int K, const long long *seg_start
         for (long long t = 0; t < T; t++) q[t] = 1.0;
         return 0;
     }
-    long long zero = 0;
-    if (nseg == 0) {
-        seg_start = &zero;
-        nseg = 1;
-    }
+    const int count = nseg > 0 ? nseg : 1; /* nseg 0: the whole record, one segment */
     long long longest = 0;
-    for (int s = 0; s < nseg; s++) {
-        long long n = segment_end(seg_start, nseg, s, T) - seg_start[s];
+    for (int s = 0; s < count; s++) {
+        long long a = nseg > 0 ? seg_start[s] : 0, n = (nseg > 0 ? segment_end(seg_start, nseg, s, T) : T) - a;
         if (n > longest) longest = n;
     }
     double *fw = malloc(((size_t)longest + 3) * (size_t)K * sizeof *fw);
     if (!fw) return -1;
     double *e = fw + (size_t)longest * K, *u = e + K, *beta = u + K;
-    for (int s = 0; s < nseg; s++)
-        smooth_segment(q, seg_start[s], segment_end(seg_start, nseg, s, T), K, eps, fw, e, u, beta);
+    for (int s = 0; s < count; s++) {
+        long long a = nseg > 0 ? seg_start[s] : 0, b = nseg > 0 ? segment_end(seg_start, nseg, s, T) : T;
+        smooth_segment(q, a, b, K, eps, fw, e, u, beta);
+    }
     free(fw);
     return 0;
 }
