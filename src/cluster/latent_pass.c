@@ -4,6 +4,7 @@
  * latent_pass.h).
  */
 #include "latent_pass.h"
+#include "blas_env.h"
 #include "clustering.h"
 #include "partition.h"
 #include "sample_exchange.h"
@@ -12,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int latent_pass(MPI_Comm comm, model *m, const float *x, long long T, float *z)
+static int encode_all(MPI_Comm comm, model *m, const float *x, long long T, float *z)
 {
     int rank, P;
     MPI_Comm_rank(comm, &rank);
@@ -62,6 +63,14 @@ done:
     free(want);
     free(halo);
     free(batch);
+    return status;
+}
+
+int latent_pass(MPI_Comm comm, model *m, const float *x, long long T, float *z)
+{
+    blas_threads_saved blas = blas_threads_single(); /* the whole pass: gemm.h */
+    int status = encode_all(comm, m, x, T, z);
+    blas_threads_restore(blas);
     return status;
 }
 

@@ -5,6 +5,7 @@
  * updates (eq. 4) and the stopping rule on label changes.
  */
 #include "train.h"
+#include "blas_env.h"
 #include "hash.h"
 #include "clustering.h"
 #include "kmeans.h"
@@ -524,6 +525,7 @@ int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long
               train_state *st, const void *blob, size_t blob_bytes, train_timings *tm)
 {
     train_loop lp;
+    blas_threads_saved blas = blas_threads_single(); /* the whole loop: gemm.h */
     int status = loop_open(&lp, comm, m, opt, x, T, o, st, blob, blob_bytes, tm);
     while (status == DSC_OK && st->iteration < lp.nend && !st->converged) {
         const long it = st->iteration;
@@ -538,5 +540,6 @@ int train_run(MPI_Comm comm, model *m, optimizer *opt, const float *x, long long
     /* no joint step (--max-iter 0): autoencoder + k-means */
     if (status == DSC_OK && !st->centroids_ready) status = init_centroids(&lp);
     loop_close(&lp);
+    blas_threads_restore(blas);
     return status;
 }
